@@ -1,0 +1,236 @@
+/*
+ * altdiff: solve and differentiate convex QPs with polyhedral constraints
+ *
+ *     minimize    1/2 x'Px + q'x
+ *     subject to  A x = b,   G x <= h
+ *
+ * by the Alt-Diff ADMM splitting (../shared/MATH.md).  n variables, m
+ * equality rows, p inequality rows.  Duals: lam (m) for A x = b and nu >= 0
+ * (p) for G x <= h; slack s = h - G x >= 0.
+ *
+ * Usage:
+ *     altdiff_settings set = altdiff_settings_default();
+ *     altdiff_work *w;
+ *     if (altdiff_setup(&w, &prob, &set) == ALTDIFF_OK) {
+ *         altdiff_solve(w);                       // info: altdiff_get_info(w)
+ *         altdiff_get_solution(w, x, s, lam, nu);
+ *     }
+ *     altdiff_free(w);
+ *
+ * Conventions.  Every function returns ALTDIFF_OK (0) or a negative error code
+ * (altdiff_error_string gives the text); the outcome of a solve is in
+ * altdiff_info.status.  Input arrays are borrowed and copied by setup.  The
+ * library never prints unless settings.verbose is set, never aborts, and has
+ * no global state: separate workspaces may be used from separate threads.
+ */
+#ifndef ALTDIFF_H
+#define ALTDIFF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(ALTDIFF_BUILDING) && defined(__GNUC__)
+#define ALTDIFF_API __attribute__((visibility("default")))
+#else
+#define ALTDIFF_API
+#endif
+
+typedef int64_t altdiff_int; /* same width as SuiteSparse_long */
+
+/* ---- return codes (the call worked or not) ------------------------------ */
+#define ALTDIFF_OK 0
+#define ALTDIFF_ERR_INVALID (-1)    /* bad argument, dimension, NaN/Inf, ... */
+#define ALTDIFF_ERR_NOMEM (-2)      /* an allocation failed                  */
+#define ALTDIFF_ERR_NOT_POSDEF (-3) /* H = P + rho A'A + rho G'G + sigma I
+                                       is not positive definite: P is not
+                                       positive semidefinite                 */
+#define ALTDIFF_ERR_CHOLMOD (-4)    /* CHOLMOD failed (other than not posdef) */
+#define ALTDIFF_ERR_IO (-5)         /* reading or writing a file failed       */
+#define ALTDIFF_ERR_NOT_SOLVED (-6) /* needs a solved problem                 */
+
+/* ---- solve outcome (altdiff_info.status) -------------------------------- */
+#define ALTDIFF_UNSOLVED 0           /* no solve yet                         */
+#define ALTDIFF_SOLVED 1             /* residuals below tolerance            */
+#define ALTDIFF_MAX_ITER 2           /* iteration limit reached              */
+#define ALTDIFF_TIME_LIMIT 3         /* time limit reached                   */
+#define ALTDIFF_PRIMAL_INFEASIBLE 4  /* certificate in altdiff_get_certificate */
+#define ALTDIFF_DUAL_INFEASIBLE 5    /* unbounded below; certificate likewise */
+#define ALTDIFF_NONCONVEX 6          /* H lost positive definiteness          */
+#define ALTDIFF_NUMERICAL_ERROR 7    /* NaN/Inf appeared or CHOLMOD failed    */
+
+/* ---- defaults ----------------------------------------------------------- */
+#define ALTDIFF_DEFAULT_RHO 0.1
+#define ALTDIFF_DEFAULT_SIGMA 1e-6
+#define ALTDIFF_DEFAULT_ALPHA 1.6
+#define ALTDIFF_DEFAULT_EPS_ABS 1e-6
+#define ALTDIFF_DEFAULT_EPS_REL 1e-6
+#define ALTDIFF_DEFAULT_EPS_PINF 1e-7
+#define ALTDIFF_DEFAULT_EPS_DINF 1e-7
+#define ALTDIFF_DEFAULT_MAX_ITER 100000
+#define ALTDIFF_DEFAULT_TIME_LIMIT 0.0
+#define ALTDIFF_DEFAULT_CHECK_EVERY 5
+#define ALTDIFF_DEFAULT_SCALING 10
+#define ALTDIFF_DEFAULT_ADAPTIVE_RHO 1
+#define ALTDIFF_DEFAULT_ADAPTIVE_RHO_TOL 5.0
+#define ALTDIFF_DEFAULT_INFINITY 1e20
+#define ALTDIFF_DEFAULT_VERBOSE_EVERY 100
+
+/* Settings: start from altdiff_settings_default() and change fields. */
+typedef struct {
+    double rho;            /* initial penalty rho > 0                          */
+    double sigma;          /* proximal weight sigma >= 0 (makes H definite
+                              for LPs and singular P; keeps the fixed point)   */
+    double alpha;          /* over-relaxation, 0 < alpha < 2 (1 = plain)       */
+    double eps_abs;        /* absolute tolerance of the stopping test          */
+    double eps_rel;        /* relative tolerance of the stopping test          */
+    double eps_pinf;       /* tolerance of the primal infeasibility test       */
+    double eps_dinf;       /* tolerance of the dual infeasibility test         */
+    altdiff_int max_iter;  /* iteration limit                                  */
+    double time_limit;     /* seconds for altdiff_solve, 0 = none              */
+    altdiff_int check_every; /* test termination every this many iterations   */
+    int scaling;           /* Ruiz equilibration passes, 0 = off               */
+    int adaptive_rho;      /* 1: rebalance rho (numeric refactorization only) */
+    double adaptive_rho_tol; /* change rho only when it moves by this factor  */
+    double infinity;       /* h_i >= infinity means row i has no bound         */
+    int verbose;           /* 1: print a summary and an iteration log          */
+    altdiff_int verbose_every; /* iterations between log lines               */
+} altdiff_settings;
+
+/* Information about the last solve. Residuals are in the original
+ * (unscaled) data, infinity norms:
+ *   r_prim   = max( |A x - b|, |G x + s - h| )
+ *   r_dual   = | P x + q + A'lam + G'nu |
+ *   eps_prim = eps_abs + eps_rel * max( |A x|, |b|, |G x|, |h - s| )
+ *   eps_dual = eps_abs + eps_rel * max( |P x|, |q|, |A'lam|, |G'nu| )
+ * The iterates always satisfy s >= 0, nu >= 0 and s_i nu_i = 0 exactly, so
+ * r_prim <= eps_prim and r_dual <= eps_dual make x, s, lam, nu an approximate
+ * KKT point: status ALTDIFF_SOLVED. */
+typedef struct {
+    int status;            /* ALTDIFF_SOLVED, ALTDIFF_MAX_ITER, ...            */
+    altdiff_int iter;      /* iterations taken                                 */
+    double obj;            /* 1/2 x'Px + q'x                                   */
+    double r_prim, r_dual; /* residuals (see above)                            */
+    double eps_prim, eps_dual;
+    double rho;            /* final penalty                                    */
+    altdiff_int rho_updates; /* numeric refactorizations for a new rho        */
+    altdiff_int dropped_rows; /* inequality rows with h_i >= infinity         */
+    double t_analyze;      /* seconds: symbolic analysis (setup)               */
+    double t_factor;       /* seconds: all numeric factorizations              */
+    double t_setup;        /* seconds: the whole of setup                      */
+    double t_iterate;      /* seconds: the iterations of the last solve        */
+    double nnz_L;          /* nonzeros in the Cholesky factor of H             */
+    double mem_factor;     /* peak bytes held by CHOLMOD                       */
+} altdiff_info;
+
+/* A sparse matrix in compressed sparse column form (borrowed, 0-based):
+ * column j holds rows i[p[j] .. p[j+1]-1] with values x[...]; p has ncol+1
+ * entries. Row indices within a column need not be sorted but must not
+ * repeat. A matrix with nrow or ncol 0 may have NULL arrays. */
+typedef struct {
+    altdiff_int nrow, ncol;
+    const altdiff_int *p, *i;
+    const double *x;
+} altdiff_csc;
+
+/* The problem. P is n x n symmetric: store its upper triangle, its lower
+ * triangle or both (then they must agree). A is m x n, G is p x n; m = 0 or
+ * p = 0 means no such block (b or h may then be NULL). h_i >= infinity
+ * (settings) drops row i. */
+typedef struct {
+    altdiff_int n, m, p;
+    altdiff_csc P, A, G;
+    const double *q; /* n */
+    const double *b; /* m */
+    const double *h; /* p */
+} altdiff_problem;
+
+typedef struct altdiff_work altdiff_work; /* opaque workspace */
+
+/* ---- core API ----------------------------------------------------------- */
+ALTDIFF_API altdiff_settings altdiff_settings_default(void);
+
+/* Validate and copy the problem, scale it, form H = P + rho A'A + rho G'G +
+ * sigma I, analyze and factor it. On failure *work is NULL and nothing
+ * leaks. ALTDIFF_ERR_NOT_POSDEF when H is not positive definite. */
+ALTDIFF_API int altdiff_setup(altdiff_work **work, const altdiff_problem *prob,
+                              const altdiff_settings *settings);
+
+/* Run ADMM from the current iterates (zero after setup, the last solution
+ * after a solve, or what altdiff_warm_start set). Returns ALTDIFF_OK when the
+ * solve ran, whatever its outcome: see altdiff_get_info()->status. */
+ALTDIFF_API int altdiff_solve(altdiff_work *work);
+
+ALTDIFF_API const altdiff_info *altdiff_get_info(const altdiff_work *work);
+
+/* Copy out the last iterates: x (n), s (p), lam (m), nu (p). Any pointer may
+ * be NULL. For a dropped row (h_i >= infinity) nu_i = 0, s_i = h_i - G_i x. */
+ALTDIFF_API int altdiff_get_solution(const altdiff_work *work, double *x, double *s,
+                                     double *lam, double *nu);
+
+/* Certificates after ALTDIFF_PRIMAL_INFEASIBLE (dlam (m), dnu (p) >= 0 with
+ * A'dlam + G'dnu ~ 0 and b'dlam + h'dnu < 0) or ALTDIFF_DUAL_INFEASIBLE
+ * (dx (n) with P dx ~ 0, A dx ~ 0, G dx <= ~0, q'dx < 0), normalized to
+ * infinity norm 1. NULL pointers are skipped. */
+ALTDIFF_API int altdiff_get_certificate(const altdiff_work *work, double *dx,
+                                        double *dlam, double *dnu);
+
+/* Set the iterates the next solve starts from. NULL means zero. */
+ALTDIFF_API int altdiff_warm_start(altdiff_work *work, const double *x, const double *s,
+                                   const double *lam, const double *nu);
+
+/* New q, b, h (NULL = unchanged). No refactorization. A row dropped at setup
+ * must stay infinite and a kept row finite (else ALTDIFF_ERR_INVALID). */
+ALTDIFF_API int altdiff_update_vectors(altdiff_work *work, const double *q, const double *b,
+                                       const double *h);
+
+/* New values of P, A, G on the patterns given at setup (arrays in the same
+ * order as the x arrays given then; NULL = unchanged). Rescales and refactors
+ * numerically; no new symbolic analysis. */
+ALTDIFF_API int altdiff_update_matrices(altdiff_work *work, const double *Px, const double *Ax,
+                                        const double *Gx);
+
+/* New penalty rho > 0 and/or sigma >= 0 (negative = unchanged): numeric
+ * refactorization only. */
+ALTDIFF_API int altdiff_update_rho(altdiff_work *work, double rho, double sigma);
+
+/* Release everything; accepts NULL. */
+ALTDIFF_API void altdiff_free(altdiff_work *work);
+
+ALTDIFF_API const char *altdiff_error_string(int code);
+ALTDIFF_API const char *altdiff_status_string(int status);
+
+/* ---- problem directories (Matrix Market) -------------------------------- */
+
+/* A problem that owns its arrays (read from files or generated). */
+typedef struct {
+    altdiff_problem prob; /* views into the arrays below */
+    altdiff_int *Pp, *Pi, *Ap, *Ai, *Gp, *Gi;
+    double *Px, *Ax, *Gx, *q, *b, *h;
+} altdiff_owned_problem;
+
+/* Read DIR/{P,q,A,b,G,h}.mtx. A missing A/b (G/h) pair means an empty block.
+ * On error returns ALTDIFF_ERR_IO or ALTDIFF_ERR_INVALID, leaves *out NULL
+ * and writes a one-line message naming the file (and line) into err. */
+ALTDIFF_API int altdiff_read_problem(const char *dir, altdiff_owned_problem **out, char *err,
+                                     size_t errlen);
+ALTDIFF_API void altdiff_free_problem(altdiff_owned_problem *prob);
+
+/* Read an n x 1 Matrix Market vector. */
+ALTDIFF_API int altdiff_read_vector(const char *path, altdiff_int n, double **v, char *err,
+                                    size_t errlen);
+
+/* Release an array returned by altdiff_read_vector; accepts NULL. */
+ALTDIFF_API void altdiff_free_array(void *v);
+
+/* Write an nrow x ncol column-major dense array as Matrix Market. */
+ALTDIFF_API int altdiff_write_dense(const char *path, const double *x, altdiff_int nrow,
+                                    altdiff_int ncol, char *err, size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* ALTDIFF_H */

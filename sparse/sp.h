@@ -1,0 +1,88 @@
+/*
+ * The sparse substrate of altdiff: allocation, CSC matrices (CXSparse cs_dl),
+ * Matrix Market I/O and dense vector kernels. Nothing here knows about
+ * optimization. All functions are internal (ad_ prefix, hidden symbols).
+ */
+#ifndef AD_SP_H
+#define AD_SP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cs.h>
+
+#include "altdiff.h"
+
+_Static_assert(sizeof(altdiff_int) == sizeof(SuiteSparse_long), "altdiff_int is SuiteSparse_long");
+
+/* ---- allocation (alloc.c): every allocation of the library goes here ---- */
+void *ad_malloc(size_t count, size_t size); /* NULL on overflow or failure */
+void *ad_calloc(size_t count, size_t size);
+void *ad_free(void *ptr); /* returns NULL; accepts NULL */
+
+#ifdef ALTDIFF_FAULT_INJECTION
+/* Make the k-th allocation from now on (k = 0 is the next one) fail, once;
+ * k < 0 disarms. Counts ad_malloc/ad_calloc and the ad_fault_* hooks that a
+ * test installs as SuiteSparse_config.malloc_func etc. */
+void ad_fault_arm(long k);
+long ad_fault_count(void); /* allocations seen since the last arm */
+int ad_fault_fired(void);  /* 1 if the armed failure happened */
+void *ad_fault_malloc(size_t size);
+void *ad_fault_calloc(size_t count, size_t size);
+void *ad_fault_realloc(void *ptr, size_t size);
+void ad_fault_free(void *ptr);
+#endif
+
+/* ---- CSC matrices (csc.c) ---------------------------------------------- */
+/* A CSC matrix is a cs_dl with nz = -1, allocated by ad_spalloc (never by
+ * cs_dl_spalloc, which bypasses ad_malloc). */
+cs_dl *ad_spalloc(altdiff_int m, altdiff_int n, altdiff_int nzmax); /* p zeroed */
+cs_dl *ad_spfree(cs_dl *A);                                         /* returns NULL */
+cs_dl *ad_spcopy(const cs_dl *A);
+cs_dl *ad_transpose(const cs_dl *A); /* A', columns sorted */
+
+/* y += A x  (x: A->n, y: A->m) */
+void ad_gaxpy(const cs_dl *A, const double *x, double *y);
+/* y += A' x (x: A->m, y: A->n) */
+void ad_gatxpy(const cs_dl *A, const double *x, double *y);
+/* y += P x for symmetric P of which only the upper triangle is stored */
+void ad_symv_upper(const cs_dl *P, const double *x, double *y);
+
+/* ---- Matrix Market (mm.c) ---------------------------------------------- */
+/* Errors return ALTDIFF_ERR_IO (cannot open/read/write) or ALTDIFF_ERR_INVALID
+ * (malformed) and write one line "PATH:LINE: what is wrong" (or "PATH: ...")
+ * into err (errlen bytes, always NUL terminated). Outputs are NULL then. */
+
+/* Read a real or integer matrix, coordinate or array format. symmetric is set
+ * to 1 for a "symmetric" file (then A holds exactly the stored entries, as in
+ * the file, from either triangle; an entry given as both (i,j) and (j,i) is a
+ * duplicate), 0 for "general". Columns
+ * of A are sorted; duplicate entries, out-of-range indices, NaN/Inf, count
+ * mismatches, pattern/complex/hermitian/skew files are rejected. Array files
+ * give all entries (zeros included) for general. */
+int ad_mm_read_sparse(const char *path, cs_dl **A, int *symmetric, char *err, size_t errlen);
+
+/* Read a dense real/integer matrix (array format, or coordinate with absent
+ * entries = 0) into a column-major array of nrow * ncol doubles. */
+int ad_mm_read_dense(const char *path, double **x, altdiff_int *nrow, altdiff_int *ncol,
+                     char *err, size_t errlen);
+
+/* Write "array real general" (column-major x) / "coordinate real general|
+ * symmetric" with full round-trip precision. The file appears complete or
+ * not at all (written to PATH.tmp, then renamed). */
+int ad_mm_write_dense(const char *path, const double *x, altdiff_int nrow, altdiff_int ncol,
+                      char *err, size_t errlen);
+int ad_mm_write_sparse(const char *path, const cs_dl *A, int symmetric, char *err,
+                       size_t errlen);
+
+/* ---- dense vector kernels (vec.c) -------------------------------------- */
+double ad_nrm_inf(const double *x, altdiff_int n);
+/* max_i |x_i * d_i| */
+double ad_nrm_inf_scaled(const double *x, const double *d, altdiff_int n);
+double ad_dot(const double *x, const double *y, altdiff_int n);
+void ad_copy(double *y, const double *x, altdiff_int n);
+void ad_fill(double *y, double a, altdiff_int n);
+void ad_axpy(double *y, double a, const double *x, altdiff_int n); /* y += a x */
+int ad_all_finite(const double *x, altdiff_int n);
+
+#endif /* AD_SP_H */

@@ -1,0 +1,54 @@
+/* vec.c: dense vector kernels */
+#include <math.h>
+
+#include "sp.h"
+
+/* |x|_inf */
+double ad_nrm_inf(const double *x, altdiff_int n)
+{
+    double r = 0;
+    for (altdiff_int k = 0; k < n; k++) r = fmax(r, fabs(x[k]));
+    return r;
+}
+
+/* max_k |x_k d_k| */
+double ad_nrm_inf_scaled(const double *x, const double *d, altdiff_int n)
+{
+    double r = 0;
+    for (altdiff_int k = 0; k < n; k++) r = fmax(r, fabs(x[k] * d[k]));
+    return r;
+}
+
+/* x'y */
+double ad_dot(const double *x, const double *y, altdiff_int n)
+{
+    double r = 0;
+    for (altdiff_int k = 0; k < n; k++) r += x[k] * y[k];
+    return r;
+}
+
+/* y = x */
+void ad_copy(double *y, const double *x, altdiff_int n)
+{
+    for (altdiff_int k = 0; k < n; k++) y[k] = x[k];
+}
+
+/* y = a */
+void ad_fill(double *y, double a, altdiff_int n)
+{
+    for (altdiff_int k = 0; k < n; k++) y[k] = a;
+}
+
+/* y += a x */
+void ad_axpy(double *y, double a, const double *x, altdiff_int n)
+{
+    for (altdiff_int k = 0; k < n; k++) y[k] += a * x[k];
+}
+
+/* 1 if no entry is NaN or Inf */
+int ad_all_finite(const double *x, altdiff_int n)
+{
+    for (altdiff_int k = 0; k < n; k++)
+        if (!isfinite(x[k])) return 0;
+    return 1;
+}

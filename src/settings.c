@@ -1,0 +1,2 @@
+/* placeholder: being written */
+typedef int ad_placeholder_;

@@ -1,0 +1,107 @@
+#include "helpers.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+int run_suite(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? 0 : 1;
+}
+
+static uint64_t splitmix64(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+double rng_unif(rng *r) { return (double)(splitmix64(&r->state) >> 11) * 0x1.0p-53; }
+
+/* Box-Muller */
+double rng_normal(rng *r)
+{
+    double u1 = rng_unif(r), u2 = rng_unif(r);
+    if (u1 < 1e-300) u1 = 1e-300;
+    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+static owned_csc csc_from_dense_mask(const double *D, altdiff_int nrow, altdiff_int ncol,
+                                     int upper)
+{
+    owned_csc M = {nrow, ncol, NULL, NULL, NULL};
+    size_t nz = 0;
+    for (altdiff_int j = 0; j < ncol; j++)
+        for (altdiff_int i = 0; i < nrow; i++)
+            if (D[i + j * nrow] != 0 && (!upper || i <= j)) nz++;
+    M.p = malloc(sizeof(altdiff_int) * (size_t)(ncol + 1));
+    M.i = malloc(sizeof(altdiff_int) * (nz + 1));
+    M.x = malloc(sizeof(double) * (nz + 1));
+    nz = 0;
+    for (altdiff_int j = 0; j < ncol; j++) {
+        M.p[j] = (altdiff_int)nz;
+        for (altdiff_int i = 0; i < nrow; i++)
+            if (D[i + j * nrow] != 0 && (!upper || i <= j)) {
+                M.i[nz] = i;
+                M.x[nz++] = D[i + j * nrow];
+            }
+    }
+    M.p[ncol] = (altdiff_int)nz;
+    return M;
+}
+
+owned_csc csc_from_dense(const double *D, altdiff_int nrow, altdiff_int ncol)
+{
+    return csc_from_dense_mask(D, nrow, ncol, 0);
+}
+
+owned_csc csc_upper_from_dense(const double *D, altdiff_int n)
+{
+    return csc_from_dense_mask(D, n, n, 1);
+}
+
+void free_csc(owned_csc *M)
+{
+    free(M->p);
+    free(M->i);
+    free(M->x);
+    M->p = M->i = NULL;
+    M->x = NULL;
+}
+
+altdiff_csc csc_view(const owned_csc *M)
+{
+    altdiff_csc v = {M->nrow, M->ncol, M->p, M->i, M->x};
+    return v;
+}
+
+void kkt_residuals(altdiff_int n, altdiff_int m, altdiff_int p, const double *P,
+                   const double *q, const double *A, const double *b, const double *G,
+                   const double *h, const double *x, const double *lam, const double *nu,
+                   double r[5])
+{
+    for (int k = 0; k < 5; k++) r[k] = 0;
+    for (altdiff_int i = 0; i < m; i++) { /* Ax - b */
+        double t = -b[i];
+        for (altdiff_int j = 0; j < n; j++) t += A[i + j * m] * x[j];
+        r[0] = fmax(r[0], fabs(t));
+    }
+    for (altdiff_int i = 0; i < p; i++) { /* Gx - h, nu, nu (h - Gx) */
+        double t = -h[i];
+        for (altdiff_int j = 0; j < n; j++) t += G[i + j * p] * x[j];
+        r[1] = fmax(r[1], fmax(t, 0));
+        r[3] = fmax(r[3], fmax(-nu[i], 0));
+        r[4] = fmax(r[4], fabs(nu[i] * t));
+    }
+    for (altdiff_int j = 0; j < n; j++) { /* Px + q + A'lam + G'nu */
+        double t = q[j];
+        for (altdiff_int k = 0; k < n; k++) t += P[j + k * n] * x[k];
+        for (altdiff_int i = 0; i < m; i++) t += A[i + j * m] * lam[i];
+        for (altdiff_int i = 0; i < p; i++) t += G[i + j * p] * nu[i];
+        r[2] = fmax(r[2], fabs(t));
+    }
+}

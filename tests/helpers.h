@@ -1,0 +1,42 @@
+/* Shared test helpers: running a suite, small random problems, dense checks */
+#ifndef AD_TEST_HELPERS_H
+#define AD_TEST_HELPERS_H
+
+#include <check.h>
+#include <stdint.h>
+
+#include "altdiff.h"
+
+/* Run a suite; returns the process exit status (0 all passed, 1 a failure). */
+int run_suite(Suite *s);
+
+/* A deterministic generator (splitmix64): uniform in [0,1) and standard normal. */
+typedef struct {
+    uint64_t state;
+} rng;
+double rng_unif(rng *r);
+double rng_normal(rng *r);
+
+/* A dense column-major matrix (nrow x ncol) as an owned CSC with every entry
+ * stored except exact zeros; free with free_csc. */
+typedef struct {
+    altdiff_int nrow, ncol;
+    altdiff_int *p, *i;
+    double *x;
+} owned_csc;
+owned_csc csc_from_dense(const double *D, altdiff_int nrow, altdiff_int ncol);
+/* Upper triangle (i <= j) of a dense symmetric matrix */
+owned_csc csc_upper_from_dense(const double *D, altdiff_int n);
+void free_csc(owned_csc *M);
+altdiff_csc csc_view(const owned_csc *M);
+
+/* Independent KKT residuals of (x, s, lam, nu) for the dense data
+ * (P n x n full, A m x n, G p x n, column-major):
+ * r[0] = |Ax - b|, r[1] = |max(Gx - h, 0)|, r[2] = |Px + q + A'lam + G'nu|,
+ * r[3] = max_i |min(nu_i, 0)|, r[4] = max_i |nu_i (h - Gx)_i| (inf norms). */
+void kkt_residuals(altdiff_int n, altdiff_int m, altdiff_int p, const double *P,
+                   const double *q, const double *A, const double *b, const double *G,
+                   const double *h, const double *x, const double *lam, const double *nu,
+                   double r[5]);
+
+#endif
