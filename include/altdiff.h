@@ -68,8 +68,8 @@ typedef int64_t altdiff_int; /* same width as SuiteSparse_long */
 #define ALTDIFF_DEFAULT_ALPHA 1.6
 #define ALTDIFF_DEFAULT_EPS_ABS 1e-6
 #define ALTDIFF_DEFAULT_EPS_REL 1e-6
-#define ALTDIFF_DEFAULT_EPS_PINF 1e-7
-#define ALTDIFF_DEFAULT_EPS_DINF 1e-7
+#define ALTDIFF_DEFAULT_EPS_PINF 1e-5
+#define ALTDIFF_DEFAULT_EPS_DINF 1e-5
 #define ALTDIFF_DEFAULT_MAX_ITER 100000
 #define ALTDIFF_DEFAULT_TIME_LIMIT 0.0
 #define ALTDIFF_DEFAULT_CHECK_EVERY 5
@@ -167,7 +167,7 @@ ALTDIFF_API int altdiff_solve(altdiff_work *work);
 ALTDIFF_API const altdiff_info *altdiff_get_info(const altdiff_work *work);
 
 /* Copy out the last iterates: x (n), s (p), lam (m), nu (p). Any pointer may
- * be NULL. For a dropped row (h_i >= infinity) nu_i = 0, s_i = h_i - G_i x. */
+ * be NULL. For a dropped row (h_i >= infinity) nu_i = 0 and s_i = h_i. */
 ALTDIFF_API int altdiff_get_solution(const altdiff_work *work, double *x, double *s,
                                      double *lam, double *nu);
 

@@ -1,4 +1,6 @@
 /* csc.c: CSC matrices on CXSparse's cs_dl, allocated through ad_malloc */
+#include <math.h>
+
 #include "sp.h"
 
 cs_dl *ad_spalloc(altdiff_int m, altdiff_int n, altdiff_int nzmax)
@@ -101,4 +103,100 @@ void ad_symv_upper(const cs_dl *P, const double *x, double *y)
         }
         y[j] += yj;
     }
+}
+
+/* 1 if the CSC arrays of M are well formed for an nrow x ncol matrix with
+ * finite values */
+static int csc_valid(const altdiff_csc *M, altdiff_int nrow, altdiff_int ncol)
+{
+    if (M->nrow != nrow || M->ncol != ncol) return 0;
+    if (!M->p) return 1; /* no entries */
+    if (ncol == 0 || nrow == 0) return M->p[ncol] == 0;
+    if (M->p[0] != 0) return 0;
+    for (altdiff_int j = 0; j < ncol; j++)
+        if (M->p[j + 1] < M->p[j]) return 0;
+    altdiff_int nz = M->p[ncol];
+    if (nz > 0 && (!M->i || !M->x)) return 0;
+    for (altdiff_int t = 0; t < nz; t++)
+        if (M->i[t] < 0 || M->i[t] >= nrow || !isfinite(M->x[t])) return 0;
+    return 1;
+}
+
+/* Bucket the entries order[0..nz-1] by key[] (stable counting sort). */
+static void bucket(altdiff_int nz, altdiff_int nkeys, const altdiff_int *key,
+                   const altdiff_int *in, altdiff_int *out, altdiff_int *cnt)
+{
+    for (altdiff_int k = 0; k <= nkeys; k++) cnt[k] = 0;
+    for (altdiff_int t = 0; t < nz; t++) cnt[key[in[t]] + 1]++;
+    for (altdiff_int k = 0; k < nkeys; k++) cnt[k + 1] += cnt[k];
+    for (altdiff_int t = 0; t < nz; t++) out[cnt[key[in[t]]]++] = in[t];
+}
+
+/* Import a borrowed matrix as an owned CSC with sorted columns.
+ *   rowmap (nrow, may be NULL): entry (i,j) goes to row rowmap[i], or is
+ *          dropped when rowmap[i] < 0; nrow_out rows in the result.
+ *   upper: the matrix is symmetric; entry (i,j) with i > j goes to (j,i), and
+ *          an entry given in both triangles must agree.
+ * map (M's nnz) receives the position of each given entry in C (-1 when
+ * dropped). Returns ALTDIFF_OK, ALTDIFF_ERR_INVALID (malformed, NaN/Inf,
+ * duplicate or asymmetric entries) or ALTDIFF_ERR_NOMEM. */
+int ad_csc_import(const altdiff_csc *M, altdiff_int nrow, altdiff_int ncol,
+                  const altdiff_int *rowmap, altdiff_int nrow_out, int upper, cs_dl **C,
+                  altdiff_int *map)
+{
+    *C = NULL;
+    if (!csc_valid(M, nrow, ncol)) return ALTDIFF_ERR_INVALID;
+    altdiff_int nz = M->p ? M->p[ncol] : 0;
+    altdiff_int *ti = ad_malloc((size_t)nz, sizeof(altdiff_int)); /* target row */
+    altdiff_int *tj = ad_malloc((size_t)nz, sizeof(altdiff_int)); /* target col */
+    altdiff_int *o1 = ad_malloc((size_t)nz, sizeof(altdiff_int));
+    altdiff_int *o2 = ad_malloc((size_t)nz, sizeof(altdiff_int));
+    altdiff_int *cnt = ad_malloc((size_t)(nrow_out > ncol ? nrow_out : ncol) + 1,
+                                 sizeof(altdiff_int));
+    int status = ALTDIFF_ERR_NOMEM;
+    if (!ti || !tj || !o1 || !o2 || !cnt) goto done;
+    altdiff_int kept = 0;
+    for (altdiff_int j = 0; M->p && j < ncol; j++)
+        for (altdiff_int t = M->p[j]; t < M->p[j + 1]; t++) {
+            altdiff_int i = rowmap ? rowmap[M->i[t]] : M->i[t];
+            map[t] = -1;
+            if (i < 0) continue;
+            ti[t] = (upper && i > j) ? j : i; /* (i,j) -> (min, max) */
+            tj[t] = (upper && i > j) ? i : j;
+            o1[kept++] = t;
+        }
+    bucket(kept, nrow_out, ti, o1, o2, cnt); /* by row, then stably by column */
+    bucket(kept, ncol, tj, o2, o1, cnt);
+    *C = ad_spalloc(nrow_out, ncol, kept);
+    if (!*C) goto done;
+    status = ALTDIFF_ERR_INVALID;
+    altdiff_int *Cp = (*C)->p, *Ci = (*C)->i, q = -1, prev = -1;
+    double *Cx = (*C)->x;
+    for (altdiff_int k = 0; k < kept; prev = o1[k++]) {
+        altdiff_int t = o1[k];
+        if (prev >= 0 && ti[prev] == ti[t] && tj[prev] == tj[t]) {
+            /* a repeat: allowed only as the mirror (other triangle) of a
+             * symmetric entry, with the same value. All lower entries of a
+             * pair come first, so same-triangle repeats meet here too. */
+            int mirror = upper && (M->i[prev] == ti[prev]) != (M->i[t] == ti[t]);
+            double tol = 1e-12 * fmax(fabs(Cx[q]), fabs(M->x[t]));
+            if (!mirror || fabs(Cx[q] - M->x[t]) > tol) goto done;
+        } else {
+            q++;
+            Ci[q] = ti[t];
+            Cx[q] = M->x[t];
+            Cp[tj[t] + 1]++;
+        }
+        map[t] = q;
+    }
+    for (altdiff_int j = 0; j < ncol; j++) Cp[j + 1] += Cp[j]; /* counts -> pointers */
+    status = ALTDIFF_OK;
+done:
+    if (status != ALTDIFF_OK) *C = ad_spfree(*C);
+    ad_free(ti);
+    ad_free(tj);
+    ad_free(o1);
+    ad_free(o2);
+    ad_free(cnt);
+    return status;
 }

@@ -41,6 +41,14 @@ cs_dl *ad_spfree(cs_dl *A);                                         /* returns N
 cs_dl *ad_spcopy(const cs_dl *A);
 cs_dl *ad_transpose(const cs_dl *A); /* A', columns sorted */
 
+/* Import a borrowed CSC matrix as an owned one with sorted columns, dropping
+ * rows with rowmap[i] < 0 (rowmap may be NULL) and, with upper = 1, folding a
+ * symmetric matrix into its upper triangle. map (nnz of M) receives each
+ * given entry's position in C, -1 if dropped. See csc.c for the checks. */
+int ad_csc_import(const altdiff_csc *M, altdiff_int nrow, altdiff_int ncol,
+                  const altdiff_int *rowmap, altdiff_int nrow_out, int upper, cs_dl **C,
+                  altdiff_int *map);
+
 /* y += A x  (x: A->n, y: A->m) */
 void ad_gaxpy(const cs_dl *A, const double *x, double *y);
 /* y += A' x (x: A->m, y: A->n) */

@@ -1,2 +1,288 @@
-/* placeholder: being written */
-typedef int ad_placeholder_;
+/*
+ * admm.c: the Alt-Diff ADMM iterations (MATH.md, "Forward"), on the scaled
+ * data, with over-relaxation alpha (alpha = 1 is the plain map):
+ *
+ *     x~   = H^-1 ( sigma x - q - A'lam - G'nu + rho A'b - rho G'(s - h) )
+ *     Ax^  = alpha A x~ + (1 - alpha) b              (relaxed constraint values)
+ *     Gx^  = alpha G x~ + (1 - alpha) (h - s)
+ *     s+   = max(0, -nu/rho - (Gx^ - h))
+ *     lam+ = lam + rho (Ax^ - b)
+ *     nu+  = nu  + rho (Gx^ + s+ - h)
+ *     x+   = alpha x~ + (1 - alpha) x
+ *
+ * The fixed point is the one of the plain map. Since nu + rho (Gx^ - h) = v
+ * gives s+ = max(0, -v/rho) and nu+ = max(v, 0), every iterate has s >= 0,
+ * nu >= 0 and s_i nu_i = 0 exactly.
+ */
+#include <math.h>
+#include <stdio.h>
+
+#include "ad_internal.h"
+
+/* Residual norms of one check, in original units (see altdiff.h) */
+typedef struct {
+    double r_prim, r_dual, eps_prim, eps_dual;
+    double prim_scale, dual_scale; /* the max(...) inside eps_prim, eps_dual */
+} residuals;
+
+/* ---- one iteration -------------------------------------------------------- */
+
+/* rhs = sigma x - q - A'(lam - rho b) - G'(nu + rho (s - h)) */
+static void x_rhs(altdiff_work *w, double rho, double sigma)
+{
+    altdiff_int n = w->n, m = w->m, p = w->p;
+    for (altdiff_int j = 0; j < n; j++) w->rhs[j] = sigma * w->x[j] - w->q[j];
+    for (altdiff_int i = 0; i < m; i++) w->Ax[i] = rho * w->b[i] - w->lam[i];
+    for (altdiff_int k = 0; k < p; k++) w->Gx[k] = rho * (w->h[k] - w->s[k]) - w->nu[k];
+    ad_gatxpy(w->A, w->Ax, w->rhs); /* rhs += A'(rho b - lam)           */
+    ad_gatxpy(w->G, w->Gx, w->rhs); /* rhs += G'(rho (h - s) - nu)      */
+}
+
+/* s, lam, nu from x~ (in w->xt) with relaxation alpha */
+static void constraint_update(altdiff_work *w, double rho, double alpha)
+{
+    altdiff_int m = w->m, p = w->p;
+    ad_fill(w->Ax, 0, m);
+    ad_fill(w->Gx, 0, p);
+    ad_gaxpy(w->A, w->xt, w->Ax); /* Ax = A x~ */
+    ad_gaxpy(w->G, w->xt, w->Gx); /* Gx = G x~ */
+    for (altdiff_int i = 0; i < m; i++)
+        w->lam[i] += rho * alpha * (w->Ax[i] - w->b[i]); /* lam+ = lam + rho (Ax^ - b) */
+    for (altdiff_int k = 0; k < p; k++) {
+        double gx = alpha * w->Gx[k] + (1 - alpha) * (w->h[k] - w->s[k]); /* Gx^          */
+        w->s[k] = fmax(0, -w->nu[k] / rho - (gx - w->h[k]));       /* s+  = max(0, .) */
+        w->nu[k] += rho * (gx + w->s[k] - w->h[k]);                 /* nu+            */
+    }
+}
+
+/* One ADMM sweep at the factored rho, sigma */
+static int admm_step(altdiff_work *w)
+{
+    double rho = w->F.rho, sigma = w->F.sigma, alpha = w->set.alpha;
+    x_rhs(w, rho, sigma);
+    ad_copy(w->xt, w->rhs, w->n);
+    int status = ad_factor_solve(w, w->xt); /* x~ = H \ rhs */
+    if (status != ALTDIFF_OK) return status;
+    constraint_update(w, rho, alpha);
+    for (altdiff_int j = 0; j < w->n; j++)
+        w->x[j] = alpha * w->xt[j] + (1 - alpha) * w->x[j]; /* x+ = alpha x~ + (1-alpha) x */
+    return ALTDIFF_OK;
+}
+
+/* ---- termination ---------------------------------------------------------- */
+
+/* Primal residuals |Ax - b|, |Gx + s - h| and their scale, unscaled by Einv */
+static void primal_residual(altdiff_work *w, residuals *r)
+{
+    altdiff_int m = w->m, p = w->p;
+    const double *Ea = w->Einv, *Eg = w->Einv + m;
+    ad_fill(w->Ax, 0, m);
+    ad_fill(w->Gx, 0, p);
+    ad_gaxpy(w->A, w->x, w->Ax);
+    ad_gaxpy(w->G, w->x, w->Gx);
+    double scale = fmax(ad_nrm_inf_scaled(w->Ax, Ea, m), ad_nrm_inf_scaled(w->Gx, Eg, p));
+    double res = 0;
+    for (altdiff_int i = 0; i < m; i++) {
+        res = fmax(res, fabs((w->Ax[i] - w->b[i]) * Ea[i]));     /* |Ax - b|     */
+        scale = fmax(scale, fabs(w->b[i] * Ea[i]));              /* |b|          */
+    }
+    for (altdiff_int k = 0; k < p; k++) {
+        res = fmax(res, fabs((w->Gx[k] + w->s[k] - w->h[k]) * Eg[k])); /* |Gx + s - h| */
+        scale = fmax(scale, fabs((w->h[k] - w->s[k]) * Eg[k]));        /* |h - s|      */
+    }
+    r->r_prim = res;
+    r->prim_scale = scale;
+    r->eps_prim = w->set.eps_abs + w->set.eps_rel * scale;
+}
+
+/* acc += v; return |v| in original units (c^-1 D^-1 v) */
+static double accumulate(altdiff_work *w, double *acc, const double *v)
+{
+    ad_axpy(acc, 1.0, v, w->n);
+    return w->cinv * ad_nrm_inf_scaled(v, w->Dinv, w->n);
+}
+
+/* Dual residual |Px + q + A'lam + G'nu| and its scale; also the objective */
+static void dual_residual(altdiff_work *w, residuals *r)
+{
+    altdiff_int n = w->n;
+    double *acc = w->wn, *v = w->wn2;
+    ad_copy(acc, w->q, n);
+    double scale = w->cinv * ad_nrm_inf_scaled(w->q, w->Dinv, n);
+    ad_fill(v, 0, n);
+    ad_symv_upper(w->P, w->x, v);                               /* P x       */
+    w->info.obj = w->cinv * (0.5 * ad_dot(w->x, v, n) + ad_dot(w->q, w->x, n));
+    scale = fmax(scale, accumulate(w, acc, v));
+    ad_fill(v, 0, n);
+    ad_gatxpy(w->A, w->lam, v);                                 /* A'lam     */
+    scale = fmax(scale, accumulate(w, acc, v));
+    ad_fill(v, 0, n);
+    ad_gatxpy(w->G, w->nu, v);                                  /* G'nu      */
+    scale = fmax(scale, accumulate(w, acc, v));
+    r->r_dual = w->cinv * ad_nrm_inf_scaled(acc, w->Dinv, n);
+    r->dual_scale = scale;
+    r->eps_dual = w->set.eps_abs + w->set.eps_rel * scale;
+}
+
+/* ---- infeasibility -------------------------------------------------------- */
+
+/* Primal infeasibility (OSQP's test) on dy = (lam - lam_prev, max(nu -
+ * nu_prev, 0)): |A'dlam + G'dnu| <= eps |dy| and b'dlam + h'dnu < -eps |dy|,
+ * in original units. Stores the normalized certificate. */
+static int primal_infeasible(altdiff_work *w)
+{
+    altdiff_int n = w->n, m = w->m, p = w->p;
+    double eps = w->set.eps_pinf, *dl = w->Ax, *dn = w->Gx, *v = w->wn;
+    for (altdiff_int i = 0; i < m; i++) dl[i] = w->lam[i] - w->lam_prev[i];
+    for (altdiff_int k = 0; k < p; k++) dn[k] = fmax(w->nu[k] - w->nu_prev[k], 0);
+    double norm = w->cinv * fmax(ad_nrm_inf_scaled(dl, w->E, m),
+                                 ad_nrm_inf_scaled(dn, w->E + m, p));
+    if (norm <= eps) return 0;
+    double lhs = w->cinv * (ad_dot(w->b, dl, m) + ad_dot(w->h, dn, p)); /* b'dlam + h'dnu */
+    if (lhs >= -eps * norm) return 0;
+    ad_fill(v, 0, n);
+    ad_gatxpy(w->A, dl, v);
+    ad_gatxpy(w->G, dn, v);
+    if (w->cinv * ad_nrm_inf_scaled(v, w->Dinv, n) > eps * norm) return 0;
+    for (altdiff_int i = 0; i < m; i++) w->cert_lam[i] = w->cinv * w->E[i] * dl[i] / norm;
+    for (altdiff_int k = 0; k < p; k++) w->cert_nu[k] = w->cinv * w->E[m + k] * dn[k] / norm;
+    return 1;
+}
+
+/* Dual infeasibility on dx = x - x_prev: |P dx| <= eps |dx|, |A dx| <= eps
+ * |dx|, G dx <= eps |dx|, q'dx < -eps |dx| (original units). */
+static int dual_infeasible(altdiff_work *w)
+{
+    altdiff_int n = w->n, m = w->m, p = w->p;
+    double eps = w->set.eps_dinf, *dx = w->wn, *v = w->wn2;
+    for (altdiff_int j = 0; j < n; j++) dx[j] = w->x[j] - w->x_prev[j];
+    double norm = ad_nrm_inf_scaled(dx, w->D, n);
+    if (norm <= eps) return 0;
+    if (w->cinv * ad_dot(w->q, dx, n) >= -eps * norm) return 0;      /* q'dx < 0  */
+    ad_fill(v, 0, n);
+    ad_symv_upper(w->P, dx, v);
+    if (w->cinv * ad_nrm_inf_scaled(v, w->Dinv, n) > eps * norm) return 0; /* P dx ~ 0 */
+    ad_fill(w->Ax, 0, m);
+    ad_fill(w->Gx, 0, p);
+    ad_gaxpy(w->A, dx, w->Ax);
+    ad_gaxpy(w->G, dx, w->Gx);
+    if (ad_nrm_inf_scaled(w->Ax, w->Einv, m) > eps * norm) return 0;  /* A dx ~ 0  */
+    for (altdiff_int k = 0; k < p; k++)
+        if (w->Gx[k] * w->Einv[m + k] > eps * norm) return 0;          /* G dx <~ 0 */
+    for (altdiff_int j = 0; j < n; j++) w->cert_x[j] = w->D[j] * dx[j] / norm;
+    return 1;
+}
+
+/* ---- adaptive rho ---------------------------------------------------------- */
+
+/* rho * sqrt( (r_prim / prim_scale) / (r_dual / dual_scale) ), within [1e-6, 1e6] */
+static double balanced_rho(const altdiff_work *w, const residuals *r)
+{
+    double tiny = 1e-30;
+    double prim = r->r_prim / (r->prim_scale + tiny), dual = r->r_dual / (r->dual_scale + tiny);
+    double rho = w->F.rho * sqrt((prim + tiny) / (dual + tiny));
+    return fmin(fmax(rho, 1e-6), 1e6);
+}
+
+/* Refactor for a balanced rho when it is far from the current one and the
+ * iterations since the last change cost more than a factorization. */
+static int adapt_rho(altdiff_work *w, const residuals *r, altdiff_int k, altdiff_int *last,
+                     double t_iter, double t_fact)
+{
+    if (!w->set.adaptive_rho || (double)(k - *last) * t_iter < t_fact || k - *last < 25)
+        return ALTDIFF_OK;
+    double rho = balanced_rho(w, r), tol = w->set.adaptive_rho_tol;
+    if (rho < w->F.rho * tol && rho > w->F.rho / tol) return ALTDIFF_OK;
+    *last = k;
+    w->info.rho_updates++;
+    return ad_factor_refactor(w, rho, w->F.sigma);
+}
+
+/* ---- the solve -------------------------------------------------------------- */
+
+static void log_header(void)
+{
+    printf("%8s %12s %10s %10s %10s\n", "iter", "objective", "r_prim", "r_dual", "rho");
+}
+
+static void log_line(const altdiff_work *w, altdiff_int k, const residuals *r)
+{
+    printf("%8ld %12.5e %10.3e %10.3e %10.3e\n", (long)k, w->info.obj, r->r_prim, r->r_dual,
+           w->F.rho);
+}
+
+/* The outcome of check k, or ALTDIFF_UNSOLVED to go on */
+static int check_outcome(altdiff_work *w, residuals *r, double t0)
+{
+    primal_residual(w, r);
+    dual_residual(w, r);
+    if (!isfinite(r->r_prim) || !isfinite(r->r_dual)) return ALTDIFF_NUMERICAL_ERROR;
+    if (r->r_prim <= r->eps_prim && r->r_dual <= r->eps_dual) return ALTDIFF_SOLVED;
+    if (primal_infeasible(w)) return ALTDIFF_PRIMAL_INFEASIBLE;
+    if (dual_infeasible(w)) return ALTDIFF_DUAL_INFEASIBLE;
+    if (w->set.time_limit > 0 && ad_time() - t0 > w->set.time_limit) return ALTDIFF_TIME_LIMIT;
+    return ALTDIFF_UNSOLVED;
+}
+
+/* Map an error of a refactorization during the solve to an outcome */
+static int refactor_outcome(int code)
+{
+    return code == ALTDIFF_ERR_NOT_POSDEF ? ALTDIFF_NONCONVEX : ALTDIFF_NUMERICAL_ERROR;
+}
+
+int altdiff_solve(altdiff_work *w)
+{
+    if (!w) return ALTDIFF_ERR_INVALID;
+    const altdiff_settings *set = &w->set;
+    double t0 = ad_time(), t_fact = w->info.t_factor;
+    int outcome = ALTDIFF_UNSOLVED, code = ALTDIFF_OK;
+    altdiff_int k = 0, last = 0;
+    residuals r = {0, 0, 0, 0, 0, 0};
+    w->info.rho_updates = 0;
+    if (set->verbose) log_header();
+    while (outcome == ALTDIFF_UNSOLVED && k < set->max_iter) {
+        int check = (++k % set->check_every == 0) || k == set->max_iter;
+        if (check) {
+            ad_copy(w->x_prev, w->x, w->n);
+            ad_copy(w->lam_prev, w->lam, w->m);
+            ad_copy(w->nu_prev, w->nu, w->p);
+        }
+        if ((code = admm_step(w)) != ALTDIFF_OK) break;
+        if (!check) continue;
+        outcome = check_outcome(w, &r, t0);
+        if (set->verbose && (k % set->verbose_every < set->check_every || outcome))
+            log_line(w, k, &r);
+        if (outcome != ALTDIFF_UNSOLVED) break;
+        int rc = adapt_rho(w, &r, k, &last, (ad_time() - t0) / (double)k, t_fact);
+        if (rc == ALTDIFF_ERR_NOMEM) code = rc;
+        if (rc != ALTDIFF_OK) outcome = refactor_outcome(rc);
+    }
+    if (code != ALTDIFF_OK && code != ALTDIFF_ERR_NOMEM) outcome = refactor_outcome(code);
+    if (outcome == ALTDIFF_UNSOLVED) outcome = ALTDIFF_MAX_ITER;
+    w->info.status = outcome;
+    w->info.iter = k;
+    w->info.r_prim = r.r_prim;
+    w->info.r_dual = r.r_dual;
+    w->info.eps_prim = r.eps_prim;
+    w->info.eps_dual = r.eps_dual;
+    w->info.rho = w->F.rho;
+    w->info.t_iterate = ad_time() - t0;
+    return code == ALTDIFF_ERR_NOMEM ? code : ALTDIFF_OK;
+}
+
+/* x = D x~, s = Eg^-1 s~, lam = Ea lam~ / c, nu = Eg nu~ / c (NULL skipped);
+ * s and nu over all given rows (dropped rows: s = h, nu = 0) */
+void ad_unscale_solution(const altdiff_work *w, double *x, double *s, double *lam, double *nu)
+{
+    altdiff_int m = w->m;
+    if (x)
+        for (altdiff_int j = 0; j < w->n; j++) x[j] = w->D[j] * w->x[j];
+    if (lam)
+        for (altdiff_int i = 0; i < m; i++) lam[i] = w->cinv * w->E[i] * w->lam[i];
+    if (s) ad_copy(s, w->h0, w->p_all);
+    if (nu) ad_fill(nu, 0, w->p_all);
+    for (altdiff_int k = 0; k < w->p; k++) {
+        if (s) s[w->keep[k]] = w->Einv[m + k] * w->s[k];
+        if (nu) nu[w->keep[k]] = w->cinv * w->E[m + k] * w->nu[k];
+    }
+}

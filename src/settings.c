@@ -1,2 +1,77 @@
-/* placeholder: being written */
-typedef int ad_placeholder_;
+/* settings.c: defaults, validation, messages, clock */
+#include <math.h>
+#include <time.h>
+
+#include "ad_internal.h"
+
+altdiff_settings altdiff_settings_default(void)
+{
+    altdiff_settings s;
+    s.rho = ALTDIFF_DEFAULT_RHO;
+    s.sigma = ALTDIFF_DEFAULT_SIGMA;
+    s.alpha = ALTDIFF_DEFAULT_ALPHA;
+    s.eps_abs = ALTDIFF_DEFAULT_EPS_ABS;
+    s.eps_rel = ALTDIFF_DEFAULT_EPS_REL;
+    s.eps_pinf = ALTDIFF_DEFAULT_EPS_PINF;
+    s.eps_dinf = ALTDIFF_DEFAULT_EPS_DINF;
+    s.max_iter = ALTDIFF_DEFAULT_MAX_ITER;
+    s.time_limit = ALTDIFF_DEFAULT_TIME_LIMIT;
+    s.check_every = ALTDIFF_DEFAULT_CHECK_EVERY;
+    s.scaling = ALTDIFF_DEFAULT_SCALING;
+    s.adaptive_rho = ALTDIFF_DEFAULT_ADAPTIVE_RHO;
+    s.adaptive_rho_tol = ALTDIFF_DEFAULT_ADAPTIVE_RHO_TOL;
+    s.infinity = ALTDIFF_DEFAULT_INFINITY;
+    s.verbose = 0;
+    s.verbose_every = ALTDIFF_DEFAULT_VERBOSE_EVERY;
+    return s;
+}
+
+/* ALTDIFF_OK if every field is in its documented range */
+int ad_settings_check(const altdiff_settings *s)
+{
+    int ok = s->rho > 0 && isfinite(s->rho) && s->sigma >= 0 && isfinite(s->sigma) &&
+             s->alpha > 0 && s->alpha < 2 && s->eps_abs >= 0 && s->eps_rel >= 0 &&
+             s->eps_abs + s->eps_rel > 0 && s->eps_pinf > 0 && s->eps_dinf > 0 &&
+             s->max_iter > 0 && s->time_limit >= 0 && s->check_every > 0 &&
+             s->scaling >= 0 && s->scaling <= 100 && s->adaptive_rho_tol > 1 &&
+             s->infinity > 0 && s->verbose_every > 0;
+    return ok ? ALTDIFF_OK : ALTDIFF_ERR_INVALID;
+}
+
+double ad_time(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+const char *altdiff_error_string(int code)
+{
+    switch (code) {
+    case ALTDIFF_OK: return "ok";
+    case ALTDIFF_ERR_INVALID: return "invalid input";
+    case ALTDIFF_ERR_NOMEM: return "out of memory";
+    case ALTDIFF_ERR_NOT_POSDEF:
+        return "P + rho A'A + rho G'G + sigma I is not positive definite (P is not "
+               "positive semidefinite)";
+    case ALTDIFF_ERR_CHOLMOD: return "CHOLMOD failed";
+    case ALTDIFF_ERR_IO: return "input/output error";
+    case ALTDIFF_ERR_NOT_SOLVED: return "the problem has not been solved";
+    default: return "unknown error";
+    }
+}
+
+const char *altdiff_status_string(int status)
+{
+    switch (status) {
+    case ALTDIFF_UNSOLVED: return "unsolved";
+    case ALTDIFF_SOLVED: return "solved";
+    case ALTDIFF_MAX_ITER: return "iteration limit reached";
+    case ALTDIFF_TIME_LIMIT: return "time limit reached";
+    case ALTDIFF_PRIMAL_INFEASIBLE: return "primal infeasible";
+    case ALTDIFF_DUAL_INFEASIBLE: return "dual infeasible (unbounded)";
+    case ALTDIFF_NONCONVEX: return "non-convex (P not positive semidefinite)";
+    case ALTDIFF_NUMERICAL_ERROR: return "numerical error";
+    default: return "unknown status";
+    }
+}

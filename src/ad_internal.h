@@ -1,0 +1,81 @@
+/*
+ * ad_internal.h: the workspace and the functions shared between src/ files.
+ *
+ * Everything inside the workspace lives in the SCALED problem (Ruiz
+ * equilibration, see scaling.c):
+ *     P~ = c D P D,  q~ = c D q,  A~ = Ea A D,  b~ = Ea b,  G~ = Eg G D,  h~ = Eg h
+ *     x = D x~,  s = Eg^-1 s~,  lam = Ea lam~ / c,  nu = Eg nu~ / c
+ * and only the kept inequality rows (h_i < infinity) are stored.
+ */
+#ifndef AD_INTERNAL_H
+#define AD_INTERNAL_H
+
+#include <cholmod.h>
+
+#include "altdiff.h"
+#include "sp.h"
+
+/* H = P + rho S'S + sigma I with S = [A; G], its factor and solve buffers */
+typedef struct {
+    cholmod_common cm;     /* one per workspace: workspaces are independent */
+    int cm_started;
+    cholmod_sparse *H;     /* upper triangle (stype 1)                       */
+    double *HP, *HS;       /* values of P and of S'S on the pattern of H     */
+    altdiff_int *diag;     /* n: position of H_jj in H->x                     */
+    cholmod_factor *L;
+    cholmod_dense *X, *Y, *E; /* persistent workspaces of cholmod_l_solve2  */
+    double rho, sigma;     /* values H was last factored with               */
+} ad_factor;
+
+struct altdiff_work {
+    altdiff_settings set;
+    altdiff_info info;
+    altdiff_int n, m, p;   /* p: kept inequality rows                        */
+    altdiff_int p_all;     /* inequality rows given                          */
+    altdiff_int *keep;     /* p: row of G given for kept row k               */
+
+    /* data, scaled (values) and as given (P0x, A0x, G0x on the same pattern) */
+    cs_dl *P, *A, *G;      /* P: upper triangle                              */
+    double *P0x, *A0x, *G0x;
+    double *q, *b, *h;     /* scaled                                         */
+    double *q0, *b0, *h0;  /* as given (h0: all p_all rows)                  */
+    altdiff_int *Pmap, *Amap, *Gmap; /* user entry -> position (-1: dropped) */
+    altdiff_int Pnz, Anz, Gnz;       /* user entries                          */
+
+    /* scaling */
+    double *D, *Dinv;      /* n                                              */
+    double *E, *Einv;      /* m + p: rows of A then of G                     */
+    double c, cinv;
+
+    /* iterates (scaled) and the previous ones */
+    double *x, *s, *lam, *nu;
+    double *x_prev, *lam_prev, *nu_prev;
+    /* scratch: rhs, xt, wn (n); Ax (m); Gx (p); wn2 (n + m + p); wm (m + p,
+     * scaling only) */
+    double *rhs, *xt, *Ax, *Gx, *wn, *wn2, *wm;
+    /* certificates (unscaled) */
+    double *cert_x, *cert_lam, *cert_nu;
+
+    ad_factor F;
+};
+
+/* settings.c */
+int ad_settings_check(const altdiff_settings *set);
+double ad_time(void); /* seconds, monotonic */
+
+/* factor.c: form, analyze, factor and solve with H */
+int ad_factor_init(altdiff_work *w);             /* pattern, analyze, factor */
+int ad_factor_values(altdiff_work *w);           /* new P/A/G values: S'S again */
+int ad_factor_refactor(altdiff_work *w, double rho, double sigma); /* numeric only */
+int ad_factor_solve(altdiff_work *w, double *x); /* x = H \ x, no allocation  */
+void ad_factor_free(ad_factor *F);
+
+/* scaling.c: scale P, A, G, q, b, h from the given values (P0x, ...);
+ * uses x_prev and wm as scratch */
+void ad_scale(altdiff_work *w);
+void ad_scale_vectors(altdiff_work *w); /* q, b, h only, with D, E, c kept */
+
+/* admm.c helpers shared with derivative code */
+void ad_unscale_solution(const altdiff_work *w, double *x, double *s, double *lam, double *nu);
+
+#endif /* AD_INTERNAL_H */

@@ -1,0 +1,222 @@
+/*
+ * factor.c: H = P + rho S'S + sigma I  with S = [A; G] (scaled data).
+ *
+ * The pattern of H is formed and analyzed once (CHOLMOD chooses AMD or METIS
+ * and supernodal or simplicial); the values of P and of S'S on that pattern
+ * are kept apart (HP, HS), so a new rho or sigma costs one pass over them and
+ * a numeric refactorization. Every solve with H in the library goes through
+ * ad_factor_solve, which allocates nothing.
+ */
+#include <string.h>
+
+#include "ad_internal.h"
+
+/* A CHOLMOD view (no copy) of a CSC matrix; stype 1 = upper symmetric. */
+static cholmod_sparse view_sparse(const cs_dl *A, int stype)
+{
+    cholmod_sparse V;
+    memset(&V, 0, sizeof(V));
+    V.nrow = (size_t)A->m;
+    V.ncol = (size_t)A->n;
+    V.nzmax = (size_t)(A->p[A->n] > 0 ? A->p[A->n] : 1);
+    V.p = A->p;
+    V.i = A->i;
+    V.x = A->x;
+    V.stype = stype;
+    V.itype = CHOLMOD_LONG;
+    V.xtype = CHOLMOD_REAL;
+    V.dtype = CHOLMOD_DOUBLE;
+    V.sorted = 1;
+    V.packed = 1;
+    return V;
+}
+
+/* A CHOLMOD view of a dense n-vector */
+static cholmod_dense view_dense(double *x, altdiff_int n)
+{
+    cholmod_dense V;
+    memset(&V, 0, sizeof(V));
+    V.nrow = (size_t)n;
+    V.ncol = 1;
+    V.nzmax = (size_t)n;
+    V.d = (size_t)n;
+    V.x = x;
+    V.xtype = CHOLMOD_REAL;
+    V.dtype = CHOLMOD_DOUBLE;
+    return V;
+}
+
+/* Map CHOLMOD's status after a call to an altdiff code */
+static int cholmod_code(const cholmod_common *cm)
+{
+    if (cm->status == CHOLMOD_OUT_OF_MEMORY) return ALTDIFF_ERR_NOMEM;
+    if (cm->status == CHOLMOD_NOT_POSDEF) return ALTDIFF_ERR_NOT_POSDEF;
+    return cm->status < 0 ? ALTDIFF_ERR_CHOLMOD : ALTDIFF_OK;
+}
+
+/* St = S' = [A' G'] (n x (m+p)), the columns of S' being the rows of S */
+static cs_dl *stacked_transpose(const altdiff_work *w)
+{
+    cs_dl *At = ad_transpose(w->A), *Gt = ad_transpose(w->G), *St = NULL;
+    if (!At || !Gt) goto done;
+    altdiff_int nzA = At->p[At->n], nzG = Gt->p[Gt->n];
+    St = ad_spalloc(w->n, w->m + w->p, nzA + nzG);
+    if (!St) goto done;
+    memcpy(St->p, At->p, sizeof(altdiff_int) * (size_t)(w->m + 1));
+    for (altdiff_int k = 1; k <= w->p; k++) St->p[w->m + k] = nzA + Gt->p[k];
+    memcpy(St->i, At->i, sizeof(altdiff_int) * (size_t)nzA);
+    memcpy(St->i + nzA, Gt->i, sizeof(altdiff_int) * (size_t)nzG);
+    memcpy(St->x, At->x, sizeof(double) * (size_t)nzA);
+    memcpy(St->x + nzA, Gt->x, sizeof(double) * (size_t)nzG);
+done:
+    ad_spfree(At);
+    ad_spfree(Gt);
+    return St;
+}
+
+/* Form, on one upper pattern containing the diagonal, HPm = P and HSm = S'S.
+ * Both come from cholmod_l_add on the same operands, so their patterns agree
+ * (checked). */
+static int form_parts(altdiff_work *w, cholmod_sparse **HPm, cholmod_sparse **HSm)
+{
+    cholmod_common *cm = &w->F.cm;
+    cholmod_sparse *SS = NULL, *SSu = NULL, *Id = NULL, *T = NULL;
+    int status = ALTDIFF_ERR_NOMEM;
+    *HPm = *HSm = NULL;
+    cs_dl *St = stacked_transpose(w);
+    if (!St) goto done;
+    cholmod_sparse Stv = view_sparse(St, 0), Pv = view_sparse(w->P, 1);
+    SS = cholmod_l_aat(&Stv, NULL, 0, 1, cm);              /* S'S = St St'   */
+    SSu = SS ? cholmod_l_copy(SS, 1, 1, cm) : NULL;        /* its upper part */
+    Id = cholmod_l_speye((size_t)w->n, (size_t)w->n, CHOLMOD_REAL, cm);
+    if (Id) Id->stype = 1;
+    double one[2] = {1, 0}, zero[2] = {0, 0};
+    T = (SSu && Id) ? cholmod_l_add(&Pv, Id, one, zero, 1, 1, cm) : NULL; /* P + 0 I */
+    *HPm = T ? cholmod_l_add(T, SSu, one, zero, 1, 1, cm) : NULL;       /* P       */
+    *HSm = T ? cholmod_l_add(T, SSu, zero, one, 1, 1, cm) : NULL;       /* S'S     */
+    if (!*HPm || !*HSm) {
+        status = cholmod_code(cm) == ALTDIFF_OK ? ALTDIFF_ERR_CHOLMOD : cholmod_code(cm);
+        goto done;
+    }
+    altdiff_int n = w->n, *p1 = (*HPm)->p, *p2 = (*HSm)->p;
+    status = memcmp(p1, p2, sizeof(altdiff_int) * (size_t)(n + 1)) == 0 &&
+                     memcmp((*HPm)->i, (*HSm)->i, sizeof(altdiff_int) * (size_t)p1[n]) == 0
+                 ? ALTDIFF_OK
+                 : ALTDIFF_ERR_CHOLMOD;
+done:
+    if (status != ALTDIFF_OK) {
+        cholmod_l_free_sparse(HPm, cm);
+        cholmod_l_free_sparse(HSm, cm);
+    }
+    cholmod_l_free_sparse(&SS, cm);
+    cholmod_l_free_sparse(&SSu, cm);
+    cholmod_l_free_sparse(&Id, cm);
+    cholmod_l_free_sparse(&T, cm);
+    ad_spfree(St);
+    return status;
+}
+
+/* H = HP + rho HS + sigma I, then numeric factorization */
+int ad_factor_refactor(altdiff_work *w, double rho, double sigma)
+{
+    ad_factor *F = &w->F;
+    double *Hx = F->H->x, t0 = ad_time();
+    altdiff_int nz = ((altdiff_int *)F->H->p)[w->n];
+    for (altdiff_int k = 0; k < nz; k++) Hx[k] = F->HP[k] + rho * F->HS[k]; /* P + rho S'S */
+    for (altdiff_int j = 0; j < w->n; j++) Hx[F->diag[j]] += sigma;          /* + sigma I   */
+    F->rho = rho;
+    F->sigma = sigma;
+    cholmod_l_factorize(F->H, F->L, &F->cm);
+    w->info.t_factor += ad_time() - t0;
+    int status = cholmod_code(&F->cm);
+    if (status == ALTDIFF_OK && F->L->minor < F->L->n) status = ALTDIFF_ERR_NOT_POSDEF;
+    w->info.nnz_L = F->cm.lnz;
+    if ((double)F->cm.memory_usage > w->info.mem_factor)
+        w->info.mem_factor = (double)F->cm.memory_usage;
+    return status;
+}
+
+/* x = H \ x with the persistent workspaces of cholmod_l_solve2 */
+int ad_factor_solve(altdiff_work *w, double *x)
+{
+    ad_factor *F = &w->F;
+    cholmod_dense B = view_dense(x, w->n);
+    if (!cholmod_l_solve2(CHOLMOD_A, F->L, &B, NULL, &F->X, NULL, &F->Y, &F->E, &F->cm))
+        return cholmod_code(&F->cm) == ALTDIFF_OK ? ALTDIFF_ERR_CHOLMOD : cholmod_code(&F->cm);
+    memcpy(x, F->X->x, sizeof(double) * (size_t)w->n);
+    return ALTDIFF_OK;
+}
+
+/* Keep the values of HPm and HSm; locate the diagonal of H */
+static int take_values(altdiff_work *w, cholmod_sparse *HPm, cholmod_sparse *HSm)
+{
+    ad_factor *F = &w->F;
+    altdiff_int n = w->n, *Hp = HPm->p, *Hi = HPm->i, nz = Hp[n];
+    if (!F->HP) F->HP = ad_malloc((size_t)nz, sizeof(double));
+    if (!F->HS) F->HS = ad_malloc((size_t)nz, sizeof(double));
+    if (!F->diag) F->diag = ad_malloc((size_t)n, sizeof(altdiff_int));
+    if (!F->HP || !F->HS || !F->diag) return ALTDIFF_ERR_NOMEM;
+    memcpy(F->HP, HPm->x, sizeof(double) * (size_t)nz);
+    memcpy(F->HS, HSm->x, sizeof(double) * (size_t)nz);
+    for (altdiff_int j = 0; j < n; j++) F->diag[j] = Hp[j + 1] - 1; /* sorted upper: last */
+    for (altdiff_int j = 0; j < n; j++)
+        if (Hi[F->diag[j]] != j) return ALTDIFF_ERR_CHOLMOD;
+    return ALTDIFF_OK;
+}
+
+/* Form the pattern of H, analyze it, factor it, and warm up the solve
+ * workspaces (so that no solve allocates). */
+int ad_factor_init(altdiff_work *w)
+{
+    ad_factor *F = &w->F;
+    cholmod_sparse *HSm = NULL;
+    cholmod_l_start(&F->cm);
+    F->cm_started = 1;
+    F->cm.print = 0;
+    int status = form_parts(w, &F->H, &HSm);
+    if (status == ALTDIFF_OK) status = take_values(w, F->H, HSm);
+    cholmod_l_free_sparse(&HSm, &F->cm);
+    if (status != ALTDIFF_OK) return status;
+    double t0 = ad_time();
+    F->L = cholmod_l_analyze(F->H, &F->cm);
+    w->info.t_analyze = ad_time() - t0;
+    if (!F->L) return cholmod_code(&F->cm) == ALTDIFF_OK ? ALTDIFF_ERR_CHOLMOD
+                                                          : cholmod_code(&F->cm);
+    status = ad_factor_refactor(w, w->set.rho, w->set.sigma);
+    if (status != ALTDIFF_OK) return status;
+    ad_fill(w->rhs, 0, w->n);
+    return ad_factor_solve(w, w->rhs);
+}
+
+/* New values of P, A or G on the same patterns: form P and S'S again and
+ * refactor numerically; the analysis is kept. */
+int ad_factor_values(altdiff_work *w)
+{
+    cholmod_sparse *HPm = NULL, *HSm = NULL;
+    int status = form_parts(w, &HPm, &HSm);
+    if (status == ALTDIFF_OK) {
+        altdiff_int n = w->n, *H1 = w->F.H->p, *H2 = HPm->p;
+        int same = memcmp(H1, H2, sizeof(altdiff_int) * (size_t)(n + 1)) == 0 &&
+                   memcmp(w->F.H->i, HPm->i, sizeof(altdiff_int) * (size_t)H1[n]) == 0;
+        status = same ? take_values(w, HPm, HSm) : ALTDIFF_ERR_CHOLMOD;
+    }
+    cholmod_l_free_sparse(&HPm, &w->F.cm);
+    cholmod_l_free_sparse(&HSm, &w->F.cm);
+    return status == ALTDIFF_OK ? ad_factor_refactor(w, w->F.rho, w->F.sigma) : status;
+}
+
+void ad_factor_free(ad_factor *F)
+{
+    if (!F->cm_started) return;
+    cholmod_common *cm = &F->cm;
+    cholmod_l_free_sparse(&F->H, cm);
+    cholmod_l_free_factor(&F->L, cm);
+    cholmod_l_free_dense(&F->X, cm);
+    cholmod_l_free_dense(&F->Y, cm);
+    cholmod_l_free_dense(&F->E, cm);
+    F->HP = ad_free(F->HP);
+    F->HS = ad_free(F->HS);
+    F->diag = ad_free(F->diag);
+    cholmod_l_finish(cm);
+    F->cm_started = 0;
+}
