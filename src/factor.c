@@ -11,6 +11,9 @@
 
 #include "ad_internal.h"
 
+#define AD_DENSE_FRACTION 0.2 /* S this dense: S'S by BLAS                */
+#define AD_DENSE_MAX_N 20000  /* and n x n doubles still affordable        */
+
 /* A CHOLMOD view (no copy) of a CSC matrix; stype 1 = upper symmetric. */
 static cholmod_sparse view_sparse(const cs_dl *A, int stype)
 {
@@ -77,7 +80,7 @@ done:
 /* Form, on one upper pattern containing the diagonal, HPm = P and HSm = S'S.
  * Both come from cholmod_l_add on the same operands, so their patterns agree
  * (checked). */
-static int form_parts(altdiff_work *w, cholmod_sparse **HPm, cholmod_sparse **HSm)
+static int form_parts_sparse(altdiff_work *w, cholmod_sparse **HPm, cholmod_sparse **HSm)
 {
     cholmod_common *cm = &w->F.cm;
     cholmod_sparse *SS = NULL, *SSu = NULL, *Id = NULL, *T = NULL;
@@ -114,6 +117,87 @@ done:
     cholmod_l_free_sparse(&T, cm);
     ad_spfree(St);
     return status;
+}
+
+/* BLAS (OpenBLAS through Debian's libblas): C = alpha A'A + beta C, upper */
+void dsyrk_(const char *uplo, const char *trans, const int *n, const int *k,
+            const double *alpha, const double *a, const int *lda, const double *beta,
+            double *c, const int *ldc);
+
+/* 1 if S = [A; G] is dense enough that S'S should be formed by a dense
+ * rank-k update (BLAS) rather than a sparse product */
+static int dense_product_pays(const altdiff_work *w)
+{
+    double n = (double)w->n, rows = (double)(w->m + w->p);
+    double nnz = (double)(w->A->p[w->n] + w->G->p[w->n]);
+    return rows > 0 && n <= AD_DENSE_MAX_N && nnz >= AD_DENSE_FRACTION * n * rows;
+}
+
+/* Sd (rows x n, column-major) = [A; G] */
+static void densify(const altdiff_work *w, double *Sd, altdiff_int rows)
+{
+    for (altdiff_int j = 0; j < w->n; j++) {
+        double *col = Sd + (size_t)j * (size_t)rows;
+        for (altdiff_int t = w->A->p[j]; t < w->A->p[j + 1]; t++) col[w->A->i[t]] = w->A->x[t];
+        for (altdiff_int t = w->G->p[j]; t < w->G->p[j + 1]; t++)
+            col[w->m + w->G->i[t]] = w->G->x[t];
+    }
+}
+
+/* Full upper pattern: column j holds rows 0..j */
+static cholmod_sparse *full_upper(altdiff_int n, cholmod_common *cm)
+{
+    size_t nz = (size_t)n * (size_t)(n + 1) / 2;
+    cholmod_sparse *M = cholmod_l_allocate_sparse((size_t)n, (size_t)n, nz, 1, 1, 1,
+                                                  CHOLMOD_REAL, cm);
+    if (!M) return NULL;
+    altdiff_int *Mp = M->p, *Mi = M->i, t = 0;
+    for (altdiff_int j = 0; j < n; j++) {
+        Mp[j] = t;
+        for (altdiff_int i = 0; i <= j; i++) Mi[t++] = i;
+    }
+    Mp[n] = t;
+    return M;
+}
+
+/* HPm = P and HSm = S'S on the full upper pattern, S'S by one dsyrk */
+static int form_parts_dense(altdiff_work *w, cholmod_sparse **HPm, cholmod_sparse **HSm)
+{
+    cholmod_common *cm = &w->F.cm;
+    altdiff_int n = w->n, rows = w->m + w->p;
+    double *Sd = ad_calloc((size_t)rows * (size_t)n, sizeof(double));
+    double *C = ad_malloc((size_t)n * (size_t)n, sizeof(double));
+    *HPm = full_upper(n, cm);
+    *HSm = full_upper(n, cm);
+    int status = (Sd && C && *HPm && *HSm) ? ALTDIFF_OK : ALTDIFF_ERR_NOMEM;
+    if (status == ALTDIFF_OK) {
+        int nn = (int)n, kk = (int)rows;
+        double one = 1, zero = 0, *hs = (*HSm)->x, *hp = (*HPm)->x;
+        densify(w, Sd, rows);
+        dsyrk_("U", "T", &nn, &kk, &one, Sd, &kk, &zero, C, &nn); /* C = S'S (upper) */
+        altdiff_int *Hp = (*HPm)->p;
+        for (altdiff_int j = 0; j < n; j++)
+            for (altdiff_int i = 0; i <= j; i++) {
+                hs[Hp[j] + i] = C[(size_t)i + (size_t)j * (size_t)n];
+                hp[Hp[j] + i] = 0;
+            }
+        for (altdiff_int j = 0; j < n; j++) /* P upper: row i <= j lands at Hp[j] + i */
+            for (altdiff_int t = w->P->p[j]; t < w->P->p[j + 1]; t++)
+                hp[Hp[j] + w->P->i[t]] = w->P->x[t];
+    } else {
+        cholmod_l_free_sparse(HPm, cm);
+        cholmod_l_free_sparse(HSm, cm);
+    }
+    ad_free(Sd);
+    ad_free(C);
+    return status;
+}
+
+/* HPm = P and HSm = S'S on one upper pattern containing the diagonal */
+static int form_parts(altdiff_work *w, cholmod_sparse **HPm, cholmod_sparse **HSm)
+{
+    return dense_product_pays(w) ? form_parts_dense(w, HPm, HSm)
+                                 : form_parts_sparse(w, HPm, HSm);
 }
 
 /* H = HP + rho HS + sigma I, then numeric factorization */

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The whole test suite: install dependencies, then build and run every test
+# twice: optimized, and in a debug build under AddressSanitizer and
+# UndefinedBehaviorSanitizer (leaks are errors there).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash tools/deps.sh
+[ -d build ] || meson setup build --buildtype=release -Dtests=enabled >/dev/null
+ninja -C build >/dev/null
+[ -d build-asan ] || meson setup build-asan --buildtype=debug -Dtests=enabled \
+  -Db_sanitize=address,undefined -Dwerror=true >/dev/null
+ninja -C build-asan >/dev/null
+echo "== tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+CK_FORK=no UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  meson test -C build-asan --print-errorlogs --num-processes 2
+echo "== tests, optimized build"
+meson test -C build --print-errorlogs --num-processes 2
