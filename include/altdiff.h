@@ -203,6 +203,74 @@ ALTDIFF_API void altdiff_free(altdiff_work *work);
 ALTDIFF_API const char *altdiff_error_string(int code);
 ALTDIFF_API const char *altdiff_status_string(int status);
 
+/* ---- derivatives (MATH.md) ----------------------------------------------- */
+/* Every mode differentiates the solution x* of the last successful solve
+ * (info.status == ALTDIFF_SOLVED, else ALTDIFF_ERR_NOT_SOLVED) with the
+ * active set frozen (nu_i > 0), reusing the factor of H; only the KKT mode
+ * factors a matrix of its own (the KKT matrix). */
+#define ALTDIFF_MODE_ADJOINT 0 /* reverse, folded: fixed-point iteration       */
+#define ALTDIFF_MODE_GMRES 1   /* reverse, folded: restarted GMRES             */
+#define ALTDIFF_MODE_UNROLL 2  /* reverse through recorded iterations          */
+#define ALTDIFF_MODE_ALTDIFF 3 /* forward, the Alt-Diff recursion (JVPs)       */
+#define ALTDIFF_MODE_KKT 4     /* exact implicit differentiation of the KKT    */
+
+#define ALTDIFF_WRT_Q 0
+#define ALTDIFF_WRT_B 1
+#define ALTDIFF_WRT_H 2
+
+typedef struct {
+    int mode;             /* ALTDIFF_MODE_*                                      */
+    double eps;           /* stop when the relative change (fixed-point modes) or
+                             relative residual (GMRES) of the tangents/adjoints
+                             falls below eps                                     */
+    altdiff_int max_iter; /* iteration limit of the iterative modes              */
+    altdiff_int restart;  /* GMRES restart length                                */
+    altdiff_int block;    /* Jacobian columns computed together (memory bound)   */
+} altdiff_deriv_settings;
+
+typedef struct {
+    int status;           /* ALTDIFF_SOLVED (converged) or ALTDIFF_MAX_ITER      */
+    altdiff_int iter;     /* iterations (largest over Jacobian blocks)           */
+    double residual;      /* achieved relative residual / change                 */
+    double time;          /* seconds                                             */
+    altdiff_int active;   /* rows of G with nu_i > 0                             */
+    altdiff_int weakly_active; /* rows with nu_i = 0 and zero slack: the
+                             derivative is not unique there                     */
+} altdiff_deriv_info;
+
+/* A direction in parameter space; NULL fields are zero. Matrix directions are
+ * values on the patterns given at setup (same order as the x arrays). */
+typedef struct {
+    const double *q, *b, *h;
+    const double *Px, *Ax, *Gx;
+} altdiff_direction;
+
+ALTDIFF_API altdiff_deriv_settings altdiff_deriv_settings_default(void);
+
+/* Reverse mode: for the cotangent wx = dL/dx (n), dq = dL/dq (n), db (m),
+ * dh (p). Any output may be NULL. Modes ADJOINT, GMRES, UNROLL, KKT. */
+ALTDIFF_API int altdiff_vjp(altdiff_work *work, const altdiff_deriv_settings *ds,
+                            const double *wx, double *dq, double *db, double *dh,
+                            altdiff_deriv_info *info);
+
+/* Matrix gradients from dq, db, dh (MATH.md): dL/dP = 1/2 (dq x' + x dq'),
+ * dL/dA = lam dq' - db x', dL/dG = nu dq' - dh x', as derivatives with
+ * respect to the stored values given at setup (arrays in that order: nnz of
+ * P, A, G). An off-diagonal entry of P given once stands for both P_ij and
+ * P_ji; an entry given in both triangles gets half of the pair's gradient. */
+ALTDIFF_API int altdiff_matrix_grads(const altdiff_work *work, const double *dq,
+                                     const double *db, const double *dh, double *dPx,
+                                     double *dAx, double *dGx);
+
+/* Forward mode: dx = J dir. Modes ALTDIFF and KKT. */
+ALTDIFF_API int altdiff_jvp(altdiff_work *work, const altdiff_deriv_settings *ds,
+                            const altdiff_direction *dir, double *dx, altdiff_deriv_info *info);
+
+/* Full Jacobian dx/dq (n x n), dx/db (n x m) or dx/dh (n x p), column-major
+ * with leading dimension ldJ >= n. Modes ALTDIFF (columns in blocks) and KKT. */
+ALTDIFF_API int altdiff_jacobian(altdiff_work *work, const altdiff_deriv_settings *ds, int wrt,
+                                 double *J, altdiff_int ldJ, altdiff_deriv_info *info);
+
 /* ---- problem directories (Matrix Market) -------------------------------- */
 
 /* A problem that owns its arrays (read from files or generated). */

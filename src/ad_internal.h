@@ -68,12 +68,46 @@ int ad_factor_init(altdiff_work *w);             /* pattern, analyze, factor */
 int ad_factor_values(altdiff_work *w);           /* new P/A/G values: S'S again */
 int ad_factor_refactor(altdiff_work *w, double rho, double sigma); /* numeric only */
 int ad_factor_solve(altdiff_work *w, double *x); /* x = H \ x, no allocation  */
+/* X = H \ X for d columns with caller-held solve workspaces (free them with
+ * cholmod_l_free_dense on w->F.cm) */
+int ad_factor_solve_block(altdiff_work *w, double *X, altdiff_int d, cholmod_dense **Xw,
+                          cholmod_dense **Yw, cholmod_dense **Ew);
 void ad_factor_free(ad_factor *F);
 
 /* scaling.c: scale P, A, G, q, b, h from the given values (P0x, ...);
  * uses x_prev and wm as scratch */
 void ad_scale(altdiff_work *w);
 void ad_scale_vectors(altdiff_work *w); /* q, b, h only, with D, E, c kept */
+
+/* kkt.c: exact implicit differentiation of the KKT conditions, in original
+ * units, at the current (solved) iterates. The active set is J = { kept rows
+ * k : nu_k > 0 }; a kept row is weakly active when nu_k <= info.eps_dual and
+ * s_k <= info.eps_prim (solver tolerances). Vectors over inequality rows here
+ * are over the KEPT rows (length w->p, row k = given row w->keep[k]). */
+typedef struct ad_kkt ad_kkt;
+/* Assemble K = [P A' G_J'; A 0 0; G_J 0 0] from P0x, A0x, G0x (patterns of
+ * w->P (upper), w->A, w->G), factor it (CHOLMOD LDL' of the quasi-definite
+ * regularization [P + dI, C'; C, -dI]); sets info->active, weakly_active. */
+int ad_kkt_setup(const altdiff_work *w, ad_kkt **K, altdiff_deriv_info *info);
+/* K u = (wx, 0, 0): gq = -u_x (n), gb = u_lam (m), gh = u_nu on J, 0 elsewhere
+ * (p kept rows). Any output may be NULL. Iterative refinement against K. */
+int ad_kkt_vjp(ad_kkt *K, const double *wx, double *gq, double *gb, double *gh);
+/* K (dx, dlam, dnu_J) = (-dq, db, dh_J): dx (n) for the direction (dq (n),
+ * db (m), dh (p kept rows)); NULL inputs are zero. */
+int ad_kkt_jvp(ad_kkt *K, const double *dq, const double *db, const double *dh, double *dx);
+ad_kkt *ad_kkt_free(ad_kkt *K); /* returns NULL; accepts NULL */
+
+/* adjoint.c: reverse mode on the scaled problem. wt (n): cotangent of x~;
+ * outputs gq (n), gb (m), gh (p kept rows), scaled; mode ADJOINT or GMRES. */
+int ad_adjoint_vjp(altdiff_work *w, const altdiff_deriv_settings *ds, const double *wt,
+                   double *gq, double *gb, double *gh, altdiff_deriv_info *info);
+
+/* forward.c: the Alt-Diff recursion on the scaled problem for d directions at
+ * once: dq (n x d), db (m x d), dh (p x d, kept rows), column-major, NULL =
+ * 0; dx (n x d) receives dx~. */
+int ad_forward_block(altdiff_work *w, const altdiff_deriv_settings *ds, altdiff_int d,
+                     const double *dq, const double *db, const double *dh, double *dx,
+                     altdiff_deriv_info *info);
 
 /* admm.c helpers shared with derivative code */
 void ad_unscale_solution(const altdiff_work *w, double *x, double *s, double *lam, double *nu);

@@ -220,15 +220,25 @@ int ad_factor_refactor(altdiff_work *w, double rho, double sigma)
     return status;
 }
 
-/* x = H \ x with the persistent workspaces of cholmod_l_solve2 */
-int ad_factor_solve(altdiff_work *w, double *x)
+/* X = H \ X for d columns (n x d, column-major) with the workspaces Xw, Yw,
+ * Ew of cholmod_l_solve2 (allocated on first use, reused after) */
+int ad_factor_solve_block(altdiff_work *w, double *X, altdiff_int d, cholmod_dense **Xw,
+                          cholmod_dense **Yw, cholmod_dense **Ew)
 {
     ad_factor *F = &w->F;
-    cholmod_dense B = view_dense(x, w->n);
-    if (!cholmod_l_solve2(CHOLMOD_A, F->L, &B, NULL, &F->X, NULL, &F->Y, &F->E, &F->cm))
+    cholmod_dense B = view_dense(X, w->n);
+    B.ncol = (size_t)d;
+    B.nzmax = (size_t)(w->n * d);
+    if (!cholmod_l_solve2(CHOLMOD_A, F->L, &B, NULL, Xw, NULL, Yw, Ew, &F->cm))
         return cholmod_code(&F->cm) == ALTDIFF_OK ? ALTDIFF_ERR_CHOLMOD : cholmod_code(&F->cm);
-    memcpy(x, F->X->x, sizeof(double) * (size_t)w->n);
+    memcpy(X, (*Xw)->x, sizeof(double) * (size_t)(w->n * d));
     return ALTDIFF_OK;
+}
+
+/* x = H \ x with the persistent workspaces: no allocation after the first */
+int ad_factor_solve(altdiff_work *w, double *x)
+{
+    return ad_factor_solve_block(w, x, 1, &w->F.X, &w->F.Y, &w->F.E);
 }
 
 /* Keep the values of HPm and HSm; locate the diagonal of H */

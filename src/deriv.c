@@ -1,0 +1,361 @@
+/*
+ * deriv.c: the public derivative API. Converts between original units and
+ * the scaled problem the iterative modes work on,
+ *     x = D x~,  q~ = c D q,  b~ = Ea b,  h~ = Eg h,
+ * so  dq~ = c D dq, db~ = Ea db, dh~ = Eg dh  (tangents) and
+ *     w~ = D w,  dL/dq = c D dL/dq~,  dL/db = Ea dL/db~,  dL/dh = Eg dL/dh~  (cotangents),
+ * reduces matrix directions to vector ones (MATH.md):
+ *     dq_eff = dP x + dA'lam + dG'nu,  db_eff = db - dA x,  dh_eff = dh - dG x,
+ * and dispatches to adjoint.c, forward.c and kkt.c.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "ad_internal.h"
+
+#define AD_DERIV_DEFAULT_EPS 1e-6
+#define AD_DERIV_DEFAULT_MAX_ITER 20000
+#define AD_DERIV_DEFAULT_RESTART 30
+#define AD_DERIV_DEFAULT_BLOCK 32
+
+altdiff_deriv_settings altdiff_deriv_settings_default(void)
+{
+    altdiff_deriv_settings s;
+    s.mode = ALTDIFF_MODE_GMRES;
+    s.eps = AD_DERIV_DEFAULT_EPS;
+    s.max_iter = AD_DERIV_DEFAULT_MAX_ITER;
+    s.restart = AD_DERIV_DEFAULT_RESTART;
+    s.block = AD_DERIV_DEFAULT_BLOCK;
+    return s;
+}
+
+/* ALTDIFF_OK when the workspace holds a solution and the settings are sane */
+static int deriv_check(const altdiff_work *w, const altdiff_deriv_settings *ds)
+{
+    if (!w || !ds || !(ds->eps > 0) || ds->max_iter <= 0 || ds->restart <= 0 ||
+        ds->block <= 0 || ds->mode < ALTDIFF_MODE_ADJOINT || ds->mode > ALTDIFF_MODE_KKT)
+        return ALTDIFF_ERR_INVALID;
+    return w->info.status == ALTDIFF_SOLVED ? ALTDIFF_OK : ALTDIFF_ERR_NOT_SOLVED;
+}
+
+static void info_start(altdiff_deriv_info *info)
+{
+    memset(info, 0, sizeof(*info));
+    info->status = ALTDIFF_SOLVED;
+}
+
+/* Active and weakly active rows (used when the KKT mode does not report) */
+static void count_active(const altdiff_work *w, altdiff_deriv_info *info)
+{
+    info->active = 0;
+    for (altdiff_int k = 0; k < w->p; k++) info->active += w->s[k] == 0 && w->nu[k] > 0;
+}
+
+/* full (p_all) <- kept (p) times the row scaling: out_i = Eg_k v_k, 0 if dropped */
+static void scatter_rows(const altdiff_work *w, const double *v, double *out)
+{
+    ad_fill(out, 0, w->p_all);
+    for (altdiff_int k = 0; k < w->p; k++) out[w->keep[k]] = w->E[w->m + k] * v[k];
+}
+
+/* ---- reverse mode ---------------------------------------------------------------- */
+
+/* Iterative modes: w~ = D w, then g = c D g~, Ea g~, Eg g~ */
+static int vjp_iterative(altdiff_work *w, const altdiff_deriv_settings *ds, const double *wx,
+                         double *dq, double *db, double *dh, altdiff_deriv_info *info)
+{
+    altdiff_int n = w->n, m = w->m, p = w->p;
+    double *buf = ad_malloc((size_t)(2 * n + m + p), sizeof(double));
+    if (!buf) return ALTDIFF_ERR_NOMEM;
+    double *wt = buf, *gq = wt + n, *gb = gq + n, *gh = gb + m;
+    for (altdiff_int j = 0; j < n; j++) wt[j] = w->D[j] * wx[j];
+    int status = ad_adjoint_vjp(w, ds, wt, gq, gb, gh, info);
+    if (status == ALTDIFF_OK) {
+        if (dq) for (altdiff_int j = 0; j < n; j++) dq[j] = w->c * w->D[j] * gq[j];
+        if (db) for (altdiff_int i = 0; i < m; i++) db[i] = w->E[i] * gb[i];
+        if (dh) scatter_rows(w, gh, dh);
+    }
+    ad_free(buf);
+    return status;
+}
+
+/* KKT mode (original units) */
+static int vjp_kkt(altdiff_work *w, const double *wx, double *dq, double *db, double *dh,
+                   altdiff_deriv_info *info)
+{
+    ad_kkt *K = NULL;
+    double *gh = ad_malloc((size_t)w->p, sizeof(double));
+    int status = gh ? ad_kkt_setup(w, &K, info) : ALTDIFF_ERR_NOMEM;
+    if (status == ALTDIFF_OK) status = ad_kkt_vjp(K, wx, dq, db, gh);
+    if (status == ALTDIFF_OK && dh) {
+        ad_fill(dh, 0, w->p_all);
+        for (altdiff_int k = 0; k < w->p; k++) dh[w->keep[k]] = gh[k];
+    }
+    ad_kkt_free(K);
+    ad_free(gh);
+    return status;
+}
+
+int altdiff_vjp(altdiff_work *w, const altdiff_deriv_settings *ds, const double *wx,
+                double *dq, double *db, double *dh, altdiff_deriv_info *info)
+{
+    altdiff_deriv_info local;
+    if (!info) info = &local;
+    info_start(info);
+    int status = deriv_check(w, ds);
+    if (status != ALTDIFF_OK) return status;
+    if (!wx || !ad_all_finite(wx, w->n) || ds->mode == ALTDIFF_MODE_ALTDIFF ||
+        ds->mode == ALTDIFF_MODE_UNROLL)
+        return ALTDIFF_ERR_INVALID;
+    double t0 = ad_time();
+    count_active(w, info);
+    status = ds->mode == ALTDIFF_MODE_KKT ? vjp_kkt(w, wx, dq, db, dh, info)
+                                          : vjp_iterative(w, ds, wx, dq, db, dh, info);
+    info->time = ad_time() - t0;
+    return status;
+}
+
+/* ---- matrix gradients ---------------------------------------------------------- */
+
+/* Gradient of L with respect to each given entry: g_pos[map[k]] / (number of
+ * given entries sharing that position) */
+static void gather_grads(const double *g_pos, const altdiff_int *map, altdiff_int nz,
+                         altdiff_int npos, double *out, altdiff_int *count)
+{
+    for (altdiff_int t = 0; t < npos; t++) count[t] = 0;
+    for (altdiff_int k = 0; k < nz; k++)
+        if (map[k] >= 0) count[map[k]]++;
+    for (altdiff_int k = 0; k < nz; k++)
+        out[k] = map[k] >= 0 ? g_pos[map[k]] / (double)count[map[k]] : 0;
+}
+
+/* On the internal patterns (original units), MATH.md:
+ *   P (upper, entry (i,j) stands for both P_ij and P_ji):
+ *       i != j:  dq_i x_j + x_i dq_j,     i == j:  dq_i x_i
+ *   A:  lam_i dq_j - db_i x_j,    G (kept row k = given row i):  nu_i dq_j - dh_i x_j */
+static void pattern_grads(const altdiff_work *w, const double *x, const double *lam,
+                          const double *nu, const double *dq, const double *db,
+                          const double *dh, double *gP, double *gA, double *gG)
+{
+    const cs_dl *P = w->P, *A = w->A, *G = w->G;
+    for (altdiff_int j = 0; j < w->n; j++) {
+        for (altdiff_int t = P->p[j]; t < P->p[j + 1]; t++) {
+            altdiff_int i = P->i[t];
+            gP[t] = i == j ? dq[i] * x[i] : dq[i] * x[j] + x[i] * dq[j];
+        }
+        for (altdiff_int t = A->p[j]; t < A->p[j + 1]; t++)
+            gA[t] = lam[A->i[t]] * dq[j] - db[A->i[t]] * x[j];
+        for (altdiff_int t = G->p[j]; t < G->p[j + 1]; t++) {
+            altdiff_int i = w->keep[G->i[t]];
+            gG[t] = nu[i] * dq[j] - dh[i] * x[j];
+        }
+    }
+}
+
+int altdiff_matrix_grads(const altdiff_work *w, const double *dq, const double *db,
+                         const double *dh, double *dPx, double *dAx, double *dGx)
+{
+    if (!w || !dq || (w->m > 0 && !db) || (w->p_all > 0 && !dh)) return ALTDIFF_ERR_INVALID;
+    if (w->info.status != ALTDIFF_SOLVED) return ALTDIFF_ERR_NOT_SOLVED;
+    altdiff_int n = w->n, m = w->m, pa = w->p_all, nP = w->P->p[n], nA = w->A->p[n],
+                nG = w->G->p[n];
+    size_t len = (size_t)(n + m + 2 * pa + nP + nA + nG);
+    double *buf = ad_malloc(len, sizeof(double));
+    altdiff_int *count = ad_malloc((size_t)(nP + nA + nG), sizeof(altdiff_int));
+    if (!buf || !count) {
+        ad_free(buf);
+        ad_free(count);
+        return ALTDIFF_ERR_NOMEM;
+    }
+    double *x = buf, *lam = x + n, *s = lam + m, *nu = s + pa, *gP = nu + pa, *gA = gP + nP,
+           *gG = gA + nA;
+    ad_unscale_solution(w, x, s, lam, nu);
+    pattern_grads(w, x, lam, nu, dq, db ? db : lam, dh ? dh : nu, gP, gA, gG);
+    if (dPx) gather_grads(gP, w->Pmap, w->Pnz, nP, dPx, count);
+    if (dAx) gather_grads(gA, w->Amap, w->Anz, nA, dAx, count);
+    if (dGx) gather_grads(gG, w->Gmap, w->Gnz, nG, dGx, count);
+    ad_free(buf);
+    ad_free(count);
+    return ALTDIFF_OK;
+}
+
+/* ---- forward mode ----------------------------------------------------------------- */
+
+/* values on the internal pattern from a direction on the given entries */
+static void scatter_direction(double *pos, altdiff_int npos, const double *given,
+                              const altdiff_int *map, altdiff_int nz)
+{
+    ad_fill(pos, 0, npos);
+    for (altdiff_int k = 0; k < nz; k++)
+        if (map[k] >= 0) pos[map[k]] = given[k];
+}
+
+/* The effective vector direction (original units, h over kept rows):
+ *   dq_eff = dq + dP x + dA'lam + dG'nu,  db_eff = db - dA x,  dh_eff = dh - dG x */
+static int effective_direction(const altdiff_work *w, const altdiff_direction *dir,
+                               double *dq, double *db, double *dh)
+{
+    altdiff_int n = w->n, m = w->m, p = w->p, nP = w->P->p[n], nA = w->A->p[n],
+                nG = w->G->p[n];
+    double *buf = ad_malloc((size_t)(n + m + 2 * w->p_all + nP + nA + nG), sizeof(double));
+    if (!buf) return ALTDIFF_ERR_NOMEM;
+    double *x = buf, *lam = x + n, *s = lam + m, *nu = s + w->p_all, *V = nu + w->p_all;
+    ad_unscale_solution(w, x, s, lam, nu);
+    for (altdiff_int k = 0; k < p; k++) nu[k] = nu[w->keep[k]]; /* kept rows, in order */
+    for (altdiff_int j = 0; j < n; j++) dq[j] = dir->q ? dir->q[j] : 0;
+    for (altdiff_int i = 0; i < m; i++) db[i] = dir->b ? dir->b[i] : 0;
+    for (altdiff_int k = 0; k < p; k++) dh[k] = dir->h ? dir->h[w->keep[k]] : 0;
+    cs_dl M;
+    if (dir->Px) { /* dq += dP x */
+        M = *w->P;
+        M.x = V;
+        scatter_direction(V, nP, dir->Px, w->Pmap, w->Pnz);
+        ad_symv_upper(&M, x, dq);
+    }
+    if (dir->Ax) { /* dq += dA'lam, db -= dA x */
+        M = *w->A;
+        M.x = V;
+        scatter_direction(V, nA, dir->Ax, w->Amap, w->Anz);
+        ad_gatxpy(&M, lam, dq);
+        for (altdiff_int t = 0; t < nA; t++) V[t] = -V[t];
+        ad_gaxpy(&M, x, db);
+    }
+    if (dir->Gx) { /* dq += dG'nu, dh -= dG x */
+        M = *w->G;
+        M.x = V;
+        scatter_direction(V, nG, dir->Gx, w->Gmap, w->Gnz);
+        ad_gatxpy(&M, nu, dq);
+        for (altdiff_int t = 0; t < nG; t++) V[t] = -V[t];
+        ad_gaxpy(&M, x, dh);
+    }
+    ad_free(buf);
+    return ALTDIFF_OK;
+}
+
+/* 1 if every given array of the direction is finite */
+static int direction_finite(const altdiff_work *w, const altdiff_direction *dir)
+{
+    return (!dir->q || ad_all_finite(dir->q, w->n)) && (!dir->b || ad_all_finite(dir->b, w->m)) &&
+           (!dir->h || ad_all_finite(dir->h, w->p_all)) &&
+           (!dir->Px || ad_all_finite(dir->Px, w->Pnz)) &&
+           (!dir->Ax || ad_all_finite(dir->Ax, w->Anz)) &&
+           (!dir->Gx || ad_all_finite(dir->Gx, w->Gnz));
+}
+
+/* dx for effective directions (original units) by the Alt-Diff recursion:
+ * d columns, scaled in place (dq~ = c D dq, db~ = Ea db, dh~ = Eg dh) */
+static int jvp_altdiff(altdiff_work *w, const altdiff_deriv_settings *ds, altdiff_int d,
+                       double *dq, double *db, double *dh, double *dx, altdiff_deriv_info *info)
+{
+    altdiff_int n = w->n, m = w->m, p = w->p;
+    for (altdiff_int c = 0; c < d; c++) {
+        for (altdiff_int j = 0; j < n; j++) dq[c * n + j] *= w->c * w->D[j];
+        for (altdiff_int i = 0; i < m; i++) db[c * m + i] *= w->E[i];
+        for (altdiff_int k = 0; k < p; k++) dh[c * p + k] *= w->E[m + k];
+    }
+    int status = ad_forward_block(w, ds, d, dq, db, dh, dx, info);
+    for (altdiff_int c = 0; c < d; c++)
+        for (altdiff_int j = 0; j < n; j++) dx[c * n + j] *= w->D[j]; /* dx = D dx~ */
+    return status;
+}
+
+int altdiff_jvp(altdiff_work *w, const altdiff_deriv_settings *ds, const altdiff_direction *dir,
+                double *dx, altdiff_deriv_info *info)
+{
+    altdiff_deriv_info local;
+    if (!info) info = &local;
+    info_start(info);
+    int status = deriv_check(w, ds);
+    if (status != ALTDIFF_OK) return status;
+    if (!dir || !dx || !direction_finite(w, dir) ||
+        (ds->mode != ALTDIFF_MODE_ALTDIFF && ds->mode != ALTDIFF_MODE_KKT))
+        return ALTDIFF_ERR_INVALID;
+    double t0 = ad_time();
+    count_active(w, info);
+    altdiff_int n = w->n, m = w->m, p = w->p;
+    double *buf = ad_malloc((size_t)(n + m + p), sizeof(double));
+    status = buf ? effective_direction(w, dir, buf, buf + n, buf + n + m) : ALTDIFF_ERR_NOMEM;
+    if (status == ALTDIFF_OK && ds->mode == ALTDIFF_MODE_ALTDIFF)
+        status = jvp_altdiff(w, ds, 1, buf, buf + n, buf + n + m, dx, info);
+    else if (status == ALTDIFF_OK) {
+        ad_kkt *K = NULL;
+        status = ad_kkt_setup(w, &K, info);
+        if (status == ALTDIFF_OK) status = ad_kkt_jvp(K, buf, buf + n, buf + n + m, dx);
+        ad_kkt_free(K);
+    }
+    ad_free(buf);
+    info->time = ad_time() - t0;
+    return status;
+}
+
+/* ---- Jacobians ---------------------------------------------------------------- */
+
+/* Unit directions e_{c0} .. e_{c0+d-1} of parameter wrt (original units) into
+ * the block arrays dq (n x d), db (m x d), dh (p x d, kept rows) */
+static void unit_block(const altdiff_work *w, int wrt, altdiff_int c0, altdiff_int d,
+                       double *dq, double *db, double *dh)
+{
+    altdiff_int n = w->n, m = w->m, p = w->p;
+    ad_fill(dq, 0, n * d);
+    ad_fill(db, 0, m * d);
+    ad_fill(dh, 0, p * d);
+    for (altdiff_int c = 0; c < d; c++) {
+        altdiff_int j = c0 + c;
+        if (wrt == ALTDIFF_WRT_Q) dq[c * n + j] = 1;
+        if (wrt == ALTDIFF_WRT_B) db[c * m + j] = 1;
+        if (wrt == ALTDIFF_WRT_H) dh[c * p + j] = 1; /* j: kept row */
+    }
+}
+
+/* Columns of J for kept parameter indices c0 .. c0+d-1 into J (column of
+ * given index col[c]) */
+static int jacobian_block(altdiff_work *w, const altdiff_deriv_settings *ds, int wrt,
+                          altdiff_int c0, altdiff_int d, double *blk, ad_kkt *K, double *J,
+                          altdiff_int ldJ, altdiff_deriv_info *info)
+{
+    altdiff_int n = w->n, m = w->m, p = w->p;
+    double *dq = blk, *db = dq + n * d, *dh = db + m * d, *dx = dh + p * d;
+    unit_block(w, wrt, c0, d, dq, db, dh);
+    int status = ALTDIFF_OK;
+    if (K)
+        for (altdiff_int c = 0; c < d && status == ALTDIFF_OK; c++)
+            status = ad_kkt_jvp(K, dq + c * n, db + c * m, dh + c * p, dx + c * n);
+    else
+        status = jvp_altdiff(w, ds, d, dq, db, dh, dx, info);
+    for (altdiff_int c = 0; c < d && status == ALTDIFF_OK; c++) {
+        altdiff_int col = wrt == ALTDIFF_WRT_H ? w->keep[c0 + c] : c0 + c;
+        ad_copy(J + col * ldJ, dx + c * n, n);
+    }
+    return status;
+}
+
+int altdiff_jacobian(altdiff_work *w, const altdiff_deriv_settings *ds, int wrt, double *J,
+                     altdiff_int ldJ, altdiff_deriv_info *info)
+{
+    altdiff_deriv_info local;
+    if (!info) info = &local;
+    info_start(info);
+    int status = deriv_check(w, ds);
+    if (status != ALTDIFF_OK) return status;
+    if (!J || ldJ < w->n || wrt < ALTDIFF_WRT_Q || wrt > ALTDIFF_WRT_H ||
+        (ds->mode != ALTDIFF_MODE_ALTDIFF && ds->mode != ALTDIFF_MODE_KKT))
+        return ALTDIFF_ERR_INVALID;
+    double t0 = ad_time();
+    count_active(w, info);
+    altdiff_int n = w->n, m = w->m, p = w->p;
+    altdiff_int cols = wrt == ALTDIFF_WRT_Q ? n : wrt == ALTDIFF_WRT_B ? m : p;
+    altdiff_int given = wrt == ALTDIFF_WRT_H ? w->p_all : cols;
+    for (altdiff_int c = 0; c < given; c++) ad_fill(J + c * ldJ, 0, n); /* dropped rows: 0 */
+    altdiff_int d = ds->mode == ALTDIFF_MODE_KKT ? 1 : (ds->block < cols ? ds->block : cols);
+    ad_kkt *K = NULL;
+    double *blk = ad_malloc((size_t)((2 * n + m + p) * (d > 0 ? d : 1)), sizeof(double));
+    status = blk ? ALTDIFF_OK : ALTDIFF_ERR_NOMEM;
+    if (status == ALTDIFF_OK && ds->mode == ALTDIFF_MODE_KKT) status = ad_kkt_setup(w, &K, info);
+    for (altdiff_int c0 = 0; c0 < cols && status == ALTDIFF_OK; c0 += d)
+        status = jacobian_block(w, ds, wrt, c0, cols - c0 < d ? cols - c0 : d, blk, K, J, ldJ,
+                                info);
+    ad_kkt_free(K);
+    ad_free(blk);
+    info->time = ad_time() - t0;
+    return status;
+}

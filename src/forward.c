@@ -1,0 +1,140 @@
+/*
+ * forward.c: forward-mode derivatives, the Alt-Diff recursion (MATH.md), run
+ * after the solve with the slack mask frozen, on the scaled problem, for a
+ * block of d directions at once (one multi-column solve with the factor of H
+ * per sweep). It differentiates the relaxed map that admm.c iterates, whose
+ * fixed point is the plain map's:
+ *
+ *     dx~   = H^-1 ( sigma dx - dq - A'(dlam - rho db) - G'(dnu + rho (ds - dh)) )
+ *     dAx^  = alpha A dx~ + (1 - alpha) db
+ *     dGx^  = alpha G dx~ + (1 - alpha) (dh - ds)
+ *     ds+   = D ( -dnu/rho - (dGx^ - dh) ),        D = diag(1[s > 0])
+ *     dlam+ = dlam + rho (dAx^ - db)
+ *     dnu+  = dnu  + rho (dGx^ + ds+ - dh)
+ *     dx+   = alpha dx~ + (1 - alpha) dx
+ *
+ * Truncation: stop when the largest change of the tangents falls below
+ * eps times their size.
+ */
+#include <math.h>
+
+#include "ad_internal.h"
+
+/* The tangent state and direction of a block: column-major, d columns */
+typedef struct {
+    altdiff_int d;
+    double *dx, *ds, *dlam, *dnu, *dxt, *Ax, *Gx;
+    const double *dq, *db, *dh;
+    cholmod_dense *Xw, *Yw, *Ew; /* solve workspaces for d columns */
+} tangent;
+
+/* rhs (in t->dxt) = sigma dx - dq - A'(dlam - rho db) - G'(dnu + rho (ds - dh)) */
+static void tangent_rhs(altdiff_work *w, tangent *t, double rho, double sigma)
+{
+    altdiff_int n = w->n, m = w->m, p = w->p;
+    for (altdiff_int c = 0; c < t->d; c++) {
+        double *r = t->dxt + c * n, *a = t->Ax + c * m, *g = t->Gx + c * p;
+        const double *dq = t->dq ? t->dq + c * n : NULL, *db = t->db ? t->db + c * m : NULL,
+                     *dh = t->dh ? t->dh + c * p : NULL;
+        for (altdiff_int j = 0; j < n; j++)
+            r[j] = sigma * t->dx[c * n + j] - (dq ? dq[j] : 0);
+        for (altdiff_int i = 0; i < m; i++) a[i] = (db ? rho * db[i] : 0) - t->dlam[c * m + i];
+        for (altdiff_int k = 0; k < p; k++)
+            g[k] = -t->dnu[c * p + k] - rho * (t->ds[c * p + k] - (dh ? dh[k] : 0));
+        ad_gatxpy(w->A, a, r); /* r += A'(rho db - dlam)         */
+        ad_gatxpy(w->G, g, r); /* r += G'(-dnu - rho (ds - dh))  */
+    }
+}
+
+/* The constraint-side tangents of column c from dx~; returns the largest change */
+static double tangent_constraints(altdiff_work *w, tangent *t, altdiff_int c, double rho,
+                                  double alpha)
+{
+    altdiff_int n = w->n, m = w->m, p = w->p;
+    double *a = t->Ax + c * m, *g = t->Gx + c * p, *dlam = t->dlam + c * m;
+    double *ds = t->ds + c * p, *dnu = t->dnu + c * p, change = 0;
+    const double *db = t->db ? t->db + c * m : NULL, *dh = t->dh ? t->dh + c * p : NULL;
+    ad_fill(a, 0, m);
+    ad_fill(g, 0, p);
+    ad_gaxpy(w->A, t->dxt + c * n, a); /* A dx~ */
+    ad_gaxpy(w->G, t->dxt + c * n, g); /* G dx~ */
+    for (altdiff_int i = 0; i < m; i++) {
+        double step = rho * alpha * (a[i] - (db ? db[i] : 0)); /* dlam+ - dlam */
+        dlam[i] += step;
+        change = fmax(change, fabs(step));
+    }
+    for (altdiff_int k = 0; k < p; k++) {
+        double hk = dh ? dh[k] : 0;
+        double gx = alpha * g[k] + (1 - alpha) * (hk - ds[k]);          /* dGx^  */
+        double s1 = w->s[k] > 0 ? -dnu[k] / rho - (gx - hk) : 0;         /* ds+   */
+        double nstep = rho * (gx + s1 - hk);                             /* dnu+ - dnu */
+        change = fmax(change, fmax(fabs(s1 - ds[k]) * rho, fabs(nstep)));
+        ds[k] = s1;
+        dnu[k] += nstep;
+    }
+    return change;
+}
+
+/* One tangent sweep; *change = largest change of (rho dx, rho ds, dlam, dnu) */
+static int tangent_sweep(altdiff_work *w, tangent *t, double *change)
+{
+    double rho = w->F.rho, sigma = w->F.sigma, alpha = w->set.alpha;
+    altdiff_int n = w->n;
+    tangent_rhs(w, t, rho, sigma);
+    int status = ad_factor_solve_block(w, t->dxt, t->d, &t->Xw, &t->Yw, &t->Ew);
+    if (status != ALTDIFF_OK) return status;
+    *change = 0;
+    for (altdiff_int c = 0; c < t->d; c++) {
+        *change = fmax(*change, tangent_constraints(w, t, c, rho, alpha));
+        for (altdiff_int j = 0; j < n; j++) {
+            double *dx = t->dx + c * n + j, xn = alpha * t->dxt[c * n + j] + (1 - alpha) * *dx;
+            *change = fmax(*change, rho * fabs(xn - *dx));
+            *dx = xn; /* dx+ = alpha dx~ + (1 - alpha) dx */
+        }
+    }
+    return ALTDIFF_OK;
+}
+
+/* Size of the tangents, the scale of the truncation test */
+static double tangent_size(const altdiff_work *w, const tangent *t)
+{
+    altdiff_int d = t->d;
+    double r = w->F.rho;
+    return fmax(fmax(r * ad_nrm_inf(t->dx, w->n * d), r * ad_nrm_inf(t->ds, w->p * d)),
+                fmax(ad_nrm_inf(t->dlam, w->m * d), ad_nrm_inf(t->dnu, w->p * d)));
+}
+
+int ad_forward_block(altdiff_work *w, const altdiff_deriv_settings *ds, altdiff_int d,
+                     const double *dq, const double *db, const double *dh, double *dx,
+                     altdiff_deriv_info *info)
+{
+    altdiff_int n = w->n, m = w->m, p = w->p;
+    tangent t = {d, dx, NULL, NULL, NULL, NULL, NULL, NULL, dq, db, dh, NULL, NULL, NULL};
+    t.ds = ad_calloc((size_t)(p * d), sizeof(double));
+    t.dlam = ad_calloc((size_t)(m * d), sizeof(double));
+    t.dnu = ad_calloc((size_t)(p * d), sizeof(double));
+    t.dxt = ad_calloc((size_t)(n * d), sizeof(double));
+    t.Ax = ad_calloc((size_t)(m * d), sizeof(double));
+    t.Gx = ad_calloc((size_t)(p * d), sizeof(double));
+    int status = (t.ds && t.dlam && t.dnu && t.dxt && t.Ax && t.Gx) ? ALTDIFF_OK
+                                                                      : ALTDIFF_ERR_NOMEM;
+    ad_fill(dx, 0, n * d);
+    double change = INFINITY, size = 0;
+    altdiff_int k = 0;
+    int converged = 0;
+    while (status == ALTDIFF_OK && !converged && k < ds->max_iter) {
+        status = tangent_sweep(w, &t, &change);
+        k++;
+        size = tangent_size(w, &t);
+        converged = change <= ds->eps * fmax(size, 1e-300);
+    }
+    if (!converged) info->status = ALTDIFF_MAX_ITER; /* the caller starts at SOLVED */
+    if (k > info->iter) info->iter = k;
+    info->residual = fmax(info->residual, size > 0 ? change / size : change);
+    cholmod_l_free_dense(&t.Xw, &w->F.cm);
+    cholmod_l_free_dense(&t.Yw, &w->F.cm);
+    cholmod_l_free_dense(&t.Ew, &w->F.cm);
+    double *bufs[] = {t.ds, t.dlam, t.dnu, t.dxt, t.Ax, t.Gx};
+    for (int b = 0; b < 6; b++) ad_free(bufs[b]);
+    return status;
+}
