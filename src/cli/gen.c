@@ -1,2 +1,816 @@
-/* placeholder: being written */
-typedef int ad_placeholder_;
+/*
+ * gen.c: "altdiff gen FAMILY OUTDIR [key=value ...]" writes a problem
+ * directory (P.mtx lower triangle, q.mtx, A.mtx b.mtx, G.mtx h.mtx) for
+ *
+ *   dense       the Alt-Diff paper's random QP: P = M'M, M n x n, and q, A,
+ *               G standard normal; b = A x0, h = G x0 + u (x0 normal, u
+ *               uniform [0,1)) so x0 is feasible, or with feasible=0 b and h
+ *               standard normal as in the paper (maybe infeasible).
+ *   sparsemax   projection of y ~ N(0,I) onto the simplex: P = I, q = -y,
+ *               A = 1', b = 1, G = [-I; I], h = [0; 1].
+ *   manycon     many inequalities (p = ratio n), no equalities: P = B'B +
+ *               0.1 I with B sparse (3 nonzeros per column), G sparse
+ *               (min(density, n) nonzeros per row); (x0, nu0) is the exact KKT
+ *               point by construction with exactly floor(p/2) rows active.
+ *   grid        P = 5-point Laplacian of a k x k grid + 0.01 I (its Cholesky
+ *               factor stays sparse under nested dissection), q normal, box
+ *               -1 <= x <= 1, and k 2x2 blocks of the grid summing to 0.
+ *               O(n) time and memory.
+ *   randsparse  P = B'B + 0.01 I, A, G random sparse with a given density
+ *               (no empty row), b, h as in dense: shows fill-in.
+ *
+ * Everything is drawn from one splitmix64 stream seeded by seed=S in a fixed
+ * order, so the same arguments give byte-identical files. Matrices are built
+ * as CSC (cs_dl) with sorted columns; P holds its lower triangle (i >= j).
+ * Extra files: x_feas.mtx (dense and randsparse with feasible=1: the feasible
+ * point x0), x_true.mtx and nu_true.mtx (manycon: the solution).
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "gen.h"
+#include "sp.h"
+
+#define GEN_MAX_DIM 1000000000LL /* largest n, m, p accepted      */
+#define GEN_NB 64                /* dense M'M: columns per tile    */
+#define GEN_KB 256               /* dense M'M: rows per tile panel */
+
+/* ---- random numbers: splitmix64, Box-Muller ----------------------------- */
+
+typedef struct {
+    uint64_t s;
+} gen_rng;
+
+static uint64_t gen_next(gen_rng *r)
+{
+    uint64_t z = (r->s += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+/* uniform in [0,1) with 53 random bits */
+static double gen_unif(gen_rng *r) { return (double)(gen_next(r) >> 11) * 0x1.0p-53; }
+
+/* standard normal (Box-Muller, one value per call) */
+static double gen_normal(gen_rng *r)
+{
+    double u1 = 1.0 - gen_unif(r), u2 = gen_unif(r); /* u1 in (0,1] */
+    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+/* uniform integer in 0..n-1 (n <= 2^53) */
+static altdiff_int gen_index(gen_rng *r, altdiff_int n)
+{
+    altdiff_int i = (altdiff_int)(gen_unif(r) * (double)n);
+    return i < n ? i : n - 1;
+}
+
+/* x = n standard normals, or NULL if out of memory */
+static double *gen_normals(gen_rng *r, altdiff_int n)
+{
+    double *x = ad_malloc((size_t)n, sizeof(double));
+    if (x)
+        for (altdiff_int k = 0; k < n; k++) x[k] = gen_normal(r);
+    return x;
+}
+
+static int gen_cmp_int(const void *a, const void *b)
+{
+    altdiff_int x = *(const altdiff_int *)a, y = *(const altdiff_int *)b;
+    return (x > y) - (x < y);
+}
+
+/* out[0..d-1] = d distinct indices of 0..n-1, sorted (Floyd's algorithm).
+ * mark (n) must hold no entry equal to stamp; entries drawn become stamp. */
+static void gen_sample(gen_rng *r, altdiff_int n, altdiff_int d, altdiff_int *out,
+                       altdiff_int *mark, altdiff_int stamp)
+{
+    for (altdiff_int c = 0, j = n - d; j < n; j++, c++) {
+        altdiff_int t = gen_index(r, j + 1); /* t in 0..j        */
+        if (mark[t] == stamp) t = j;         /* taken: j is new  */
+        mark[t] = stamp;
+        out[c] = t;
+    }
+    qsort(out, (size_t)d, sizeof(altdiff_int), gen_cmp_int);
+}
+
+/* ---- matrices ----------------------------------------------------------- */
+
+/* nrow x ncol with d distinct random rows per column, standard normal values */
+static cs_dl *gen_randcols(gen_rng *r, altdiff_int nrow, altdiff_int ncol, altdiff_int d)
+{
+    cs_dl *C = ad_spalloc(nrow, ncol, ncol * d);
+    altdiff_int *mark = ad_malloc((size_t)nrow, sizeof(altdiff_int));
+    if (!C || !mark) {
+        ad_free(mark);
+        return ad_spfree(C);
+    }
+    for (altdiff_int i = 0; i < nrow; i++) mark[i] = -1;
+    for (altdiff_int j = 0; j < ncol; j++) {
+        C->p[j] = j * d;
+        gen_sample(r, nrow, d, C->i + j * d, mark, j); /* pattern of C(:,j) */
+        for (altdiff_int t = j * d; t < (j + 1) * d; t++) C->x[t] = gen_normal(r);
+    }
+    C->p[ncol] = ncol * d;
+    ad_free(mark);
+    return C;
+}
+
+/* nrow x ncol with d distinct random columns per row (the transpose of
+ * gen_randcols), so that no row is empty when d >= 1 */
+static cs_dl *gen_randrows(gen_rng *r, altdiff_int nrow, altdiff_int ncol, altdiff_int d)
+{
+    cs_dl *Ct = gen_randcols(r, ncol, nrow, d);
+    cs_dl *C = Ct ? ad_transpose(Ct) : NULL;
+    ad_spfree(Ct);
+    return C;
+}
+
+/* m x n with every entry standard normal (column-major draw order) */
+static cs_dl *gen_densecsc(gen_rng *r, altdiff_int m, altdiff_int n)
+{
+    cs_dl *C = ad_spalloc(m, n, m * n);
+    if (!C) return NULL;
+    for (altdiff_int j = 0; j < n; j++) {
+        C->p[j] = j * m;
+        for (altdiff_int i = 0; i < m; i++) {
+            C->i[j * m + i] = i;
+            C->x[j * m + i] = gen_normal(r); /* C_ij ~ N(0,1) */
+        }
+    }
+    C->p[n] = m * n;
+    return C;
+}
+
+/* Column j of tril(B'B) + shift I: pattern list[0..len-1] (unsorted, the
+ * diagonal first) and values w[list[.]]; mark (n) gets stamp j. Returns len.
+ * Bt = B', so column k of Bt is row k of B. */
+static altdiff_int gen_gram_col(const cs_dl *B, const cs_dl *Bt, altdiff_int j, double shift,
+                                altdiff_int *mark, altdiff_int *list, double *w)
+{
+    altdiff_int *Bp = B->p, *Bi = B->i, *Btp = Bt->p, *Bti = Bt->i, len = 1;
+    double *Bx = B->x, *Btx = Bt->x;
+    list[0] = j;
+    mark[j] = j;
+    w[j] = shift; /* shift I */
+    for (altdiff_int t = Bp[j]; t < Bp[j + 1]; t++) {
+        altdiff_int k = Bi[t];
+        for (altdiff_int u = Btp[k]; u < Btp[k + 1]; u++) {
+            altdiff_int i = Bti[u];
+            if (i < j) continue; /* lower triangle only */
+            if (mark[i] != j) {
+                mark[i] = j;
+                w[i] = 0;
+                list[len++] = i;
+            }
+            w[i] += Btx[u] * Bx[t]; /* (B'B)_ij += B_ki B_kj */
+        }
+    }
+    return len;
+}
+
+/* Count the entries of tril(B'B) + shift I (pass 1 of gen_gram_lower) */
+static altdiff_int gen_gram_count(const cs_dl *B, const cs_dl *Bt, altdiff_int *mark,
+                                  altdiff_int *list, double *w)
+{
+    altdiff_int nz = 0;
+    for (altdiff_int j = 0; j < B->n; j++) nz += gen_gram_col(B, Bt, j, 0, mark, list, w);
+    for (altdiff_int j = 0; j < B->n; j++) mark[j] = -1;
+    return nz;
+}
+
+/* P = tril(B'B) + shift I (shift > 0 puts every diagonal entry in), columns
+ * sorted. NULL if out of memory. */
+static cs_dl *gen_gram_lower(const cs_dl *B, double shift)
+{
+    altdiff_int n = B->n, nz = 0;
+    cs_dl *P = NULL, *Bt = ad_transpose(B);
+    altdiff_int *mark = ad_malloc((size_t)n, sizeof(altdiff_int));
+    altdiff_int *list = ad_malloc((size_t)n, sizeof(altdiff_int));
+    double *w = ad_malloc((size_t)n, sizeof(double));
+    if (!Bt || !mark || !list || !w) goto done;
+    for (altdiff_int j = 0; j < n; j++) mark[j] = -1;
+    P = ad_spalloc(n, n, gen_gram_count(B, Bt, mark, list, w));
+    if (!P) goto done;
+    for (altdiff_int j = 0; j < n; j++) {
+        altdiff_int len = gen_gram_col(B, Bt, j, shift, mark, list, w);
+        qsort(list, (size_t)len, sizeof(altdiff_int), gen_cmp_int);
+        P->p[j] = nz;
+        for (altdiff_int c = 0; c < len; c++, nz++) {
+            P->i[nz] = list[c];
+            P->x[nz] = w[list[c]]; /* P_ij = (B'B)_ij + shift [i = j] */
+        }
+    }
+    P->p[n] = nz;
+done:
+    ad_spfree(Bt);
+    ad_free(mark);
+    ad_free(list);
+    ad_free(w);
+    return P;
+}
+
+/* P_ij += M(kb:ke,i)' M(kb:ke,j) for the tile jb <= j < je, max(ib,j) <= i <
+ * ie; pj[i] is P_ij (column j holds rows j..n-1 contiguously). Four columns
+ * i at a time, each dot product summed in row order. */
+static void gen_gram_tile(const double *M, altdiff_int n, cs_dl *P, altdiff_int jb, altdiff_int ib,
+                          altdiff_int kb)
+{
+    altdiff_int je = jb + GEN_NB < n ? jb + GEN_NB : n, ie = ib + GEN_NB < n ? ib + GEN_NB : n;
+    altdiff_int len = (kb + GEN_KB < n ? kb + GEN_KB : n) - kb;
+    for (altdiff_int j = jb; j < je; j++) {
+        const double *mj = M + j * n + kb;
+        double *pj = P->x + P->p[j] - j; /* pj[i] = P_ij */
+        altdiff_int i = ib > j ? ib : j;
+        for (; i + 3 < ie; i += 4) {
+            const double *a = M + i * n + kb, *b = a + n, *c = b + n, *d = c + n;
+            double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+            for (altdiff_int k = 0; k < len; k++) {
+                s0 += a[k] * mj[k]; /* M(:,i)'M(:,j)   */
+                s1 += b[k] * mj[k]; /* M(:,i+1)'M(:,j) */
+                s2 += c[k] * mj[k];
+                s3 += d[k] * mj[k];
+            }
+            pj[i] += s0;
+            pj[i + 1] += s1;
+            pj[i + 2] += s2;
+            pj[i + 3] += s3;
+        }
+        for (; i < ie; i++) {
+            const double *a = M + i * n + kb;
+            double s = 0;
+            for (altdiff_int k = 0; k < len; k++) s += a[k] * mj[k];
+            pj[i] += s;
+        }
+    }
+}
+
+/* P = tril(M'M) for M n x n column-major (all n(n+1)/2 entries stored),
+ * computed in GEN_NB x GEN_NB tiles over GEN_KB-row panels kept in cache */
+static cs_dl *gen_gram_dense(const double *M, altdiff_int n)
+{
+    cs_dl *P = ad_spalloc(n, n, n * (n + 1) / 2);
+    if (!P) return NULL;
+    for (altdiff_int j = 0, t = 0; j < n; j++) {
+        P->p[j] = t;
+        for (altdiff_int i = j; i < n; i++, t++) {
+            P->i[t] = i;
+            P->x[t] = 0;
+        }
+    }
+    P->p[n] = n * (n + 1) / 2;
+    for (altdiff_int jb = 0; jb < n; jb += GEN_NB)
+        for (altdiff_int ib = jb; ib < n; ib += GEN_NB)
+            for (altdiff_int kb = 0; kb < n; kb += GEN_KB) gen_gram_tile(M, n, P, jb, ib, kb);
+    return P;
+}
+
+/* y += P x for symmetric P of which one triangle is stored */
+static void gen_symv(const cs_dl *P, const double *x, double *y)
+{
+    altdiff_int n = P->n, *Pp = P->p, *Pi = P->i;
+    double *Px = P->x;
+    for (altdiff_int j = 0; j < n; j++)
+        for (altdiff_int t = Pp[j]; t < Pp[j + 1]; t++) {
+            altdiff_int i = Pi[t];
+            y[i] += Px[t] * x[j];             /* y_i += P_ij x_j */
+            if (i != j) y[j] += Px[t] * x[i]; /* y_j += P_ji x_i */
+        }
+}
+
+/* ---- generated problems ------------------------------------------------- */
+
+typedef struct {
+    altdiff_int n, m, p, k; /* sizes (m, p < 0: family default); grid side k */
+    double ratio, density;  /* manycon p = ratio n; nonzeros per row / density */
+    int feasible;           /* dense, randsparse: b, h from a feasible x0      */
+    uint64_t seed;
+} gen_opts;
+
+typedef struct {
+    altdiff_int n, m, p;
+    cs_dl *P;      /* n x n, lower triangle                          */
+    cs_dl *A, *G;  /* m x n, p x n; NULL when m = 0 (p = 0)          */
+    double *q;     /* n */
+    double *b, *h; /* m, p; NULL when empty                          */
+    double *x0;    /* n: feasible point or solution, or NULL         */
+    double *nu0;   /* p: multipliers of the solution (manycon), NULL */
+    const char *x0_file;
+} gen_problem;
+
+static void gen_problem_free(gen_problem *g)
+{
+    ad_spfree(g->P);
+    ad_spfree(g->A);
+    ad_spfree(g->G);
+    ad_free(g->q);
+    ad_free(g->b);
+    ad_free(g->h);
+    ad_free(g->x0);
+    ad_free(g->nu0);
+}
+
+/* b = A x0, h = G x0 + u with x0 ~ N(0,I), u ~ U[0,1)^p (x0 is feasible,
+ * kept as x_feas.mtx); or, feasible = 0, b ~ N(0,I), h ~ N(0,I) */
+static int gen_rhs(gen_rng *r, int feasible, gen_problem *g)
+{
+    altdiff_int m = g->m, p = g->p;
+    if (!feasible) {
+        g->b = m ? gen_normals(r, m) : NULL;
+        g->h = p ? gen_normals(r, p) : NULL;
+        return ((m && !g->b) || (p && !g->h)) ? ALTDIFF_ERR_NOMEM : ALTDIFF_OK;
+    }
+    g->x0 = gen_normals(r, g->n);
+    g->x0_file = "x_feas.mtx";
+    g->b = m ? ad_calloc((size_t)m, sizeof(double)) : NULL;
+    g->h = p ? ad_calloc((size_t)p, sizeof(double)) : NULL;
+    if (!g->x0 || (m && !g->b) || (p && !g->h)) return ALTDIFF_ERR_NOMEM;
+    if (m) ad_gaxpy(g->A, g->x0, g->b); /* b = A x0 */
+    if (p) ad_gaxpy(g->G, g->x0, g->h); /* h = G x0 */
+    for (altdiff_int i = 0; i < p; i++) {
+        g->h[i] += gen_unif(r); /* h = G x0 + u */
+    }
+    return ALTDIFF_OK;
+}
+
+/* dense: P = M'M (M n x n), q, A (m x n), G (p x n) ~ N(0,1); b, h by gen_rhs */
+static int gen_make_dense(const gen_opts *o, gen_rng *r, gen_problem *g)
+{
+    altdiff_int n = o->n;
+    double *M = gen_normals(r, n * n);
+    g->P = M ? gen_gram_dense(M, n) : NULL;
+    ad_free(M);
+    if (!g->P) return ALTDIFF_ERR_NOMEM;
+    g->q = gen_normals(r, n);
+    g->A = g->m ? gen_densecsc(r, g->m, n) : NULL;
+    g->G = g->p ? gen_densecsc(r, g->p, n) : NULL;
+    if (!g->q || (g->m && !g->A) || (g->p && !g->G)) return ALTDIFF_ERR_NOMEM;
+    return gen_rhs(r, o->feasible, g);
+}
+
+/* sparsemax: P = I, q = -y (y ~ N(0,I)), A = 1' b = 1, G = [-I; I], h = [0; 1] */
+static int gen_make_sparsemax(const gen_opts *o, gen_rng *r, gen_problem *g)
+{
+    altdiff_int n = o->n;
+    g->P = ad_spalloc(n, n, n);
+    g->A = ad_spalloc(1, n, n);
+    g->G = ad_spalloc(2 * n, n, 2 * n);
+    g->q = ad_malloc((size_t)n, sizeof(double));
+    g->b = ad_malloc(1, sizeof(double));
+    g->h = ad_malloc(2 * (size_t)n, sizeof(double));
+    if (!g->P || !g->A || !g->G || !g->q || !g->b || !g->h) return ALTDIFF_ERR_NOMEM;
+    for (altdiff_int j = 0; j < n; j++) {
+        g->P->p[j] = g->A->p[j] = j;
+        g->P->i[j] = j; /* P = I  */
+        g->A->i[j] = 0; /* A = 1' */
+        g->P->x[j] = g->A->x[j] = 1;
+        g->G->p[j] = 2 * j;
+        g->G->i[2 * j] = j; /* -x_j <= 0 */
+        g->G->x[2 * j] = -1;
+        g->h[j] = 0;
+        g->G->i[2 * j + 1] = n + j; /* x_j <= 1 */
+        g->G->x[2 * j + 1] = 1;
+        g->h[n + j] = 1;
+        g->q[j] = -gen_normal(r); /* q = -y */
+    }
+    g->P->p[n] = n;
+    g->A->p[n] = n;
+    g->G->p[n] = 2 * n;
+    g->b[0] = 1; /* 1'x = 1 */
+    return ALTDIFF_OK;
+}
+
+/* manycon multipliers: nu0_i ~ U[0.1,1) on floor(p/2) random rows, 0 elsewhere */
+static double *gen_nu_active(gen_rng *r, altdiff_int p)
+{
+    double *nu = ad_calloc((size_t)p, sizeof(double));
+    altdiff_int *mark = ad_malloc((size_t)p, sizeof(altdiff_int));
+    altdiff_int *act = ad_malloc((size_t)(p / 2), sizeof(altdiff_int));
+    if (nu && mark && act) {
+        for (altdiff_int i = 0; i < p; i++) mark[i] = -1;
+        gen_sample(r, p, p / 2, act, mark, 0);
+        for (altdiff_int c = 0; c < p / 2; c++) nu[act[c]] = 0.1 + 0.9 * gen_unif(r);
+    }
+    int ok = (mark && act);
+    ad_free(mark);
+    ad_free(act);
+    return ok ? nu : ad_free(nu);
+}
+
+/* manycon: x0 ~ N(0,I); h = G x0 (+ U[0.1,1) on the rows with nu0 = 0);
+ * q = -P x0 - G'nu0, so Px0 + q + G'nu0 = 0, G x0 <= h, nu0'(h - G x0) = 0 */
+static int gen_make_manycon(const gen_opts *o, gen_rng *r, gen_problem *g)
+{
+    altdiff_int n = o->n, p = g->p;
+    cs_dl *B = gen_randcols(r, n, n, n < 3 ? n : 3);
+    g->P = B ? gen_gram_lower(B, 0.1) : NULL; /* P = B'B + 0.1 I */
+    ad_spfree(B);
+    g->G = g->P ? gen_randrows(r, p, n, (altdiff_int)o->density) : NULL;
+    if (!g->G) return ALTDIFF_ERR_NOMEM;
+    g->x0 = gen_normals(r, n);
+    g->x0_file = "x_true.mtx";
+    g->nu0 = gen_nu_active(r, p);
+    g->h = ad_calloc((size_t)p, sizeof(double));
+    g->q = ad_calloc((size_t)n, sizeof(double));
+    if (!g->x0 || !g->nu0 || !g->h || !g->q) return ALTDIFF_ERR_NOMEM;
+    ad_gaxpy(g->G, g->x0, g->h); /* h = G x0 */
+    for (altdiff_int i = 0; i < p; i++) {
+        if (g->nu0[i] == 0) g->h[i] += 0.1 + 0.9 * gen_unif(r); /* inactive: slack */
+    }
+    gen_symv(g->P, g->x0, g->q);                            /* q = P x0         */
+    ad_gatxpy(g->G, g->nu0, g->q);                          /* q = P x0 + G'nu0 */
+    for (altdiff_int j = 0; j < n; j++) g->q[j] = -g->q[j]; /* q = -P x0 - G'nu0 */
+    return ALTDIFF_OK;
+}
+
+/* grid P = tril(L) + 0.01 I: L the 5-point Laplacian of the k x k grid,
+ * node (r,c) = variable r + c k (4 on the diagonal, -1 per grid neighbor) */
+static cs_dl *gen_laplacian(altdiff_int k)
+{
+    altdiff_int n = k * k, t = 0;
+    cs_dl *P = ad_spalloc(n, n, 3 * n);
+    if (!P) return NULL;
+    for (altdiff_int c = 0; c < k; c++)
+        for (altdiff_int r = 0; r < k; r++) {
+            altdiff_int j = r + c * k;
+            P->p[j] = t;
+            P->i[t] = j; /* P_jj = 4 + 0.01 */
+            P->x[t++] = 4.01;
+            if (r + 1 < k) { /* P_ij = -1 for node i = (r+1,c) */
+                P->i[t] = j + 1;
+                P->x[t++] = -1;
+            }
+            if (c + 1 < k) { /* P_ij = -1 for node i = (r,c+1) */
+                P->i[t] = j + k;
+                P->x[t++] = -1;
+            }
+        }
+    P->p[n] = t;
+    return P;
+}
+
+/* grid A (k x n): row e sums a 2x2 block of the grid. The k blocks are
+ * spread evenly over the floor(k/2)^2 disjoint blocks at (2a, 2b), or, when
+ * fewer than k fit (k = 3, 5), over all (k-1)^2 blocks at (a, b): these
+ * overlap but distinct blocks are always linearly independent. */
+static cs_dl *gen_blocks(altdiff_int k)
+{
+    altdiff_int n = k * k, h = k / 2, s = 2; /* h x h block corners, stride s */
+    if (h * h < k) {
+        h = k - 1;
+        s = 1;
+    }
+    cs_dl *At = ad_spalloc(n, k, 4 * k), *A = NULL;
+    if (!At) return NULL;
+    for (altdiff_int e = 0; e < k; e++) {
+        altdiff_int pos = e * (h * h) / k, a = pos % h, b = pos / h;
+        altdiff_int v = s * a + s * b * k, *Ai = At->i + 4 * e; /* corner (sa, sb) */
+        At->p[e] = 4 * e;
+        Ai[0] = v;
+        Ai[1] = v + 1;
+        Ai[2] = v + k;
+        Ai[3] = v + k + 1;
+        for (int c = 0; c < 4; c++) At->x[4 * e + c] = 1; /* sum of block = 0 */
+    }
+    At->p[k] = 4 * k;
+    A = ad_transpose(At);
+    ad_spfree(At);
+    return A;
+}
+
+/* grid: P = Laplacian + 0.01 I, q ~ N(0,I), G = [I; -I], h = 1, A x = 0 with
+ * A the k block sums (x = 0 is feasible) */
+static int gen_make_grid(const gen_opts *o, gen_rng *r, gen_problem *g)
+{
+    altdiff_int k = o->k, n = k * k;
+    g->P = gen_laplacian(k);
+    g->q = gen_normals(r, n);
+    g->A = gen_blocks(k);
+    g->b = ad_calloc((size_t)k, sizeof(double)); /* b = 0 */
+    g->G = ad_spalloc(2 * n, n, 2 * n);
+    g->h = ad_malloc(2 * (size_t)n, sizeof(double));
+    if (!g->P || !g->q || !g->A || !g->b || !g->G || !g->h) return ALTDIFF_ERR_NOMEM;
+    for (altdiff_int j = 0; j < n; j++) {
+        g->G->p[j] = 2 * j;
+        g->G->i[2 * j] = j;
+        g->G->x[2 * j] = 1; /*  x_j <= 1 */
+        g->G->i[2 * j + 1] = n + j;
+        g->G->x[2 * j + 1] = -1; /* -x_j <= 1 */
+        g->h[j] = g->h[n + j] = 1;
+    }
+    g->G->p[n] = 2 * n;
+    return ALTDIFF_OK;
+}
+
+/* randsparse: d = max(1, round(density n)) nonzeros per column of B (n x n),
+ * per row of A and of G; P = B'B + 0.01 I; b, h by gen_rhs */
+static int gen_make_randsparse(const gen_opts *o, gen_rng *r, gen_problem *g)
+{
+    altdiff_int n = o->n, d = (altdiff_int)llround(o->density * (double)n);
+    if (d < 1) d = 1;
+    cs_dl *B = gen_randcols(r, n, n, d);
+    g->P = B ? gen_gram_lower(B, 1e-2) : NULL;
+    ad_spfree(B);
+    g->q = gen_normals(r, n);
+    g->A = g->m ? gen_randrows(r, g->m, n, d) : NULL;
+    g->G = g->p ? gen_randrows(r, g->p, n, d) : NULL;
+    if (!g->P || !g->q || (g->m && !g->A) || (g->p && !g->G)) return ALTDIFF_ERR_NOMEM;
+    return gen_rhs(r, o->feasible, g);
+}
+
+/* ---- families and options ----------------------------------------------- */
+
+typedef struct {
+    const char *name;
+    const char *keys; /* accepted keys, space separated */
+    int (*make)(const gen_opts *o, gen_rng *r, gen_problem *g);
+} gen_family;
+
+static const gen_family gen_families[] = {
+    {"dense", "n m p feasible seed", gen_make_dense},
+    {"sparsemax", "n seed", gen_make_sparsemax},
+    {"manycon", "n ratio density seed", gen_make_manycon},
+    {"grid", "k seed", gen_make_grid},
+    {"randsparse", "n density m p feasible seed", gen_make_randsparse},
+};
+#define GEN_NFAMILIES (sizeof(gen_families) / sizeof(gen_families[0]))
+
+void ad_gen_usage(FILE *f)
+{
+    fputs("altdiff gen FAMILY OUTDIR [key=value ...]\n"
+          "  Write a problem directory OUTDIR/{P,q,A,b,G,h}.mtx (created as by mkdir -p;\n"
+          "  A/b omitted when m = 0, G/h when p = 0). Same keys and seed, same bytes.\n"
+          "  All families take seed=S (default 1).\n"
+          "  dense       n=1000 m=500 p=200 feasible=1\n"
+          "              the Alt-Diff paper's QP: P = M'M with M n x n, q, A, G standard\n"
+          "              normal; feasible=1: b = A x0, h = G x0 + U[0,1) (x0 normal, written\n"
+          "              as x_feas.mtx); feasible=0: b, h standard normal (paper, may be\n"
+          "              infeasible)\n"
+          "  sparsemax   n=1000\n"
+          "              projection of y ~ N(0,I) onto the simplex: P = I, q = -y, 1'x = 1,\n"
+          "              0 <= x <= 1 (G = [-I; I], h = [0; 1])\n"
+          "  manycon     n=1000 ratio=10 density=5\n"
+          "              p = ratio*n sparse inequalities with min(density, n) nonzeros per row,\n"
+          "              P = B'B + 0.1 I (B: 3 nonzeros per column), no equalities; the\n"
+          "              solution (x_true.mtx, nu_true.mtx) has floor(p/2) active rows\n"
+          "  grid        k=100\n"
+          "              n = k^2 (k >= 3): P = 5-point Laplacian of a k x k grid + 0.01 I,\n"
+          "              q normal, -1 <= x <= 1, m = k 2x2 grid blocks (disjoint unless\n"
+          "              k = 3, 5) each summing to 0\n"
+          "  randsparse  n=2000 density=0.002 m=n/10 p=n/2 feasible=1\n"
+          "              P = B'B + 0.01 I; B, A, G random sparse with max(1, round(density*n))\n"
+          "              nonzeros per column of B and per row of A and G; b, h as in dense\n",
+          f);
+}
+
+/* 1 if key (klen characters) is a word of the space-separated list keys */
+static int gen_has_key(const char *keys, const char *key, size_t klen)
+{
+    for (const char *s = keys; *s;) {
+        size_t len = strcspn(s, " ");
+        if (len == klen && !strncmp(s, key, klen)) return 1;
+        s += len;
+        s += (*s == ' ');
+    }
+    return 0;
+}
+
+/* *v = the decimal integer in s if lo <= it <= hi; 1 on success */
+static int gen_parse_int(const char *s, long long lo, long long hi, altdiff_int *v)
+{
+    char *end;
+    if (*s < '0' || *s > '9') return 0;
+    errno = 0;
+    long long x = strtoll(s, &end, 10);
+    if (errno || *end || x < lo || x > hi) return 0;
+    *v = (altdiff_int)x;
+    return 1;
+}
+
+/* *v = the finite number in s if it is > 0; 1 on success */
+static int gen_parse_pos(const char *s, double *v)
+{
+    char *end;
+    errno = 0;
+    double x = strtod(s, &end);
+    if (errno || end == s || *end || !isfinite(x) || !(x > 0)) return 0;
+    *v = x;
+    return 1;
+}
+
+/* Set option key (NUL terminated) from val: NULL on success, else what val
+ * should have been */
+static const char *gen_set(gen_opts *o, const char *key, const char *val)
+{
+    altdiff_int v = 0;
+    if (!strcmp(key, "n"))
+        return gen_parse_int(val, 1, GEN_MAX_DIM, &o->n) ? NULL : "an integer >= 1";
+    if (!strcmp(key, "m"))
+        return gen_parse_int(val, 0, GEN_MAX_DIM, &o->m) ? NULL : "an integer >= 0";
+    if (!strcmp(key, "p"))
+        return gen_parse_int(val, 0, GEN_MAX_DIM, &o->p) ? NULL : "an integer >= 0";
+    if (!strcmp(key, "k"))
+        return gen_parse_int(val, 3, 31622, &o->k) ? NULL : "an integer from 3 to 31622";
+    if (!strcmp(key, "feasible")) {
+        if (!gen_parse_int(val, 0, 1, &v)) return "0 or 1";
+        o->feasible = (int)v;
+        return NULL;
+    }
+    if (!strcmp(key, "seed")) {
+        char *end;
+        errno = 0;
+        unsigned long long s = (*val >= '0' && *val <= '9') ? strtoull(val, &end, 10) : 0;
+        if (*val < '0' || *val > '9' || errno || *end) return "an integer >= 0";
+        o->seed = (uint64_t)s;
+        return NULL;
+    }
+    if (!strcmp(key, "ratio")) return gen_parse_pos(val, &o->ratio) ? NULL : "a number > 0";
+    return gen_parse_pos(val, &o->density) ? NULL : "a number > 0"; /* density */
+}
+
+/* Apply one "key=value" argument; 0 or 2 (usage error, reported) */
+static int gen_option(const gen_family *f, const char *arg, gen_opts *o)
+{
+    const char *eq = strchr(arg, '=');
+    char key[16];
+    if (!eq || eq == arg) {
+        fprintf(stderr, "altdiff gen: expected key=value, got '%s'\n", arg);
+        return 2;
+    }
+    size_t klen = (size_t)(eq - arg);
+    if (klen >= sizeof(key) || !gen_has_key(f->keys, arg, klen)) {
+        fprintf(stderr, "altdiff gen: unknown key '%.*s' for %s (keys: %s)\n", (int)klen, arg,
+                f->name, f->keys);
+        return 2;
+    }
+    memcpy(key, arg, klen);
+    key[klen] = '\0';
+    const char *want = gen_set(o, key, eq + 1);
+    if (want) {
+        fprintf(stderr, "altdiff gen: bad value in '%s': %s must be %s\n", arg, key, want);
+        return 2;
+    }
+    return 0;
+}
+
+/* Family defaults (m, p = -1: derived from n after parsing) */
+static gen_opts gen_defaults(const gen_family *f)
+{
+    gen_opts o = {1000, -1, -1, 100, 10.0, 5.0, 1, 1};
+    if (!strcmp(f->name, "dense")) {
+        o.m = 500;
+        o.p = 200;
+    } else if (!strcmp(f->name, "randsparse")) {
+        o.n = 2000;
+        o.density = 0.002;
+    }
+    return o;
+}
+
+/* Derive the sizes n, m, p of the problem from the options; 0 or 2 (usage
+ * error, reported) */
+static int gen_sizes(const gen_family *f, gen_opts *o, gen_problem *g)
+{
+    const char *fam = f->name, *bad = NULL;
+    g->n = o->n;
+    g->m = o->m >= 0 ? o->m : o->n / 10; /* randsparse defaults */
+    g->p = o->p >= 0 ? o->p : o->n / 2;
+    if (!strcmp(fam, "sparsemax")) {
+        g->m = 1;
+        g->p = 2 * o->n;
+    } else if (!strcmp(fam, "grid")) {
+        g->n = o->k * o->k;
+        g->m = o->k;
+        g->p = 2 * g->n;
+    } else if (!strcmp(fam, "manycon")) {
+        double p = floor(o->ratio * (double)o->n + 0.5);
+        g->m = 0;
+        g->p = (p >= 1 && p <= (double)GEN_MAX_DIM) ? (altdiff_int)p : 1;
+        if (p < 1 || p > (double)GEN_MAX_DIM) bad = "ratio*n must round to 1 .. 1e9";
+        if (o->density != floor(o->density))
+            bad = "density (nonzeros per row) must be an integer";
+        else if (o->density > (double)o->n)
+            o->density = (double)o->n; /* at most n nonzeros per row */
+    } else if (!strcmp(fam, "randsparse") && o->density > 1) {
+        bad = "density must be in (0, 1]";
+    }
+    if (bad) fprintf(stderr, "altdiff gen: %s: %s\n", fam, bad);
+    return bad ? 2 : 0;
+}
+
+/* ---- output ------------------------------------------------------------- */
+
+/* mkdir -p dir: 0, or 1 with a message */
+static int gen_mkdir(const char *dir)
+{
+    size_t len = strlen(dir);
+    char *s = ad_malloc(len + 1, 1);
+    struct stat st;
+    int ok = (s != NULL);
+    if (ok) memcpy(s, dir, len + 1);
+    for (size_t c = 1; ok && c <= len; c++) {
+        if (s[c] != '/' && s[c] != '\0') continue;
+        s[c] = '\0'; /* s = the first components of dir */
+        ok = (mkdir(s, 0777) == 0 || errno == EEXIST);
+        s[c] = dir[c];
+    }
+    ok = ok && stat(dir, &st) == 0;
+    if (ok && !S_ISDIR(st.st_mode)) {
+        ok = 0;
+        errno = ENOTDIR;
+    }
+    if (!ok)
+        fprintf(stderr, "altdiff gen: cannot create directory '%s': %s\n", dir,
+                s ? strerror(errno) : "out of memory");
+    ad_free(s);
+    return ok ? 0 : 1;
+}
+
+/* Write DIR/NAME: the sparse S (symmetric: its lower triangle) or, S NULL,
+ * the vector x (len). 0, or 1 with a message. */
+static int gen_write_file(const char *dir, const char *name, const cs_dl *S, int symmetric,
+                          const double *x, altdiff_int len)
+{
+    char err[1024];
+    size_t dl = strlen(dir), nl = strlen(name);
+    char *path = ad_malloc(dl + nl + 2, 1);
+    int rc = ALTDIFF_ERR_NOMEM;
+    snprintf(err, sizeof(err), "out of memory");
+    if (path) {
+        memcpy(path, dir, dl);
+        path[dl] = '/';
+        memcpy(path + dl + 1, name, nl + 1); /* path = DIR/NAME */
+        rc = S ? ad_mm_write_sparse(path, S, symmetric, err, sizeof(err))
+               : ad_mm_write_dense(path, x, len, 1, err, sizeof(err));
+    }
+    if (rc != ALTDIFF_OK) fprintf(stderr, "altdiff gen: %s\n", err);
+    ad_free(path);
+    return rc != ALTDIFF_OK;
+}
+
+/* Write the problem files (and x_feas / x_true, nu_true); 0 or 1 */
+static int gen_write(const char *dir, const gen_problem *g)
+{
+    int bad = gen_write_file(dir, "P.mtx", g->P, 1, NULL, 0) ||
+              gen_write_file(dir, "q.mtx", NULL, 0, g->q, g->n);
+    if (!bad && g->m)
+        bad = gen_write_file(dir, "A.mtx", g->A, 0, NULL, 0) ||
+              gen_write_file(dir, "b.mtx", NULL, 0, g->b, g->m);
+    if (!bad && g->p)
+        bad = gen_write_file(dir, "G.mtx", g->G, 0, NULL, 0) ||
+              gen_write_file(dir, "h.mtx", NULL, 0, g->h, g->p);
+    if (!bad && g->x0) bad = gen_write_file(dir, g->x0_file, NULL, 0, g->x0, g->n);
+    if (!bad && g->nu0) bad = gen_write_file(dir, "nu_true.mtx", NULL, 0, g->nu0, g->p);
+    return bad;
+}
+
+/* Generate family f with options o into dir: the exit status */
+static int gen_run(const gen_family *f, gen_opts *o, const char *dir)
+{
+    gen_problem g = {0};
+    gen_rng r = {o->seed};
+    int status = gen_sizes(f, o, &g);
+    if (status || (status = gen_mkdir(dir))) goto done;
+    status = 1;
+    if (f->make(o, &r, &g) != ALTDIFF_OK) {
+        fprintf(stderr, "altdiff gen: out of memory\n");
+        goto done;
+    }
+    if (gen_write(dir, &g)) goto done;
+    printf("%s: %s n=%lld m=%lld p=%lld nnz(tril P)=%lld nnz(A)=%lld nnz(G)=%lld\n", dir, f->name,
+           (long long)g.n, (long long)g.m, (long long)g.p, (long long)g.P->p[g.n],
+           (long long)(g.A ? g.A->p[g.n] : 0), (long long)(g.G ? g.G->p[g.n] : 0));
+    status = 0;
+done:
+    gen_problem_free(&g);
+    return status;
+}
+
+int ad_gen_main(int argc, char **argv)
+{
+    const gen_family *f = NULL;
+    if (argc < 3 || !argv[1] || !argv[2] || !argv[2][0]) {
+        fprintf(stderr, "altdiff gen: expected FAMILY OUTDIR [key=value ...]\n");
+        return 2;
+    }
+    for (size_t c = 0; c < GEN_NFAMILIES; c++)
+        if (!strcmp(argv[1], gen_families[c].name)) f = &gen_families[c];
+    if (!f) {
+        fprintf(stderr,
+                "altdiff gen: unknown family '%s' (dense, sparsemax, manycon, grid, "
+                "randsparse)\n",
+                argv[1]);
+        return 2;
+    }
+    gen_opts o = gen_defaults(f);
+    for (int a = 3; a < argc; a++)
+        if (gen_option(f, argv[a], &o)) return 2;
+    return gen_run(f, &o, argv[2]);
+}
