@@ -97,6 +97,9 @@ typedef struct {
     double adaptive_rho_tol; /* change rho only when it moves by this factor  */
     double infinity;       /* h_i >= infinity means row i has no bound         */
     int verbose;           /* 1: print a summary and an iteration log          */
+    int record;            /* 1: record the slack mask of every iteration (p
+                              bits each) for ALTDIFF_MODE_UNROLL; rho is then
+                              kept fixed during the solve                      */
     altdiff_int verbose_every; /* iterations between log lines               */
 } altdiff_settings;
 

@@ -48,9 +48,11 @@ void *ad_fault_realloc(void *ptr, size_t size)
 void ad_fault_free(void *ptr) { free(ptr); }
 #define AD_MALLOC ad_fault_malloc
 #define AD_CALLOC ad_fault_calloc
+#define AD_REALLOC ad_fault_realloc
 #else
 #define AD_MALLOC malloc
 #define AD_CALLOC calloc
+#define AD_REALLOC realloc
 #endif
 
 void *ad_malloc(size_t count, size_t size)
@@ -67,6 +69,14 @@ void *ad_calloc(size_t count, size_t size)
     if (size == 0) size = 1;
     if (count > SIZE_MAX / size) return NULL;
     return AD_CALLOC(count, size);
+}
+
+void *ad_realloc(void *ptr, size_t count, size_t size)
+{
+    if (count == 0) count = 1;
+    if (size == 0) size = 1;
+    if (count > SIZE_MAX / size) return NULL;
+    return AD_REALLOC(ptr, count * size);
 }
 
 void *ad_free(void *ptr)

@@ -18,6 +18,7 @@ _Static_assert(sizeof(altdiff_int) == sizeof(SuiteSparse_long), "altdiff_int is 
 /* ---- allocation (alloc.c): every allocation of the library goes here ---- */
 void *ad_malloc(size_t count, size_t size); /* NULL on overflow or failure */
 void *ad_calloc(size_t count, size_t size);
+void *ad_realloc(void *ptr, size_t count, size_t size); /* NULL on failure: ptr kept */
 void *ad_free(void *ptr); /* returns NULL; accepts NULL */
 
 #ifdef ALTDIFF_FAULT_INJECTION

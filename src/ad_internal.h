@@ -57,6 +57,11 @@ struct altdiff_work {
     double *cert_x, *cert_lam, *cert_nu;
 
     ad_factor F;
+
+    /* recorded slack masks (settings.record): iteration k, row i is bit
+     * (k * mask_row + i / 8, i % 8); mask_iters iterations held */
+    unsigned char *masks;
+    altdiff_int mask_row, mask_iters, mask_cap;
 };
 
 /* settings.c */
@@ -101,6 +106,10 @@ ad_kkt *ad_kkt_free(ad_kkt *K); /* returns NULL; accepts NULL */
  * outputs gq (n), gb (m), gh (p kept rows), scaled; mode ADJOINT or GMRES. */
 int ad_adjoint_vjp(altdiff_work *w, const altdiff_deriv_settings *ds, const double *wt,
                    double *gq, double *gb, double *gh, altdiff_deriv_info *info);
+
+/* adjoint.c: unrolled reverse mode through the recorded iterations */
+int ad_unroll_vjp(altdiff_work *w, const double *wt, double *gq, double *gb, double *gh,
+                  altdiff_deriv_info *info);
 
 /* forward.c: the Alt-Diff recursion on the scaled problem for d directions at
  * once: dq (n x d), db (m x d), dh (p x d, kept rows), column-major, NULL =

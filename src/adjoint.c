@@ -21,7 +21,14 @@ typedef struct {
     altdiff_int n, m, p, N;   /* N = n + 2p + m                       */
     double *tb, *gb, *ab, *Ar, *Gr; /* scratch: n, p, m, m, p         */
     double *qbar, *bbar, *hbar;     /* Psi'u of the last sweep        */
+    const unsigned char *mask;      /* recorded mask, or NULL: s > 0  */
 } adjoint;
+
+/* D_kk of the sweep: 1 where s+ > 0 */
+static int slack_positive(const altdiff_work *w, const adjoint *a, altdiff_int k)
+{
+    return a->mask ? (a->mask[k / 8] >> (k % 8)) & 1 : w->s[k] > 0;
+}
 
 /* out = Phi'u, and Psi'u into a->qbar, bbar, hbar. The forward sweep is
  *   r = sigma x - q - A'lam - G'nu + rho A'b - rho G'(s - h);  t = H^-1 r
@@ -45,7 +52,7 @@ static int sweep_transpose(altdiff_work *w, adjoint *a, const double *u, double 
         a->bbar[i] = -rho * lb[i] + (1 - alpha) * a->ab[i];
     }
     for (altdiff_int k = 0; k < p; k++) {
-        double yb = w->s[k] > 0 ? sb[k] + rho * nb[k] : 0;   /* y-bar = D (s+-bar + rho nu+-bar) */
+        double yb = slack_positive(w, a, k) ? sb[k] + rho * nb[k] : 0;   /* y-bar = D (s+-bar + rho nu+-bar) */
         on[k] = nb[k] - yb / rho;                            /* nu-bar                        */
         a->gb[k] = rho * nb[k] - yb;                         /* g-bar                         */
         a->hbar[k] = -rho * nb[k] + yb + (1 - alpha) * a->gb[k];
@@ -211,24 +218,77 @@ static int solve_gmres(altdiff_work *w, adjoint *a, const altdiff_deriv_settings
     return status;
 }
 
+/* The scratch of an adjoint and the two vectors u, v of length N */
+static int adjoint_alloc(adjoint *a, double **u, double **v)
+{
+    *u = ad_malloc((size_t)a->N, sizeof(double));
+    *v = ad_malloc((size_t)a->N, sizeof(double));
+    a->tb = ad_malloc((size_t)a->n, sizeof(double));
+    a->gb = ad_malloc((size_t)a->p, sizeof(double));
+    a->ab = ad_malloc((size_t)a->m, sizeof(double));
+    a->Ar = ad_malloc((size_t)a->m, sizeof(double));
+    a->Gr = ad_malloc((size_t)a->p, sizeof(double));
+    return (*u && *v && a->tb && a->gb && a->ab && a->Ar && a->Gr) ? ALTDIFF_OK
+                                                                   : ALTDIFF_ERR_NOMEM;
+}
+
+static void adjoint_free(adjoint *a, double *u, double *v)
+{
+    void *bufs[] = {u, v, a->tb, a->gb, a->ab, a->Ar, a->Gr};
+    for (int b = 0; b < 7; b++) ad_free(bufs[b]);
+}
+
 int ad_adjoint_vjp(altdiff_work *w, const altdiff_deriv_settings *ds, const double *wt,
                    double *gq, double *gb, double *gh, altdiff_deriv_info *info)
 {
     altdiff_int n = w->n, m = w->m, p = w->p;
-    adjoint a = {n, m, p, n + 2 * p + m, NULL, NULL, NULL, NULL, NULL, gq, gb, gh};
-    double *u = ad_malloc((size_t)a.N, sizeof(double));
-    double *v = ad_malloc((size_t)a.N, sizeof(double));
-    a.tb = ad_malloc((size_t)n, sizeof(double));
-    a.gb = ad_malloc((size_t)p, sizeof(double));
-    a.ab = ad_malloc((size_t)m, sizeof(double));
-    a.Ar = ad_malloc((size_t)m, sizeof(double));
-    a.Gr = ad_malloc((size_t)p, sizeof(double));
-    int status = (u && v && a.tb && a.gb && a.ab && a.Ar && a.Gr) ? ALTDIFF_OK
-                                                                    : ALTDIFF_ERR_NOMEM;
+    adjoint a = {n, m, p, n + 2 * p + m, NULL, NULL, NULL, NULL, NULL, gq, gb, gh, NULL};
+    double *u = NULL, *v = NULL;
+    int status = adjoint_alloc(&a, &u, &v);
     if (status == ALTDIFF_OK)
         status = ds->mode == ALTDIFF_MODE_GMRES ? solve_gmres(w, &a, ds, wt, u, v, info)
                                                 : solve_fixed_point(w, &a, ds, wt, u, v, info);
-    void *bufs[] = {u, v, a.tb, a.gb, a.ab, a.Ar, a.Gr};
-    for (int b = 0; b < 7; b++) ad_free(bufs[b]);
+    adjoint_free(&a, u, v);
+    return status;
+}
+
+/* ---- unrolled reverse mode ------------------------------------------------------ */
+
+/* Through the K recorded sweeps z_k = T_k(z_{k-1}, theta) (z_0 held fixed):
+ *   u_K = E'w,  u_{k-1} = Phi_k' u_k,  dL/dtheta = sum_k Psi_k' u_k. */
+int ad_unroll_vjp(altdiff_work *w, const double *wt, double *gq, double *gb, double *gh,
+                  altdiff_deriv_info *info)
+{
+    altdiff_int n = w->n, m = w->m, p = w->p;
+    double *acc = ad_calloc((size_t)(n + m + p), sizeof(double));
+    adjoint a = {n, m, p, n + 2 * p + m, NULL, NULL, NULL, NULL, NULL,
+                 NULL, NULL, NULL, NULL};
+    double *u = NULL, *v = NULL;
+    int status = acc ? adjoint_alloc(&a, &u, &v) : ALTDIFF_ERR_NOMEM;
+    if (status == ALTDIFF_OK) {
+        a.qbar = gq;
+        a.bbar = gb;
+        a.hbar = gh;
+        ad_fill(u, 0, a.N);
+        ad_copy(u, wt, n); /* u_K = E'w */
+    }
+    for (altdiff_int k = w->mask_iters - 1; k >= 0 && status == ALTDIFF_OK; k--) {
+        a.mask = w->masks + k * w->mask_row;
+        status = sweep_transpose(w, &a, u, v); /* v = Phi_k'u, Psi_k'u */
+        ad_axpy(acc, 1.0, gq, n);
+        ad_axpy(acc + n, 1.0, gb, m);
+        ad_axpy(acc + n + m, 1.0, gh, p);
+        double *t = u;
+        u = v;
+        v = t;
+    }
+    if (status == ALTDIFF_OK) {
+        ad_copy(gq, acc, n);
+        ad_copy(gb, acc + n, m);
+        ad_copy(gh, acc + n + m, p);
+    }
+    info->iter = w->mask_iters;
+    adjoint_free(&a, u, v);
+    ad_free(acc);
     return status;
 }

@@ -38,8 +38,9 @@ static void x_rhs(altdiff_work *w, double rho, double sigma)
     ad_gatxpy(w->G, w->Gx, w->rhs); /* rhs += G'(rho (h - s) - nu)      */
 }
 
-/* s, lam, nu from x~ (in w->xt) with relaxation alpha */
-static void constraint_update(altdiff_work *w, double rho, double alpha)
+/* s, lam, nu from x~ (in w->xt) with relaxation alpha; mask (NULL or p
+ * bits) records which s+ are positive */
+static void constraint_update(altdiff_work *w, double rho, double alpha, unsigned char *mask)
 {
     altdiff_int m = w->m, p = w->p;
     ad_fill(w->Ax, 0, m);
@@ -52,18 +53,37 @@ static void constraint_update(altdiff_work *w, double rho, double alpha)
         double gx = alpha * w->Gx[k] + (1 - alpha) * (w->h[k] - w->s[k]); /* Gx^          */
         w->s[k] = fmax(0, -w->nu[k] / rho - (gx - w->h[k]));       /* s+  = max(0, .) */
         w->nu[k] += rho * (gx + w->s[k] - w->h[k]);                 /* nu+            */
+        if (mask && w->s[k] > 0) mask[k / 8] |= (unsigned char)(1u << (k % 8));
     }
+}
+
+/* Room for the mask of one more iteration (settings.record); the buffer
+ * doubles when full, so recording allocates O(log iterations) times. */
+static unsigned char *next_mask(altdiff_work *w)
+{
+    if (w->mask_iters == w->mask_cap) {
+        altdiff_int cap = 2 * w->mask_cap + 64;
+        unsigned char *m = ad_realloc(w->masks, (size_t)cap, (size_t)w->mask_row);
+        if (!m) return NULL;
+        w->masks = m;
+        w->mask_cap = cap;
+    }
+    unsigned char *row = w->masks + w->mask_iters++ * w->mask_row;
+    for (altdiff_int b = 0; b < w->mask_row; b++) row[b] = 0;
+    return row;
 }
 
 /* One ADMM sweep at the factored rho, sigma */
 static int admm_step(altdiff_work *w)
 {
     double rho = w->F.rho, sigma = w->F.sigma, alpha = w->set.alpha;
+    unsigned char *mask = w->set.record ? next_mask(w) : NULL;
+    if (w->set.record && !mask) return ALTDIFF_ERR_NOMEM;
     x_rhs(w, rho, sigma);
     ad_copy(w->xt, w->rhs, w->n);
     int status = ad_factor_solve(w, w->xt); /* x~ = H \ rhs */
     if (status != ALTDIFF_OK) return status;
-    constraint_update(w, rho, alpha);
+    constraint_update(w, rho, alpha, mask);
     for (altdiff_int j = 0; j < w->n; j++)
         w->x[j] = alpha * w->xt[j] + (1 - alpha) * w->x[j]; /* x+ = alpha x~ + (1-alpha) x */
     return ALTDIFF_OK;
@@ -189,7 +209,8 @@ static double balanced_rho(const altdiff_work *w, const residuals *r)
 static int adapt_rho(altdiff_work *w, const residuals *r, altdiff_int k, altdiff_int *last,
                      double t_iter, double t_fact)
 {
-    if (!w->set.adaptive_rho || (double)(k - *last) * t_iter < t_fact || k - *last < 25)
+    if (!w->set.adaptive_rho || w->set.record || (double)(k - *last) * t_iter < t_fact ||
+        k - *last < 25)
         return ALTDIFF_OK;
     double rho = balanced_rho(w, r), tol = w->set.adaptive_rho_tol;
     if (rho < w->F.rho * tol && rho > w->F.rho / tol) return ALTDIFF_OK;
@@ -239,6 +260,8 @@ int altdiff_solve(altdiff_work *w)
     altdiff_int k = 0, last = 0;
     residuals r = {0, 0, 0, 0, 0, 0};
     w->info.rho_updates = 0;
+    w->mask_iters = 0;
+    w->mask_row = (w->p + 7) / 8 > 0 ? (w->p + 7) / 8 : 1;
     if (set->verbose) log_header();
     while (outcome == ALTDIFF_UNSOLVED && k < set->max_iter) {
         int check = (++k % set->check_every == 0) || k == set->max_iter;

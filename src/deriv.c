@@ -69,7 +69,8 @@ static int vjp_iterative(altdiff_work *w, const altdiff_deriv_settings *ds, cons
     if (!buf) return ALTDIFF_ERR_NOMEM;
     double *wt = buf, *gq = wt + n, *gb = gq + n, *gh = gb + m;
     for (altdiff_int j = 0; j < n; j++) wt[j] = w->D[j] * wx[j];
-    int status = ad_adjoint_vjp(w, ds, wt, gq, gb, gh, info);
+    int status = ds->mode == ALTDIFF_MODE_UNROLL ? ad_unroll_vjp(w, wt, gq, gb, gh, info)
+                                                 : ad_adjoint_vjp(w, ds, wt, gq, gb, gh, info);
     if (status == ALTDIFF_OK) {
         if (dq) for (altdiff_int j = 0; j < n; j++) dq[j] = w->c * w->D[j] * gq[j];
         if (db) for (altdiff_int i = 0; i < m; i++) db[i] = w->E[i] * gb[i];
@@ -104,9 +105,10 @@ int altdiff_vjp(altdiff_work *w, const altdiff_deriv_settings *ds, const double 
     info_start(info);
     int status = deriv_check(w, ds);
     if (status != ALTDIFF_OK) return status;
-    if (!wx || !ad_all_finite(wx, w->n) || ds->mode == ALTDIFF_MODE_ALTDIFF ||
-        ds->mode == ALTDIFF_MODE_UNROLL)
+    if (!wx || !ad_all_finite(wx, w->n) || ds->mode == ALTDIFF_MODE_ALTDIFF)
         return ALTDIFF_ERR_INVALID;
+    if (ds->mode == ALTDIFF_MODE_UNROLL && (!w->set.record || w->mask_iters == 0))
+        return ALTDIFF_ERR_NOT_SOLVED; /* nothing recorded: solve with record = 1 */
     double t0 = ad_time();
     count_active(w, info);
     status = ds->mode == ALTDIFF_MODE_KKT ? vjp_kkt(w, wx, dq, db, dh, info)

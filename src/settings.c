@@ -22,6 +22,7 @@ altdiff_settings altdiff_settings_default(void)
     s.adaptive_rho_tol = ALTDIFF_DEFAULT_ADAPTIVE_RHO_TOL;
     s.infinity = ALTDIFF_DEFAULT_INFINITY;
     s.verbose = 0;
+    s.record = 0;
     s.verbose_every = ALTDIFF_DEFAULT_VERBOSE_EVERY;
     return s;
 }
@@ -34,7 +35,7 @@ int ad_settings_check(const altdiff_settings *s)
              s->eps_abs + s->eps_rel > 0 && s->eps_pinf > 0 && s->eps_dinf > 0 &&
              s->max_iter > 0 && s->time_limit >= 0 && s->check_every > 0 &&
              s->scaling >= 0 && s->scaling <= 100 && s->adaptive_rho_tol > 1 &&
-             s->infinity > 0 && s->verbose_every > 0;
+             s->infinity > 0 && s->verbose_every > 0 && (s->record == 0 || s->record == 1);
     return ok ? ALTDIFF_OK : ALTDIFF_ERR_INVALID;
 }
 

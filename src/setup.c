@@ -145,7 +145,7 @@ void altdiff_free(altdiff_work *w)
                       w->h0, w->Pmap, w->Amap, w->Gmap, w->D, w->Dinv, w->E, w->Einv,
                       w->x, w->s, w->lam, w->nu, w->x_prev, w->lam_prev, w->nu_prev,
                       w->rhs, w->xt, w->Ax, w->Gx, w->wn, w->wn2, w->wm, w->cert_x,
-                      w->cert_lam, w->cert_nu};
+                      w->cert_lam, w->cert_nu, w->masks};
     for (size_t k = 0; k < sizeof(arrays) / sizeof(arrays[0]); k++) ad_free(arrays[k]);
     ad_free(w);
 }
