@@ -17,14 +17,9 @@
 #include <unistd.h>
 
 #include "helpers.h"
-#ifndef ALTDIFF_FAULT_INJECTION
-#define ALTDIFF_FAULT_INJECTION /* declare ad_fault_* (the test library has them) */
-#endif
 #include "sp.h"
 
-/* The generator belongs to the altdiff executable, not to the library the
- * tests link: compile it into this test. */
-#include "cli/gen.c"
+#include "gen.h" /* src/cli/gen.c is compiled into this test (tests/meson.build) */
 
 /* ---- temporary directories and files ------------------------------------ */
 

@@ -2,7 +2,7 @@
  * (src/problem_io.c): the corpus of malformed files in data/bad, exact values
  * of the good files in data/mm_good, bit-exact round trips, atomic writes,
  * speed on a 10^6 vector, and an allocation-failure sweep. */
-#define ALTDIFF_FAULT_INJECTION 1 /* the test library is built with it */
+/* ALTDIFF_FAULT_INJECTION comes from tests/meson.build, as for the test library */
 
 #include <dirent.h>
 #include <math.h>
