@@ -251,7 +251,9 @@ typedef struct {
 ALTDIFF_API altdiff_deriv_settings altdiff_deriv_settings_default(void);
 
 /* Reverse mode: for the cotangent wx = dL/dx (n), dq = dL/dq (n), db (m),
- * dh (p). Any output may be NULL. Modes ADJOINT, GMRES, UNROLL, KKT. */
+ * dh (p). Any output may be NULL. Modes ADJOINT, GMRES, UNROLL (needs a
+ * solve with settings.record = 1), KKT, and ALTDIFF (forward mode, one block
+ * of Jacobian columns at a time: n + m + p tangents, for checking). */
 ALTDIFF_API int altdiff_vjp(altdiff_work *work, const altdiff_deriv_settings *ds,
                             const double *wx, double *dq, double *db, double *dh,
                             altdiff_deriv_info *info);
@@ -300,6 +302,12 @@ ALTDIFF_API void altdiff_free_array(void *v);
 /* Write an nrow x ncol column-major dense array as Matrix Market. */
 ALTDIFF_API int altdiff_write_dense(const char *path, const double *x, altdiff_int nrow,
                                     altdiff_int ncol, char *err, size_t errlen);
+
+/* Write a sparse matrix as "coordinate real general", or with symmetric = 1
+ * (M square, holding its upper triangle) as "coordinate real symmetric" with
+ * the lower triangle, as Matrix Market asks. */
+ALTDIFF_API int altdiff_write_sparse(const char *path, const altdiff_csc *M, int symmetric,
+                                     char *err, size_t errlen);
 
 #ifdef __cplusplus
 }

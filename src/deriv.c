@@ -60,6 +60,9 @@ static void scatter_rows(const altdiff_work *w, const double *v, double *out)
 
 /* ---- reverse mode ---------------------------------------------------------------- */
 
+static int vjp_forward(altdiff_work *w, const altdiff_deriv_settings *ds, const double *wx,
+                       double *dq, double *db, double *dh, altdiff_deriv_info *info);
+
 /* Iterative modes: w~ = D w, then g = c D g~, Ea g~, Eg g~ */
 static int vjp_iterative(altdiff_work *w, const altdiff_deriv_settings *ds, const double *wx,
                          double *dq, double *db, double *dh, altdiff_deriv_info *info)
@@ -105,14 +108,17 @@ int altdiff_vjp(altdiff_work *w, const altdiff_deriv_settings *ds, const double 
     info_start(info);
     int status = deriv_check(w, ds);
     if (status != ALTDIFF_OK) return status;
-    if (!wx || !ad_all_finite(wx, w->n) || ds->mode == ALTDIFF_MODE_ALTDIFF)
-        return ALTDIFF_ERR_INVALID;
+    if (!wx || !ad_all_finite(wx, w->n)) return ALTDIFF_ERR_INVALID;
     if (ds->mode == ALTDIFF_MODE_UNROLL && (!w->set.record || w->mask_iters == 0))
         return ALTDIFF_ERR_NOT_SOLVED; /* nothing recorded: solve with record = 1 */
     double t0 = ad_time();
     count_active(w, info);
-    status = ds->mode == ALTDIFF_MODE_KKT ? vjp_kkt(w, wx, dq, db, dh, info)
-                                          : vjp_iterative(w, ds, wx, dq, db, dh, info);
+    if (ds->mode == ALTDIFF_MODE_KKT)
+        status = vjp_kkt(w, wx, dq, db, dh, info);
+    else if (ds->mode == ALTDIFF_MODE_ALTDIFF)
+        status = vjp_forward(w, ds, wx, dq, db, dh, info);
+    else
+        status = vjp_iterative(w, ds, wx, dq, db, dh, info);
     info->time = ad_time() - t0;
     return status;
 }
@@ -309,11 +315,20 @@ static void unit_block(const altdiff_work *w, int wrt, altdiff_int c0, altdiff_i
     }
 }
 
-/* Columns of J for kept parameter indices c0 .. c0+d-1 into J (column of
- * given index col[c]) */
+/* Where the columns of a Jacobian go: into J (n x given, leading dimension
+ * ldJ), or, with wx set, as the products g_col = wx' J(:, col) (a VJP). */
+typedef struct {
+    double *J;
+    altdiff_int ldJ;
+    const double *wx;
+    double *g;
+} jac_out;
+
+/* Columns c0 .. c0+d-1 (kept parameter indices) of the Jacobian with respect
+ * to wrt, by the Alt-Diff recursion (or the KKT factor K when given) */
 static int jacobian_block(altdiff_work *w, const altdiff_deriv_settings *ds, int wrt,
-                          altdiff_int c0, altdiff_int d, double *blk, ad_kkt *K, double *J,
-                          altdiff_int ldJ, altdiff_deriv_info *info)
+                          altdiff_int c0, altdiff_int d, double *blk, ad_kkt *K,
+                          const jac_out *out, altdiff_deriv_info *info)
 {
     altdiff_int n = w->n, m = w->m, p = w->p;
     double *dq = blk, *db = dq + n * d, *dh = db + m * d, *dx = dh + p * d;
@@ -326,7 +341,43 @@ static int jacobian_block(altdiff_work *w, const altdiff_deriv_settings *ds, int
         status = jvp_altdiff(w, ds, d, dq, db, dh, dx, info);
     for (altdiff_int c = 0; c < d && status == ALTDIFF_OK; c++) {
         altdiff_int col = wrt == ALTDIFF_WRT_H ? w->keep[c0 + c] : c0 + c;
-        ad_copy(J + col * ldJ, dx + c * n, n);
+        if (out->wx)
+            out->g[col] = ad_dot(out->wx, dx + c * n, n); /* (J'w)_col = w'J e_col */
+        else
+            ad_copy(out->J + col * out->ldJ, dx + c * n, n);
+    }
+    return status;
+}
+
+/* Every block of columns of the Jacobian with respect to wrt */
+static int jacobian_blocks(altdiff_work *w, const altdiff_deriv_settings *ds, int wrt,
+                           const jac_out *out, altdiff_deriv_info *info)
+{
+    altdiff_int n = w->n, m = w->m, p = w->p;
+    altdiff_int cols = wrt == ALTDIFF_WRT_Q ? n : wrt == ALTDIFF_WRT_B ? m : p;
+    altdiff_int d = ds->mode == ALTDIFF_MODE_KKT ? 1 : (ds->block < cols ? ds->block : cols);
+    ad_kkt *K = NULL;
+    double *blk = ad_malloc((size_t)((2 * n + m + p) * (d > 0 ? d : 1)), sizeof(double));
+    int status = blk ? ALTDIFF_OK : ALTDIFF_ERR_NOMEM;
+    if (status == ALTDIFF_OK && ds->mode == ALTDIFF_MODE_KKT) status = ad_kkt_setup(w, &K, info);
+    for (altdiff_int c0 = 0; c0 < cols && status == ALTDIFF_OK; c0 += d)
+        status = jacobian_block(w, ds, wrt, c0, cols - c0 < d ? cols - c0 : d, blk, K, out,
+                                info);
+    ad_kkt_free(K);
+    ad_free(blk);
+    return status;
+}
+
+/* VJP by forward mode: dq_j = w' (dx/dq) e_j, ... one block of columns at a time */
+static int vjp_forward(altdiff_work *w, const altdiff_deriv_settings *ds, const double *wx,
+                       double *dq, double *db, double *dh, altdiff_deriv_info *info)
+{
+    double *g[3] = {dq, db, dh};
+    int status = ALTDIFF_OK;
+    if (dh) ad_fill(dh, 0, w->p_all); /* dropped rows */
+    for (int wrt = ALTDIFF_WRT_Q; wrt <= ALTDIFF_WRT_H && status == ALTDIFF_OK; wrt++) {
+        jac_out out = {NULL, 0, wx, g[wrt]};
+        if (g[wrt]) status = jacobian_blocks(w, ds, wrt, &out, info);
     }
     return status;
 }
@@ -344,20 +395,10 @@ int altdiff_jacobian(altdiff_work *w, const altdiff_deriv_settings *ds, int wrt,
         return ALTDIFF_ERR_INVALID;
     double t0 = ad_time();
     count_active(w, info);
-    altdiff_int n = w->n, m = w->m, p = w->p;
-    altdiff_int cols = wrt == ALTDIFF_WRT_Q ? n : wrt == ALTDIFF_WRT_B ? m : p;
-    altdiff_int given = wrt == ALTDIFF_WRT_H ? w->p_all : cols;
-    for (altdiff_int c = 0; c < given; c++) ad_fill(J + c * ldJ, 0, n); /* dropped rows: 0 */
-    altdiff_int d = ds->mode == ALTDIFF_MODE_KKT ? 1 : (ds->block < cols ? ds->block : cols);
-    ad_kkt *K = NULL;
-    double *blk = ad_malloc((size_t)((2 * n + m + p) * (d > 0 ? d : 1)), sizeof(double));
-    status = blk ? ALTDIFF_OK : ALTDIFF_ERR_NOMEM;
-    if (status == ALTDIFF_OK && ds->mode == ALTDIFF_MODE_KKT) status = ad_kkt_setup(w, &K, info);
-    for (altdiff_int c0 = 0; c0 < cols && status == ALTDIFF_OK; c0 += d)
-        status = jacobian_block(w, ds, wrt, c0, cols - c0 < d ? cols - c0 : d, blk, K, J, ldJ,
-                                info);
-    ad_kkt_free(K);
-    ad_free(blk);
+    altdiff_int given = wrt == ALTDIFF_WRT_Q ? w->n : wrt == ALTDIFF_WRT_B ? w->m : w->p_all;
+    for (altdiff_int c = 0; c < given; c++) ad_fill(J + c * ldJ, 0, w->n); /* dropped rows */
+    jac_out out = {J, ldJ, NULL, NULL};
+    status = jacobian_blocks(w, ds, wrt, &out, info);
     info->time = ad_time() - t0;
     return status;
 }

@@ -387,3 +387,19 @@ ALTDIFF_API int altdiff_write_dense(const char *path, const double *x, altdiff_i
     if (err && errlen) err[0] = '\0';
     return ad_mm_write_dense(path, x, nrow, ncol, err, errlen);
 }
+
+/* Write M as coordinate Matrix Market; a symmetric M given by its upper
+ * triangle is written as the lower one (the Matrix Market convention). */
+ALTDIFF_API int altdiff_write_sparse(const char *path, const altdiff_csc *M, int symmetric,
+                                     char *err, size_t errlen)
+{
+    if (!M || !M->p) return ALTDIFF_ERR_INVALID;
+    cs_dl V = {M->p[M->ncol], M->nrow, M->ncol, (altdiff_int *)M->p, (altdiff_int *)M->i,
+               (double *)M->x, -1};
+    if (!symmetric) return ad_mm_write_sparse(path, &V, 0, err, errlen);
+    cs_dl *T = ad_transpose(&V); /* upper -> lower */
+    if (!T) return ALTDIFF_ERR_NOMEM;
+    int status = ad_mm_write_sparse(path, T, 1, err, errlen);
+    ad_spfree(T);
+    return status;
+}

@@ -7,5 +7,5 @@ bash tools/deps.sh
 [ -d build ] || meson setup build --buildtype=release >/dev/null
 ninja -C build >/dev/null
 echo "== altdiff solve data/default --out results/default"
-./build/altdiff solve data/default --out results/default
+./build/src/altdiff solve data/default --out results/default
 echo "== solution written to results/default: $(ls results/default | tr '\n' ' ')"

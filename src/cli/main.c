@@ -2,6 +2,8 @@
  * altdiff: the command-line tool.
  *
  *   altdiff solve DIR [--out OUTDIR] [--eps E] [--max-iter N] [--rho R] [--verbose]
+ *                 [--grad W.mtx [--matrix-grads] | --jacobian q|b|h]
+ *                 [--mode adjoint|gmres|unroll|altdiff|kkt] [--grad-eps E]
  *   altdiff gen FAMILY OUTDIR [key=value ...]
  *   altdiff --help
  *
@@ -44,7 +46,19 @@ static void usage(FILE *f)
             "                 and |Px+q+A'lam+G'nu| <= E + E max(|Px|,|q|,|A'lam|,|G'nu|)\n"
             "  --max-iter N   iteration limit (default %d)\n"
             "  --rho R        initial penalty (default %g; adapted during the solve)\n"
-            "  --verbose      print an iteration log\n\n"
+            "  --verbose      print an iteration log\n"
+            "  --grad W.mtx   also differentiate: with w = dL/dx (n x 1 array) write dq.mtx,\n"
+            "                 db.mtx, dh.mtx (db/dh when that block exists) into OUTDIR\n"
+            "  --matrix-grads with --grad, also dP.mtx, dA.mtx, dG.mtx (coordinate, on the\n"
+            "                 pattern of the input; dP symmetric, lower triangle)\n"
+            "  --jacobian X   write JX.mtx = dx/dX (n x dim X array) for X = q, b or h\n"
+            "  --mode M       derivative mode: gmres (default: folded reverse mode, GMRES),\n"
+            "                 adjoint (folded, fixed-point iteration), unroll (reverse\n"
+            "                 through the recorded iterations; rho is then not adapted),\n"
+            "                 altdiff (forward Alt-Diff recursion; the default for\n"
+            "                 --jacobian), kkt (exact implicit differentiation)\n"
+            "  --grad-eps E   derivative tolerance (default: the value of --eps)\n"
+            "  The summary adds a line 'backward:' with mode, time, iterations, residual.\n\n"
             "exit status: 0 solved, 1 not solved (infeasible, unbounded, limit, numerical\n"
             "  error; the reason is on stderr), 2 usage error, 3 bad input, 4 output error\n\n",
             ALTDIFF_DEFAULT_EPS_ABS, ALTDIFF_DEFAULT_MAX_ITER, ALTDIFF_DEFAULT_RHO);
@@ -63,7 +77,55 @@ static int parse_pos(const char *s, double *v)
 typedef struct {
     const char *dir, *out;
     altdiff_settings set;
+    const char *grad;  /* --grad W.mtx                                  */
+    int matrix_grads;  /* --matrix-grads                                */
+    int jacobian;      /* --jacobian: ALTDIFF_WRT_*, or -1              */
+    int mode;          /* --mode, or -1 for the default                 */
+    double grad_eps;   /* --grad-eps, or 0 for --eps                    */
 } solve_args;
+
+static const char *mode_names[] = {"adjoint", "gmres", "unroll", "altdiff", "kkt"};
+
+/* ALTDIFF_MODE_* for a name, or -1 */
+static int parse_mode(const char *s)
+{
+    for (int k = 0; k < 5; k++)
+        if (!strcmp(s, mode_names[k])) return k;
+    return -1;
+}
+
+/* The derivative options that need a value; 1 if o was one of them and valid */
+static int parse_deriv_option(const char *o, const char *v, solve_args *a)
+{
+    double e;
+    if (!strcmp(o, "--grad")) a->grad = v;
+    else if (!strcmp(o, "--mode")) a->mode = parse_mode(v);
+    else if (!strcmp(o, "--grad-eps") && parse_pos(v, &e)) a->grad_eps = e;
+    else if (!strcmp(o, "--jacobian") && strlen(v) == 1 && strchr("qbh", v[0]))
+        a->jacobian = v[0] == 'q' ? ALTDIFF_WRT_Q : v[0] == 'b' ? ALTDIFF_WRT_B : ALTDIFF_WRT_H;
+    else return 0;
+    return !(o[2] == 'm' && a->mode < 0);
+}
+
+/* Consistency of the derivative options; EXIT_SOLVED or EXIT_USAGE */
+static int check_deriv_options(solve_args *a)
+{
+    const char *why = NULL;
+    if (a->grad && a->jacobian >= 0) why = "--grad and --jacobian exclude each other";
+    else if ((a->grad || a->jacobian >= 0) && !a->out) why = "--grad/--jacobian need --out";
+    else if (a->matrix_grads && !a->grad) why = "--matrix-grads needs --grad";
+    else if (a->mode >= 0 && !a->grad && a->jacobian < 0) why = "--mode needs --grad or --jacobian";
+    else if (a->jacobian >= 0 && a->mode >= 0 && a->mode != ALTDIFF_MODE_ALTDIFF &&
+             a->mode != ALTDIFF_MODE_KKT)
+        why = "--jacobian takes --mode altdiff or kkt";
+    if (why) {
+        fprintf(stderr, "altdiff solve: %s (see altdiff --help)\n", why);
+        return EXIT_USAGE;
+    }
+    if (a->mode < 0) a->mode = a->jacobian >= 0 ? ALTDIFF_MODE_ALTDIFF : ALTDIFF_MODE_GMRES;
+    if (a->mode == ALTDIFF_MODE_UNROLL) a->set.record = 1;
+    return EXIT_SOLVED;
+}
 
 /* Parse the options of "solve"; EXIT_SOLVED or EXIT_USAGE */
 static int parse_solve(int argc, char **argv, solve_args *a)
@@ -71,12 +133,21 @@ static int parse_solve(int argc, char **argv, solve_args *a)
     a->dir = NULL;
     a->out = NULL;
     a->set = altdiff_settings_default();
+    a->grad = NULL;
+    a->matrix_grads = 0;
+    a->jacobian = -1;
+    a->mode = -1;
+    a->grad_eps = 0;
     for (int k = 2; k < argc; k++) {
         const char *o = argv[k];
         double v;
         int has = k + 1 < argc;
         if (!strcmp(o, "--verbose")) {
             a->set.verbose = 1;
+        } else if (!strcmp(o, "--matrix-grads")) {
+            a->matrix_grads = 1;
+        } else if (has && parse_deriv_option(o, argv[k + 1], a)) {
+            k++;
         } else if (!strcmp(o, "--out") && has) {
             a->out = argv[++k];
         } else if (!strcmp(o, "--eps") && has && parse_pos(argv[k + 1], &v)) {
@@ -101,7 +172,7 @@ static int parse_solve(int argc, char **argv, solve_args *a)
         fprintf(stderr, "altdiff solve: missing problem directory (see altdiff --help)\n");
         return EXIT_USAGE;
     }
-    return EXIT_SOLVED;
+    return check_deriv_options(a);
 }
 
 static double now(void)
@@ -148,22 +219,32 @@ static int make_dirs(const char *path)
     return (mkdir(buf, 0777) == 0 || errno == EEXIST) ? 0 : -1;
 }
 
+/* One output file: a dense nrow x ncol array x, or the sparse matrix sp */
 typedef struct {
     const char *name;
     const double *x;
-    altdiff_int len;
-} out_vec;
+    altdiff_int nrow, ncol;
+    const altdiff_csc *sp;
+    int symmetric;
+} out_file;
 
-/* Write every vector to OUTDIR/.NAME.part, then rename them all: the files
+/* Write one output to PATH; ALTDIFF_OK or an error with the message in err */
+static int write_one(const char *path, const out_file *f, char *err, size_t errlen)
+{
+    if (f->sp) return altdiff_write_sparse(path, f->sp, f->symmetric, err, errlen);
+    return altdiff_write_dense(path, f->x, f->nrow, f->ncol, err, errlen);
+}
+
+/* Write every output to OUTDIR/.NAME.part, then rename them all: the files
  * appear together or not at all. */
-static int write_outputs(const char *dir, const out_vec *v, int count)
+static int write_outputs(const char *dir, const out_file *v, int count)
 {
     char part[4200], final[4200], err[512];
     int k, ok = make_dirs(dir) == 0;
     if (!ok) fprintf(stderr, "altdiff: cannot create output directory %s\n", dir);
     for (k = 0; ok && k < count; k++) {
         snprintf(part, sizeof(part), "%s/.%s.part", dir, v[k].name);
-        ok = altdiff_write_dense(part, v[k].x, v[k].len, 1, err, sizeof(err)) == ALTDIFF_OK;
+        ok = write_one(part, &v[k], err, sizeof(err)) == ALTDIFF_OK;
         if (!ok) fprintf(stderr, "altdiff: %s\n", err);
     }
     for (int j = 0; j < count; j++) {
@@ -177,6 +258,143 @@ static int write_outputs(const char *dir, const out_vec *v, int count)
         }
     }
     return ok ? EXIT_SOLVED : EXIT_OUTPUT;
+}
+
+/* Everything a solve writes: solution, gradients, Jacobian */
+typedef struct {
+    double *x, *s, *lam, *nu;       /* solution                        */
+    double *dq, *db, *dh;           /* --grad                          */
+    double *dP, *dA, *dG;           /* --matrix-grads                  */
+    double *J;                      /* --jacobian                      */
+    altdiff_csc Pv, Av, Gv;         /* the patterns with dP, dA, dG    */
+    out_file files[11];
+    int count;
+} outputs;
+
+static void free_outputs(outputs *o)
+{
+    double *bufs[] = {o->x, o->s, o->lam, o->nu, o->dq, o->db, o->dh, o->dP, o->dA, o->dG, o->J};
+    for (int k = 0; k < 11; k++) free(bufs[k]);
+}
+
+static void add_file(outputs *o, const char *name, const double *x, altdiff_int nrow,
+                     altdiff_int ncol)
+{
+    out_file f = {name, x, nrow, ncol, NULL, 0};
+    o->files[o->count++] = f;
+}
+
+static void add_sparse(outputs *o, const char *name, altdiff_csc *v, const altdiff_csc *pat,
+                       const double *x, int symmetric)
+{
+    *v = *pat;
+    v->x = x;
+    out_file f = {name, NULL, 0, 0, v, symmetric};
+    o->files[o->count++] = f;
+}
+
+static double *alloc_vec(altdiff_int len) { return malloc(sizeof(double) * (size_t)(len + 1)); }
+
+static int nnz(const altdiff_csc *M) { return M->p ? (int)M->p[M->ncol] : 0; }
+
+/* Print the 'backward:' line; EXIT_SOLVED if the derivative converged */
+static int report_backward(int rc, const altdiff_deriv_info *di, int mode)
+{
+    printf("backward: mode %s, time %.4f s, iterations %ld, residual %.3e, %s\n",
+           mode_names[mode], di->time, (long)di->iter, di->residual,
+           rc != ALTDIFF_OK ? altdiff_error_string(rc)
+                            : di->status == ALTDIFF_SOLVED ? "converged" : "not converged");
+    if (di->weakly_active > 0)
+        printf("backward: %ld weakly active rows (nu = 0 and s = 0): the derivative is not "
+               "unique there\n", (long)di->weakly_active);
+    if (rc != ALTDIFF_OK || di->status != ALTDIFF_SOLVED) {
+        fprintf(stderr, "altdiff: derivative failed: %s\n",
+                rc != ALTDIFF_OK ? altdiff_error_string(rc) : "did not reach --grad-eps");
+        return EXIT_UNSOLVED;
+    }
+    return EXIT_SOLVED;
+}
+
+/* --grad: read w, VJPs (and matrix gradients) into o */
+static int gradients(altdiff_work *w, const altdiff_problem *prob, const solve_args *a,
+                     const altdiff_deriv_settings *ds, outputs *o)
+{
+    char err[1024];
+    double *wv = NULL;
+    if (altdiff_read_vector(a->grad, prob->n, &wv, err, sizeof(err)) != ALTDIFF_OK) {
+        fprintf(stderr, "altdiff: %s\n", err);
+        return EXIT_INPUT;
+    }
+    o->dq = alloc_vec(prob->n);
+    o->db = alloc_vec(prob->m);
+    o->dh = alloc_vec(prob->p);
+    altdiff_deriv_info di;
+    int rc = (o->dq && o->db && o->dh) ? altdiff_vjp(w, ds, wv, o->dq, o->db, o->dh, &di)
+                                       : ALTDIFF_ERR_NOMEM;
+    altdiff_free_array(wv);
+    int status = report_backward(rc, &di, ds->mode);
+    if (status != EXIT_SOLVED) return status;
+    add_file(o, "dq.mtx", o->dq, prob->n, 1);
+    if (prob->m > 0) add_file(o, "db.mtx", o->db, prob->m, 1);
+    if (prob->p > 0) add_file(o, "dh.mtx", o->dh, prob->p, 1);
+    if (!a->matrix_grads) return EXIT_SOLVED;
+    o->dP = alloc_vec(nnz(&prob->P));
+    o->dA = alloc_vec(nnz(&prob->A));
+    o->dG = alloc_vec(nnz(&prob->G));
+    if (!o->dP || !o->dA || !o->dG ||
+        altdiff_matrix_grads(w, o->dq, o->db, o->dh, o->dP, o->dA, o->dG) != ALTDIFF_OK) {
+        fprintf(stderr, "altdiff: matrix gradients failed\n");
+        return EXIT_UNSOLVED;
+    }
+    add_sparse(o, "dP.mtx", &o->Pv, &prob->P, o->dP, 1);
+    if (prob->m > 0) add_sparse(o, "dA.mtx", &o->Av, &prob->A, o->dA, 0);
+    if (prob->p > 0) add_sparse(o, "dG.mtx", &o->Gv, &prob->G, o->dG, 0);
+    return EXIT_SOLVED;
+}
+
+/* --jacobian: J = dx/dX into o */
+static int jacobian(altdiff_work *w, const altdiff_problem *prob, const solve_args *a,
+                    const altdiff_deriv_settings *ds, outputs *o)
+{
+    static const char *names[] = {"Jq.mtx", "Jb.mtx", "Jh.mtx"};
+    altdiff_int cols = a->jacobian == ALTDIFF_WRT_Q ? prob->n
+                       : a->jacobian == ALTDIFF_WRT_B ? prob->m : prob->p;
+    o->J = malloc(sizeof(double) * (size_t)(prob->n * cols + 1));
+    altdiff_deriv_info di;
+    int rc = o->J ? altdiff_jacobian(w, ds, a->jacobian, o->J, prob->n, &di) : ALTDIFF_ERR_NOMEM;
+    int status = report_backward(rc, &di, ds->mode);
+    if (status == EXIT_SOLVED) add_file(o, names[a->jacobian], o->J, prob->n, cols);
+    return status;
+}
+
+/* Solution (and derivatives) of a solved workspace into OUTDIR */
+static int write_results(altdiff_work *w, const altdiff_problem *prob, const solve_args *a)
+{
+    outputs o;
+    memset(&o, 0, sizeof(o));
+    o.x = alloc_vec(prob->n);
+    o.s = alloc_vec(prob->p);
+    o.lam = alloc_vec(prob->m);
+    o.nu = alloc_vec(prob->p);
+    if (!o.x || !o.s || !o.lam || !o.nu) {
+        free_outputs(&o);
+        fprintf(stderr, "altdiff: out of memory\n");
+        return EXIT_OUTPUT;
+    }
+    altdiff_get_solution(w, o.x, o.s, o.lam, o.nu);
+    add_file(&o, "x.mtx", o.x, prob->n, 1);
+    add_file(&o, "s.mtx", o.s, prob->p, 1);
+    add_file(&o, "lam.mtx", o.lam, prob->m, 1);
+    add_file(&o, "nu.mtx", o.nu, prob->p, 1);
+    altdiff_deriv_settings ds = altdiff_deriv_settings_default();
+    ds.mode = a->mode;
+    ds.eps = a->grad_eps > 0 ? a->grad_eps : a->set.eps_abs;
+    int status = EXIT_SOLVED;
+    if (a->grad) status = gradients(w, prob, a, &ds, &o);
+    else if (a->jacobian >= 0) status = jacobian(w, prob, a, &ds, &o);
+    if (status == EXIT_SOLVED) status = write_outputs(a->out, o.files, o.count);
+    free_outputs(&o);
+    return status;
 }
 
 /* Solve and write; the exit status */
@@ -198,21 +416,7 @@ static int solve_and_report(const altdiff_problem *prob, const solve_args *a, do
                 rc != ALTDIFF_OK ? altdiff_error_string(rc) : altdiff_status_string(info->status));
         status = EXIT_UNSOLVED;
     } else if (a->out) {
-        size_t n = (size_t)prob->n, m = (size_t)prob->m, p = (size_t)prob->p;
-        double *buf = malloc(sizeof(double) * (n + m + 2 * p + 1));
-        if (!buf) {
-            fprintf(stderr, "altdiff: out of memory\n");
-            status = EXIT_OUTPUT;
-        } else {
-            double *x = buf, *lam = x + n, *s = lam + m, *nu = s + p;
-            altdiff_get_solution(w, x, s, lam, nu);
-            out_vec v[] = {{"x.mtx", x, prob->n},
-                           {"s.mtx", s, prob->p},
-                           {"lam.mtx", lam, prob->m},
-                           {"nu.mtx", nu, prob->p}};
-            status = write_outputs(a->out, v, 4);
-            free(buf);
-        }
+        status = write_results(w, prob, a);
     }
     altdiff_free(w);
     return status;
