@@ -1,0 +1,339 @@
+/*
+ * kkt.c: exact implicit differentiation of the KKT conditions (MATH.md,
+ * "Exact reference"), in original units. With the active set
+ * J = { kept rows k : nu_k > 0 } and C = [A; G_J], the solution map is
+ * differentiated through (J in active_set: nu_k > s_k, see there)
+ *
+ *     K = [ P  C' ]     K (dx, dlam, dnu_J) = (-dq, db, dh_J)      (forward)
+ *         [ C  0  ]     K u = (wx, 0, 0),  gq = -u_x, gb = u_lam,  (reverse)
+ *                                          (gh)_J = u_nu, 0 elsewhere
+ *
+ * K is symmetric and indefinite. CHOLMOD factors the quasi-definite
+ * regularization Kd = [P + dI, C'; C, -dI] as a simplicial LDL' (no pivoting
+ * is needed for a quasi-definite matrix, so CHOLMOD's fill-reducing ordering
+ * is kept), and every solve is refined against the unregularized K:
+ *
+ *     u <- u + Kd \ (rhs - K u)
+ *
+ * which converges to K \ rhs when d ||K^-1|| < 1. Unknowns are ordered
+ * (x (n), lam (m), nu_J (nJ)): N = n + m + nJ. Setup allocates everything;
+ * the solves allocate nothing.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "ad_internal.h"
+
+#define AD_KKT_DELTA 1e-9      /* d = AD_KKT_DELTA (1 + max |K_ij|)          */
+#define AD_KKT_REFINE_MAX 10   /* refinement steps at most                   */
+#define AD_KKT_REFINE_TOL 1e-14 /* stop at |rhs - K u| <= tol |rhs| (inf)    */
+
+struct ad_kkt {
+    cholmod_common cm;     /* one per KKT system: no shared state            */
+    int cm_started;
+    altdiff_int n, m, p;   /* p: kept inequality rows                        */
+    altdiff_int nJ, N;     /* active rows; N = n + m + nJ                    */
+    altdiff_int *J;        /* nJ (allocated p): kept row of active row k     */
+    cs_dl *K;              /* N x N upper triangle of K (unregularized), the
+                              diagonal stored last in every column           */
+    double *Kdx;           /* values of Kd on the pattern of K               */
+    double d;              /* regularization                                 */
+    cholmod_factor *L;     /* LDL' of Kd                                     */
+    cholmod_dense *X, *Y, *E; /* persistent workspaces of cholmod_l_solve2   */
+    double *rhs, *u, *r;   /* N: right-hand side, solution, residual         */
+    double residual;       /* relative residual of the last solve            */
+    altdiff_int refine;    /* refinement steps of the last solve             */
+};
+
+/* ---- CHOLMOD glue ---------------------------------------------------------- */
+
+/* Map CHOLMOD's status after a failed call to an altdiff code */
+static int cholmod_fail(const cholmod_common *cm)
+{
+    if (cm->status == CHOLMOD_OUT_OF_MEMORY) return ALTDIFF_ERR_NOMEM;
+    if (cm->status == CHOLMOD_NOT_POSDEF) return ALTDIFF_ERR_NOT_POSDEF;
+    return ALTDIFF_ERR_CHOLMOD;
+}
+
+/* A CHOLMOD view (no copy) of the upper triangle of K with values x */
+static cholmod_sparse view_upper(const cs_dl *K, double *x)
+{
+    cholmod_sparse V;
+    memset(&V, 0, sizeof(V));
+    V.nrow = (size_t)K->m;
+    V.ncol = (size_t)K->n;
+    V.nzmax = (size_t)K->p[K->n];
+    V.p = K->p;
+    V.i = K->i;
+    V.x = x;
+    V.stype = 1;
+    V.itype = CHOLMOD_LONG;
+    V.xtype = CHOLMOD_REAL;
+    V.dtype = CHOLMOD_DOUBLE;
+    V.sorted = 1;
+    V.packed = 1;
+    return V;
+}
+
+/* K->X = Kd \ b (b: N), with the persistent workspaces: no allocation.
+ * CHOLMOD's simplicial solve asks for Y as 4 x N (d = 4) and leaves it
+ * reshaped to 1 x N; cholmod_l_ensure_dense would then reallocate it on every
+ * call, so its shape is restored first (the storage, 4 N doubles, is kept). */
+static int factor_solve(ad_kkt *K, double *b)
+{
+    if (K->Y && K->Y->nzmax >= 4 * (size_t)K->N) {
+        K->Y->nrow = K->Y->d = 4;
+        K->Y->ncol = (size_t)K->N;
+    }
+    cholmod_dense B;
+    memset(&B, 0, sizeof(B));
+    B.nrow = B.nzmax = B.d = (size_t)K->N;
+    B.ncol = 1;
+    B.x = b;
+    B.xtype = CHOLMOD_REAL;
+    B.dtype = CHOLMOD_DOUBLE;
+    if (!cholmod_l_solve2(CHOLMOD_A, K->L, &B, NULL, &K->X, NULL, &K->Y, &K->E, &K->cm))
+        return cholmod_fail(&K->cm);
+    return ALTDIFF_OK;
+}
+
+/* ---- setup ----------------------------------------------------------------- */
+
+/* J = { k : nu_k > s_k } with nu_k = Eg_k nu~_k / c and s_k = s~_k / Eg_k
+ * (original units). For a complementary pair (s_k nu_k = 0, both >= 0) this is
+ * J = { nu_k > 0 }; it also classifies the rows the ADMM iterates leave with
+ * s_k > 0 and a rounding-level nu_k = +-1e-17 (nu+ = nu + rho (Gx + s - h)
+ * cancels only to rounding) as inactive, as they are. Counts the weakly
+ * active rows: nu_k <= eps_dual and s_k <= eps_prim. */
+static void active_set(const altdiff_work *w, ad_kkt *K, altdiff_deriv_info *info)
+{
+    altdiff_int m = w->m, nJ = 0, weak = 0;
+    for (altdiff_int k = 0; k < w->p; k++) {
+        double nu = w->cinv * w->E[m + k] * w->nu[k]; /* nu = Eg nu~ / c   */
+        double s = w->Einv[m + k] * w->s[k];          /* s = Eg^-1 s~      */
+        if (nu > s) K->J[nJ++] = k;
+        if (nu <= w->info.eps_dual && s <= w->info.eps_prim) weak++;
+    }
+    K->nJ = nJ;
+    K->N = w->n + m + nJ;
+    if (info) {
+        info->active = nJ;
+        info->weakly_active = weak;
+    }
+}
+
+/* Number of stored entries of the upper triangle of K (diagonal included) */
+static altdiff_int kkt_nnz(const altdiff_work *w, const ad_kkt *K, const cs_dl *Gt)
+{
+    altdiff_int n = w->n, *Pp = w->P->p, *Pi = w->P->i, nz = Pp[n] + w->A->p[n];
+    for (altdiff_int j = 0; j < n; j++) /* a missing P_jj is stored as 0 */
+        if (Pp[j + 1] == Pp[j] || Pi[Pp[j + 1] - 1] != j) nz++;
+    for (altdiff_int k = 0; k < K->nJ; k++) nz += Gt->p[K->J[k] + 1] - Gt->p[K->J[k]];
+    return nz + w->m + K->nJ; /* zero diagonal of the (2,2) block */
+}
+
+/* Column c of K: entries t0..t1-1 of (Mi, Mx), then the diagonal c with value
+ * dg when the last entry is not already on it; returns the next free slot */
+static altdiff_int put_column(cs_dl *C, altdiff_int c, altdiff_int nz, const altdiff_int *Mi,
+                              const double *Mx, altdiff_int t0, altdiff_int t1, double dg)
+{
+    C->p[c] = nz;
+    for (altdiff_int t = t0; t < t1; t++) {
+        C->i[nz] = Mi[t];
+        C->x[nz++] = Mx[t];
+    }
+    if (t1 == t0 || Mi[t1 - 1] != c) {
+        C->i[nz] = c;
+        C->x[nz++] = dg;
+    }
+    return nz;
+}
+
+/* The upper triangle of K = [P A' G_J'; A 0 0; G_J 0 0] from P0x, A0x, G0x:
+ * column j < n is column j of P (upper), column n + i is row i of A, column
+ * n + m + k is row J[k] of G; every column ends with its diagonal */
+static int assemble(const altdiff_work *w, ad_kkt *K)
+{
+    altdiff_int n = w->n, m = w->m, nz = 0;
+    cs_dl Av = *w->A, Gv = *w->G; /* the patterns with the values as given */
+    Av.x = w->A0x;
+    Gv.x = w->G0x;
+    cs_dl *At = ad_transpose(&Av), *Gt = ad_transpose(&Gv); /* sorted columns */
+    if (At && Gt) K->K = ad_spalloc(K->N, K->N, kkt_nnz(w, K, Gt));
+    int status = K->K ? ALTDIFF_OK : ALTDIFF_ERR_NOMEM;
+    if (status == ALTDIFF_OK) {
+        cs_dl *C = K->K;
+        for (altdiff_int j = 0; j < n; j++) /* P, diagonal last (sorted upper) */
+            nz = put_column(C, j, nz, w->P->i, w->P0x, w->P->p[j], w->P->p[j + 1], 0);
+        for (altdiff_int i = 0; i < m; i++) /* A' and 0 */
+            nz = put_column(C, n + i, nz, At->i, At->x, At->p[i], At->p[i + 1], 0);
+        for (altdiff_int k = 0; k < K->nJ; k++) { /* G_J' and 0 */
+            altdiff_int r = K->J[k];
+            nz = put_column(C, n + m + k, nz, Gt->i, Gt->x, Gt->p[r], Gt->p[r + 1], 0);
+        }
+        C->p[K->N] = nz;
+    }
+    ad_spfree(At);
+    ad_spfree(Gt);
+    return status;
+}
+
+/* Kd = K + diag(d I_n, -d I_{m+nJ}) with d = AD_KKT_DELTA (1 + max |K_ij|) */
+static void regularize(ad_kkt *K)
+{
+    altdiff_int N = K->N, *Kp = K->K->p, nz = Kp[N];
+    double *Kx = K->K->x, *Kdx = K->Kdx;
+    K->d = AD_KKT_DELTA * (1 + ad_nrm_inf(Kx, nz));
+    ad_copy(Kdx, Kx, nz);
+    for (altdiff_int j = 0; j < N; j++) /* diagonal: last in column j */
+        Kdx[Kp[j + 1] - 1] += j < K->n ? K->d : -K->d;
+}
+
+/* Analyze and factor Kd as a simplicial LDL' (CHOLMOD's ordering), check the
+ * pivots, and warm up the solve workspaces */
+static int factor(ad_kkt *K)
+{
+    cholmod_common *cm = &K->cm;
+    cm->print = 0;
+    cm->supernodal = CHOLMOD_SIMPLICIAL; /* supernodal is LL' only          */
+    cm->final_ll = 0;                    /* keep LDL': Kd is indefinite     */
+    cholmod_sparse V = view_upper(K->K, K->Kdx);
+    K->L = cholmod_l_analyze(&V, cm);
+    if (!K->L) return cholmod_fail(cm);
+    if (!cholmod_l_factorize(&V, K->L, cm) || cm->status < CHOLMOD_OK)
+        return cholmod_fail(cm);
+    if (cm->status == CHOLMOD_NOT_POSDEF || K->L->minor < K->L->n)
+        return ALTDIFF_ERR_NOT_POSDEF; /* a zero pivot */
+    ad_fill(K->rhs, 0, K->N);
+    return factor_solve(K, K->rhs); /* allocates X, Y, E once */
+}
+
+/* Everything but the struct itself; on failure the caller frees K */
+static int kkt_build(const altdiff_work *w, ad_kkt *K, altdiff_deriv_info *info)
+{
+    cholmod_l_start(&K->cm);
+    K->cm_started = 1;
+    K->n = w->n;
+    K->m = w->m;
+    K->p = w->p;
+    K->J = ad_malloc((size_t)(w->p > 0 ? w->p : 1), sizeof(altdiff_int));
+    if (!K->J) return ALTDIFF_ERR_NOMEM;
+    active_set(w, K, info);
+    int status = assemble(w, K);
+    if (status != ALTDIFF_OK) return status;
+    size_t N = (size_t)K->N;
+    K->Kdx = ad_malloc((size_t)K->K->p[K->N], sizeof(double));
+    K->rhs = ad_malloc(N, sizeof(double));
+    K->u = ad_malloc(N, sizeof(double));
+    K->r = ad_malloc(N, sizeof(double));
+    if (!K->Kdx || !K->rhs || !K->u || !K->r) return ALTDIFF_ERR_NOMEM;
+    regularize(K);
+    return factor(K);
+}
+
+int ad_kkt_setup(const altdiff_work *w, ad_kkt **Kout, altdiff_deriv_info *info)
+{
+    if (!Kout) return ALTDIFF_ERR_INVALID;
+    *Kout = NULL;
+    if (!w) return ALTDIFF_ERR_INVALID;
+    ad_kkt *K = ad_calloc(1, sizeof(ad_kkt));
+    if (!K) return ALTDIFF_ERR_NOMEM;
+    int status = kkt_build(w, K, info);
+    if (status != ALTDIFF_OK) K = ad_kkt_free(K);
+    *Kout = K;
+    return status;
+}
+
+ad_kkt *ad_kkt_free(ad_kkt *K)
+{
+    if (!K) return NULL;
+    if (K->cm_started) {
+        cholmod_common *cm = &K->cm;
+        cholmod_l_free_factor(&K->L, cm);
+        cholmod_l_free_dense(&K->X, cm);
+        cholmod_l_free_dense(&K->Y, cm);
+        cholmod_l_free_dense(&K->E, cm);
+        cholmod_l_finish(cm);
+    }
+    ad_spfree(K->K);
+    void *arrays[] = {K->J, K->Kdx, K->rhs, K->u, K->r};
+    for (size_t k = 0; k < sizeof(arrays) / sizeof(arrays[0]); k++) ad_free(arrays[k]);
+    return ad_free(K);
+}
+
+/* ---- solves ---------------------------------------------------------------- */
+
+/* r = rhs - K u; returns |r|_inf */
+static double residual(ad_kkt *K)
+{
+    altdiff_int N = K->N;
+    ad_fill(K->r, 0, N);
+    ad_symv_upper(K->K, K->u, K->r);                              /* r = K u       */
+    for (altdiff_int i = 0; i < N; i++) K->r[i] = K->rhs[i] - K->r[i]; /* rhs - K u */
+    return ad_nrm_inf(K->r, N);
+}
+
+/* u = K \ rhs by iterative refinement on the factor of Kd:
+ *     u <- u + Kd \ (rhs - K u)
+ * until |rhs - K u| <= AD_KKT_REFINE_TOL |rhs|, or the residual stops
+ * dropping (the last step is then undone), or AD_KKT_REFINE_MAX steps */
+static int refined_solve(ad_kkt *K)
+{
+    altdiff_int N = K->N;
+    double bnrm = ad_nrm_inf(K->rhs, N), prev = INFINITY;
+    ad_fill(K->u, 0, N);
+    ad_copy(K->r, K->rhs, N); /* r = rhs - K 0 */
+    K->residual = 0;
+    K->refine = 0;
+    if (bnrm == 0) return ALTDIFF_OK; /* u = 0 */
+    for (altdiff_int it = 0; it < AD_KKT_REFINE_MAX; it++) {
+        int status = factor_solve(K, K->r);
+        if (status != ALTDIFF_OK) return status;
+        const double *du = K->X->x;
+        ad_axpy(K->u, 1, du, N);              /* u += Kd \ r       */
+        double res = residual(K) / bnrm;      /* |rhs - K u| / |rhs| */
+        if (!(res < prev)) {                  /* stopped dropping  */
+            ad_axpy(K->u, -1, du, N);         /* undo the step     */
+            break;
+        }
+        prev = res;
+        K->refine = it + 1;
+        if (res <= AD_KKT_REFINE_TOL) break;
+    }
+    K->residual = prev;
+    return isfinite(prev) ? ALTDIFF_OK : ALTDIFF_ERR_CHOLMOD; /* no finite step */
+}
+
+/* Reverse mode: K u = (wx, 0, 0); gq = -u_x, gb = u_lam, (gh)_J = u_nu and
+ * gh = 0 on the other kept rows (MATH.md). wx: n; gq: n; gb: m; gh: p. */
+int ad_kkt_vjp(ad_kkt *K, const double *wx, double *gq, double *gb, double *gh)
+{
+    if (!K || !wx) return ALTDIFF_ERR_INVALID;
+    altdiff_int n = K->n, m = K->m;
+    ad_copy(K->rhs, wx, n);           /* rhs = (wx, 0, 0) */
+    ad_fill(K->rhs + n, 0, K->N - n);
+    int status = refined_solve(K);
+    if (status != ALTDIFF_OK) return status;
+    if (gq)
+        for (altdiff_int j = 0; j < n; j++) gq[j] = -K->u[j]; /* gq = -u_x  */
+    if (gb) ad_copy(gb, K->u + n, m);                        /* gb = u_lam */
+    if (gh) {
+        ad_fill(gh, 0, K->p);
+        for (altdiff_int k = 0; k < K->nJ; k++) gh[K->J[k]] = K->u[n + m + k]; /* u_nu */
+    }
+    return ALTDIFF_OK;
+}
+
+/* Forward mode: K (dx, dlam, dnu_J) = (-dq, db, dh_J) (MATH.md). dq: n;
+ * db: m; dh: p kept rows (NULL = 0); dx: n. */
+int ad_kkt_jvp(ad_kkt *K, const double *dq, const double *db, const double *dh, double *dx)
+{
+    if (!K || !dx) return ALTDIFF_ERR_INVALID;
+    altdiff_int n = K->n, m = K->m;
+    for (altdiff_int j = 0; j < n; j++) K->rhs[j] = dq ? -dq[j] : 0; /* -dq   */
+    for (altdiff_int i = 0; i < m; i++) K->rhs[n + i] = db ? db[i] : 0; /* db */
+    for (altdiff_int k = 0; k < K->nJ; k++) K->rhs[n + m + k] = dh ? dh[K->J[k]] : 0; /* dh_J */
+    int status = refined_solve(K);
+    if (status == ALTDIFF_OK) ad_copy(dx, K->u, n); /* dx = u_x */
+    return status;
+}
