@@ -105,3 +105,35 @@ void kkt_residuals(altdiff_int n, altdiff_int m, altdiff_int p, const double *P,
         r[2] = fmax(r[2], fabs(t));
     }
 }
+
+int dense_solve(altdiff_int n, double *M, double *x)
+{
+    for (altdiff_int k = 0; k < n; k++) {
+        altdiff_int piv = k;
+        for (altdiff_int i = k + 1; i < n; i++)
+            if (fabs(M[i + k * n]) > fabs(M[piv + k * n])) piv = i;
+        if (fabs(M[piv + k * n]) < 1e-300) return 0;
+        if (piv != k) { /* swap rows k and piv */
+            for (altdiff_int j = 0; j < n; j++) {
+                double t = M[k + j * n];
+                M[k + j * n] = M[piv + j * n];
+                M[piv + j * n] = t;
+            }
+            double t = x[k];
+            x[k] = x[piv];
+            x[piv] = t;
+        }
+        for (altdiff_int i = k + 1; i < n; i++) {
+            double f = M[i + k * n] / M[k + k * n];
+            if (f == 0) continue;
+            for (altdiff_int j = k; j < n; j++) M[i + j * n] -= f * M[k + j * n];
+            x[i] -= f * x[k];
+        }
+    }
+    for (altdiff_int k = n - 1; k >= 0; k--) { /* back substitution */
+        double t = x[k];
+        for (altdiff_int j = k + 1; j < n; j++) t -= M[k + j * n] * x[j];
+        x[k] = t / M[k + k * n];
+    }
+    return 1;
+}

@@ -39,4 +39,9 @@ void kkt_residuals(altdiff_int n, altdiff_int m, altdiff_int p, const double *P,
                    const double *h, const double *x, const double *lam, const double *nu,
                    double r[5]);
 
+/* Solve the dense n x n system M y = x in place (Gaussian elimination with
+ * partial pivoting; M column-major, overwritten; x becomes y). Returns 0 when
+ * a pivot is below 1e-300 (singular), 1 otherwise. */
+int dense_solve(altdiff_int n, double *M, double *x);
+
 #endif
