@@ -6,6 +6,6 @@ cd "$(dirname "$0")/.."
 bash tools/deps.sh
 [ -d build ] || meson setup build --buildtype=release >/dev/null
 ninja -C build >/dev/null
-echo "== altdiff solve data/default --out results/default"
-./build/src/altdiff solve data/default --out results/default
+echo "== altdiff solve data/default --out results/default --grad data/default/w.mtx --matrix-grads"
+./build/src/altdiff solve data/default --out results/default --grad data/default/w.mtx --matrix-grads
 echo "== solution written to results/default: $(ls results/default | tr '\n' ' ')"
