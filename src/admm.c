@@ -50,9 +50,10 @@ static void constraint_update(altdiff_work *w, double rho, double alpha, unsigne
     for (altdiff_int i = 0; i < m; i++)
         w->lam[i] += rho * alpha * (w->Ax[i] - w->b[i]); /* lam+ = lam + rho (Ax^ - b) */
     for (altdiff_int k = 0; k < p; k++) {
-        double gx = alpha * w->Gx[k] + (1 - alpha) * (w->h[k] - w->s[k]); /* Gx^          */
-        w->s[k] = fmax(0, -w->nu[k] / rho - (gx - w->h[k]));       /* s+  = max(0, .) */
-        w->nu[k] += rho * (gx + w->s[k] - w->h[k]);                 /* nu+            */
+        double gx = alpha * w->Gx[k] + (1 - alpha) * (w->h[k] - w->s[k]); /* Gx^        */
+        double v = w->nu[k] + rho * (gx - w->h[k]);                 /* v = nu + rho (Gx^ - h) */
+        w->s[k] = fmax(0, -v / rho);          /* s+  = max(0, -nu/rho - (Gx^ - h))        */
+        w->nu[k] = fmax(v, 0);                /* nu+ = nu + rho (Gx^ + s+ - h) = max(v, 0) */
         if (mask && w->s[k] > 0) mask[k / 8] |= (unsigned char)(1u << (k % 8));
     }
 }
@@ -280,7 +281,7 @@ int altdiff_solve(altdiff_work *w)
         if (rc == ALTDIFF_ERR_NOMEM) code = rc;
         if (rc != ALTDIFF_OK) outcome = refactor_outcome(rc);
     }
-    if (code != ALTDIFF_OK && code != ALTDIFF_ERR_NOMEM) outcome = refactor_outcome(code);
+    if (code != ALTDIFF_OK) outcome = refactor_outcome(code); /* incl. out of memory */
     if (outcome == ALTDIFF_UNSOLVED) outcome = ALTDIFF_MAX_ITER;
     w->info.status = outcome;
     w->info.iter = k;

@@ -200,6 +200,18 @@ static int form_parts(altdiff_work *w, cholmod_sparse **HPm, cholmod_sparse **HS
                                  : form_parts_sparse(w, HPm, HSm);
 }
 
+/* 1 unless L is a simplicial LDL' factor with a pivot D_jj <= 0: CHOLMOD's
+ * LDL' accepts negative pivots, so an indefinite H would pass unnoticed */
+static int ldl_positive(const cholmod_factor *L)
+{
+    if (L->is_super || L->is_ll) return 1;
+    const altdiff_int *Lp = L->p;
+    const double *Lx = L->x;
+    for (size_t j = 0; j < L->n; j++)
+        if (!(Lx[Lp[j]] > 0)) return 0; /* D_jj is the first entry of column j */
+    return 1;
+}
+
 /* H = HP + rho HS + sigma I, then numeric factorization */
 int ad_factor_refactor(altdiff_work *w, double rho, double sigma)
 {
@@ -213,7 +225,8 @@ int ad_factor_refactor(altdiff_work *w, double rho, double sigma)
     cholmod_l_factorize(F->H, F->L, &F->cm);
     w->info.t_factor += ad_time() - t0;
     int status = cholmod_code(&F->cm);
-    if (status == ALTDIFF_OK && F->L->minor < F->L->n) status = ALTDIFF_ERR_NOT_POSDEF;
+    if (status == ALTDIFF_OK && (F->L->minor < F->L->n || !ldl_positive(F->L)))
+        status = ALTDIFF_ERR_NOT_POSDEF;
     w->info.nnz_L = F->cm.lnz;
     if ((double)F->cm.memory_usage > w->info.mem_factor)
         w->info.mem_factor = (double)F->cm.memory_usage;
@@ -226,6 +239,13 @@ int ad_factor_solve_block(altdiff_work *w, double *X, altdiff_int d, cholmod_den
                           cholmod_dense **Yw, cholmod_dense **Ew)
 {
     ad_factor *F = &w->F;
+    /* CHOLMOD's simplicial solve asks for Y as 4 x n and leaves it reshaped,
+     * so the next call would reallocate it: restore the shape (the storage,
+     * 4 n doubles, is kept) so that repeated solves allocate nothing. */
+    if (!F->L->is_super && *Yw && (*Yw)->nzmax >= 4 * (size_t)w->n) {
+        (*Yw)->nrow = (*Yw)->d = 4;
+        (*Yw)->ncol = (size_t)w->n;
+    }
     cholmod_dense B = view_dense(X, w->n);
     B.ncol = (size_t)d;
     B.nzmax = (size_t)(w->n * d);
