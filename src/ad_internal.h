@@ -86,8 +86,9 @@ void ad_scale_vectors(altdiff_work *w); /* q, b, h only, with D, E, c kept */
 
 /* kkt.c: exact implicit differentiation of the KKT conditions, in original
  * units, at the current (solved) iterates. The active set is J = { kept rows
- * k : nu_k > s_k } (= nu_k > 0, as the iterates are exactly complementary); a kept row is weakly active when nu_k <= info.eps_dual and
- * s_k <= info.eps_prim (solver tolerances). Vectors over inequality rows here
+ * k : nu_k > s_k } (= nu_k > 0, the iterates being exactly complementary);
+ * a kept row is weakly active when nu_k <= info.eps_dual and s_k <=
+ * info.eps_prim (solver tolerances). Vectors over inequality rows here
  * are over the KEPT rows (length w->p, row k = given row w->keep[k]). */
 typedef struct ad_kkt ad_kkt;
 /* Assemble K = [P A' G_J'; A 0 0; G_J 0 0] from P0x, A0x, G0x (patterns of
