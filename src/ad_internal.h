@@ -25,6 +25,12 @@ typedef struct {
     cholmod_factor *L;
     cholmod_dense *X, *Y, *E; /* persistent workspaces of cholmod_l_solve2  */
     double rho, sigma;     /* values H was last factored with               */
+    /* dense rows of S kept out of the factor (lowrank.c): H = Hs + rho U U' */
+    altdiff_int k;         /* number of dense rows (0: none split off)       */
+    unsigned char *dense_row; /* m + p flags                                 */
+    altdiff_int *drow;     /* k: their rows in S                             */
+    double *U, *W, *C, *wk; /* n x k, n x k (Hs^-1 U), k x k (chol), k       */
+    altdiff_int *wk_idx;   /* m + p scratch                                  */
 } ad_factor;
 
 struct altdiff_work {
@@ -78,6 +84,16 @@ int ad_factor_solve(altdiff_work *w, double *x); /* x = H \ x, no allocation  */
 int ad_factor_solve_block(altdiff_work *w, double *X, altdiff_int d, cholmod_dense **Xw,
                           cholmod_dense **Yw, cholmod_dense **Ew);
 void ad_factor_free(ad_factor *F);
+/* X = Hs \ X: the sparse factor alone, without the dense-row correction */
+int ad_factor_sparse_solve(altdiff_work *w, double *X, altdiff_int d, cholmod_dense **Xw,
+                           cholmod_dense **Yw, cholmod_dense **Ew);
+
+/* lowrank.c: dense rows of S by the Woodbury identity */
+int ad_lowrank_detect(altdiff_work *w);
+void ad_lowrank_fill_U(altdiff_work *w);
+int ad_lowrank_update(altdiff_work *w, double rho);
+void ad_lowrank_apply(const altdiff_work *w, double *y);
+void ad_lowrank_free(ad_factor *F);
 
 /* scaling.c: scale P, A, G, q, b, h from the given values (P0x, ...);
  * uses x_prev and wm as scratch */

@@ -134,10 +134,12 @@ typedef struct {
     double *cs, *sn, *g, *y;
 } gmres_space;
 
-/* One GMRES cycle from u: up to k Arnoldi steps (modified Gram-Schmidt), then
- * u += V y. Returns the residual norm estimate in *res. */
+/* One GMRES cycle from u: up to k Arnoldi steps (modified Gram-Schmidt; no
+ * more than max_iters in all), then u += V y. Returns the residual norm
+ * estimate in *res. */
 static int gmres_cycle(altdiff_work *w, adjoint *a, gmres_space *G, const double *rhs,
-                       double *u, double bnorm, double tol, double *res, altdiff_int *iters)
+                       double *u, double bnorm, double tol, double *res, altdiff_int *iters,
+                       altdiff_int max_iters)
 {
     altdiff_int N = a->N, k = G->k, j;
     double *V = G->V, *Hh = G->Hh;
@@ -149,7 +151,7 @@ static int gmres_cycle(altdiff_work *w, adjoint *a, gmres_space *G, const double
     for (altdiff_int t = 0; t < N; t++) V[t] /= beta;
     ad_fill(G->g, 0, k + 1);
     G->g[0] = beta;
-    for (j = 0; j < k && *res > tol * bnorm; j++) {
+    for (j = 0; j < k && *res > tol * bnorm && *iters < max_iters; j++) {
         double *vj1 = V + (j + 1) * N;
         if ((status = apply_operator(w, a, V + j * N, vj1)) != ALTDIFF_OK) return status;
         (*iters)++;
@@ -201,7 +203,7 @@ static int solve_gmres(altdiff_work *w, adjoint *a, const altdiff_deriv_settings
     double bnorm = sqrt(ad_dot(rhs, rhs, N)), res = bnorm;
     while (status == ALTDIFF_OK && iters < ds->max_iter && res > ds->eps * bnorm) {
         altdiff_int before = iters;
-        status = gmres_cycle(w, a, &G, rhs, u, bnorm, ds->eps, &res, &iters);
+        status = gmres_cycle(w, a, &G, rhs, u, bnorm, ds->eps, &res, &iters, ds->max_iter);
         if (iters == before) break; /* converged at the restart */
     }
     if (status == ALTDIFF_OK) { /* the true residual, not the estimate */

@@ -57,7 +57,24 @@ static int cholmod_code(const cholmod_common *cm)
     return cm->status < 0 ? ALTDIFF_ERR_CHOLMOD : ALTDIFF_OK;
 }
 
-/* St = S' = [A' G'] (n x (m+p)), the columns of S' being the rows of S */
+/* Empty the columns c of M with drop[c] set (in place) */
+static void drop_columns(cs_dl *M, const unsigned char *drop)
+{
+    altdiff_int q = 0, start = 0;
+    for (altdiff_int c = 0; c < M->n; c++) {
+        altdiff_int end = M->p[c + 1];
+        M->p[c] = q;
+        for (altdiff_int t = start; t < end && !drop[c]; t++, q++) {
+            M->i[q] = M->i[t];
+            M->x[q] = M->x[t];
+        }
+        start = end;
+    }
+    M->p[M->n] = q;
+}
+
+/* St = S' = [A' G'] (n x (m+p)), the columns of S' being the rows of S;
+ * dense rows split off (lowrank.c) are left out */
 static cs_dl *stacked_transpose(const altdiff_work *w)
 {
     cs_dl *At = ad_transpose(w->A), *Gt = ad_transpose(w->G), *St = NULL;
@@ -71,6 +88,7 @@ static cs_dl *stacked_transpose(const altdiff_work *w)
     memcpy(St->i + nzA, Gt->i, sizeof(altdiff_int) * (size_t)nzG);
     memcpy(St->x, At->x, sizeof(double) * (size_t)nzA);
     memcpy(St->x + nzA, Gt->x, sizeof(double) * (size_t)nzG);
+    if (w->F.k > 0) drop_columns(St, w->F.dense_row);
 done:
     ad_spfree(At);
     ad_spfree(Gt);
@@ -227,16 +245,17 @@ int ad_factor_refactor(altdiff_work *w, double rho, double sigma)
     int status = cholmod_code(&F->cm);
     if (status == ALTDIFF_OK && (F->L->minor < F->L->n || !ldl_positive(F->L)))
         status = ALTDIFF_ERR_NOT_POSDEF;
+    if (status == ALTDIFF_OK) status = ad_lowrank_update(w, rho); /* W, C for the new Hs */
     w->info.nnz_L = F->cm.lnz;
     if ((double)F->cm.memory_usage > w->info.mem_factor)
         w->info.mem_factor = (double)F->cm.memory_usage;
     return status;
 }
 
-/* X = H \ X for d columns (n x d, column-major) with the workspaces Xw, Yw,
- * Ew of cholmod_l_solve2 (allocated on first use, reused after) */
-int ad_factor_solve_block(altdiff_work *w, double *X, altdiff_int d, cholmod_dense **Xw,
-                          cholmod_dense **Yw, cholmod_dense **Ew)
+/* X = Hs \ X for d columns (n x d, column-major) with the workspaces Xw,
+ * Yw, Ew of cholmod_l_solve2 (allocated on first use, reused after) */
+int ad_factor_sparse_solve(altdiff_work *w, double *X, altdiff_int d, cholmod_dense **Xw,
+                           cholmod_dense **Yw, cholmod_dense **Ew)
 {
     ad_factor *F = &w->F;
     /* CHOLMOD's simplicial solve asks for Y as 4 x n and leaves it reshaped,
@@ -253,6 +272,16 @@ int ad_factor_solve_block(altdiff_work *w, double *X, altdiff_int d, cholmod_den
         return cholmod_code(&F->cm) == ALTDIFF_OK ? ALTDIFF_ERR_CHOLMOD : cholmod_code(&F->cm);
     memcpy(X, (*Xw)->x, sizeof(double) * (size_t)(w->n * d));
     return ALTDIFF_OK;
+}
+
+/* X = H \ X: the sparse solve, then the dense-row correction per column */
+int ad_factor_solve_block(altdiff_work *w, double *X, altdiff_int d, cholmod_dense **Xw,
+                          cholmod_dense **Yw, cholmod_dense **Ew)
+{
+    int status = ad_factor_sparse_solve(w, X, d, Xw, Yw, Ew);
+    for (altdiff_int c = 0; c < d && status == ALTDIFF_OK; c++)
+        ad_lowrank_apply(w, X + c * w->n);
+    return status;
 }
 
 /* x = H \ x with the persistent workspaces: no allocation after the first */
@@ -287,7 +316,8 @@ int ad_factor_init(altdiff_work *w)
     cholmod_l_start(&F->cm);
     F->cm_started = 1;
     F->cm.print = 0;
-    int status = form_parts(w, &F->H, &HSm);
+    int status = dense_product_pays(w) ? ALTDIFF_OK : ad_lowrank_detect(w);
+    if (status == ALTDIFF_OK) status = form_parts(w, &F->H, &HSm);
     if (status == ALTDIFF_OK) status = take_values(w, F->H, HSm);
     cholmod_l_free_sparse(&HSm, &F->cm);
     if (status != ALTDIFF_OK) return status;
@@ -296,6 +326,7 @@ int ad_factor_init(altdiff_work *w)
     w->info.t_analyze = ad_time() - t0;
     if (!F->L) return cholmod_code(&F->cm) == ALTDIFF_OK ? ALTDIFF_ERR_CHOLMOD
                                                           : cholmod_code(&F->cm);
+    ad_lowrank_fill_U(w);
     status = ad_factor_refactor(w, w->set.rho, w->set.sigma);
     if (status != ALTDIFF_OK) return status;
     ad_fill(w->rhs, 0, w->n);
@@ -316,6 +347,7 @@ int ad_factor_values(altdiff_work *w)
     }
     cholmod_l_free_sparse(&HPm, &w->F.cm);
     cholmod_l_free_sparse(&HSm, &w->F.cm);
+    ad_lowrank_fill_U(w);
     return status == ALTDIFF_OK ? ad_factor_refactor(w, w->F.rho, w->F.sigma) : status;
 }
 
@@ -331,6 +363,7 @@ void ad_factor_free(ad_factor *F)
     F->HP = ad_free(F->HP);
     F->HS = ad_free(F->HS);
     F->diag = ad_free(F->diag);
+    ad_lowrank_free(F);
     cholmod_l_finish(cm);
     F->cm_started = 0;
 }
