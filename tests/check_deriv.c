@@ -948,12 +948,14 @@ START_TEST(test_box_projection)
 END_TEST
 
 /* Sparsemax: the projection onto the simplex, P = I, q = -y, A = 1', b = 1,
- * G = -I, h = 0; x = max(y - tau, 0) with support S:
+ * G = -I, h = 0; x = max(y - tau, 0) with support S (n = 10, and n = 300,
+ * where the budget row is dense enough to be kept out of the factor and
+ * applied by the Woodbury identity, src/lowrank.c):
  *     dx/dy = -dx/dq = diag(s) - s s'/|S|,  dx/db = s/|S|,
  *     dx/dh_i = -e_i + s/|S| (i off the support), 0 on it */
 START_TEST(test_sparsemax)
 {
-    altdiff_int n = 10, p = n, S = 0;
+    altdiff_int n = _i == 0 ? 10 : 300, p = n, S = 0;
     dqp d = dqp_alloc(n, 1, p);
     rng r = {1300};
     double tau = 0.3, *xs = zeros(n), *sup = zeros(n), sum = 0;
@@ -1542,7 +1544,7 @@ static Suite *suite_deriv(void)
     tcase_add_test(tc, test_unconstrained);
     tcase_add_test(tc, test_equality_only);
     tcase_add_test(tc, test_box_projection);
-    tcase_add_test(tc, test_sparsemax);
+    tcase_add_loop_test(tc, test_sparsemax, 0, 2);
     tcase_set_timeout(tc, 120);
     suite_add_tcase(s, tc);
 
