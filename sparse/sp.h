@@ -85,6 +85,10 @@ int ad_mm_write_sparse(const char *path, const cs_dl *A, int symmetric, char *er
                        size_t errlen);
 
 /* ---- dense vector kernels (vec.c) -------------------------------------- */
+/* max(a, b) that propagates NaN (fmax drops it) and inlines (fmax is a
+ * library call without -ffinite-math-only) */
+static inline double ad_max(double a, double b) { return (a > b || a != a) ? a : b; }
+
 double ad_nrm_inf(const double *x, altdiff_int n);
 /* max_i |x_i * d_i| */
 double ad_nrm_inf_scaled(const double *x, const double *d, altdiff_int n);

@@ -7,7 +7,7 @@
 double ad_nrm_inf(const double *x, altdiff_int n)
 {
     double r = 0;
-    for (altdiff_int k = 0; k < n; k++) r = fmax(r, fabs(x[k]));
+    for (altdiff_int k = 0; k < n; k++) r = ad_max(r, fabs(x[k]));
     return r;
 }
 
@@ -15,7 +15,7 @@ double ad_nrm_inf(const double *x, altdiff_int n)
 double ad_nrm_inf_scaled(const double *x, const double *d, altdiff_int n)
 {
     double r = 0;
-    for (altdiff_int k = 0; k < n; k++) r = fmax(r, fabs(x[k] * d[k]));
+    for (altdiff_int k = 0; k < n; k++) r = ad_max(r, fabs(x[k] * d[k]));
     return r;
 }
 

@@ -99,7 +99,7 @@ static int solve_fixed_point(altdiff_work *w, adjoint *a, const altdiff_deriv_se
         if (status != ALTDIFF_OK) return status;
         ad_axpy(v, 1.0, wt, a->n); /* v = Phi'u + E'w */
         change = 0;
-        for (altdiff_int t = 0; t < N; t++) change = fmax(change, fabs(v[t] - u[t]));
+        for (altdiff_int t = 0; t < N; t++) change = ad_max(change, fabs(v[t] - u[t]));
         size = ad_nrm_inf(v, N);
         ad_copy(u, v, N);
         if (change <= ds->eps * size) break;

@@ -49,11 +49,12 @@ static void constraint_update(altdiff_work *w, double rho, double alpha, unsigne
     ad_gaxpy(w->G, w->xt, w->Gx); /* Gx = G x~ */
     for (altdiff_int i = 0; i < m; i++)
         w->lam[i] += rho * alpha * (w->Ax[i] - w->b[i]); /* lam+ = lam + rho (Ax^ - b) */
+    double rho_inv = 1 / rho;
     for (altdiff_int k = 0; k < p; k++) {
         double gx = alpha * w->Gx[k] + (1 - alpha) * (w->h[k] - w->s[k]); /* Gx^        */
         double v = w->nu[k] + rho * (gx - w->h[k]);                 /* v = nu + rho (Gx^ - h) */
-        w->s[k] = fmax(0, -v / rho);          /* s+  = max(0, -nu/rho - (Gx^ - h))        */
-        w->nu[k] = fmax(v, 0);                /* nu+ = nu + rho (Gx^ + s+ - h) = max(v, 0) */
+        w->s[k] = ad_max(0, -v * rho_inv);      /* s+  = max(0, -nu/rho - (Gx^ - h))        */
+        w->nu[k] = ad_max(v, 0);                /* nu+ = nu + rho (Gx^ + s+ - h) = max(v, 0) */
         if (mask && w->s[k] > 0) mask[k / 8] |= (unsigned char)(1u << (k % 8));
     }
 }
@@ -101,15 +102,15 @@ static void primal_residual(altdiff_work *w, residuals *r)
     ad_fill(w->Gx, 0, p);
     ad_gaxpy(w->A, w->x, w->Ax);
     ad_gaxpy(w->G, w->x, w->Gx);
-    double scale = fmax(ad_nrm_inf_scaled(w->Ax, Ea, m), ad_nrm_inf_scaled(w->Gx, Eg, p));
+    double scale = ad_max(ad_nrm_inf_scaled(w->Ax, Ea, m), ad_nrm_inf_scaled(w->Gx, Eg, p));
     double res = 0;
     for (altdiff_int i = 0; i < m; i++) {
-        res = fmax(res, fabs((w->Ax[i] - w->b[i]) * Ea[i]));     /* |Ax - b|     */
-        scale = fmax(scale, fabs(w->b[i] * Ea[i]));              /* |b|          */
+        res = ad_max(res, fabs((w->Ax[i] - w->b[i]) * Ea[i]));     /* |Ax - b|     */
+        scale = ad_max(scale, fabs(w->b[i] * Ea[i]));              /* |b|          */
     }
     for (altdiff_int k = 0; k < p; k++) {
-        res = fmax(res, fabs((w->Gx[k] + w->s[k] - w->h[k]) * Eg[k])); /* |Gx + s - h| */
-        scale = fmax(scale, fabs((w->h[k] - w->s[k]) * Eg[k]));        /* |h - s|      */
+        res = ad_max(res, fabs((w->Gx[k] + w->s[k] - w->h[k]) * Eg[k])); /* |Gx + s - h| */
+        scale = ad_max(scale, fabs((w->h[k] - w->s[k]) * Eg[k]));        /* |h - s|      */
     }
     r->r_prim = res;
     r->prim_scale = scale;
@@ -133,13 +134,13 @@ static void dual_residual(altdiff_work *w, residuals *r)
     ad_fill(v, 0, n);
     ad_symv_upper(w->P, w->x, v);                               /* P x       */
     w->info.obj = w->cinv * (0.5 * ad_dot(w->x, v, n) + ad_dot(w->q, w->x, n));
-    scale = fmax(scale, accumulate(w, acc, v));
+    scale = ad_max(scale, accumulate(w, acc, v));
     ad_fill(v, 0, n);
     ad_gatxpy(w->A, w->lam, v);                                 /* A'lam     */
-    scale = fmax(scale, accumulate(w, acc, v));
+    scale = ad_max(scale, accumulate(w, acc, v));
     ad_fill(v, 0, n);
     ad_gatxpy(w->G, w->nu, v);                                  /* G'nu      */
-    scale = fmax(scale, accumulate(w, acc, v));
+    scale = ad_max(scale, accumulate(w, acc, v));
     r->r_dual = w->cinv * ad_nrm_inf_scaled(acc, w->Dinv, n);
     r->dual_scale = scale;
     r->eps_dual = w->set.eps_abs + w->set.eps_rel * scale;
@@ -155,8 +156,8 @@ static int primal_infeasible(altdiff_work *w)
     altdiff_int n = w->n, m = w->m, p = w->p;
     double eps = w->set.eps_pinf, *dl = w->Ax, *dn = w->Gx, *v = w->wn;
     for (altdiff_int i = 0; i < m; i++) dl[i] = w->lam[i] - w->lam_prev[i];
-    for (altdiff_int k = 0; k < p; k++) dn[k] = fmax(w->nu[k] - w->nu_prev[k], 0);
-    double norm = w->cinv * fmax(ad_nrm_inf_scaled(dl, w->E, m),
+    for (altdiff_int k = 0; k < p; k++) dn[k] = ad_max(w->nu[k] - w->nu_prev[k], 0);
+    double norm = w->cinv * ad_max(ad_nrm_inf_scaled(dl, w->E, m),
                                  ad_nrm_inf_scaled(dn, w->E + m, p));
     if (norm <= eps) return 0;
     double lhs = w->cinv * (ad_dot(w->b, dl, m) + ad_dot(w->h, dn, p)); /* b'dlam + h'dnu */
@@ -202,7 +203,7 @@ static double balanced_rho(const altdiff_work *w, const residuals *r)
     double tiny = 1e-30;
     double prim = r->r_prim / (r->prim_scale + tiny), dual = r->r_dual / (r->dual_scale + tiny);
     double rho = w->F.rho * sqrt((prim + tiny) / (dual + tiny));
-    return fmin(fmax(rho, 1e-6), 1e6);
+    return fmin(ad_max(rho, 1e-6), 1e6);
 }
 
 /* Refactor for a balanced rho when it is far from the current one and the

@@ -61,14 +61,14 @@ static double tangent_constraints(altdiff_work *w, tangent *t, altdiff_int c, do
     for (altdiff_int i = 0; i < m; i++) {
         double step = rho * alpha * (a[i] - (db ? db[i] : 0)); /* dlam+ - dlam */
         dlam[i] += step;
-        change = fmax(change, fabs(step));
+        change = ad_max(change, fabs(step));
     }
     for (altdiff_int k = 0; k < p; k++) {
         double hk = dh ? dh[k] : 0;
         double gx = alpha * g[k] + (1 - alpha) * (hk - ds[k]);          /* dGx^  */
         double s1 = w->s[k] > 0 ? -dnu[k] / rho - (gx - hk) : 0;         /* ds+   */
         double nstep = rho * (gx + s1 - hk);                             /* dnu+ - dnu */
-        change = fmax(change, fmax(fabs(s1 - ds[k]) * rho, fabs(nstep)));
+        change = ad_max(change, ad_max(fabs(s1 - ds[k]) * rho, fabs(nstep)));
         ds[k] = s1;
         dnu[k] += nstep;
     }
@@ -85,10 +85,10 @@ static int tangent_sweep(altdiff_work *w, tangent *t, double *change)
     if (status != ALTDIFF_OK) return status;
     *change = 0;
     for (altdiff_int c = 0; c < t->d; c++) {
-        *change = fmax(*change, tangent_constraints(w, t, c, rho, alpha));
+        *change = ad_max(*change, tangent_constraints(w, t, c, rho, alpha));
         for (altdiff_int j = 0; j < n; j++) {
             double *dx = t->dx + c * n + j, xn = alpha * t->dxt[c * n + j] + (1 - alpha) * *dx;
-            *change = fmax(*change, rho * fabs(xn - *dx));
+            *change = ad_max(*change, rho * fabs(xn - *dx));
             *dx = xn; /* dx+ = alpha dx~ + (1 - alpha) dx */
         }
     }
@@ -100,8 +100,8 @@ static double tangent_size(const altdiff_work *w, const tangent *t)
 {
     altdiff_int d = t->d;
     double r = w->F.rho;
-    return fmax(fmax(r * ad_nrm_inf(t->dx, w->n * d), r * ad_nrm_inf(t->ds, w->p * d)),
-                fmax(ad_nrm_inf(t->dlam, w->m * d), ad_nrm_inf(t->dnu, w->p * d)));
+    return ad_max(ad_max(r * ad_nrm_inf(t->dx, w->n * d), r * ad_nrm_inf(t->ds, w->p * d)),
+                ad_max(ad_nrm_inf(t->dlam, w->m * d), ad_nrm_inf(t->dnu, w->p * d)));
 }
 
 int ad_forward_block(altdiff_work *w, const altdiff_deriv_settings *ds, altdiff_int d,
@@ -126,11 +126,11 @@ int ad_forward_block(altdiff_work *w, const altdiff_deriv_settings *ds, altdiff_
         status = tangent_sweep(w, &t, &change);
         k++;
         size = tangent_size(w, &t);
-        converged = change <= ds->eps * fmax(size, 1e-300);
+        converged = change <= ds->eps * ad_max(size, 1e-300);
     }
     if (!converged) info->status = ALTDIFF_MAX_ITER; /* the caller starts at SOLVED */
     if (k > info->iter) info->iter = k;
-    info->residual = fmax(info->residual, size > 0 ? change / size : change);
+    info->residual = ad_max(info->residual, size > 0 ? change / size : change);
     cholmod_l_free_dense(&t.Xw, &w->F.cm);
     cholmod_l_free_dense(&t.Yw, &w->F.cm);
     cholmod_l_free_dense(&t.Ew, &w->F.cm);

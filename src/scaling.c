@@ -32,8 +32,8 @@ static void abs_max(const cs_dl *M, double *colmax, double *rowmax)
     for (altdiff_int j = 0; j < M->n; j++)
         for (altdiff_int t = M->p[j]; t < M->p[j + 1]; t++) {
             double a = fabs(M->x[t]);
-            if (colmax) colmax[j] = fmax(colmax[j], a);
-            if (rowmax) rowmax[M->i[t]] = fmax(rowmax[M->i[t]], a);
+            if (colmax) colmax[j] = ad_max(colmax[j], a);
+            if (rowmax) rowmax[M->i[t]] = ad_max(rowmax[M->i[t]], a);
         }
 }
 
@@ -65,9 +65,9 @@ static double cost_factor(altdiff_work *w, double *dn)
     double mean = 0, qmax = 0;
     for (altdiff_int j = 0; j < n; j++) {
         mean += dn[j] / (double)n;
-        qmax = fmax(qmax, fabs(w->q0[j] * w->D[j]));
+        qmax = ad_max(qmax, fabs(w->q0[j] * w->D[j]));
     }
-    double norm = fmax(mean, qmax);
+    double norm = ad_max(mean, qmax);
     if (norm < SCALE_MIN) return 1.0;
     return 1.0 / fmin(norm, SCALE_MAX);
 }
