@@ -206,13 +206,24 @@ static double balanced_rho(const altdiff_work *w, const residuals *r)
     return fmin(ad_max(rho, 1e-6), 1e6);
 }
 
+/* Iterations between rho changes: at least 25, and enough that they cost
+ * more than a factorization. Counted in flops (CHOLMOD's count for the
+ * factor, about 4 nnz(L) + 2 nnz(P) + 4 nnz(A, G) per iteration), not in
+ * seconds, so that a solve is reproducible. */
+static altdiff_int adapt_interval(const altdiff_work *w)
+{
+    double lnz = w->F.cm.lnz, fl = w->F.cm.fl;
+    double nnz = (double)(w->P->p[w->n] + w->A->p[w->n] + w->G->p[w->n]);
+    double per_iter = 4 * lnz + 4 * nnz + 10 * (double)(w->n + w->m + w->p) + 1;
+    double interval = fl / per_iter;
+    return interval < 25 ? 25 : interval > 1e6 ? 1000000 : (altdiff_int)interval;
+}
+
 /* Refactor for a balanced rho when it is far from the current one and the
  * iterations since the last change cost more than a factorization. */
-static int adapt_rho(altdiff_work *w, const residuals *r, altdiff_int k, altdiff_int *last,
-                     double t_iter, double t_fact)
+static int adapt_rho(altdiff_work *w, const residuals *r, altdiff_int k, altdiff_int *last)
 {
-    if (!w->set.adaptive_rho || w->set.record || (double)(k - *last) * t_iter < t_fact ||
-        k - *last < 25)
+    if (!w->set.adaptive_rho || w->set.record || k - *last < adapt_interval(w))
         return ALTDIFF_OK;
     double rho = balanced_rho(w, r), tol = w->set.adaptive_rho_tol;
     if (rho < w->F.rho * tol && rho > w->F.rho / tol) return ALTDIFF_OK;
@@ -257,7 +268,7 @@ int altdiff_solve(altdiff_work *w)
 {
     if (!w) return ALTDIFF_ERR_INVALID;
     const altdiff_settings *set = &w->set;
-    double t0 = ad_time(), t_fact = w->info.t_factor;
+    double t0 = ad_time();
     int outcome = ALTDIFF_UNSOLVED, code = ALTDIFF_OK;
     altdiff_int k = 0, last = 0;
     residuals r = {0, 0, 0, 0, 0, 0};
@@ -278,7 +289,7 @@ int altdiff_solve(altdiff_work *w)
         if (set->verbose && (k % set->verbose_every < set->check_every || outcome))
             log_line(w, k, &r);
         if (outcome != ALTDIFF_UNSOLVED) break;
-        int rc = adapt_rho(w, &r, k, &last, (ad_time() - t0) / (double)k, t_fact);
+        int rc = adapt_rho(w, &r, k, &last);
         if (rc == ALTDIFF_ERR_NOMEM) code = rc;
         if (rc != ALTDIFF_OK) outcome = refactor_outcome(rc);
     }
