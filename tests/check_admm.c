@@ -14,68 +14,10 @@
 
 /* ---- a dense QP and its CSC form ------------------------------------------ */
 
-typedef struct {
-    altdiff_int n, m, p;
-    double *P, *q, *A, *b, *G, *h; /* dense column-major; P full symmetric */
-    owned_csc Pc, Ac, Gc;          /* P: upper triangle                     */
-    altdiff_problem prob;
-} dqp;
 
-static double *zeros(altdiff_int len)
-{
-    double *v = calloc((size_t)(len > 0 ? len : 1), sizeof(double));
-    ck_assert_ptr_nonnull(v);
-    return v;
-}
 
-static dqp dqp_alloc(altdiff_int n, altdiff_int m, altdiff_int p)
-{
-    dqp d;
-    memset(&d, 0, sizeof(d));
-    d.n = n;
-    d.m = m;
-    d.p = p;
-    d.P = zeros(n * n);
-    d.q = zeros(n);
-    d.A = zeros(m * n);
-    d.b = zeros(m);
-    d.G = zeros(p * n);
-    d.h = zeros(p);
-    return d;
-}
 
-/* (Re)build the CSC matrices and the problem view from the dense data */
-static void dqp_finish(dqp *d)
-{
-    free_csc(&d->Pc);
-    free_csc(&d->Ac);
-    free_csc(&d->Gc);
-    d->Pc = csc_upper_from_dense(d->P, d->n);
-    d->Ac = csc_from_dense(d->A, d->m, d->n);
-    d->Gc = csc_from_dense(d->G, d->p, d->n);
-    d->prob.n = d->n;
-    d->prob.m = d->m;
-    d->prob.p = d->p;
-    d->prob.P = csc_view(&d->Pc);
-    d->prob.A = csc_view(&d->Ac);
-    d->prob.G = csc_view(&d->Gc);
-    d->prob.q = d->q;
-    d->prob.b = d->b;
-    d->prob.h = d->h;
-}
 
-static void dqp_free(dqp *d)
-{
-    free_csc(&d->Pc);
-    free_csc(&d->Ac);
-    free_csc(&d->Gc);
-    free(d->P);
-    free(d->q);
-    free(d->A);
-    free(d->b);
-    free(d->G);
-    free(d->h);
-}
 
 /* y = M x (M: r x c column-major) */
 static void matvec(const double *M, altdiff_int r, altdiff_int c, const double *x, double *y)

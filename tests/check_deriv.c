@@ -49,12 +49,6 @@ static void finish(const verdict *v) { ck_assert_msg(!v->failed, "%s", v->msg); 
 
 /* ---- dense vectors ---------------------------------------------------------- */
 
-static double *zeros(altdiff_int len)
-{
-    double *v = calloc((size_t)(len > 0 ? len : 1), sizeof(double));
-    ck_assert_ptr_nonnull(v);
-    return v;
-}
 
 static void randn(rng *r, double *v, altdiff_int len)
 {
@@ -113,62 +107,9 @@ static void matvec_t_sub(const double *M, altdiff_int r, altdiff_int c, const do
 
 /* ---- a dense QP built from its solution -------------------------------------- */
 
-typedef struct {
-    altdiff_int n, m, p;
-    double *P, *q, *A, *b, *G, *h;  /* dense column-major; P full symmetric */
-    double *x, *lam, *nu, *s;       /* the exact solution                   */
-    owned_csc Pc, Ac, Gc;           /* P: upper triangle                    */
-    altdiff_problem prob;
-} dqp;
 
-static dqp dqp_alloc(altdiff_int n, altdiff_int m, altdiff_int p)
-{
-    dqp d;
-    memset(&d, 0, sizeof(d));
-    d.n = n;
-    d.m = m;
-    d.p = p;
-    d.P = zeros(n * n);
-    d.q = zeros(n);
-    d.A = zeros(m * n);
-    d.b = zeros(m);
-    d.G = zeros(p * n);
-    d.h = zeros(p);
-    d.x = zeros(n);
-    d.lam = zeros(m);
-    d.nu = zeros(p);
-    d.s = zeros(p);
-    return d;
-}
 
-/* (Re)build the CSC matrices and the problem view from the dense data */
-static void dqp_finish(dqp *d)
-{
-    free_csc(&d->Pc);
-    free_csc(&d->Ac);
-    free_csc(&d->Gc);
-    d->Pc = csc_upper_from_dense(d->P, d->n);
-    d->Ac = csc_from_dense(d->A, d->m, d->n);
-    d->Gc = csc_from_dense(d->G, d->p, d->n);
-    d->prob.n = d->n;
-    d->prob.m = d->m;
-    d->prob.p = d->p;
-    d->prob.P = csc_view(&d->Pc);
-    d->prob.A = csc_view(&d->Ac);
-    d->prob.G = csc_view(&d->Gc);
-    d->prob.q = d->q;
-    d->prob.b = d->b;
-    d->prob.h = d->h;
-}
 
-static void dqp_free(dqp *d)
-{
-    free_csc(&d->Pc);
-    free_csc(&d->Ac);
-    free_csc(&d->Gc);
-    double *arrays[] = {d->P, d->q, d->A, d->b, d->G, d->h, d->x, d->lam, d->nu, d->s};
-    for (size_t k = 0; k < sizeof(arrays) / sizeof(arrays[0]); k++) free(arrays[k]);
-}
 
 /* q = -P x - A'lam - G'nu,  b = A x,  h = G x + s: (x, lam, nu) solves the QP */
 static void qp_from_solution(dqp *d)

@@ -2,6 +2,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 int run_suite(Suite *s)
 {
@@ -136,4 +137,53 @@ int dense_solve(altdiff_int n, double *M, double *x)
         x[k] = t / M[k + k * n];
     }
     return 1;
+}
+
+double *zeros(altdiff_int len)
+{
+    double *v = calloc((size_t)(len > 0 ? len : 1), sizeof(double));
+    ck_assert_ptr_nonnull(v);
+    return v;
+}
+
+dqp dqp_alloc(altdiff_int n, altdiff_int m, altdiff_int p)
+{
+    dqp d;
+    memset(&d, 0, sizeof(d));
+    d.n = n;
+    d.m = m;
+    d.p = p;
+    d.P = zeros(n * n);
+    d.q = zeros(n);
+    d.A = zeros(m * n);
+    d.b = zeros(m);
+    d.G = zeros(p * n);
+    d.h = zeros(p);
+    d.x = zeros(n);
+    d.lam = zeros(m);
+    d.nu = zeros(p);
+    d.s = zeros(p);
+    return d;
+}
+
+void dqp_finish(dqp *d)
+{
+    free_csc(&d->Pc);
+    free_csc(&d->Ac);
+    free_csc(&d->Gc);
+    d->Pc = csc_upper_from_dense(d->P, d->n);
+    d->Ac = csc_from_dense(d->A, d->m, d->n);
+    d->Gc = csc_from_dense(d->G, d->p, d->n);
+    altdiff_problem prob = {d->n, d->m, d->p, csc_view(&d->Pc), csc_view(&d->Ac),
+                            csc_view(&d->Gc), d->q, d->b, d->h};
+    d->prob = prob;
+}
+
+void dqp_free(dqp *d)
+{
+    free_csc(&d->Pc);
+    free_csc(&d->Ac);
+    free_csc(&d->Gc);
+    double *arrays[] = {d->P, d->q, d->A, d->b, d->G, d->h, d->x, d->lam, d->nu, d->s};
+    for (size_t k = 0; k < sizeof(arrays) / sizeof(arrays[0]); k++) free(arrays[k]);
 }

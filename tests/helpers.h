@@ -44,4 +44,22 @@ void kkt_residuals(altdiff_int n, altdiff_int m, altdiff_int p, const double *P,
  * a pivot is below 1e-300 (singular), 1 otherwise. */
 int dense_solve(altdiff_int n, double *M, double *x);
 
+/* A calloc'd array of len doubles (at least one), asserted non-NULL */
+double *zeros(altdiff_int len);
+
+/* A dense QP (column-major; P full symmetric), its CSC form (P: upper
+ * triangle) and problem view; x, lam, nu, s hold a known solution where a
+ * test constructs one. dqp_finish (re)builds the CSC form after the dense
+ * data changed. */
+typedef struct {
+    altdiff_int n, m, p;
+    double *P, *q, *A, *b, *G, *h;
+    double *x, *lam, *nu, *s;
+    owned_csc Pc, Ac, Gc;
+    altdiff_problem prob;
+} dqp;
+dqp dqp_alloc(altdiff_int n, altdiff_int m, altdiff_int p);
+void dqp_finish(dqp *d);
+void dqp_free(dqp *d);
+
 #endif
