@@ -75,6 +75,7 @@ int ad_settings_check(const altdiff_settings *set);
 double ad_time(void); /* seconds, monotonic */
 
 /* factor.c: form, analyze, factor and solve with H */
+cholmod_sparse ad_cholmod_view(const cs_dl *A, int stype); /* no copy; 1 = upper */
 int ad_factor_init(altdiff_work *w);             /* pattern, analyze, factor */
 int ad_factor_values(altdiff_work *w);           /* new P/A/G values: S'S again */
 int ad_factor_refactor(altdiff_work *w, double rho, double sigma); /* numeric only */

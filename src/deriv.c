@@ -198,6 +198,21 @@ static void scatter_direction(double *pos, altdiff_int npos, const double *given
         if (map[k] >= 0) pos[map[k]] = given[k];
 }
 
+/* For the direction dM of a constraint matrix M (values given on its pattern,
+ * V scratch of nnz(M)): dq += dM'y, dc -= dM x (y = lam, c = b for A;
+ * y = nu, c = h for G) */
+static void matrix_direction(const cs_dl *pattern, double *V, const double *given,
+                             const altdiff_int *map, altdiff_int nz, const double *y,
+                             const double *x, double *dq, double *dc)
+{
+    cs_dl M = *pattern;
+    M.x = V;
+    scatter_direction(V, pattern->p[pattern->n], given, map, nz);
+    ad_gatxpy(&M, y, dq); /* dq += dM'y */
+    for (altdiff_int t = 0; t < pattern->p[pattern->n]; t++) V[t] = -V[t];
+    ad_gaxpy(&M, x, dc);  /* dc -= dM x */
+}
+
 /* The effective vector direction (original units, h over kept rows):
  *   dq_eff = dq + dP x + dA'lam + dG'nu,  db_eff = db - dA x,  dh_eff = dh - dG x */
 static int effective_direction(const altdiff_work *w, const altdiff_direction *dir,
@@ -213,29 +228,14 @@ static int effective_direction(const altdiff_work *w, const altdiff_direction *d
     for (altdiff_int j = 0; j < n; j++) dq[j] = dir->q ? dir->q[j] : 0;
     for (altdiff_int i = 0; i < m; i++) db[i] = dir->b ? dir->b[i] : 0;
     for (altdiff_int k = 0; k < p; k++) dh[k] = dir->h ? dir->h[w->keep[k]] : 0;
-    cs_dl M;
     if (dir->Px) { /* dq += dP x */
-        M = *w->P;
+        cs_dl M = *w->P;
         M.x = V;
         scatter_direction(V, nP, dir->Px, w->Pmap, w->Pnz);
         ad_symv_upper(&M, x, dq);
     }
-    if (dir->Ax) { /* dq += dA'lam, db -= dA x */
-        M = *w->A;
-        M.x = V;
-        scatter_direction(V, nA, dir->Ax, w->Amap, w->Anz);
-        ad_gatxpy(&M, lam, dq);
-        for (altdiff_int t = 0; t < nA; t++) V[t] = -V[t];
-        ad_gaxpy(&M, x, db);
-    }
-    if (dir->Gx) { /* dq += dG'nu, dh -= dG x */
-        M = *w->G;
-        M.x = V;
-        scatter_direction(V, nG, dir->Gx, w->Gmap, w->Gnz);
-        ad_gatxpy(&M, nu, dq);
-        for (altdiff_int t = 0; t < nG; t++) V[t] = -V[t];
-        ad_gaxpy(&M, x, dh);
-    }
+    if (dir->Ax) matrix_direction(w->A, V, dir->Ax, w->Amap, w->Anz, lam, x, dq, db);
+    if (dir->Gx) matrix_direction(w->G, V, dir->Gx, w->Gmap, w->Gnz, nu, x, dq, dh);
     ad_free(buf);
     return ALTDIFF_OK;
 }

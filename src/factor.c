@@ -15,7 +15,7 @@
 #define AD_DENSE_MAX_N 20000  /* and n x n doubles still affordable        */
 
 /* A CHOLMOD view (no copy) of a CSC matrix; stype 1 = upper symmetric. */
-static cholmod_sparse view_sparse(const cs_dl *A, int stype)
+cholmod_sparse ad_cholmod_view(const cs_dl *A, int stype)
 {
     cholmod_sparse V;
     memset(&V, 0, sizeof(V));
@@ -106,7 +106,7 @@ static int form_parts_sparse(altdiff_work *w, cholmod_sparse **HPm, cholmod_spar
     *HPm = *HSm = NULL;
     cs_dl *St = stacked_transpose(w);
     if (!St) goto done;
-    cholmod_sparse Stv = view_sparse(St, 0), Pv = view_sparse(w->P, 1);
+    cholmod_sparse Stv = ad_cholmod_view(St, 0), Pv = ad_cholmod_view(w->P, 1);
     SS = cholmod_l_aat(&Stv, NULL, 0, 1, cm);              /* S'S = St St'   */
     SSu = SS ? cholmod_l_copy(SS, 1, 1, cm) : NULL;        /* its upper part */
     Id = cholmod_l_speye((size_t)w->n, (size_t)w->n, CHOLMOD_REAL, cm);

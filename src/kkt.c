@@ -58,20 +58,8 @@ static int cholmod_fail(const cholmod_common *cm)
 /* A CHOLMOD view (no copy) of the upper triangle of K with values x */
 static cholmod_sparse view_upper(const cs_dl *K, double *x)
 {
-    cholmod_sparse V;
-    memset(&V, 0, sizeof(V));
-    V.nrow = (size_t)K->m;
-    V.ncol = (size_t)K->n;
-    V.nzmax = (size_t)K->p[K->n];
-    V.p = K->p;
-    V.i = K->i;
+    cholmod_sparse V = ad_cholmod_view(K, 1);
     V.x = x;
-    V.stype = 1;
-    V.itype = CHOLMOD_LONG;
-    V.xtype = CHOLMOD_REAL;
-    V.dtype = CHOLMOD_DOUBLE;
-    V.sorted = 1;
-    V.packed = 1;
     return V;
 }
 

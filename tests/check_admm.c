@@ -12,12 +12,7 @@
 
 #include "helpers.h"
 
-/* ---- a dense QP and its CSC form ------------------------------------------ */
-
-
-
-
-
+/* ---- dense helpers (the dense QP fixture dqp is in helpers.c) ------------- */
 
 /* y = M x (M: r x c column-major) */
 static void matvec(const double *M, altdiff_int r, altdiff_int c, const double *x, double *y)
