@@ -309,6 +309,48 @@ ALTDIFF_API int altdiff_write_dense(const char *path, const double *x, altdiff_i
 ALTDIFF_API int altdiff_write_sparse(const char *path, const altdiff_csc *M, int symmetric,
                                      char *err, size_t errlen);
 
+/* ---- folding any fixed-point solver (MATH.md, reverse mode) -------------- */
+/* Differentiate the fixed point z* = T(z*, theta) of an iteration
+ * z+ = T(z, theta) (z: N, theta: K) that the caller ran to convergence, from
+ * the Jacobians of one step at z*, J_z = dT/dz (N x N) and J_theta =
+ * dT/dtheta (N x K), given by their actions. With I - J_z nonsingular
+ * (e.g. T a contraction):
+ *     reverse:  (I - J_z)' u = wz,      dL/dtheta = J_theta' u
+ *     forward:  (I - J_z) dz = J_theta v
+ * Each call applies J_z' (or J_z) once per iteration and J_theta' (or J_theta)
+ * once. The callbacks get the user pointer, must fill out completely and may
+ * not keep u; input and output never alias. Nothing is kept between calls. */
+typedef struct {
+    altdiff_int N;  /* state length, > 0                                      */
+    altdiff_int K;  /* parameter length, > 0                                  */
+    void *user;     /* passed to every callback                               */
+    void (*jtz)(void *user, const double *u, double *out);     /* out = J_z' u     (N -> N) */
+    void (*jttheta)(void *user, const double *u, double *out); /* out = J_theta' u (N -> K) */
+    void (*jz)(void *user, const double *v, double *out);      /* out = J_z v      (N -> N) */
+    void (*jtheta)(void *user, const double *v, double *out);  /* out = J_theta v  (K -> N) */
+} altdiff_fold;
+
+/* Reverse mode (needs jtz, jttheta): gtheta (K) = dL/dtheta for the cotangent
+ * wz = dL/dz* (N). ds->mode ALTDIFF_MODE_ADJOINT: the fixed-point iteration
+ * u <- J_z'u + wz from u = wz, stopped when the change is below eps times
+ * |u|_inf; ALTDIFF_MODE_GMRES: restarted GMRES on I - J_z', stopped at a
+ * relative residual below eps (recomputed at the end). info (may be NULL):
+ * status ALTDIFF_SOLVED, ALTDIFF_MAX_ITER (gtheta is then from the last
+ * iterate) or ALTDIFF_NUMERICAL_ERROR (a callback gave NaN/Inf), iter (J_z'
+ * applications), residual, time. Returns ALTDIFF_OK whenever the solve ran,
+ * ALTDIFF_ERR_INVALID (NULL or missing callback, N or K <= 0, bad ds, other
+ * modes, non-finite wz) or ALTDIFF_ERR_NOMEM. Memory: 2N doubles
+ * (ADJOINT) or N (k + 2) + O(k^2), k = min(restart, max_iter) (GMRES). */
+ALTDIFF_API int altdiff_fold_vjp(const altdiff_fold *f, const altdiff_deriv_settings *ds,
+                                 const double *wz, double *gtheta, altdiff_deriv_info *info);
+
+/* Forward mode (needs jz, jtheta): dz (N) = (dz* / dtheta) v for vtheta (K).
+ * ds->mode ALTDIFF_MODE_ALTDIFF: the recursion dz <- J_z dz + J_theta v from
+ * dz = J_theta v; ALTDIFF_MODE_GMRES: restarted GMRES on I - J_z. Stopping,
+ * info, return codes and memory as for altdiff_fold_vjp. */
+ALTDIFF_API int altdiff_fold_jvp(const altdiff_fold *f, const altdiff_deriv_settings *ds,
+                                 const double *vtheta, double *dz, altdiff_deriv_info *info);
+
 #ifdef __cplusplus
 }
 #endif

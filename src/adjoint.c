@@ -7,17 +7,18 @@
  *
  * Phi' and Psi' are the transposed steps of the relaxed sweep of admm.c in
  * reverse order (one solve with the factor of H each). The system is solved by
- * the fixed-point iteration u <- Phi'u + E'w or by restarted GMRES on the same
- * operator; convergence is measured and reported, never assumed.
+ * ad_fold_solve (fold.c), the fixed-point iteration u <- Phi'u + E'w or
+ * restarted GMRES on the same operator, with sweep_transpose as the operator;
+ * convergence is measured and reported, never assumed. Psi'u comes from one
+ * more sweep at the final u.
  *
  * The vector u is stored contiguously as [x (n) | s (p) | lam (m) | nu (p)].
  */
-#include <math.h>
-#include <string.h>
-
+#include "ad_fold.h"
 #include "ad_internal.h"
 
 typedef struct {
+    altdiff_work *w;
     altdiff_int n, m, p, N;   /* N = n + 2p + m                       */
     double *tb, *gb, *ab, *Ar, *Gr; /* scratch: n, p, m, m, p         */
     double *qbar, *bbar, *hbar;     /* Psi'u of the last sweep        */
@@ -84,140 +85,13 @@ static int sweep_transpose(altdiff_work *w, adjoint *a, const double *u, double 
     return ALTDIFF_OK;
 }
 
-/* ---- fixed-point iteration --------------------------------------------------- */
+/* ---- the folded solve ---------------------------------------------------------- */
 
-/* u <- Phi'u + E'w until the change is below eps |u| */
-static int solve_fixed_point(altdiff_work *w, adjoint *a, const altdiff_deriv_settings *ds,
-                             const double *wt, double *u, double *v, altdiff_deriv_info *info)
+/* out = Phi'u (the operator of the folded solve; Psi'u is overwritten) */
+static int sweep_operator(void *ctx, const double *u, double *out)
 {
-    altdiff_int N = a->N, k = 0;
-    double change = INFINITY, size = 0;
-    ad_fill(u, 0, N);
-    ad_copy(u, wt, a->n); /* u = E'w */
-    while (k++ < ds->max_iter) {
-        int status = sweep_transpose(w, a, u, v);
-        if (status != ALTDIFF_OK) return status;
-        ad_axpy(v, 1.0, wt, a->n); /* v = Phi'u + E'w */
-        change = 0;
-        for (altdiff_int t = 0; t < N; t++) change = ad_max(change, fabs(v[t] - u[t]));
-        size = ad_nrm_inf(v, N);
-        ad_copy(u, v, N);
-        if (change <= ds->eps * size) break;
-    }
-    info->iter = k > ds->max_iter ? ds->max_iter : k;
-    info->residual = size > 0 ? change / size : change;
-    info->status = change <= ds->eps * size ? ALTDIFF_SOLVED : ALTDIFF_MAX_ITER;
-    return sweep_transpose(w, a, u, v); /* Psi'u at the final u */
-}
-
-/* ---- restarted GMRES on (I - Phi') u = E'w -------------------------------- */
-
-/* y = (I - Phi') x */
-static int apply_operator(altdiff_work *w, adjoint *a, const double *x, double *y)
-{
-    int status = sweep_transpose(w, a, x, y);
-    for (altdiff_int t = 0; t < a->N; t++) y[t] = x[t] - y[t];
-    return status;
-}
-
-/* Givens rotation (c, s) that zeroes b in (a, b) */
-static void givens(double a, double b, double *c, double *s)
-{
-    double r = hypot(a, b);
-    *c = r > 0 ? a / r : 1;
-    *s = r > 0 ? b / r : 0;
-}
-
-typedef struct {
-    altdiff_int k;     /* restart length                  */
-    double *V, *Hh;    /* basis N x (k+1), Hessenberg (k+1) x k */
-    double *cs, *sn, *g, *y;
-} gmres_space;
-
-/* One GMRES cycle from u: up to k Arnoldi steps (modified Gram-Schmidt; no
- * more than max_iters in all), then u += V y. Returns the residual norm
- * estimate in *res. */
-static int gmres_cycle(altdiff_work *w, adjoint *a, gmres_space *G, const double *rhs,
-                       double *u, double bnorm, double tol, double *res, altdiff_int *iters,
-                       altdiff_int max_iters)
-{
-    altdiff_int N = a->N, k = G->k, j;
-    double *V = G->V, *Hh = G->Hh;
-    int status = apply_operator(w, a, u, V);
-    for (altdiff_int t = 0; t < N; t++) V[t] = rhs[t] - V[t]; /* r0 = b - K u */
-    double beta = sqrt(ad_dot(V, V, N));
-    *res = beta;
-    if (status != ALTDIFF_OK || beta <= tol * bnorm) return status;
-    for (altdiff_int t = 0; t < N; t++) V[t] /= beta;
-    ad_fill(G->g, 0, k + 1);
-    G->g[0] = beta;
-    for (j = 0; j < k && *res > tol * bnorm && *iters < max_iters; j++) {
-        double *vj1 = V + (j + 1) * N;
-        if ((status = apply_operator(w, a, V + j * N, vj1)) != ALTDIFF_OK) return status;
-        (*iters)++;
-        for (altdiff_int i = 0; i <= j; i++) { /* modified Gram-Schmidt */
-            double hij = ad_dot(vj1, V + i * N, N);
-            Hh[i + j * (k + 1)] = hij;
-            ad_axpy(vj1, -hij, V + i * N, N);
-        }
-        double h1 = sqrt(ad_dot(vj1, vj1, N));
-        Hh[j + 1 + j * (k + 1)] = h1;
-        if (h1 > 0) for (altdiff_int t = 0; t < N; t++) vj1[t] /= h1;
-        for (altdiff_int i = 0; i < j; i++) { /* apply the earlier rotations */
-            double *h0 = Hh + i + j * (k + 1), t0 = G->cs[i] * h0[0] + G->sn[i] * h0[1];
-            h0[1] = -G->sn[i] * h0[0] + G->cs[i] * h0[1];
-            h0[0] = t0;
-        }
-        double *hj = Hh + j + j * (k + 1);
-        givens(hj[0], hj[1], &G->cs[j], &G->sn[j]);
-        hj[0] = G->cs[j] * hj[0] + G->sn[j] * hj[1];
-        hj[1] = 0;
-        G->g[j + 1] = -G->sn[j] * G->g[j];
-        G->g[j] *= G->cs[j];
-        *res = fabs(G->g[j + 1]);
-    }
-    for (altdiff_int i = j - 1; i >= 0; i--) { /* back substitution H y = g */
-        double t0 = G->g[i];
-        for (altdiff_int l = i + 1; l < j; l++) t0 -= Hh[i + l * (k + 1)] * G->y[l];
-        G->y[i] = t0 / Hh[i + i * (k + 1)];
-    }
-    for (altdiff_int i = 0; i < j; i++) ad_axpy(u, G->y[i], V + i * N, N); /* u += V y */
-    return ALTDIFF_OK;
-}
-
-static int solve_gmres(altdiff_work *w, adjoint *a, const altdiff_deriv_settings *ds,
-                       const double *wt, double *u, double *rhs, altdiff_deriv_info *info)
-{
-    altdiff_int N = a->N, k = ds->restart, iters = 0;
-    gmres_space G = {k, NULL, NULL, NULL, NULL, NULL, NULL};
-    G.V = ad_malloc((size_t)(N * (k + 1)), sizeof(double));
-    G.Hh = ad_calloc((size_t)((k + 1) * k), sizeof(double));
-    G.cs = ad_malloc((size_t)k, sizeof(double));
-    G.sn = ad_malloc((size_t)k, sizeof(double));
-    G.g = ad_malloc((size_t)k + 1, sizeof(double));
-    G.y = ad_malloc((size_t)k, sizeof(double));
-    int status = (G.V && G.Hh && G.cs && G.sn && G.g && G.y) ? ALTDIFF_OK : ALTDIFF_ERR_NOMEM;
-    ad_fill(rhs, 0, N);
-    ad_copy(rhs, wt, a->n); /* b = E'w */
-    ad_fill(u, 0, N);
-    double bnorm = sqrt(ad_dot(rhs, rhs, N)), res = bnorm;
-    while (status == ALTDIFF_OK && iters < ds->max_iter && res > ds->eps * bnorm) {
-        altdiff_int before = iters;
-        status = gmres_cycle(w, a, &G, rhs, u, bnorm, ds->eps, &res, &iters, ds->max_iter);
-        if (iters == before) break; /* converged at the restart */
-    }
-    if (status == ALTDIFF_OK) { /* the true residual, not the estimate */
-        status = apply_operator(w, a, u, G.V);
-        for (altdiff_int t = 0; t < N; t++) G.V[t] = rhs[t] - G.V[t];
-        res = sqrt(ad_dot(G.V, G.V, N));
-    }
-    info->iter = iters;
-    info->residual = bnorm > 0 ? res / bnorm : res;
-    info->status = info->residual <= ds->eps ? ALTDIFF_SOLVED : ALTDIFF_MAX_ITER;
-    if (status == ALTDIFF_OK) status = sweep_transpose(w, a, u, rhs); /* Psi'u */
-    void *bufs[] = {G.V, G.Hh, G.cs, G.sn, G.g, G.y};
-    for (int b = 0; b < 6; b++) ad_free(bufs[b]);
-    return status;
+    adjoint *a = ctx;
+    return sweep_transpose(a->w, a, u, out);
 }
 
 /* The scratch of an adjoint and the two vectors u, v of length N */
@@ -244,12 +118,16 @@ int ad_adjoint_vjp(altdiff_work *w, const altdiff_deriv_settings *ds, const doub
                    double *gq, double *gb, double *gh, altdiff_deriv_info *info)
 {
     altdiff_int n = w->n, m = w->m, p = w->p;
-    adjoint a = {n, m, p, n + 2 * p + m, NULL, NULL, NULL, NULL, NULL, gq, gb, gh, NULL};
+    adjoint a = {w, n, m, p, n + 2 * p + m, NULL, NULL, NULL, NULL, NULL, gq, gb, gh, NULL};
+    ad_fold_op op = {a.N, sweep_operator, &a};
     double *u = NULL, *v = NULL;
     int status = adjoint_alloc(&a, &u, &v);
-    if (status == ALTDIFF_OK)
-        status = ds->mode == ALTDIFF_MODE_GMRES ? solve_gmres(w, &a, ds, wt, u, v, info)
-                                                : solve_fixed_point(w, &a, ds, wt, u, v, info);
+    if (status == ALTDIFF_OK) {
+        ad_fill(v, 0, a.N);
+        ad_copy(v, wt, n);                             /* v = E'w            */
+        status = ad_fold_solve(&op, ds, v, u, info);   /* (I - Phi)'u = E'w  */
+    }
+    if (status == ALTDIFF_OK) status = sweep_transpose(w, &a, u, v); /* Psi'u */
     adjoint_free(&a, u, v);
     return status;
 }
@@ -263,7 +141,7 @@ int ad_unroll_vjp(altdiff_work *w, const double *wt, double *gq, double *gb, dou
 {
     altdiff_int n = w->n, m = w->m, p = w->p;
     double *acc = ad_calloc((size_t)(n + m + p), sizeof(double));
-    adjoint a = {n, m, p, n + 2 * p + m, NULL, NULL, NULL, NULL, NULL,
+    adjoint a = {w, n, m, p, n + 2 * p + m, NULL, NULL, NULL, NULL, NULL,
                  NULL, NULL, NULL, NULL};
     double *u = NULL, *v = NULL;
     int status = acc ? adjoint_alloc(&a, &u, &v) : ALTDIFF_ERR_NOMEM;

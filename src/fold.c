@@ -1,0 +1,266 @@
+/*
+ * fold.c: folding a fixed-point solver (MATH.md, "Reverse mode (folded
+ * adjoint)"). For an iteration z+ = T(z, theta) with fixed point z*, and
+ * J_z = dT/dz, J_theta = dT/dtheta there,
+ *
+ *     reverse:  (I - J_z)' u = w,        dL/dtheta = J_theta' u
+ *     forward:  (I - J_z) dz = J_theta v
+ *
+ * Both are (I - M) u = r for an operator M known by its action, solved by
+ * ad_fold_solve: the fixed-point iteration u <- M u + r or restarted GMRES on
+ * I - M. The ADMM reverse mode (adjoint.c, M = Phi') and the public API below
+ * (M = J_z' or J_z from the user's callbacks) share it.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "ad_fold.h"
+#include "ad_internal.h"
+
+/* a * b, or SIZE_MAX when it overflows (ad_malloc then fails) */
+static size_t count2(size_t a, size_t b) { return b && a > SIZE_MAX / b ? SIZE_MAX : a * b; }
+
+/* ---- fixed-point iteration ----------------------------------------------------- */
+
+/* u <- M u + r from u = r until |u+ - u| <= eps |u+| (v: N scratch) */
+static int solve_fixed_point(const ad_fold_op *op, const altdiff_deriv_settings *ds,
+                             const double *r, double *u, double *v, altdiff_deriv_info *info)
+{
+    altdiff_int N = op->N, k = 0;
+    double change = INFINITY, size = 0;
+    int status = ALTDIFF_OK;
+    ad_copy(u, r, N); /* u = r */
+    while (k++ < ds->max_iter) {
+        if ((status = op->apply(op->ctx, u, v)) != ALTDIFF_OK) break;
+        ad_axpy(v, 1.0, r, N); /* v = M u + r */
+        change = 0;
+        for (altdiff_int t = 0; t < N; t++) change = ad_max(change, fabs(v[t] - u[t]));
+        size = ad_nrm_inf(v, N);
+        ad_copy(u, v, N);
+        if (change <= ds->eps * size || !isfinite(change)) break;
+    }
+    info->iter = k > ds->max_iter ? ds->max_iter : k;
+    info->residual = size > 0 ? change / size : change;
+    info->status = !isfinite(info->residual)       ? ALTDIFF_NUMERICAL_ERROR
+                   : change <= ds->eps * size ? ALTDIFF_SOLVED
+                                              : ALTDIFF_MAX_ITER;
+    return status;
+}
+
+/* ---- restarted GMRES on (I - M) u = r ------------------------------------------ */
+
+typedef struct {
+    altdiff_int k;  /* restart length                          */
+    double *V, *Hh; /* basis N x (k+1), Hessenberg (k+1) x k   */
+    double *cs, *sn, *g, *y;
+} gmres_space;
+
+/* y = (I - M) x */
+static int apply_shifted(const ad_fold_op *op, const double *x, double *y)
+{
+    int status = op->apply(op->ctx, x, y);
+    for (altdiff_int t = 0; t < op->N; t++) y[t] = x[t] - y[t];
+    return status;
+}
+
+/* Givens rotation (c, s) that zeroes b in (a, b) */
+static void givens(double a, double b, double *c, double *s)
+{
+    double r = hypot(a, b);
+    *c = r > 0 ? a / r : 1;
+    *s = r > 0 ? b / r : 0;
+}
+
+/* Arnoldi step j (modified Gram-Schmidt) and its Givens rotation; the
+ * residual norm estimate into *res */
+static int arnoldi_step(const ad_fold_op *op, gmres_space *G, altdiff_int j, double *res)
+{
+    altdiff_int N = op->N, k = G->k;
+    double *V = G->V, *Hh = G->Hh, *vj1 = V + (j + 1) * N;
+    int status = apply_shifted(op, V + j * N, vj1);
+    if (status != ALTDIFF_OK) return status;
+    for (altdiff_int i = 0; i <= j; i++) { /* modified Gram-Schmidt */
+        double hij = ad_dot(vj1, V + i * N, N);
+        Hh[i + j * (k + 1)] = hij;
+        ad_axpy(vj1, -hij, V + i * N, N);
+    }
+    double h1 = sqrt(ad_dot(vj1, vj1, N));
+    Hh[j + 1 + j * (k + 1)] = h1;
+    if (h1 > 0) for (altdiff_int t = 0; t < N; t++) vj1[t] /= h1;
+    for (altdiff_int i = 0; i < j; i++) { /* apply the earlier rotations */
+        double *h0 = Hh + i + j * (k + 1), t0 = G->cs[i] * h0[0] + G->sn[i] * h0[1];
+        h0[1] = -G->sn[i] * h0[0] + G->cs[i] * h0[1];
+        h0[0] = t0;
+    }
+    double *hj = Hh + j + j * (k + 1);
+    givens(hj[0], hj[1], &G->cs[j], &G->sn[j]);
+    hj[0] = G->cs[j] * hj[0] + G->sn[j] * hj[1];
+    hj[1] = 0;
+    G->g[j + 1] = -G->sn[j] * G->g[j];
+    G->g[j] *= G->cs[j];
+    *res = fabs(G->g[j + 1]);
+    return ALTDIFF_OK;
+}
+
+/* One GMRES cycle from u: up to k Arnoldi steps (no more than max_iters in
+ * all), then u += V y with H y = g. The residual norm estimate into *res. */
+static int gmres_cycle(const ad_fold_op *op, gmres_space *G, const double *r, double *u,
+                       double bnorm, double tol, double *res, altdiff_int *iters,
+                       altdiff_int max_iters)
+{
+    altdiff_int N = op->N, k = G->k, j;
+    double *V = G->V, *Hh = G->Hh;
+    int status = apply_shifted(op, u, V);
+    for (altdiff_int t = 0; t < N; t++) V[t] = r[t] - V[t]; /* r0 = r - (I - M) u */
+    double beta = sqrt(ad_dot(V, V, N));
+    *res = beta;
+    if (status != ALTDIFF_OK || beta <= tol * bnorm) return status;
+    for (altdiff_int t = 0; t < N; t++) V[t] /= beta;
+    ad_fill(G->g, 0, k + 1);
+    G->g[0] = beta;
+    for (j = 0; j < k && *res > tol * bnorm && *iters < max_iters; j++) {
+        if ((status = arnoldi_step(op, G, j, res)) != ALTDIFF_OK) return status;
+        (*iters)++;
+    }
+    for (altdiff_int i = j - 1; i >= 0; i--) { /* back substitution H y = g */
+        double t0 = G->g[i];
+        for (altdiff_int l = i + 1; l < j; l++) t0 -= Hh[i + l * (k + 1)] * G->y[l];
+        G->y[i] = t0 / Hh[i + i * (k + 1)];
+    }
+    for (altdiff_int i = 0; i < j; i++) ad_axpy(u, G->y[i], V + i * N, N); /* u += V y */
+    return ALTDIFF_OK;
+}
+
+/* Cycles until the residual estimate is below eps |r| or max_iter steps, then
+ * the true residual |r - (I - M) u| / |r| */
+static int solve_gmres(const ad_fold_op *op, const altdiff_deriv_settings *ds, gmres_space *G,
+                       const double *r, double *u, altdiff_deriv_info *info)
+{
+    altdiff_int N = op->N, iters = 0;
+    int status = ALTDIFF_OK;
+    ad_fill(u, 0, N);
+    double bnorm = sqrt(ad_dot(r, r, N)), res = bnorm;
+    while (status == ALTDIFF_OK && iters < ds->max_iter && res > ds->eps * bnorm) {
+        altdiff_int before = iters;
+        status = gmres_cycle(op, G, r, u, bnorm, ds->eps, &res, &iters, ds->max_iter);
+        if (iters == before) break; /* converged at the restart */
+    }
+    if (status == ALTDIFF_OK) { /* the true residual, not the estimate */
+        status = apply_shifted(op, u, G->V);
+        for (altdiff_int t = 0; t < N; t++) G->V[t] = r[t] - G->V[t];
+        res = sqrt(ad_dot(G->V, G->V, N));
+    }
+    info->iter = iters;
+    info->residual = bnorm > 0 ? res / bnorm : res;
+    info->status = !isfinite(info->residual)   ? ALTDIFF_NUMERICAL_ERROR
+                   : info->residual <= ds->eps ? ALTDIFF_SOLVED
+                                               : ALTDIFF_MAX_ITER;
+    return status;
+}
+
+/* ---- the folded solve ------------------------------------------------------------ */
+
+/* k = 0: one vector of N (the fixed-point iteration); k > 0: GMRES(k) */
+static int space_alloc(gmres_space *G, altdiff_int N, altdiff_int k)
+{
+    memset(G, 0, sizeof(*G));
+    G->k = k;
+    G->V = ad_malloc(count2((size_t)N, (size_t)k + 1), sizeof(double));
+    if (k == 0) return G->V ? ALTDIFF_OK : ALTDIFF_ERR_NOMEM;
+    G->Hh = ad_calloc(count2((size_t)k + 1, (size_t)k), sizeof(double));
+    G->cs = ad_malloc((size_t)k, sizeof(double));
+    G->sn = ad_malloc((size_t)k, sizeof(double));
+    G->g = ad_malloc((size_t)k + 1, sizeof(double));
+    G->y = ad_malloc((size_t)k, sizeof(double));
+    return (G->V && G->Hh && G->cs && G->sn && G->g && G->y) ? ALTDIFF_OK : ALTDIFF_ERR_NOMEM;
+}
+
+static void space_free(gmres_space *G)
+{
+    void *bufs[] = {G->V, G->Hh, G->cs, G->sn, G->g, G->y};
+    for (int b = 0; b < 6; b++) ad_free(bufs[b]);
+}
+
+int ad_fold_solve(const ad_fold_op *op, const altdiff_deriv_settings *ds, const double *r,
+                  double *u, altdiff_deriv_info *info)
+{
+    int gmres = ds->mode == ALTDIFF_MODE_GMRES;
+    /* a cycle never takes more than max_iter steps: no longer basis needed */
+    altdiff_int k = !gmres ? 0 : ds->restart < ds->max_iter ? ds->restart : ds->max_iter;
+    gmres_space G;
+    int status = space_alloc(&G, op->N, k);
+    if (status == ALTDIFF_OK)
+        status = gmres ? solve_gmres(op, ds, &G, r, u, info)
+                       : solve_fixed_point(op, ds, r, u, G.V, info);
+    space_free(&G);
+    return status;
+}
+
+/* ---- the public API: a user's fixed-point map --------------------------------- */
+
+/* out = J_z' u and out = J_z v through the user's callbacks */
+static int apply_jtz(void *ctx, const double *u, double *out)
+{
+    const altdiff_fold *f = ctx;
+    f->jtz(f->user, u, out);
+    return ALTDIFF_OK;
+}
+
+static int apply_jz(void *ctx, const double *v, double *out)
+{
+    const altdiff_fold *f = ctx;
+    f->jz(f->user, v, out);
+    return ALTDIFF_OK;
+}
+
+/* ALTDIFF_OK when f has sizes and the callbacks of the direction (reverse:
+ * jtz, jttheta; forward: jz, jtheta) and ds is sane for it */
+static int fold_check(const altdiff_fold *f, const altdiff_deriv_settings *ds, int reverse)
+{
+    if (!f || !ds || f->N <= 0 || f->K <= 0) return ALTDIFF_ERR_INVALID;
+    if (reverse ? (!f->jtz || !f->jttheta) : (!f->jz || !f->jtheta)) return ALTDIFF_ERR_INVALID;
+    int fixed_point = reverse ? ALTDIFF_MODE_ADJOINT : ALTDIFF_MODE_ALTDIFF;
+    if (!(ds->eps > 0) || ds->max_iter <= 0 || ds->restart <= 0 ||
+        (ds->mode != fixed_point && ds->mode != ALTDIFF_MODE_GMRES))
+        return ALTDIFF_ERR_INVALID;
+    return ALTDIFF_OK;
+}
+
+int altdiff_fold_vjp(const altdiff_fold *f, const altdiff_deriv_settings *ds, const double *wz,
+                     double *gtheta, altdiff_deriv_info *info)
+{
+    altdiff_deriv_info local;
+    if (!info) info = &local;
+    memset(info, 0, sizeof(*info));
+    int status = fold_check(f, ds, 1);
+    if (status != ALTDIFF_OK || !wz || !gtheta || !ad_all_finite(wz, f->N))
+        return ALTDIFF_ERR_INVALID;
+    double t0 = ad_time();
+    ad_fold_op op = {f->N, apply_jtz, (void *)f};
+    double *u = ad_malloc((size_t)f->N, sizeof(double));
+    status = u ? ad_fold_solve(&op, ds, wz, u, info) : ALTDIFF_ERR_NOMEM; /* (I - J_z)'u = w */
+    if (status == ALTDIFF_OK) f->jttheta(f->user, u, gtheta);            /* g = J_theta'u   */
+    ad_free(u);
+    info->time = ad_time() - t0;
+    return status;
+}
+
+int altdiff_fold_jvp(const altdiff_fold *f, const altdiff_deriv_settings *ds,
+                     const double *vtheta, double *dz, altdiff_deriv_info *info)
+{
+    altdiff_deriv_info local;
+    if (!info) info = &local;
+    memset(info, 0, sizeof(*info));
+    int status = fold_check(f, ds, 0);
+    if (status != ALTDIFF_OK || !vtheta || !dz || !ad_all_finite(vtheta, f->K))
+        return ALTDIFF_ERR_INVALID;
+    double t0 = ad_time();
+    ad_fold_op op = {f->N, apply_jz, (void *)f};
+    double *c = ad_malloc((size_t)f->N, sizeof(double));
+    if (c) f->jtheta(f->user, vtheta, c);                                /* c = J_theta v    */
+    status = c ? ad_fold_solve(&op, ds, c, dz, info) : ALTDIFF_ERR_NOMEM; /* (I - J_z)dz = c */
+    ad_free(c);
+    info->time = ad_time() - t0;
+    return status;
+}
