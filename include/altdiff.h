@@ -271,6 +271,15 @@ ALTDIFF_API int altdiff_matrix_grads(const altdiff_work *work, const double *dq,
 ALTDIFF_API int altdiff_jvp(altdiff_work *work, const altdiff_deriv_settings *ds,
                             const altdiff_direction *dir, double *dx, altdiff_deriv_info *info);
 
+/* Solve (as altdiff_solve) and run the Alt-Diff recursion along the
+ * direction dir (q, b, h only; matrix directions give ALTDIFF_ERR_INVALID)
+ * alongside the iterations, as in the Alt-Diff paper: one tangent sweep per
+ * iteration, at that iteration's rho and slack mask. dx (n) receives the
+ * tangent of the final iterate; info->residual is its last relative change,
+ * info->status ALTDIFF_SOLVED when the solve is (see altdiff_get_info). */
+ALTDIFF_API int altdiff_solve_jvp(altdiff_work *work, const altdiff_direction *dir, double *dx,
+                                  altdiff_deriv_info *info);
+
 /* Full Jacobian dx/dq (n x n), dx/db (n x m) or dx/dh (n x p), column-major
  * with leading dimension ldJ >= n. Modes ALTDIFF (columns in blocks) and KKT. */
 ALTDIFF_API int altdiff_jacobian(altdiff_work *work, const altdiff_deriv_settings *ds, int wrt,

@@ -136,6 +136,18 @@ int ad_forward_block(altdiff_work *w, const altdiff_deriv_settings *ds, altdiff_
                      const double *dq, const double *db, const double *dh, double *dx,
                      altdiff_deriv_info *info);
 
+/* forward.c: a tangent state for the recursion, advanced one sweep at a time
+ * (at the rho and slack mask of the workspace), after the solve or alongside
+ * its iterations; dx (n x d) is its x part */
+typedef struct ad_tangent ad_tangent;
+ad_tangent *ad_tangent_new(altdiff_work *w, altdiff_int d, const double *dq,
+                           const double *db, const double *dh, double *dx);
+int ad_tangent_step(altdiff_work *w, ad_tangent *t, double *rel);
+ad_tangent *ad_tangent_free(const altdiff_work *w, ad_tangent *t);
+
+/* admm.c: the solve, with a tangent advanced after every iteration (or NULL) */
+int ad_solve(altdiff_work *w, ad_tangent *t, double *rel);
+
 /* admm.c helpers shared with derivative code */
 void ad_unscale_solution(const altdiff_work *w, double *x, double *s, double *lam, double *nu);
 

@@ -264,9 +264,25 @@ static int refactor_outcome(int code)
     return code == ALTDIFF_ERR_NOT_POSDEF ? ALTDIFF_NONCONVEX : ALTDIFF_NUMERICAL_ERROR;
 }
 
-int altdiff_solve(altdiff_work *w)
+/* Record the outcome of a solve in info */
+static void finish_info(altdiff_work *w, int outcome, altdiff_int k, const residuals *r,
+                        double t0)
 {
-    if (!w) return ALTDIFF_ERR_INVALID;
+    w->info.status = outcome == ALTDIFF_UNSOLVED ? ALTDIFF_MAX_ITER : outcome;
+    w->info.iter = k;
+    w->info.r_prim = r->r_prim;
+    w->info.r_dual = r->r_dual;
+    w->info.eps_prim = r->eps_prim;
+    w->info.eps_dual = r->eps_dual;
+    w->info.rho = w->F.rho;
+    w->info.t_iterate = ad_time() - t0;
+}
+
+/* The iterations; with t, one tangent sweep after every step, at that step's
+ * rho and slack mask (the Alt-Diff recursion alongside the solve), and *rel
+ * its last relative change */
+int ad_solve(altdiff_work *w, ad_tangent *t, double *rel)
+{
     const altdiff_settings *set = &w->set;
     double t0 = ad_time();
     int outcome = ALTDIFF_UNSOLVED, code = ALTDIFF_OK;
@@ -284,6 +300,7 @@ int altdiff_solve(altdiff_work *w)
             ad_copy(w->nu_prev, w->nu, w->p);
         }
         if ((code = admm_step(w)) != ALTDIFF_OK) break;
+        if (t && (code = ad_tangent_step(w, t, rel)) != ALTDIFF_OK) break;
         if (!check) continue;
         outcome = check_outcome(w, &r, t0);
         if (set->verbose && (k % set->verbose_every < set->check_every || outcome))
@@ -294,16 +311,13 @@ int altdiff_solve(altdiff_work *w)
         if (rc != ALTDIFF_OK) outcome = refactor_outcome(rc);
     }
     if (code != ALTDIFF_OK) outcome = refactor_outcome(code); /* incl. out of memory */
-    if (outcome == ALTDIFF_UNSOLVED) outcome = ALTDIFF_MAX_ITER;
-    w->info.status = outcome;
-    w->info.iter = k;
-    w->info.r_prim = r.r_prim;
-    w->info.r_dual = r.r_dual;
-    w->info.eps_prim = r.eps_prim;
-    w->info.eps_dual = r.eps_dual;
-    w->info.rho = w->F.rho;
-    w->info.t_iterate = ad_time() - t0;
+    finish_info(w, outcome, k, &r, t0);
     return code == ALTDIFF_ERR_NOMEM ? code : ALTDIFF_OK;
+}
+
+int altdiff_solve(altdiff_work *w)
+{
+    return w ? ad_solve(w, NULL, NULL) : ALTDIFF_ERR_INVALID;
 }
 
 /* x = D x~, s = Eg^-1 s~, lam = Ea lam~ / c, nu = Eg nu~ / c (NULL skipped);

@@ -296,6 +296,38 @@ int altdiff_jvp(altdiff_work *w, const altdiff_deriv_settings *ds, const altdiff
     return status;
 }
 
+/* ---- the recursion alongside the solve ------------------------------------ */
+
+int altdiff_solve_jvp(altdiff_work *w, const altdiff_direction *dir, double *dx,
+                      altdiff_deriv_info *info)
+{
+    altdiff_deriv_info local;
+    if (!info) info = &local;
+    info_start(info);
+    if (!w || !dir || !dx || dir->Px || dir->Ax || dir->Gx || !direction_finite(w, dir))
+        return ALTDIFF_ERR_INVALID;
+    altdiff_int n = w->n, m = w->m, p = w->p;
+    double t0 = ad_time(), rel = INFINITY;
+    double *buf = ad_malloc((size_t)(n + m + p), sizeof(double));
+    int status = buf ? effective_direction(w, dir, buf, buf + n, buf + n + m) : ALTDIFF_ERR_NOMEM;
+    ad_tangent *t = NULL;
+    if (status == ALTDIFF_OK) { /* dq~ = c D dq, db~ = Ea db, dh~ = Eg dh */
+        for (altdiff_int j = 0; j < n; j++) buf[j] *= w->c * w->D[j];
+        for (altdiff_int i = 0; i < m + p; i++) buf[n + i] *= w->E[i];
+        t = ad_tangent_new(w, 1, buf, buf + n, buf + n + m, dx);
+        status = t ? ad_solve(w, t, &rel) : ALTDIFF_ERR_NOMEM;
+    }
+    for (altdiff_int j = 0; j < n; j++) dx[j] *= w->D[j]; /* dx = D dx~ */
+    ad_tangent_free(w, t);
+    ad_free(buf);
+    count_active(w, info);
+    info->iter = w->info.iter;
+    info->residual = rel;
+    info->status = w->info.status == ALTDIFF_SOLVED ? ALTDIFF_SOLVED : ALTDIFF_MAX_ITER;
+    info->time = ad_time() - t0;
+    return status;
+}
+
 /* ---- Jacobians ---------------------------------------------------------------- */
 
 /* Unit directions e_{c0} .. e_{c0+d-1} of parameter wrt (original units) into

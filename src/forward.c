@@ -21,7 +21,7 @@
 #include "ad_internal.h"
 
 /* The tangent state and direction of a block: column-major, d columns */
-typedef struct {
+typedef struct ad_tangent {
     altdiff_int d;
     double *dx, *ds, *dlam, *dnu, *dxt, *Ax, *Gx;
     const double *dq, *db, *dh;
@@ -104,37 +104,71 @@ static double tangent_size(const altdiff_work *w, const tangent *t)
                 ad_max(ad_nrm_inf(t->dlam, w->m * d), ad_nrm_inf(t->dnu, w->p * d)));
 }
 
+/* The tangent state for d directions (dq (n x d), db, dh; NULL = 0), with dx
+ * (n x d, caller's) as its x part, all zero, and its solve workspaces
+ * allocated (by one solve of zeros), so that sweeps allocate nothing; NULL
+ * when out of memory */
+ad_tangent *ad_tangent_new(altdiff_work *w, altdiff_int d, const double *dq,
+                           const double *db, const double *dh, double *dx)
+{
+    altdiff_int n = w->n, m = w->m, p = w->p;
+    tangent *t = ad_calloc(1, sizeof(tangent));
+    if (!t) return NULL;
+    t->d = d;
+    t->dx = dx;
+    t->dq = dq;
+    t->db = db;
+    t->dh = dh;
+    t->ds = ad_calloc((size_t)(p * d), sizeof(double));
+    t->dlam = ad_calloc((size_t)(m * d), sizeof(double));
+    t->dnu = ad_calloc((size_t)(p * d), sizeof(double));
+    t->dxt = ad_calloc((size_t)(n * d), sizeof(double));
+    t->Ax = ad_calloc((size_t)(m * d), sizeof(double));
+    t->Gx = ad_calloc((size_t)(p * d), sizeof(double));
+    ad_fill(dx, 0, n * d);
+    if (t->ds && t->dlam && t->dnu && t->dxt && t->Ax && t->Gx &&
+        ad_factor_solve_block(w, t->dxt, d, &t->Xw, &t->Yw, &t->Ew) == ALTDIFF_OK)
+        return t;
+    return ad_tangent_free(w, t);
+}
+
+ad_tangent *ad_tangent_free(const altdiff_work *w, ad_tangent *t)
+{
+    if (!t) return NULL;
+    cholmod_common *cm = (cholmod_common *)&w->F.cm; /* frees only t's workspaces */
+    cholmod_l_free_dense(&t->Xw, cm);
+    cholmod_l_free_dense(&t->Yw, cm);
+    cholmod_l_free_dense(&t->Ew, cm);
+    double *bufs[] = {t->ds, t->dlam, t->dnu, t->dxt, t->Ax, t->Gx};
+    for (int b = 0; b < 6; b++) ad_free(bufs[b]);
+    return ad_free(t);
+}
+
+/* One sweep at the current rho and slack mask; *rel = change / size */
+int ad_tangent_step(altdiff_work *w, ad_tangent *t, double *rel)
+{
+    double change = INFINITY;
+    int status = tangent_sweep(w, t, &change);
+    double size = tangent_size(w, t);
+    *rel = size > 0 ? change / size : change;
+    return status;
+}
+
 int ad_forward_block(altdiff_work *w, const altdiff_deriv_settings *ds, altdiff_int d,
                      const double *dq, const double *db, const double *dh, double *dx,
                      altdiff_deriv_info *info)
 {
-    altdiff_int n = w->n, m = w->m, p = w->p;
-    tangent t = {d, dx, NULL, NULL, NULL, NULL, NULL, NULL, dq, db, dh, NULL, NULL, NULL};
-    t.ds = ad_calloc((size_t)(p * d), sizeof(double));
-    t.dlam = ad_calloc((size_t)(m * d), sizeof(double));
-    t.dnu = ad_calloc((size_t)(p * d), sizeof(double));
-    t.dxt = ad_calloc((size_t)(n * d), sizeof(double));
-    t.Ax = ad_calloc((size_t)(m * d), sizeof(double));
-    t.Gx = ad_calloc((size_t)(p * d), sizeof(double));
-    int status = (t.ds && t.dlam && t.dnu && t.dxt && t.Ax && t.Gx) ? ALTDIFF_OK
-                                                                      : ALTDIFF_ERR_NOMEM;
-    ad_fill(dx, 0, n * d);
-    double change = INFINITY, size = 0;
+    ad_tangent *t = ad_tangent_new(w, d, dq, db, dh, dx);
+    int status = t ? ALTDIFF_OK : ALTDIFF_ERR_NOMEM;
+    double rel = INFINITY;
     altdiff_int k = 0;
-    int converged = 0;
-    while (status == ALTDIFF_OK && !converged && k < ds->max_iter) {
-        status = tangent_sweep(w, &t, &change);
+    while (status == ALTDIFF_OK && rel > ds->eps && k < ds->max_iter) {
+        status = ad_tangent_step(w, t, &rel);
         k++;
-        size = tangent_size(w, &t);
-        converged = change <= ds->eps * ad_max(size, 1e-300);
     }
-    if (!converged) info->status = ALTDIFF_MAX_ITER; /* the caller starts at SOLVED */
+    if (rel > ds->eps) info->status = ALTDIFF_MAX_ITER; /* the caller starts at SOLVED */
     if (k > info->iter) info->iter = k;
-    info->residual = ad_max(info->residual, size > 0 ? change / size : change);
-    cholmod_l_free_dense(&t.Xw, &w->F.cm);
-    cholmod_l_free_dense(&t.Yw, &w->F.cm);
-    cholmod_l_free_dense(&t.Ew, &w->F.cm);
-    double *bufs[] = {t.ds, t.dlam, t.dnu, t.dxt, t.Ax, t.Gx};
-    for (int b = 0; b < 6; b++) ad_free(bufs[b]);
+    info->residual = ad_max(info->residual, rel);
+    ad_tangent_free(w, t);
     return status;
 }

@@ -800,6 +800,48 @@ static void check_vjp_q(verdict *V, altdiff_work *w, const dqp *d, const double 
     free(gexp);
 }
 
+/* The recursion alongside the iterations (altdiff_solve_jvp, from a cold
+ * start) gives the KKT mode's JVP, and the same x as a plain solve */
+START_TEST(test_solve_jvp)
+{
+    dqp d = strict_qp(20, 4, 16, 1700);
+    altdiff_settings set = solve_settings(0, SOLVE_EPS);
+    altdiff_work *w = setup_solve(&d, &set), *w2 = NULL;
+    rng r = {1701};
+    double *vq = zeros(20), *vb = zeros(4), *vh = zeros(16), *dx = zeros(20), *ref = zeros(20);
+    double *x = zeros(20), *x2 = zeros(20);
+    for (int j = 0; j < 20; j++) vq[j] = rng_normal(&r);
+    for (int j = 0; j < 4; j++) vb[j] = rng_normal(&r);
+    for (int j = 0; j < 16; j++) vh[j] = rng_normal(&r);
+    altdiff_direction dir = {vq, vb, vh, NULL, NULL, NULL};
+    altdiff_deriv_settings ds = altdiff_deriv_settings_default();
+    ds.mode = ALTDIFF_MODE_KKT;
+    ck_assert_int_eq(altdiff_jvp(w, &ds, &dir, ref, NULL), ALTDIFF_OK);
+    ck_assert_int_eq(altdiff_get_solution(w, x, NULL, NULL, NULL), ALTDIFF_OK);
+    ck_assert_int_eq(altdiff_setup(&w2, &d.prob, &set), ALTDIFF_OK);
+    altdiff_deriv_info info;
+    ck_assert_int_eq(altdiff_solve_jvp(w2, &dir, dx, &info), ALTDIFF_OK);
+    ck_assert_int_eq(info.status, ALTDIFF_SOLVED);
+    ck_assert_int_eq(altdiff_get_solution(w2, x2, NULL, NULL, NULL), ALTDIFF_OK);
+    double err = 0, scale = 0;
+    for (int j = 0; j < 20; j++) {
+        err = fmax(err, fabs(dx[j] - ref[j]));
+        scale = fmax(scale, fabs(ref[j]));
+        ck_assert(x2[j] == x[j]); /* the tangent does not change the iterates */
+    }
+    printf("[deriv] solve_jvp vs KKT jvp: %.2e relative (%ld iterations)\n", err / scale,
+           (long)info.iter);
+    ck_assert_msg(err <= 1e-6 * scale, "solve_jvp error %g", err / scale);
+    altdiff_direction bad = {vq, NULL, NULL, d.Pc.x, NULL, NULL}; /* matrix: not here */
+    ck_assert_int_eq(altdiff_solve_jvp(w2, &bad, dx, NULL), ALTDIFF_ERR_INVALID);
+    altdiff_free(w);
+    altdiff_free(w2);
+    double *bufs[] = {vq, vb, vh, dx, ref, x, x2};
+    for (int k = 0; k < 7; k++) free(bufs[k]);
+    dqp_free(&d);
+}
+END_TEST
+
 START_TEST(test_unconstrained)
 {
     altdiff_int n = 10;
@@ -1482,6 +1524,7 @@ static Suite *suite_deriv(void)
     suite_add_tcase(s, tc);
 
     tc = tcase_create("closed_forms");
+    tcase_add_test(tc, test_solve_jvp);
     tcase_add_test(tc, test_unconstrained);
     tcase_add_test(tc, test_equality_only);
     tcase_add_test(tc, test_box_projection);
