@@ -9,8 +9,9 @@
 
 /* ---- validation ---------------------------------------------------------- */
 
-/* 1 if the sizes and vectors of prob are usable with these settings */
-static int problem_valid(const altdiff_problem *prob, const altdiff_settings *set)
+/* 1 if the sizes and vectors of prob are usable (the matrices are checked
+ * when they are imported) */
+static int problem_valid(const altdiff_problem *prob)
 {
     if (prob->n <= 0 || prob->m < 0 || prob->p < 0 || !prob->q) return 0;
     if ((prob->m > 0 && !prob->b) || (prob->p > 0 && !prob->h)) return 0;
@@ -18,7 +19,6 @@ static int problem_valid(const altdiff_problem *prob, const altdiff_settings *se
     if (prob->m > 0 && !ad_all_finite(prob->b, prob->m)) return 0;
     for (altdiff_int i = 0; i < prob->p; i++) /* +inf or >= infinity: no bound */
         if (isnan(prob->h[i]) || (isinf(prob->h[i]) && prob->h[i] < 0)) return 0;
-    (void)set;
     return 1;
 }
 
@@ -114,7 +114,7 @@ int altdiff_setup(altdiff_work **work, const altdiff_problem *prob,
     if (!work) return ALTDIFF_ERR_INVALID;
     *work = NULL;
     altdiff_settings set = settings ? *settings : altdiff_settings_default();
-    if (!prob || ad_settings_check(&set) != ALTDIFF_OK || !problem_valid(prob, &set))
+    if (!prob || ad_settings_check(&set) != ALTDIFF_OK || !problem_valid(prob))
         return ALTDIFF_ERR_INVALID;
     double t0 = ad_time();
     altdiff_work *w = ad_calloc(1, sizeof(altdiff_work));
