@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "altdiff.h"
+#include "bench.h"
 #include "gen.h"
 
 enum { EXIT_SOLVED = 0, EXIT_UNSOLVED = 1, EXIT_USAGE = 2, EXIT_INPUT = 3, EXIT_OUTPUT = 4 };
@@ -63,6 +64,7 @@ static void usage(FILE *f)
             "  error; the reason is on stderr), 2 usage error, 3 bad input, 4 output error\n\n",
             ALTDIFF_DEFAULT_EPS_ABS, ALTDIFF_DEFAULT_MAX_ITER, ALTDIFF_DEFAULT_RHO);
     ad_gen_usage(f);
+    ad_bench_usage(f);
 }
 
 /* Parse a positive finite double; 0 on failure */
@@ -451,6 +453,7 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "solve")) return cmd_solve(argc, argv);
     if (!strcmp(argv[1], "gen")) return ad_gen_main(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "bench")) return ad_bench_main(argc - 1, argv + 1);
     fprintf(stderr, "altdiff: unknown command '%s' (see altdiff --help)\n", argv[1]);
     return EXIT_USAGE;
 }

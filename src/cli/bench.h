@@ -1,0 +1,27 @@
+/*
+ * bench: the scaling-experiment driver ("altdiff bench").
+ *
+ *     altdiff bench FAMILY|DIR OUT.csv [key=value ...] [options]
+ *
+ * runs one case (a generated instance of FAMILY, or the problem directory
+ * DIR) at every tolerance and derivative mode asked for, each run in a child
+ * process with its own time and memory budget, and appends one CSV row per
+ * (tolerance, mode) to OUT.csv (ad_bench_usage lists the options and the
+ * columns).
+ */
+#ifndef AD_BENCH_H
+#define AD_BENCH_H
+
+#include <stdio.h>
+
+/* argv[0] = "bench", argv[1] = FAMILY or DIR, argv[2] = OUT.csv, then
+ * key=value generator options and --options (argc entries). Returns the
+ * process exit status: 0 rows written (whatever their status), 1 the case
+ * could not start (temporary directory, fork), 2 a usage error (nothing
+ * written), 4 the CSV file cannot be written. */
+int ad_bench_main(int argc, char **argv);
+
+/* Print the usage text of "altdiff bench" to f. */
+void ad_bench_usage(FILE *f);
+
+#endif /* AD_BENCH_H */
