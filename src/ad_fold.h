@@ -25,7 +25,9 @@ typedef struct {
  *   ds->mode GMRES: restarted GMRES (restart ds->restart) from u = 0, relative
  *     residual |r - (I - M) u|_2 / |r|_2 recomputed at the end;
  *   any other mode: the fixed-point iteration u <- M u + r from u = r, stopped
- *     when |u+ - u|_inf <= eps |u+|_inf (u - u+ is the residual at u).
+ *     when the estimated error |u* - u+|_inf <= eps |u+|_inf (the step times
+ *     rho/(1 - rho) with the contraction rate rho estimated on the way; the
+ *     step alone would stop a slowly contracting iteration far too early).
  * At most ds->max_iter applications of M in the iterations (plus one for the
  * final residual of GMRES). info->iter, residual and status (ALTDIFF_SOLVED,
  * ALTDIFF_MAX_ITER, or ALTDIFF_NUMERICAL_ERROR when NaN/Inf appeared) are
@@ -35,5 +37,9 @@ typedef struct {
  * the caller). Returns ALTDIFF_OK, ALTDIFF_ERR_NOMEM or the error of apply. */
 int ad_fold_solve(const ad_fold_op *op, const altdiff_deriv_settings *ds, const double *r,
                   double *u, altdiff_deriv_info *info);
+
+/* The error estimate of a contracting iteration (see fold.c); *rate carries
+ * the rate estimate between calls (start at 0) */
+double ad_fixed_point_error(double change, double prev_change, double *rate);
 
 #endif /* AD_FOLD_H */

@@ -23,12 +23,25 @@ static size_t count2(size_t a, size_t b) { return b && a > SIZE_MAX / b ? SIZE_M
 
 /* ---- fixed-point iteration ----------------------------------------------------- */
 
-/* u <- M u + r from u = r until |u+ - u| <= eps |u+| (v: N scratch) */
+/* The error of a contracting iteration after a step of size change, with the
+ * contraction rate estimated from the ratio of successive steps (kept at
+ * the larger of the new ratio and 0.9 times the old estimate, so that one
+ * small step does not end the iteration): |u* - u+| <= change rho/(1 - rho). */
+double ad_fixed_point_error(double change, double prev_change, double *rate)
+{
+    double ratio = prev_change > 0 ? change / prev_change : 0;
+    *rate = ad_max(ratio, 0.9 * *rate);
+    double r = *rate < 0.999999 ? *rate : 0.999999;
+    return change * ad_max(r / (1 - r), 1.0);
+}
+
+/* u <- M u + r from u = r until the estimated error is <= eps |u+| (v: N
+ * scratch) */
 static int solve_fixed_point(const ad_fold_op *op, const altdiff_deriv_settings *ds,
                              const double *r, double *u, double *v, altdiff_deriv_info *info)
 {
     altdiff_int N = op->N, k = 0;
-    double change = INFINITY, size = 0;
+    double change = INFINITY, prev = 0, rate = 0, err = INFINITY, size = 0;
     int status = ALTDIFF_OK;
     ad_copy(u, r, N); /* u = r */
     while (k++ < ds->max_iter) {
@@ -38,13 +51,15 @@ static int solve_fixed_point(const ad_fold_op *op, const altdiff_deriv_settings 
         for (altdiff_int t = 0; t < N; t++) change = ad_max(change, fabs(v[t] - u[t]));
         size = ad_nrm_inf(v, N);
         ad_copy(u, v, N);
-        if (change <= ds->eps * size || !isfinite(change)) break;
+        err = ad_fixed_point_error(change, prev, &rate);
+        prev = change;
+        if (err <= ds->eps * size || !isfinite(change)) break;
     }
     info->iter = k > ds->max_iter ? ds->max_iter : k;
-    info->residual = size > 0 ? change / size : change;
+    info->residual = size > 0 ? err / size : err;
     info->status = !isfinite(info->residual)       ? ALTDIFF_NUMERICAL_ERROR
-                   : change <= ds->eps * size ? ALTDIFF_SOLVED
-                                              : ALTDIFF_MAX_ITER;
+                   : err <= ds->eps * size ? ALTDIFF_SOLVED
+                                           : ALTDIFF_MAX_ITER;
     return status;
 }
 

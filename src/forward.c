@@ -18,6 +18,7 @@
  */
 #include <math.h>
 
+#include "ad_fold.h"
 #include "ad_internal.h"
 
 /* The tangent state and direction of a block: column-major, d columns */
@@ -160,15 +161,17 @@ int ad_forward_block(altdiff_work *w, const altdiff_deriv_settings *ds, altdiff_
 {
     ad_tangent *t = ad_tangent_new(w, d, dq, db, dh, dx);
     int status = t ? ALTDIFF_OK : ALTDIFF_ERR_NOMEM;
-    double rel = INFINITY;
+    double rel = INFINITY, prev = 0, rate = 0, err = INFINITY;
     altdiff_int k = 0;
-    while (status == ALTDIFF_OK && rel > ds->eps && k < ds->max_iter) {
+    while (status == ALTDIFF_OK && err > ds->eps && k < ds->max_iter) {
         status = ad_tangent_step(w, t, &rel);
+        err = ad_fixed_point_error(rel, prev, &rate); /* the step alone stops too early */
+        prev = rel;
         k++;
     }
-    if (rel > ds->eps) info->status = ALTDIFF_MAX_ITER; /* the caller starts at SOLVED */
+    if (err > ds->eps) info->status = ALTDIFF_MAX_ITER; /* the caller starts at SOLVED */
     if (k > info->iter) info->iter = k;
-    info->residual = ad_max(info->residual, rel);
+    info->residual = ad_max(info->residual, err);
     ad_tangent_free(w, t);
     return status;
 }
