@@ -11,7 +11,8 @@
  *   manycon     many inequalities (p = ratio n), no equalities: P = B'B +
  *               0.1 I with B sparse (3 nonzeros per column), G sparse
  *               (min(density, n) nonzeros per row); (x0, nu0) is the exact KKT
- *               point by construction with exactly floor(p/2) rows active.
+ *               point by construction with exactly min(floor(p/2), floor(n/2))
+ *               rows active (more than n would make it degenerate).
  *   grid        P = 5-point Laplacian of a k x k grid + 0.01 I (its Cholesky
  *               factor stays sparse under nested dissection), q normal, box
  *               -1 <= x <= 1, and k 2x2 blocks of the grid summing to 0.
@@ -387,21 +388,29 @@ static int gen_make_sparsemax(const gen_opts *o, gen_rng *r, gen_problem *g)
     return ALTDIFF_OK;
 }
 
-/* manycon multipliers: nu0_i ~ U[0.1,1) on floor(p/2) random rows, 0 elsewhere */
-static double *gen_nu_active(gen_rng *r, altdiff_int p)
+/* manycon multipliers: nu0_i ~ U[0.1,1) on na random rows, 0 elsewhere */
+static double *gen_nu_active(gen_rng *r, altdiff_int p, altdiff_int na)
 {
     double *nu = ad_calloc((size_t)p, sizeof(double));
     altdiff_int *mark = ad_malloc((size_t)p, sizeof(altdiff_int));
-    altdiff_int *act = ad_malloc((size_t)(p / 2), sizeof(altdiff_int));
+    altdiff_int *act = ad_malloc((size_t)na, sizeof(altdiff_int));
     if (nu && mark && act) {
         for (altdiff_int i = 0; i < p; i++) mark[i] = -1;
-        gen_sample(r, p, p / 2, act, mark, 0);
-        for (altdiff_int c = 0; c < p / 2; c++) nu[act[c]] = 0.1 + 0.9 * gen_unif(r);
+        gen_sample(r, p, na, act, mark, 0);
+        for (altdiff_int c = 0; c < na; c++) nu[act[c]] = 0.1 + 0.9 * gen_unif(r);
     }
     int ok = (mark && act);
     ad_free(mark);
     ad_free(act);
     return ok ? nu : ad_free(nu);
+}
+
+/* Active rows of manycon: half of them, but at most n/2: more active rows
+ * than variables would make the solution degenerate (dependent active
+ * constraints) and its derivative not unique */
+static altdiff_int manycon_active(altdiff_int n, altdiff_int p)
+{
+    return p / 2 < n / 2 ? p / 2 : n / 2;
 }
 
 /* manycon: x0 ~ N(0,I); h = G x0 (+ U[0.1,1) on the rows with nu0 = 0);
@@ -416,7 +425,7 @@ static int gen_make_manycon(const gen_opts *o, gen_rng *r, gen_problem *g)
     if (!g->G) return ALTDIFF_ERR_NOMEM;
     g->x0 = gen_normals(r, n);
     g->x0_file = "x_true.mtx";
-    g->nu0 = gen_nu_active(r, p);
+    g->nu0 = gen_nu_active(r, p, manycon_active(n, p));
     g->h = ad_calloc((size_t)p, sizeof(double));
     g->q = ad_calloc((size_t)n, sizeof(double));
     if (!g->x0 || !g->nu0 || !g->h || !g->q) return ALTDIFF_ERR_NOMEM;
@@ -559,7 +568,8 @@ void ad_gen_usage(FILE *f)
           "  manycon     n=1000 ratio=10 density=5\n"
           "              p = ratio*n sparse inequalities with min(density, n) nonzeros per row,\n"
           "              P = B'B + 0.1 I (B: 3 nonzeros per column), no equalities; the\n"
-          "              solution (x_true.mtx, nu_true.mtx) has floor(p/2) active rows\n"
+          "              solution (x_true.mtx, nu_true.mtx) has min(p/2, n/2) active rows\n"
+          "              (half of them, but never degenerate)\n"
           "  grid        k=100\n"
           "              n = k^2 (k >= 3): P = 5-point Laplacian of a k x k grid + 0.01 I,\n"
           "              q normal, -1 <= x <= 1, m = k 2x2 grid blocks (disjoint unless\n"
