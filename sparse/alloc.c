@@ -20,8 +20,6 @@ void ad_fault_arm(long k)
     fault_done = 0;
 }
 
-long ad_fault_count(void) { return fault_seen; }
-
 int ad_fault_fired(void) { return fault_done; }
 
 /* 1 if this allocation is the one to fail */

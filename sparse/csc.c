@@ -26,19 +26,6 @@ cs_dl *ad_spfree(cs_dl *A)
     return ad_free(A);
 }
 
-cs_dl *ad_spcopy(const cs_dl *A)
-{
-    altdiff_int nz = A->p[A->n];
-    cs_dl *C = ad_spalloc(A->m, A->n, nz);
-    if (!C) return NULL;
-    for (altdiff_int j = 0; j <= A->n; j++) C->p[j] = A->p[j];
-    for (altdiff_int k = 0; k < nz; k++) {
-        C->i[k] = A->i[k];
-        C->x[k] = A->x[k];
-    }
-    return C;
-}
-
 /* C = A' (a counting sort by row, so the columns of C are sorted) */
 cs_dl *ad_transpose(const cs_dl *A)
 {

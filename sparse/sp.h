@@ -26,7 +26,6 @@ void *ad_free(void *ptr); /* returns NULL; accepts NULL */
  * k < 0 disarms. Counts ad_malloc/ad_calloc and the ad_fault_* hooks that a
  * test installs as SuiteSparse_config.malloc_func etc. */
 void ad_fault_arm(long k);
-long ad_fault_count(void); /* allocations seen since the last arm */
 int ad_fault_fired(void);  /* 1 if the armed failure happened */
 void *ad_fault_malloc(size_t size);
 void *ad_fault_calloc(size_t count, size_t size);
@@ -39,7 +38,6 @@ void ad_fault_free(void *ptr);
  * cs_dl_spalloc, which bypasses ad_malloc). */
 cs_dl *ad_spalloc(altdiff_int m, altdiff_int n, altdiff_int nzmax); /* p zeroed */
 cs_dl *ad_spfree(cs_dl *A);                                         /* returns NULL */
-cs_dl *ad_spcopy(const cs_dl *A);
 cs_dl *ad_transpose(const cs_dl *A); /* A', columns sorted */
 
 /* Import a borrowed CSC matrix as an owned one with sorted columns, dropping
