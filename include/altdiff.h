@@ -250,6 +250,13 @@ typedef struct {
 
 ALTDIFF_API altdiff_deriv_settings altdiff_deriv_settings_default(void);
 
+/* The mode expected to be fastest after the last solve, from a flop model
+ * (sizes of the factor, of the data, the solve's iteration count and, above
+ * a size, CHOLMOD's symbolic analysis of the KKT matrix): for one VJP
+ * (columns = 0) ALTDIFF_MODE_GMRES or ALTDIFF_MODE_KKT; for a Jacobian with
+ * that many columns (>= 1) ALTDIFF_MODE_ALTDIFF or ALTDIFF_MODE_KKT. */
+ALTDIFF_API int altdiff_fastest_mode(const altdiff_work *work, altdiff_int columns);
+
 /* Reverse mode: for the cotangent wx = dL/dx (n), dq = dL/dq (n), db (m),
  * dh (p). Any output may be NULL. Modes ADJOINT, GMRES, UNROLL (needs a
  * solve with settings.record = 1), KKT, and ALTDIFF (forward mode, one block

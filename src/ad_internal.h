@@ -119,6 +119,8 @@ int ad_kkt_vjp(ad_kkt *K, const double *wx, double *gq, double *gb, double *gh);
  * db (m), dh (p kept rows)); NULL inputs are zero. */
 int ad_kkt_jvp(ad_kkt *K, const double *dq, const double *db, const double *dh, double *dx);
 ad_kkt *ad_kkt_free(ad_kkt *K); /* returns NULL; accepts NULL */
+/* Predicted flops and nnz(L) of the KKT factorization (symbolic only) */
+int ad_kkt_estimate(const altdiff_work *w, double *fl, double *lnz);
 
 /* adjoint.c: reverse mode on the scaled problem. wt (n): cotangent of x~;
  * outputs gq (n), gb (m), gh (p kept rows), scaled; mode ADJOINT or GMRES. */

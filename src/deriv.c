@@ -29,6 +29,41 @@ altdiff_deriv_settings altdiff_deriv_settings_default(void)
     return s;
 }
 
+/* A flop model of the modes after a solve, to pick the fastest:
+ *   one ADMM sweep   4 nnz(L) + 2 nnz(P) + 4 nnz(A, G) + 10 (n + m + p)
+ *   GMRES VJP        about half the forward iterations (at least 10), each a
+ *                    sweep plus the orthogonalization (~15 vectors of n+m+2p)
+ *   Alt-Diff forward the same sweeps for each direction
+ *   KKT              CHOLMOD's predicted flops for the (simplicial) LDL' of
+ *                    the KKT matrix, from a symbolic analysis, which is done
+ *                    only when the iterative estimate is large enough for the
+ *                    analysis to be cheap beside it; then ~10 refined solves
+ *                    per right-hand side. */
+static double sweep_flops(const altdiff_work *w)
+{
+    double nnz = (double)(w->A->p[w->n] + w->G->p[w->n]);
+    return 4 * w->F.cm.lnz + 2 * (double)w->P->p[w->n] + 4 * nnz +
+           10 * (double)(w->n + w->m + w->p);
+}
+
+#define AD_ANALYZE_KKT_ABOVE 2e8 /* flops of the iterative estimate */
+#define AD_ITERATIVE_SPEEDUP 0.3 /* measured here: the sweeps (supernodal solves,
+                                    BLAS) run ~3x more flops per second than
+                                    the simplicial LDL' of the KKT matrix */
+
+int altdiff_fastest_mode(const altdiff_work *w, altdiff_int columns)
+{
+    int iterative = columns > 0 ? ALTDIFF_MODE_ALTDIFF : ALTDIFF_MODE_GMRES;
+    if (!w || w->info.status != ALTDIFF_SOLVED) return iterative;
+    double its = ad_max(10, 0.5 * (double)w->info.iter), sweep = sweep_flops(w);
+    double N = (double)(w->n + w->m + 2 * w->p), d = (double)(columns > 1 ? columns : 1);
+    double cost = columns > 0 ? d * its * sweep : its * (sweep + 60 * N);
+    double fl = 0, lnz = 0;
+    if (cost < AD_ANALYZE_KKT_ABOVE || ad_kkt_estimate(w, &fl, &lnz) != ALTDIFF_OK)
+        return iterative;
+    return AD_ITERATIVE_SPEEDUP * cost < fl + d * 40 * lnz ? iterative : ALTDIFF_MODE_KKT;
+}
+
 /* ALTDIFF_OK when the workspace holds a solution and the settings are sane */
 static int deriv_check(const altdiff_work *w, const altdiff_deriv_settings *ds)
 {

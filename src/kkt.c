@@ -43,6 +43,7 @@ struct ad_kkt {
     double *rhs, *u, *r;   /* N: right-hand side, solution, residual         */
     double residual;       /* relative residual of the last solve            */
     altdiff_int refine;    /* refinement steps of the last solve             */
+    int analyze_only;      /* ad_kkt_estimate: stop after the analysis       */
 };
 
 /* ---- CHOLMOD glue ---------------------------------------------------------- */
@@ -188,6 +189,7 @@ static int factor(ad_kkt *K)
     cholmod_sparse V = view_upper(K->K, K->Kdx);
     K->L = cholmod_l_analyze(&V, cm);
     if (!K->L) return cholmod_fail(cm);
+    if (K->analyze_only) return ALTDIFF_OK; /* cm->fl, cm->lnz: the predicted cost */
     if (!cholmod_l_factorize(&V, K->L, cm) || cm->status < CHOLMOD_OK)
         return cholmod_fail(cm);
     if (cm->status == CHOLMOD_NOT_POSDEF || K->L->minor < K->L->n)
@@ -229,6 +231,21 @@ int ad_kkt_setup(const altdiff_work *w, ad_kkt **Kout, altdiff_deriv_info *info)
     int status = kkt_build(w, K, info);
     if (status != ALTDIFF_OK) K = ad_kkt_free(K);
     *Kout = K;
+    return status;
+}
+
+/* The flops and nnz(L) CHOLMOD predicts for the LDL' of the KKT matrix at
+ * the current solution: assembly and symbolic analysis only */
+int ad_kkt_estimate(const altdiff_work *w, double *fl, double *lnz)
+{
+    altdiff_deriv_info info;
+    ad_kkt *K = ad_calloc(1, sizeof(ad_kkt));
+    if (!K) return ALTDIFF_ERR_NOMEM;
+    K->analyze_only = 1;
+    int status = kkt_build(w, K, &info);
+    *fl = K->cm.fl;
+    *lnz = K->cm.lnz;
+    ad_kkt_free(K);
     return status;
 }
 

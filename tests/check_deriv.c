@@ -842,6 +842,35 @@ START_TEST(test_solve_jvp)
 }
 END_TEST
 
+/* The chosen default mode is a valid mode of the right kind, and works */
+START_TEST(test_fastest_mode)
+{
+    dqp d = strict_qp(20, 4, 16, 1750);
+    altdiff_settings set = solve_settings(0, SOLVE_EPS);
+    altdiff_work *w = setup_solve(&d, &set);
+    int vjp = altdiff_fastest_mode(w, 0), jac = altdiff_fastest_mode(w, 20);
+    ck_assert(vjp == ALTDIFF_MODE_GMRES || vjp == ALTDIFF_MODE_KKT);
+    ck_assert(jac == ALTDIFF_MODE_ALTDIFF || jac == ALTDIFF_MODE_KKT);
+    altdiff_deriv_settings ds = altdiff_deriv_settings_default();
+    double *wx = zeros(20), *g = zeros(40), *J = zeros(400), *Jk = zeros(400);
+    wx[3] = 1;
+    ds.mode = vjp;
+    ck_assert_int_eq(altdiff_vjp(w, &ds, wx, g, g + 20, g + 24, NULL), ALTDIFF_OK);
+    ds.mode = jac;
+    ck_assert_int_eq(altdiff_jacobian(w, &ds, ALTDIFF_WRT_Q, J, 20, NULL), ALTDIFF_OK);
+    ds.mode = ALTDIFF_MODE_KKT;
+    ck_assert_int_eq(altdiff_jacobian(w, &ds, ALTDIFF_WRT_Q, Jk, 20, NULL), ALTDIFF_OK);
+    for (int k = 0; k < 400; k++) ck_assert_double_eq_tol(J[k], Jk[k], 1e-6);
+    for (int j = 0; j < 20; j++) ck_assert_double_eq_tol(g[j], Jk[3 + j * 20], 1e-6); /* dq = J'e_3 */
+    altdiff_free(w);
+    free(wx);
+    free(g);
+    free(J);
+    free(Jk);
+    dqp_free(&d);
+}
+END_TEST
+
 START_TEST(test_unconstrained)
 {
     altdiff_int n = 10;
@@ -1525,6 +1554,7 @@ static Suite *suite_deriv(void)
 
     tc = tcase_create("closed_forms");
     tcase_add_test(tc, test_solve_jvp);
+    tcase_add_test(tc, test_fastest_mode);
     tcase_add_test(tc, test_unconstrained);
     tcase_add_test(tc, test_equality_only);
     tcase_add_test(tc, test_box_projection);

@@ -53,11 +53,13 @@ static void usage(FILE *f)
             "  --matrix-grads with --grad, also dP.mtx, dA.mtx, dG.mtx (coordinate, on the\n"
             "                 pattern of the input; dP symmetric, lower triangle)\n"
             "  --jacobian X   write JX.mtx = dx/dX (n x dim X array) for X = q, b or h\n"
-            "  --mode M       derivative mode: gmres (default: folded reverse mode, GMRES),\n"
+            "  --mode M       derivative mode: gmres (folded reverse mode, restarted GMRES),\n"
             "                 adjoint (folded, fixed-point iteration), unroll (reverse\n"
             "                 through the recorded iterations; rho is then not adapted),\n"
-            "                 altdiff (forward Alt-Diff recursion; the default for\n"
-            "                 --jacobian), kkt (exact implicit differentiation)\n"
+            "                 altdiff (forward Alt-Diff recursion), kkt (exact implicit\n"
+            "                 differentiation). Default: the fastest by a flop model of\n"
+            "                 the solved problem (gmres or kkt; for --jacobian altdiff\n"
+            "                 or kkt), shown on the 'backward:' line\n"
             "  --grad-eps E   derivative tolerance (default: the value of --eps)\n"
             "  The summary adds a line 'backward:' with mode, time, iterations, residual.\n\n"
             "exit status: 0 solved, 1 not solved (infeasible, unbounded, limit, numerical\n"
@@ -124,7 +126,6 @@ static int check_deriv_options(solve_args *a)
         fprintf(stderr, "altdiff solve: %s (see altdiff --help)\n", why);
         return EXIT_USAGE;
     }
-    if (a->mode < 0) a->mode = a->jacobian >= 0 ? ALTDIFF_MODE_ALTDIFF : ALTDIFF_MODE_GMRES;
     if (a->mode == ALTDIFF_MODE_UNROLL) a->set.record = 1;
     return EXIT_SOLVED;
 }
@@ -389,7 +390,10 @@ static int write_results(altdiff_work *w, const altdiff_problem *prob, const sol
     add_file(&o, "lam.mtx", o.lam, prob->m, 1);
     add_file(&o, "nu.mtx", o.nu, prob->p, 1);
     altdiff_deriv_settings ds = altdiff_deriv_settings_default();
-    ds.mode = a->mode;
+    altdiff_int cols = a->jacobian == ALTDIFF_WRT_Q ? prob->n
+                       : a->jacobian == ALTDIFF_WRT_B ? prob->m : prob->p;
+    ds.mode = a->mode >= 0 ? a->mode
+                           : altdiff_fastest_mode(w, a->jacobian >= 0 ? (cols > 0 ? cols : 1) : 0);
     ds.eps = a->grad_eps > 0 ? a->grad_eps : a->set.eps_abs;
     int status = EXIT_SOLVED;
     if (a->grad) status = gradients(w, prob, a, &ds, &o);
