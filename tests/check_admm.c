@@ -34,20 +34,6 @@ static void matvec_t(const double *M, altdiff_int r, altdiff_int c, const double
     }
 }
 
-static double nrm_inf(const double *x, altdiff_int n)
-{
-    double t = 0;
-    for (altdiff_int i = 0; i < n; i++) t = fmax(t, fabs(x[i]));
-    return t;
-}
-
-static double dot(const double *x, const double *y, altdiff_int n)
-{
-    double t = 0;
-    for (altdiff_int i = 0; i < n; i++) t += x[i] * y[i];
-    return t;
-}
-
 /* A random strictly convex QP, feasible by construction through x0:
  * P = M'M/n + 0.1 I, b = A x0, h = G x0 + uniform slack in [0, 1). */
 static dqp random_qp(altdiff_int n, altdiff_int m, altdiff_int p, uint64_t seed)

@@ -40,63 +40,8 @@
 
 /* ---- collecting failures (assert after freeing: no leaks with CK_FORK=no) --- */
 
-typedef struct {
-    int failed;
-    char msg[1024];
-} verdict;
-
-#if defined(__GNUC__)
-__attribute__((format(printf, 3, 4)))
-#endif
-static void expect(verdict *v, int cond, const char *fmt, ...)
-{
-    if (cond || v->failed) return;
-    v->failed = 1;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(v->msg, sizeof(v->msg), fmt, ap);
-    va_end(ap);
-}
-
-static void finish(const verdict *v) { ck_assert_msg(!v->failed, "%s", v->msg); }
 
 /* ---- dense vectors ---------------------------------------------------------- */
-
-static void randn(rng *r, double *v, altdiff_int len)
-{
-    for (altdiff_int k = 0; k < len; k++) v[k] = rng_normal(r);
-}
-
-static double dot(const double *x, const double *y, altdiff_int n)
-{
-    double t = 0;
-    for (altdiff_int i = 0; i < n; i++) t += x[i] * y[i];
-    return t;
-}
-
-static double nrm_inf(const double *x, altdiff_int n)
-{
-    double t = 0;
-    for (altdiff_int i = 0; i < n; i++) t = fmax(t, fabs(x[i]));
-    return t;
-}
-
-/* max |x - y| / max(1, |y|) (inf norms) */
-static double rel_diff(const double *x, const double *y, altdiff_int n)
-{
-    double e = 0;
-    for (altdiff_int i = 0; i < n; i++) e = fmax(e, fabs(x[i] - y[i]));
-    return e / fmax(1, nrm_inf(y, n));
-}
-
-static double rel_scalar(double a, double b) { return fabs(a - b) / fmax(1, fabs(b)); }
-
-static int all_finite(const double *x, altdiff_int n)
-{
-    for (altdiff_int i = 0; i < n; i++)
-        if (!isfinite(x[i])) return 0;
-    return 1;
-}
 
 /* y = M x (M: n x n column-major) */
 static void matvec(const double *M, altdiff_int n, const double *x, double *y)

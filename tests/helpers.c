@@ -1,6 +1,8 @@
 #include "helpers.h"
 
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -186,4 +188,51 @@ void dqp_free(dqp *d)
     free_csc(&d->Gc);
     double *arrays[] = {d->P, d->q, d->A, d->b, d->G, d->h, d->x, d->lam, d->nu, d->s};
     for (size_t k = 0; k < sizeof(arrays) / sizeof(arrays[0]); k++) free(arrays[k]);
+}
+
+void expect(verdict *v, int cond, const char *fmt, ...)
+{
+    if (cond || v->failed) return;
+    v->failed = 1;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(v->msg, sizeof(v->msg), fmt, ap);
+    va_end(ap);
+}
+
+void finish(const verdict *v) { ck_assert_msg(!v->failed, "%s", v->msg); }
+
+void randn(rng *r, double *v, altdiff_int len)
+{
+    for (altdiff_int k = 0; k < len; k++) v[k] = rng_normal(r);
+}
+
+double dot(const double *x, const double *y, altdiff_int n)
+{
+    double t = 0;
+    for (altdiff_int i = 0; i < n; i++) t += x[i] * y[i];
+    return t;
+}
+
+double nrm_inf(const double *x, altdiff_int n)
+{
+    double t = 0;
+    for (altdiff_int i = 0; i < n; i++) t = fmax(t, fabs(x[i]));
+    return t;
+}
+
+double rel_diff(const double *x, const double *y, altdiff_int n)
+{
+    double e = 0;
+    for (altdiff_int i = 0; i < n; i++) e = fmax(e, fabs(x[i] - y[i]));
+    return e / fmax(1, nrm_inf(y, n));
+}
+
+double rel_scalar(double a, double b) { return fabs(a - b) / fmax(1, fabs(b)); }
+
+int all_finite(const double *x, altdiff_int n)
+{
+    for (altdiff_int i = 0; i < n; i++)
+        if (!isfinite(x[i])) return 0;
+    return 1;
 }

@@ -62,4 +62,24 @@ dqp dqp_alloc(altdiff_int n, altdiff_int m, altdiff_int p);
 void dqp_finish(dqp *d);
 void dqp_free(dqp *d);
 
+/* Failures collected while a test still owns memory, asserted by finish()
+ * after it is freed (no leak reports under CK_FORK=no) */
+typedef struct {
+    int failed;
+    char msg[1024];
+} verdict;
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+void expect(verdict *v, int cond, const char *fmt, ...);
+void finish(const verdict *v);
+
+/* Dense vector helpers */
+void randn(rng *r, double *v, altdiff_int len);             /* v ~ N(0, I)          */
+double dot(const double *x, const double *y, altdiff_int n);
+double nrm_inf(const double *x, altdiff_int n);
+double rel_diff(const double *x, const double *y, altdiff_int n); /* |x-y| / max(1,|y|) */
+double rel_scalar(double a, double b);                       /* |a-b| / max(1,|b|)   */
+int all_finite(const double *x, altdiff_int n);
+
 #endif
