@@ -38,10 +38,7 @@
 #endif
 #include "sp.h"
 
-/* ---- collecting failures (assert after freeing: no leaks with CK_FORK=no) --- */
-
-
-/* ---- dense vectors ---------------------------------------------------------- */
+/* (verdict/expect/finish and the dense vector helpers are in helpers.c) */
 
 /* y = M x (M: n x n column-major) */
 static void matvec(const double *M, altdiff_int n, const double *x, double *y)
