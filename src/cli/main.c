@@ -1,7 +1,8 @@
 /*
  * altdiff: the command-line tool.
  *
- *   altdiff solve DIR [--out OUTDIR] [--eps E] [--max-iter N] [--rho R] [--verbose]
+ *   altdiff solve DIR [--out OUTDIR] [--eps E] [--max-iter N] [--rho R] [--time-limit S]
+ *                 [--verbose]
  *                 [--grad W.mtx [--matrix-grads] | --jacobian q|b|h]
  *                 [--mode adjoint|gmres|unroll|altdiff|kkt] [--grad-eps E]
  *   altdiff gen FAMILY OUTDIR [key=value ...]
@@ -31,8 +32,11 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage:\n"
-            "  altdiff solve DIR [--out OUTDIR] [--eps E] [--max-iter N] [--rho R] [--verbose]\n"
+            "  altdiff solve DIR [--out OUTDIR] [--eps E] [--max-iter N] [--rho R]\n"
+            "                [--time-limit S] [--verbose] [--grad W.mtx [--matrix-grads] |\n"
+            "                --jacobian q|b|h] [--mode M] [--grad-eps E]\n"
             "  altdiff gen FAMILY OUTDIR [key=value ...]\n"
+            "  altdiff bench FAMILY|DIR OUT.csv [key=value ...] [options]\n"
             "  altdiff --help\n\n"
             "solve: read the problem  min 1/2 x'Px + q'x  s.t.  A x = b, G x <= h  from DIR\n"
             "  (Matrix Market files P.mtx, q.mtx, and optionally A.mtx + b.mtx, G.mtx + h.mtx;\n"
@@ -47,6 +51,7 @@ static void usage(FILE *f)
             "                 and |Px+q+A'lam+G'nu| <= E + E max(|Px|,|q|,|A'lam|,|G'nu|)\n"
             "  --max-iter N   iteration limit (default %d)\n"
             "  --rho R        initial penalty (default %g; adapted during the solve)\n"
+            "  --time-limit S stop the iterations after S seconds (status: time limit)\n"
             "  --verbose      print an iteration log\n"
             "  --grad W.mtx   also differentiate: with w = dL/dx (n x 1 array) write dq.mtx,\n"
             "                 db.mtx, dh.mtx (db/dh when that block exists) into OUTDIR\n"
@@ -158,6 +163,9 @@ static int parse_solve(int argc, char **argv, solve_args *a)
             k++;
         } else if (!strcmp(o, "--rho") && has && parse_pos(argv[k + 1], &v)) {
             a->set.rho = v;
+            k++;
+        } else if (!strcmp(o, "--time-limit") && has && parse_pos(argv[k + 1], &v)) {
+            a->set.time_limit = v;
             k++;
         } else if (!strcmp(o, "--max-iter") && has && parse_pos(argv[k + 1], &v) &&
                    v == floor(v) && v < 1e15) {
