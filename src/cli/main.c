@@ -14,6 +14,7 @@
  * write the output.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -453,8 +454,19 @@ static int cmd_solve(int argc, char **argv)
     return rc;
 }
 
+/* Keep freed memory in the process for reuse: the large temporary arrays of
+ * reading and setup would otherwise be returned to the system and faulted in
+ * again page by page, which costs more than the arithmetic (a process-wide
+ * choice, so it is made here and not in the library) */
+static void keep_freed_memory(void)
+{
+    mallopt(M_MMAP_THRESHOLD, 1 << 30);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+}
+
 int main(int argc, char **argv)
 {
+    keep_freed_memory();
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;
