@@ -150,6 +150,10 @@ ad_tangent *ad_tangent_free(const altdiff_work *w, ad_tangent *t);
 /* admm.c: the solve, with a tangent advanced after every iteration (or NULL) */
 int ad_solve(altdiff_work *w, ad_tangent *t, double *rel);
 
+/* setup.c: kept inequality rows (p) -> given rows (p_all), times scale
+ * (NULL: 1), 0 on dropped rows */
+void ad_scatter_kept(const altdiff_work *w, const double *v, const double *scale, double *out);
+
 /* admm.c helpers shared with derivative code */
 void ad_unscale_solution(const altdiff_work *w, double *x, double *s, double *lam, double *nu);
 

@@ -86,13 +86,6 @@ static void count_active(const altdiff_work *w, altdiff_deriv_info *info)
     for (altdiff_int k = 0; k < w->p; k++) info->active += w->s[k] == 0 && w->nu[k] > 0;
 }
 
-/* full (p_all) <- kept (p) times the row scaling: out_i = Eg_k v_k, 0 if dropped */
-static void scatter_rows(const altdiff_work *w, const double *v, double *out)
-{
-    ad_fill(out, 0, w->p_all);
-    for (altdiff_int k = 0; k < w->p; k++) out[w->keep[k]] = w->E[w->m + k] * v[k];
-}
-
 /* ---- reverse mode ---------------------------------------------------------------- */
 
 static int vjp_forward(altdiff_work *w, const altdiff_deriv_settings *ds, const double *wx,
@@ -112,7 +105,7 @@ static int vjp_iterative(altdiff_work *w, const altdiff_deriv_settings *ds, cons
     if (status == ALTDIFF_OK) {
         if (dq) for (altdiff_int j = 0; j < n; j++) dq[j] = w->c * w->D[j] * gq[j];
         if (db) for (altdiff_int i = 0; i < m; i++) db[i] = w->E[i] * gb[i];
-        if (dh) scatter_rows(w, gh, dh);
+        if (dh) ad_scatter_kept(w, gh, w->E + m, dh); /* Eg dL/dh~ */
     }
     ad_free(buf);
     return status;
@@ -126,10 +119,7 @@ static int vjp_kkt(altdiff_work *w, const double *wx, double *dq, double *db, do
     double *gh = ad_malloc((size_t)w->p, sizeof(double));
     int status = gh ? ad_kkt_setup(w, &K, info) : ALTDIFF_ERR_NOMEM;
     if (status == ALTDIFF_OK) status = ad_kkt_vjp(K, wx, dq, db, gh);
-    if (status == ALTDIFF_OK && dh) {
-        ad_fill(dh, 0, w->p_all);
-        for (altdiff_int k = 0; k < w->p; k++) dh[w->keep[k]] = gh[k];
-    }
+    if (status == ALTDIFF_OK && dh) ad_scatter_kept(w, gh, NULL, dh);
     ad_kkt_free(K);
     ad_free(gh);
     return status;

@@ -152,6 +152,14 @@ void altdiff_free(altdiff_work *w)
 
 /* ---- accessors ------------------------------------------------------------ */
 
+/* out (p_all given rows) = v (p kept rows) times scale (NULL: 1), 0 on
+ * dropped rows */
+void ad_scatter_kept(const altdiff_work *w, const double *v, const double *scale, double *out)
+{
+    ad_fill(out, 0, w->p_all);
+    for (altdiff_int k = 0; k < w->p; k++) out[w->keep[k]] = (scale ? scale[k] : 1) * v[k];
+}
+
 const altdiff_info *altdiff_get_info(const altdiff_work *w) { return w ? &w->info : NULL; }
 
 int altdiff_get_solution(const altdiff_work *w, double *x, double *s, double *lam, double *nu)
@@ -166,10 +174,7 @@ int altdiff_get_certificate(const altdiff_work *w, double *dx, double *dlam, dou
     if (!w) return ALTDIFF_ERR_INVALID;
     if (dx) ad_copy(dx, w->cert_x, w->n);
     if (dlam) ad_copy(dlam, w->cert_lam, w->m);
-    if (dnu) {
-        ad_fill(dnu, 0, w->p_all);
-        for (altdiff_int k = 0; k < w->p; k++) dnu[w->keep[k]] = w->cert_nu[k];
-    }
+    if (dnu) ad_scatter_kept(w, w->cert_nu, NULL, dnu);
     return ALTDIFF_OK;
 }
 
