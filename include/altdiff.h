@@ -127,6 +127,10 @@ typedef struct {
     double t_iterate;      /* seconds: the iterations of the last solve        */
     double nnz_L;          /* nonzeros in the Cholesky factor of H             */
     double mem_factor;     /* peak bytes held by CHOLMOD                       */
+    altdiff_int newton_steps; /* smooth objectives: Newton steps of the last
+                              solve (all x-updates together)                   */
+    altdiff_int hess_updates; /* smooth objectives: numeric refactorizations
+                              for a new Hess f during the last solve           */
 } altdiff_info;
 
 /* A sparse matrix in compressed sparse column form (borrowed, 0-based):
@@ -181,7 +185,9 @@ ALTDIFF_API int altdiff_get_solution(const altdiff_work *work, double *x, double
 ALTDIFF_API int altdiff_get_certificate(const altdiff_work *work, double *dx,
                                         double *dlam, double *dnu);
 
-/* Set the iterates the next solve starts from. NULL means zero. */
+/* Set the iterates the next solve starts from. NULL means zero, except x
+ * for a smooth objective: there NULL means its start point, and a given x
+ * must be in the domain (else ALTDIFF_ERR_INVALID). */
 ALTDIFF_API int altdiff_warm_start(altdiff_work *work, const double *x, const double *s,
                                    const double *lam, const double *nu);
 
@@ -220,6 +226,7 @@ ALTDIFF_API const char *altdiff_status_string(int status);
 #define ALTDIFF_WRT_Q 0
 #define ALTDIFF_WRT_B 1
 #define ALTDIFF_WRT_H 2
+#define ALTDIFF_WRT_THETA 3 /* the objective's parameters (see altdiff_objective) */
 
 typedef struct {
     int mode;             /* ALTDIFF_MODE_*                                      */
@@ -246,6 +253,8 @@ typedef struct {
 typedef struct {
     const double *q, *b, *h;
     const double *Px, *Ax, *Gx;
+    const double *theta; /* the objective's parameters (k, altdiff_objective);
+                            for a QP theta is q, so this adds to q           */
 } altdiff_direction;
 
 ALTDIFF_API altdiff_deriv_settings altdiff_deriv_settings_default(void);
@@ -269,28 +278,122 @@ ALTDIFF_API int altdiff_vjp(altdiff_work *work, const altdiff_deriv_settings *ds
  * dL/dA = lam dq' - db x', dL/dG = nu dq' - dh x', as derivatives with
  * respect to the stored values given at setup (arrays in that order: nnz of
  * P, A, G). An off-diagonal entry of P given once stands for both P_ij and
- * P_ji; an entry given in both triangles gets half of the pair's gradient. */
+ * P_ji; an entry given in both triangles gets half of the pair's gradient.
+ * For a non-quadratic objective dPx must be NULL (there is no P). */
 ALTDIFF_API int altdiff_matrix_grads(const altdiff_work *work, const double *dq,
                                      const double *db, const double *dh, double *dPx,
                                      double *dAx, double *dGx);
 
-/* Forward mode: dx = J dir. Modes ALTDIFF and KKT. */
+/* Forward mode: dx = J dir. Modes ALTDIFF and KKT. dir->Px must be NULL
+ * for a non-quadratic objective. */
 ALTDIFF_API int altdiff_jvp(altdiff_work *work, const altdiff_deriv_settings *ds,
                             const altdiff_direction *dir, double *dx, altdiff_deriv_info *info);
 
 /* Solve (as altdiff_solve) and run the Alt-Diff recursion along the
- * direction dir (q, b, h only; matrix directions give ALTDIFF_ERR_INVALID)
- * alongside the iterations, as in the Alt-Diff paper: one tangent sweep per
- * iteration, at that iteration's rho and slack mask. dx (n) receives the
+ * direction dir (q, b, h, theta only; matrix directions give
+ * ALTDIFF_ERR_INVALID) alongside the iterations, as in the Alt-Diff paper:
+ * one tangent sweep per iteration, at that iteration's rho and slack mask
+ * (for a smooth objective also at its Hessian: H is then refactored at every
+ * iterate, so the iterates can differ from altdiff_solve's within the
+ * tolerance). dx (n) receives the
  * tangent of the final iterate; info->residual is its last relative change,
  * info->status ALTDIFF_SOLVED when the solve is (see altdiff_get_info). */
 ALTDIFF_API int altdiff_solve_jvp(altdiff_work *work, const altdiff_direction *dir, double *dx,
                                   altdiff_deriv_info *info);
 
-/* Full Jacobian dx/dq (n x n), dx/db (n x m) or dx/dh (n x p), column-major
- * with leading dimension ldJ >= n. Modes ALTDIFF (columns in blocks) and KKT. */
+/* Full Jacobian dx/dq (n x n), dx/db (n x m), dx/dh (n x p) or dx/dtheta
+ * (n x k, ALTDIFF_WRT_THETA, see altdiff_objective), column-major with
+ * leading dimension ldJ >= n. Modes ALTDIFF (columns in blocks) and KKT. */
 ALTDIFF_API int altdiff_jacobian(altdiff_work *work, const altdiff_deriv_settings *ds, int wrt,
                                  double *J, altdiff_int ldJ, altdiff_deriv_info *info);
+
+/* ---- smooth convex objectives (MATH.md, "Smooth convex objectives") ------ */
+/*     minimize    f(x; theta) + q'x
+ *     subject to  A x = b,   G x <= h
+ * with f convex and twice differentiable on an open domain, its Hessian of a
+ * fixed sparsity pattern. The x-update of ADMM becomes damped Newton on the
+ * augmented Lagrangian with H_k = Hess f(x) + rho A'A + rho G'G + sigma I:
+ * the pattern of H is analyzed once at setup and only refactored
+ * numerically when the Hessian has moved enough to slow Newton down (so most
+ * steps reuse a factor); steps are cut back to stay in the domain (x > 0 for
+ * the entropy) and to decrease the augmented Lagrangian. Every iterate x~ is
+ * in the domain and the solution returned is one of them.
+ *
+ * Derivatives: every mode of the QP works, with P replaced by Hess f(x*)
+ * (the factor of H is refreshed at x* at the end of every solve). The
+ * parameters are q, b, h, A, G as for a QP (the vector dq of altdiff_vjp is
+ * dL/dq for the linear term q'x) and theta, through
+ *     dq_eff = (d grad f / d theta) dtheta,   dL/dtheta = (d grad f / d theta)' dL/dq
+ * (altdiff_theta_grad, altdiff_direction.theta, ALTDIFF_WRT_THETA).
+ * ALTDIFF_MODE_UNROLL refactors H at every recorded iterate (settings.record
+ * then also keeps x~ of each iteration: n doubles per iteration).
+ *
+ * Built-in objectives and callbacks:
+ *   ALTDIFF_OBJECTIVE_QUADRATIC  1/2 x'Px + q'x from the problem (theta = q,
+ *                                k = n): the same solver as altdiff_setup
+ *                                (one exact Newton step per x-update)
+ *   ALTDIFF_OBJECTIVE_ENTROPY    -y'x + sum_i x_i log x_i on x > 0
+ *                                (theta = y, k = n; with 1'x = 1 and x >= 0
+ *                                the softmax of y, with more rows a
+ *                                constrained softmax)
+ *   ALTDIFF_OBJECTIVE_CALLBACK   the callbacks below (theta has length k)
+ * Unboundedness is not detected for non-quadratic objectives (f should be
+ * bounded below on the feasible set): such a solve ends at the iteration
+ * limit or with ALTDIFF_NUMERICAL_ERROR. */
+#define ALTDIFF_OBJECTIVE_QUADRATIC 0
+#define ALTDIFF_OBJECTIVE_ENTROPY 1
+#define ALTDIFF_OBJECTIVE_CALLBACK 2
+
+typedef struct {
+    int kind;          /* ALTDIFF_OBJECTIVE_*                                  */
+    const double *y;   /* ENTROPY: y (n), copied at setup                      */
+    /* CALLBACK only (the pointers are kept: user must outlive the workspace) */
+    altdiff_int k;     /* length of theta, >= 0                                */
+    altdiff_csc hess;  /* n x n pattern of Hess f: upper, lower or both
+                          triangles as for P (values ignored); it must hold
+                          every entry the Hessian can ever have             */
+    const double *x0;  /* n: a point of the domain; the first Newton point    */
+    void *user;        /* passed to every callback                            */
+    /* Each returns 0, or nonzero when x is not in the domain of f (then the
+     * outputs are ignored). Outputs are filled completely. */
+    int (*value)(void *user, const double *x, double *f);
+    int (*gradient)(void *user, const double *x, double *g);   /* g (n)       */
+    int (*hessian)(void *user, const double *x, double *hx);   /* values on the
+                                                     entries of hess, its order */
+    /* Optional (NULL: steps are halved until f is finite): the distance to
+     * the domain's boundary along d, the largest t > 0 such that x + t' d is
+     * in the domain for all 0 <= t' < t (INFINITY if there is no boundary);
+     * Newton steps stop at 0.99 of it. */
+    double (*max_step)(void *user, const double *x, const double *d);
+    /* Products with the n x k matrix J = d grad f / d theta at x (required
+     * when k > 0, unused when k = 0): out (n) = J v, out (k) = J' u */
+    void (*dgrad)(void *user, const double *x, const double *v, double *out);
+    void (*dgrad_t)(void *user, const double *x, const double *u, double *out);
+} altdiff_objective;
+
+/* Setup (as altdiff_setup) for the objective f plus q'x: prob gives n, m,
+ * p, A, b, G, h and q (NULL: 0); prob->P must have no entries unless f is
+ * ALTDIFF_OBJECTIVE_QUADRATIC (which reads P and q from prob and needs q).
+ * ALTDIFF_ERR_INVALID also when x0 (or, for the entropy, its start point) is
+ * outside the domain or a callback is missing. The solve starts at x0 (the
+ * entropy: x_i = min(exp(y_i - 1), 1)), or at the x of altdiff_warm_start,
+ * which must then be in the domain. */
+ALTDIFF_API int altdiff_setup_objective(altdiff_work **work, const altdiff_problem *prob,
+                                        const altdiff_objective *f,
+                                        const altdiff_settings *settings);
+
+/* New theta for the built-ins (QUADRATIC: q, ENTROPY: y; n values): no
+ * refactorization. For CALLBACK theta must be NULL: the caller changed its
+ * own data, and the workspace forgets its solution. */
+ALTDIFF_API int altdiff_update_theta(altdiff_work *work, const double *theta);
+
+/* Length k of theta (n for the built-ins and for QPs) */
+ALTDIFF_API altdiff_int altdiff_theta_size(const altdiff_work *work);
+
+/* dL/dtheta (k) = (d grad f / d theta)' dq at the solution, from dq = dL/dq
+ * of altdiff_vjp (any mode): a QP or QUADRATIC gives dtheta = dq, the entropy
+ * dy = -dq. */
+ALTDIFF_API int altdiff_theta_grad(const altdiff_work *work, const double *dq, double *dtheta);
 
 /* ---- problem directories (Matrix Market) -------------------------------- */
 

@@ -33,6 +33,28 @@ typedef struct {
     altdiff_int *wk_idx;   /* m + p scratch                                  */
 } ad_factor;
 
+/* The objective (smooth.c). kind ALTDIFF_OBJECTIVE_QUADRATIC is the QP of
+ * altdiff_setup: P and q live in the workspace and none of the rest is used.
+ * Otherwise P holds Hess f at the point of the last refresh (P0x as given
+ * by the callback, P~ scaled) and q the extra linear term; the callbacks in f
+ * (the entropy's own for ALTDIFF_OBJECTIVE_ENTROPY) work in original units. */
+typedef struct {
+    int kind;
+    altdiff_objective f;   /* callbacks; f.user = this struct for the entropy */
+    altdiff_int n, k;      /* variables, length of theta                      */
+    double *y;             /* entropy: y (n)                                  */
+    double *x0;            /* n: the start point (original units)             */
+    double *hx;            /* Hess f on the given entries of its pattern      */
+    double *xu, *gu;       /* n: a point and a gradient in original units     */
+    double *dir, *xn, *r, *rn; /* n: Newton step, trial point, residuals      */
+    altdiff_int *Hpos;     /* nnz(P): position of each P~ entry in H          */
+    altdiff_int *hpat;     /* entropy: its diagonal pattern (p, then i)       */
+    int stale;             /* the factor's Hessian is older than the point    */
+    double tol, tol_final; /* Newton stops at |residual| <= tol (original units) */
+    double *xrec;          /* settings.record: x~ of every iteration (n each) */
+    altdiff_int xrec_cap;  /* iterations xrec has room for                    */
+} ad_objective;
+
 struct altdiff_work {
     altdiff_settings set;
     altdiff_info info;
@@ -63,6 +85,7 @@ struct altdiff_work {
     double *cert_x, *cert_lam, *cert_nu;
 
     ad_factor F;
+    ad_objective obj;
 
     /* recorded slack masks (settings.record): iteration k, row i is bit
      * (k * mask_row + i / 8, i % 8); mask_iters iterations held */
@@ -78,6 +101,9 @@ double ad_time(void); /* seconds, monotonic */
 cholmod_sparse ad_cholmod_view(const cs_dl *A, int stype); /* no copy; 1 = upper */
 int ad_factor_init(altdiff_work *w);             /* pattern, analyze, factor */
 int ad_factor_values(altdiff_work *w);           /* new P/A/G values: S'S again */
+/* HP from the values of P~ (pattern unchanged), positions kept in Hpos (nnz(P),
+ * filled on the first call) */
+int ad_factor_set_P(altdiff_work *w, altdiff_int **Hpos);
 int ad_factor_refactor(altdiff_work *w, double rho, double sigma); /* numeric only */
 int ad_factor_solve(altdiff_work *w, double *x); /* x = H \ x, no allocation  */
 /* X = H \ X for d columns with caller-held solve workspaces (free them with
@@ -100,6 +126,7 @@ void ad_lowrank_free(ad_factor *F);
  * uses x_prev and wm as scratch */
 void ad_scale(altdiff_work *w);
 void ad_scale_vectors(altdiff_work *w); /* q, b, h only, with D, E, c kept */
+void ad_scale_P(altdiff_work *w);       /* P~ = c D P0 D, with D, c kept     */
 
 /* kkt.c: exact implicit differentiation of the KKT conditions, in original
  * units, at the current (solved) iterates. The active set is J = { kept rows
@@ -145,10 +172,36 @@ typedef struct ad_tangent ad_tangent;
 ad_tangent *ad_tangent_new(altdiff_work *w, altdiff_int d, const double *dq,
                            const double *db, const double *dh, double *dx);
 int ad_tangent_step(altdiff_work *w, ad_tangent *t, double *rel);
+/* Smooth objectives (one direction): add J dtheta to dq~ at every step, J =
+ * d grad f / d theta at that step's x~ (dtheta: original units, borrowed) */
+int ad_tangent_theta(altdiff_work *w, ad_tangent *t, const double *dtheta);
 ad_tangent *ad_tangent_free(const altdiff_work *w, ad_tangent *t);
 
 /* admm.c: the solve, with a tangent advanced after every iteration (or NULL) */
 int ad_solve(altdiff_work *w, ad_tangent *t, double *rel);
+
+/* smooth.c: non-quadratic objectives (see altdiff.h). Points x~ are scaled;
+ * these return ALTDIFF_OK or an error code (AD_ERR_DOMAIN: x~ outside the
+ * domain, AD_ERR_NEWTON: no Newton step decreased the augmented Lagrangian) */
+#define AD_ERR_DOMAIN (-100)
+#define AD_ERR_NEWTON (-101)
+static inline int ad_smooth(const altdiff_work *w)
+{
+    return w->obj.kind != ALTDIFF_OBJECTIVE_QUADRATIC;
+}
+/* x~ = argmin of the augmented Lagrangian (damped Newton from w->xt, which
+ * receives it); rhs = sigma x - q~ - A'(lam - rho b) - G'(nu + rho (s - h)) */
+int ad_smooth_x_update(altdiff_work *w, const double *rhs, double rho, double sigma);
+/* g (n) = grad of the scaled objective part at x~ (c D grad f(D x~)), *obj =
+ * f(D x~) + q'D x~ in original units */
+int ad_smooth_gradient(altdiff_work *w, const double *x, double *g, double *obj);
+/* Hess f at x~ into P0x, P~, H; numeric refactorization */
+int ad_smooth_refresh(altdiff_work *w, const double *x);
+/* out (n, scaled dq~) = c D J(D x~) v for theta direction v (original units) */
+int ad_smooth_dgrad(altdiff_work *w, const double *x, const double *v, double *out);
+/* Room for and a copy of x~ of the current iteration (settings.record) */
+int ad_smooth_record(altdiff_work *w, altdiff_int iter);
+void ad_smooth_free(ad_objective *o);
 
 /* setup.c: kept inequality rows (p) -> given rows (p_all), times scale
  * (NULL: 1), 0 on dropped rows */

@@ -154,7 +154,9 @@ int ad_unroll_vjp(altdiff_work *w, const double *wt, double *gq, double *gb, dou
     }
     for (altdiff_int k = w->mask_iters - 1; k >= 0 && status == ALTDIFF_OK; k--) {
         a.mask = w->masks + k * w->mask_row;
-        status = sweep_transpose(w, &a, u, v); /* v = Phi_k'u, Psi_k'u */
+        if (ad_smooth(w)) /* the x-update of sweep k is linearized at its x~ */
+            status = ad_smooth_refresh(w, w->obj.xrec + k * n);
+        if (status == ALTDIFF_OK) status = sweep_transpose(w, &a, u, v); /* Phi_k'u, Psi_k'u */
         ad_axpy(acc, 1.0, gq, n);
         ad_axpy(acc + n, 1.0, gb, m);
         ad_axpy(acc + n + m, 1.0, gh, p);
@@ -166,6 +168,10 @@ int ad_unroll_vjp(altdiff_work *w, const double *wt, double *gq, double *gb, dou
         ad_copy(gq, acc, n);
         ad_copy(gb, acc + n, m);
         ad_copy(gh, acc + n + m, p);
+    }
+    if (ad_smooth(w)) { /* the factor at the solution again */
+        int st = ad_smooth_refresh(w, w->x);
+        if (status == ALTDIFF_OK) status = st;
     }
     info->iter = w->mask_iters;
     adjoint_free(&a, u, v);

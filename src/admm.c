@@ -82,8 +82,14 @@ static int admm_step(altdiff_work *w)
     unsigned char *mask = w->set.record ? next_mask(w) : NULL;
     if (w->set.record && !mask) return ALTDIFF_ERR_NOMEM;
     x_rhs(w, rho, sigma);
-    ad_copy(w->xt, w->rhs, w->n);
-    int status = ad_factor_solve(w, w->xt); /* x~ = H \ rhs */
+    int status;
+    if (ad_smooth(w)) { /* x~ = argmin of the augmented Lagrangian (Newton) */
+        status = ad_smooth_x_update(w, w->rhs, rho, sigma);
+        if (status == ALTDIFF_OK && mask) status = ad_smooth_record(w, w->mask_iters - 1);
+    } else {
+        ad_copy(w->xt, w->rhs, w->n);
+        status = ad_factor_solve(w, w->xt); /* x~ = H \ rhs */
+    }
     if (status != ALTDIFF_OK) return status;
     constraint_update(w, rho, alpha, mask);
     for (altdiff_int j = 0; j < w->n; j++)
@@ -94,14 +100,14 @@ static int admm_step(altdiff_work *w)
 /* ---- termination ---------------------------------------------------------- */
 
 /* Primal residuals |Ax - b|, |Gx + s - h| and their scale, unscaled by Einv */
-static void primal_residual(altdiff_work *w, residuals *r)
+static void primal_residual(altdiff_work *w, const double *x, residuals *r)
 {
     altdiff_int m = w->m, p = w->p;
     const double *Ea = w->Einv, *Eg = w->Einv + m;
     ad_fill(w->Ax, 0, m);
     ad_fill(w->Gx, 0, p);
-    ad_gaxpy(w->A, w->x, w->Ax);
-    ad_gaxpy(w->G, w->x, w->Gx);
+    ad_gaxpy(w->A, x, w->Ax);
+    ad_gaxpy(w->G, x, w->Gx);
     double scale = ad_max(ad_nrm_inf_scaled(w->Ax, Ea, m), ad_nrm_inf_scaled(w->Gx, Eg, p));
     double res = 0;
     for (altdiff_int i = 0; i < m; i++) {
@@ -124,16 +130,29 @@ static double accumulate(altdiff_work *w, double *acc, const double *v)
     return w->cinv * ad_nrm_inf_scaled(v, w->Dinv, w->n);
 }
 
-/* Dual residual |Px + q + A'lam + G'nu| and its scale; also the objective */
-static void dual_residual(altdiff_work *w, residuals *r)
+/* The objective's gradient part v (scaled: P~ x~, or c D grad f(D x~)) and
+ * the objective (1/2 x'Px + q'x, or f(x) + q'x) into info.obj */
+static int objective_gradient(altdiff_work *w, const double *x, double *v)
+{
+    if (ad_smooth(w)) return ad_smooth_gradient(w, x, v, &w->info.obj);
+    ad_fill(v, 0, w->n);
+    ad_symv_upper(w->P, x, v);                                  /* P x       */
+    w->info.obj = w->cinv * (0.5 * ad_dot(x, v, w->n) + ad_dot(w->q, x, w->n));
+    return ALTDIFF_OK;
+}
+
+/* Dual residual |Px + q + A'lam + G'nu| (|grad f + q + ...|) and its scale;
+ * also the objective. Infinite when x is outside the domain. */
+static void dual_residual(altdiff_work *w, const double *x, residuals *r)
 {
     altdiff_int n = w->n;
     double *acc = w->wn, *v = w->wn2;
     ad_copy(acc, w->q, n);
     double scale = w->cinv * ad_nrm_inf_scaled(w->q, w->Dinv, n);
-    ad_fill(v, 0, n);
-    ad_symv_upper(w->P, w->x, v);                               /* P x       */
-    w->info.obj = w->cinv * (0.5 * ad_dot(w->x, v, n) + ad_dot(w->q, w->x, n));
+    if (objective_gradient(w, x, v) != ALTDIFF_OK) {
+        r->r_dual = r->dual_scale = r->eps_dual = INFINITY;
+        return;
+    }
     scale = ad_max(scale, accumulate(w, acc, v));
     ad_fill(v, 0, n);
     ad_gatxpy(w->A, w->lam, v);                                 /* A'lam     */
@@ -177,6 +196,7 @@ static int dual_infeasible(altdiff_work *w)
 {
     altdiff_int n = w->n, m = w->m, p = w->p;
     double eps = w->set.eps_dinf, *dx = w->wn, *v = w->wn2;
+    if (ad_smooth(w)) return 0; /* not detected for smooth objectives (altdiff.h) */
     for (altdiff_int j = 0; j < n; j++) dx[j] = w->x[j] - w->x_prev[j];
     double norm = ad_nrm_inf_scaled(dx, w->D, n);
     if (norm <= eps) return 0;
@@ -248,8 +268,10 @@ static void log_line(const altdiff_work *w, altdiff_int k, const residuals *r)
 /* The outcome of check k, or ALTDIFF_UNSOLVED to go on */
 static int check_outcome(altdiff_work *w, residuals *r, double t0)
 {
-    primal_residual(w, r);
-    dual_residual(w, r);
+    const double *x = ad_smooth(w) ? w->xt : w->x; /* smooth: the Newton point */
+    primal_residual(w, x, r);
+    dual_residual(w, x, r);
+    w->obj.tol = 0.1 * ad_max(r->eps_dual, r->r_dual); /* the next x-updates */
     if (!isfinite(r->r_prim) || !isfinite(r->r_dual)) return ALTDIFF_NUMERICAL_ERROR;
     if (r->r_prim <= r->eps_prim && r->r_dual <= r->eps_dual) return ALTDIFF_SOLVED;
     if (primal_infeasible(w)) return ALTDIFF_PRIMAL_INFEASIBLE;
@@ -278,6 +300,14 @@ static void finish_info(altdiff_work *w, int outcome, altdiff_int k, const resid
     w->info.t_iterate = ad_time() - t0;
 }
 
+/* Smooth objectives: the solution is the last Newton point x~ (in the
+ * domain), and the factor of H is refreshed at it for the derivatives */
+static int smooth_finish(altdiff_work *w)
+{
+    ad_copy(w->x, w->xt, w->n);
+    return ad_smooth_refresh(w, w->x);
+}
+
 /* The iterations; with t, one tangent sweep after every step, at that step's
  * rho and slack mask (the Alt-Diff recursion alongside the solve), and *rel
  * its last relative change */
@@ -288,7 +318,9 @@ int ad_solve(altdiff_work *w, ad_tangent *t, double *rel)
     int outcome = ALTDIFF_UNSOLVED, code = ALTDIFF_OK;
     altdiff_int k = 0, last = 0;
     residuals r = {0, 0, 0, 0, 0, 0};
-    w->info.rho_updates = 0;
+    w->info.rho_updates = w->info.newton_steps = w->info.hess_updates = 0;
+    w->obj.tol = INFINITY;
+    w->obj.tol_final = 0.1 * set->eps_abs;
     w->mask_iters = 0;
     w->mask_row = (w->p + 7) / 8 > 0 ? (w->p + 7) / 8 : 1;
     if (set->verbose) log_header();
@@ -300,6 +332,7 @@ int ad_solve(altdiff_work *w, ad_tangent *t, double *rel)
             ad_copy(w->nu_prev, w->nu, w->p);
         }
         if ((code = admm_step(w)) != ALTDIFF_OK) break;
+        if (t && ad_smooth(w) && (code = ad_smooth_refresh(w, w->xt)) != ALTDIFF_OK) break;
         if (t && (code = ad_tangent_step(w, t, rel)) != ALTDIFF_OK) break;
         if (!check) continue;
         outcome = check_outcome(w, &r, t0);
@@ -310,6 +343,7 @@ int ad_solve(altdiff_work *w, ad_tangent *t, double *rel)
         if (rc == ALTDIFF_ERR_NOMEM) code = rc;
         if (rc != ALTDIFF_OK) outcome = refactor_outcome(rc);
     }
+    if (code == ALTDIFF_OK && ad_smooth(w)) code = smooth_finish(w);
     if (code != ALTDIFF_OK) outcome = refactor_outcome(code); /* incl. out of memory */
     finish_info(w, outcome, k, &r, t0);
     return code == ALTDIFF_ERR_NOMEM ? code : ALTDIFF_OK;

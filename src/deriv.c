@@ -188,7 +188,8 @@ static void pattern_grads(const altdiff_work *w, const double *x, const double *
 int altdiff_matrix_grads(const altdiff_work *w, const double *dq, const double *db,
                          const double *dh, double *dPx, double *dAx, double *dGx)
 {
-    if (!w || !dq || (w->m > 0 && !db) || (w->p_all > 0 && !dh)) return ALTDIFF_ERR_INVALID;
+    if (!w || !dq || (w->m > 0 && !db) || (w->p_all > 0 && !dh) || (dPx && ad_smooth(w)))
+        return ALTDIFF_ERR_INVALID;
     if (w->info.status != ALTDIFF_SOLVED) return ALTDIFF_ERR_NOT_SOLVED;
     altdiff_int n = w->n, m = w->m, pa = w->p_all, nP = w->P->p[n], nA = w->A->p[n],
                 nG = w->G->p[n];
@@ -238,21 +239,37 @@ static void matrix_direction(const cs_dl *pattern, double *V, const double *give
     ad_gaxpy(&M, x, dc);  /* dc -= dM x */
 }
 
+/* dq += J v with J = d grad f / d theta at x (original units); for a QP
+ * theta is q */
+static void theta_direction(const altdiff_work *w, const double *x, const double *v,
+                            double *dq, double *scratch)
+{
+    if (!ad_smooth(w)) {
+        ad_axpy(dq, 1.0, v, w->n);
+        return;
+    }
+    w->obj.f.dgrad(w->obj.f.user, x, v, scratch);
+    ad_axpy(dq, 1.0, scratch, w->n);
+}
+
 /* The effective vector direction (original units, h over kept rows):
- *   dq_eff = dq + dP x + dA'lam + dG'nu,  db_eff = db - dA x,  dh_eff = dh - dG x */
+ *   dq_eff = dq + J dtheta + dP x + dA'lam + dG'nu,  db_eff = db - dA x,
+ *   dh_eff = dh - dG x */
 static int effective_direction(const altdiff_work *w, const altdiff_direction *dir,
                                double *dq, double *db, double *dh)
 {
     altdiff_int n = w->n, m = w->m, p = w->p, nP = w->P->p[n], nA = w->A->p[n],
                 nG = w->G->p[n];
-    double *buf = ad_malloc((size_t)(n + m + 2 * w->p_all + nP + nA + nG), sizeof(double));
+    double *buf = ad_malloc((size_t)(2 * n + m + 2 * w->p_all + nP + nA + nG), sizeof(double));
     if (!buf) return ALTDIFF_ERR_NOMEM;
     double *x = buf, *lam = x + n, *s = lam + m, *nu = s + w->p_all, *V = nu + w->p_all;
+    double *Jv = V + nP + nA + nG;
     ad_unscale_solution(w, x, s, lam, nu);
     for (altdiff_int k = 0; k < p; k++) nu[k] = nu[w->keep[k]]; /* kept rows, in order */
     for (altdiff_int j = 0; j < n; j++) dq[j] = dir->q ? dir->q[j] : 0;
     for (altdiff_int i = 0; i < m; i++) db[i] = dir->b ? dir->b[i] : 0;
     for (altdiff_int k = 0; k < p; k++) dh[k] = dir->h ? dir->h[w->keep[k]] : 0;
+    if (dir->theta) theta_direction(w, x, dir->theta, dq, Jv);
     if (dir->Px) { /* dq += dP x */
         cs_dl M = *w->P;
         M.x = V;
@@ -265,9 +282,12 @@ static int effective_direction(const altdiff_work *w, const altdiff_direction *d
     return ALTDIFF_OK;
 }
 
-/* 1 if every given array of the direction is finite */
+/* 1 if every given array of the direction is finite (and there is no P
+ * direction for a smooth objective) */
 static int direction_finite(const altdiff_work *w, const altdiff_direction *dir)
 {
+    if (dir->Px && ad_smooth(w)) return 0;
+    if (dir->theta && !ad_all_finite(dir->theta, altdiff_theta_size(w))) return 0;
     return (!dir->q || ad_all_finite(dir->q, w->n)) && (!dir->b || ad_all_finite(dir->b, w->m)) &&
            (!dir->h || ad_all_finite(dir->h, w->p_all)) &&
            (!dir->Px || ad_all_finite(dir->Px, w->Pnz)) &&
@@ -334,13 +354,18 @@ int altdiff_solve_jvp(altdiff_work *w, const altdiff_direction *dir, double *dx,
     altdiff_int n = w->n, m = w->m, p = w->p;
     double t0 = ad_time(), rel = INFINITY;
     double *buf = ad_malloc((size_t)(n + m + p), sizeof(double));
-    int status = buf ? effective_direction(w, dir, buf, buf + n, buf + n + m) : ALTDIFF_ERR_NOMEM;
+    altdiff_direction vec = *dir; /* smooth: J theta at every iterate, below */
+    if (ad_smooth(w)) vec.theta = NULL;
+    int status = buf ? effective_direction(w, &vec, buf, buf + n, buf + n + m) : ALTDIFF_ERR_NOMEM;
     ad_tangent *t = NULL;
     if (status == ALTDIFF_OK) { /* dq~ = c D dq, db~ = Ea db, dh~ = Eg dh */
         for (altdiff_int j = 0; j < n; j++) buf[j] *= w->c * w->D[j];
         for (altdiff_int i = 0; i < m + p; i++) buf[n + i] *= w->E[i];
         t = ad_tangent_new(w, 1, buf, buf + n, buf + n + m, dx);
-        status = t ? ad_solve(w, t, &rel) : ALTDIFF_ERR_NOMEM;
+        status = !t ? ALTDIFF_ERR_NOMEM
+                    : ad_smooth(w) && dir->theta ? ad_tangent_theta(w, t, dir->theta)
+                                                 : ALTDIFF_OK;
+        if (status == ALTDIFF_OK) status = ad_solve(w, t, &rel);
     }
     for (altdiff_int j = 0; j < n; j++) dx[j] *= w->D[j]; /* dx = D dx~ */
     ad_tangent_free(w, t);
@@ -369,6 +394,21 @@ static void unit_block(const altdiff_work *w, int wrt, altdiff_int c0, altdiff_i
         if (wrt == ALTDIFF_WRT_Q) dq[c * n + j] = 1;
         if (wrt == ALTDIFF_WRT_B) db[c * m + j] = 1;
         if (wrt == ALTDIFF_WRT_H) dh[c * p + j] = 1; /* j: kept row */
+        if (wrt == ALTDIFF_WRT_THETA && !ad_smooth(w)) dq[c * n + j] = 1; /* theta = q */
+    }
+}
+
+/* Smooth objectives: dq (n x d) = J e_{c0} .. J e_{c0+d-1}, J = d grad f /
+ * d theta at x (original units); e: k scratch */
+static void theta_block(const altdiff_work *w, altdiff_int c0, altdiff_int d, const double *x,
+                        double *e, double *dq)
+{
+    altdiff_int k = altdiff_theta_size(w);
+    ad_fill(e, 0, k);
+    for (altdiff_int c = 0; c < d; c++) {
+        e[c0 + c] = 1;
+        w->obj.f.dgrad(w->obj.f.user, x, e, dq + c * w->n);
+        e[c0 + c] = 0;
     }
 }
 
@@ -379,6 +419,8 @@ typedef struct {
     altdiff_int ldJ;
     const double *wx;
     double *g;
+    const double *x; /* ALTDIFF_WRT_THETA (smooth): x* and k scratch */
+    double *e;
 } jac_out;
 
 /* Columns c0 .. c0+d-1 (kept parameter indices) of the Jacobian with respect
@@ -390,6 +432,7 @@ static int jacobian_block(altdiff_work *w, const altdiff_deriv_settings *ds, int
     altdiff_int n = w->n, m = w->m, p = w->p;
     double *dq = blk, *db = dq + n * d, *dh = db + m * d, *dx = dh + p * d;
     unit_block(w, wrt, c0, d, dq, db, dh);
+    if (wrt == ALTDIFF_WRT_THETA && ad_smooth(w)) theta_block(w, c0, d, out->x, out->e, dq);
     int status = ALTDIFF_OK;
     if (K)
         for (altdiff_int c = 0; c < d && status == ALTDIFF_OK; c++)
@@ -411,7 +454,9 @@ static int jacobian_blocks(altdiff_work *w, const altdiff_deriv_settings *ds, in
                            const jac_out *out, altdiff_deriv_info *info)
 {
     altdiff_int n = w->n, m = w->m, p = w->p;
-    altdiff_int cols = wrt == ALTDIFF_WRT_Q ? n : wrt == ALTDIFF_WRT_B ? m : p;
+    altdiff_int cols = wrt == ALTDIFF_WRT_Q ? n : wrt == ALTDIFF_WRT_B ? m : wrt == ALTDIFF_WRT_H
+                                                                          ? p
+                                                                          : altdiff_theta_size(w);
     altdiff_int d = ds->mode == ALTDIFF_MODE_KKT ? 1 : (ds->block < cols ? ds->block : cols);
     ad_kkt *K = NULL;
     double *blk = ad_malloc((size_t)((2 * n + m + p) * (d > 0 ? d : 1)), sizeof(double));
@@ -433,7 +478,7 @@ static int vjp_forward(altdiff_work *w, const altdiff_deriv_settings *ds, const 
     int status = ALTDIFF_OK;
     if (dh) ad_fill(dh, 0, w->p_all); /* dropped rows */
     for (int wrt = ALTDIFF_WRT_Q; wrt <= ALTDIFF_WRT_H && status == ALTDIFF_OK; wrt++) {
-        jac_out out = {NULL, 0, wx, g[wrt]};
+        jac_out out = {NULL, 0, wx, g[wrt], NULL, NULL};
         if (g[wrt]) status = jacobian_blocks(w, ds, wrt, &out, info);
     }
     return status;
@@ -447,15 +492,21 @@ int altdiff_jacobian(altdiff_work *w, const altdiff_deriv_settings *ds, int wrt,
     info_start(info);
     int status = deriv_check(w, ds);
     if (status != ALTDIFF_OK) return status;
-    if (!J || ldJ < w->n || wrt < ALTDIFF_WRT_Q || wrt > ALTDIFF_WRT_H ||
+    if (!J || ldJ < w->n || wrt < ALTDIFF_WRT_Q || wrt > ALTDIFF_WRT_THETA ||
         (ds->mode != ALTDIFF_MODE_ALTDIFF && ds->mode != ALTDIFF_MODE_KKT))
         return ALTDIFF_ERR_INVALID;
     double t0 = ad_time();
     count_active(w, info);
-    altdiff_int given = wrt == ALTDIFF_WRT_Q ? w->n : wrt == ALTDIFF_WRT_B ? w->m : w->p_all;
-    for (altdiff_int c = 0; c < given; c++) ad_fill(J + c * ldJ, 0, w->n); /* dropped rows */
-    jac_out out = {J, ldJ, NULL, NULL};
+    altdiff_int n = w->n, k = altdiff_theta_size(w);
+    altdiff_int given = wrt == ALTDIFF_WRT_Q ? n : wrt == ALTDIFF_WRT_B ? w->m
+                                          : wrt == ALTDIFF_WRT_H ? w->p_all : k;
+    for (altdiff_int c = 0; c < given; c++) ad_fill(J + c * ldJ, 0, n); /* dropped rows */
+    double *xe = ad_malloc((size_t)(n + k), sizeof(double)); /* x*, e */
+    if (!xe) return ALTDIFF_ERR_NOMEM;
+    ad_unscale_solution(w, xe, NULL, NULL, NULL);
+    jac_out out = {J, ldJ, NULL, NULL, xe, xe + n};
     status = jacobian_blocks(w, ds, wrt, &out, info);
+    ad_free(xe);
     info->time = ad_time() - t0;
     return status;
 }

@@ -351,6 +351,41 @@ int ad_factor_values(altdiff_work *w)
     return status == ALTDIFF_OK ? ad_factor_refactor(w, w->F.rho, w->F.sigma) : status;
 }
 
+/* Position of row i in column j of the sorted pattern of H, or -1 */
+static altdiff_int position(const cholmod_sparse *H, altdiff_int i, altdiff_int j)
+{
+    const altdiff_int *Hp = H->p, *Hi = H->i;
+    altdiff_int lo = Hp[j], hi = Hp[j + 1] - 1;
+    while (lo <= hi) {
+        altdiff_int mid = lo + (hi - lo) / 2;
+        if (Hi[mid] == i) return mid;
+        if (Hi[mid] < i) lo = mid + 1;
+        else hi = mid - 1;
+    }
+    return -1;
+}
+
+/* HP = P~ on the pattern of H (which contains the pattern of P~) */
+int ad_factor_set_P(altdiff_work *w, altdiff_int **Hpos)
+{
+    const cs_dl *P = w->P;
+    altdiff_int nz = P->p[w->n];
+    if (!*Hpos) {
+        *Hpos = ad_malloc((size_t)nz, sizeof(altdiff_int));
+        if (!*Hpos) return ALTDIFF_ERR_NOMEM;
+        for (altdiff_int j = 0; j < w->n; j++)
+            for (altdiff_int t = P->p[j]; t < P->p[j + 1]; t++) {
+                (*Hpos)[t] = position(w->F.H, P->i[t], j);
+                if ((*Hpos)[t] < 0) {
+                    *Hpos = ad_free(*Hpos);
+                    return ALTDIFF_ERR_CHOLMOD;
+                }
+            }
+    }
+    for (altdiff_int t = 0; t < nz; t++) w->F.HP[(*Hpos)[t]] = P->x[t];
+    return ALTDIFF_OK;
+}
+
 void ad_factor_free(ad_factor *F)
 {
     if (!F->cm_started) return;

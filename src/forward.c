@@ -27,6 +27,8 @@ typedef struct ad_tangent {
     double *dx, *ds, *dlam, *dnu, *dxt, *Ax, *Gx;
     const double *dq, *db, *dh;
     cholmod_dense *Xw, *Yw, *Ew; /* solve workspaces for d columns */
+    const double *dtheta;        /* ad_tangent_theta: dq = base + J dtheta */
+    double *base, *dq_theta;     /* n each                                 */
 } tangent;
 
 /* rhs (in t->dxt) = sigma dx - dq - A'(dlam - rho db) - G'(dnu + rho (ds - dh)) */
@@ -140,15 +142,31 @@ ad_tangent *ad_tangent_free(const altdiff_work *w, ad_tangent *t)
     cholmod_l_free_dense(&t->Xw, cm);
     cholmod_l_free_dense(&t->Yw, cm);
     cholmod_l_free_dense(&t->Ew, cm);
-    double *bufs[] = {t->ds, t->dlam, t->dnu, t->dxt, t->Ax, t->Gx};
-    for (int b = 0; b < 6; b++) ad_free(bufs[b]);
+    double *bufs[] = {t->ds, t->dlam, t->dnu, t->dxt, t->Ax, t->Gx, t->base, t->dq_theta};
+    for (int b = 0; b < 8; b++) ad_free(bufs[b]);
     return ad_free(t);
+}
+
+int ad_tangent_theta(altdiff_work *w, ad_tangent *t, const double *dtheta)
+{
+    t->base = ad_calloc((size_t)w->n, sizeof(double));
+    t->dq_theta = ad_malloc((size_t)w->n, sizeof(double));
+    if (!t->base || !t->dq_theta) return ALTDIFF_ERR_NOMEM;
+    if (t->dq) ad_copy(t->base, t->dq, w->n);
+    t->dtheta = dtheta;
+    t->dq = t->dq_theta;
+    return ALTDIFF_OK;
 }
 
 /* One sweep at the current rho and slack mask; *rel = change / size */
 int ad_tangent_step(altdiff_work *w, ad_tangent *t, double *rel)
 {
     double change = INFINITY;
+    if (t->dtheta) { /* dq~ = base + c D J(x~) dtheta at this step's x~ */
+        int st = ad_smooth_dgrad(w, w->xt, t->dtheta, t->dq_theta);
+        if (st != ALTDIFF_OK) return st;
+        ad_axpy(t->dq_theta, 1.0, t->base, w->n);
+    }
     int status = tangent_sweep(w, t, &change);
     double size = tangent_size(w, t);
     *rel = size > 0 ? change / size : change;

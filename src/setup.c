@@ -138,6 +138,7 @@ void altdiff_free(altdiff_work *w)
 {
     if (!w) return;
     ad_factor_free(&w->F);
+    ad_smooth_free(&w->obj);
     ad_spfree(w->P);
     ad_spfree(w->A);
     ad_spfree(w->G);
@@ -178,7 +179,16 @@ int altdiff_get_certificate(const altdiff_work *w, double *dx, double *dlam, dou
     return ALTDIFF_OK;
 }
 
-/* x~ = D^-1 x, s~ = Eg s, lam~ = c Ea^-1 lam, nu~ = c Eg^-1 nu (NULL = 0) */
+/* 1 if x (original units) is in the domain of a smooth objective */
+static int in_domain(const altdiff_work *w, const double *x)
+{
+    double f;
+    return w->obj.f.value(w->obj.f.user, x, &f) == 0 && isfinite(f);
+}
+
+/* x~ = D^-1 x, s~ = Eg s, lam~ = c Ea^-1 lam, nu~ = c Eg^-1 nu (NULL = 0;
+ * for a smooth objective x NULL = its start point, and x~ is also where
+ * Newton starts) */
 int altdiff_warm_start(altdiff_work *w, const double *x, const double *s, const double *lam,
                        const double *nu)
 {
@@ -186,8 +196,11 @@ int altdiff_warm_start(altdiff_work *w, const double *x, const double *s, const 
     if ((x && !ad_all_finite(x, w->n)) || (lam && !ad_all_finite(lam, w->m)) ||
         (s && !ad_all_finite(s, w->p_all)) || (nu && !ad_all_finite(nu, w->p_all)))
         return ALTDIFF_ERR_INVALID;
+    if (ad_smooth(w) && !x) x = w->obj.x0;
+    if (ad_smooth(w) && !in_domain(w, x)) return ALTDIFF_ERR_INVALID;
     altdiff_int m = w->m;
     for (altdiff_int j = 0; j < w->n; j++) w->x[j] = x ? w->Dinv[j] * x[j] : 0;
+    if (ad_smooth(w)) ad_copy(w->xt, w->x, w->n);
     for (altdiff_int i = 0; i < m; i++) w->lam[i] = lam ? w->c * w->Einv[i] * lam[i] : 0;
     for (altdiff_int k = 0; k < w->p; k++) {
         altdiff_int i = w->keep[k];
@@ -233,6 +246,7 @@ static void rescale_iterates(altdiff_work *w, const double *D0, const double *E0
 {
     altdiff_int m = w->m;
     for (altdiff_int j = 0; j < w->n; j++) w->x[j] *= D0[j] / w->D[j]; /* x = D x~ */
+    for (altdiff_int j = 0; j < w->n && ad_smooth(w); j++) w->xt[j] *= D0[j] / w->D[j];
     for (altdiff_int i = 0; i < m; i++) w->lam[i] *= (w->c / c0) * (E0[i] / w->E[i]);
     for (altdiff_int k = m; k < m + w->p; k++) {
         w->s[k - m] *= w->E[k] / E0[k];                      /* s = Eg^-1 s~      */
@@ -243,7 +257,7 @@ static void rescale_iterates(altdiff_work *w, const double *D0, const double *E0
 int altdiff_update_matrices(altdiff_work *w, const double *Px, const double *Ax,
                             const double *Gx)
 {
-    if (!w) return ALTDIFF_ERR_INVALID;
+    if (!w || (Px && ad_smooth(w))) return ALTDIFF_ERR_INVALID; /* no P: Hess f */
     if ((Px && !ad_all_finite(Px, w->Pnz)) || (Ax && !ad_all_finite(Ax, w->Anz)) ||
         (Gx && !ad_all_finite(Gx, w->Gnz)))
         return ALTDIFF_ERR_INVALID;

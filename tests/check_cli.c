@@ -1,6 +1,9 @@
 /* check_cli: the command-line contract of `altdiff solve` (arguments, output
  * files, exit status), checked by running the built executable on the tiny
- * instances and comparing what it writes with independent computations. */
+ * instances and comparing what it writes with independent computations:
+ * closed forms for the QP eq_box, and for the entropy instance data/entropy
+ * (--objective entropy) the KKT conditions, central finite differences of
+ * w'x over y and the symmetry of dx/dy. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,6 +94,8 @@ START_TEST(test_help)
     ck_assert(output_has("stdout", "--grad"));
     ck_assert(output_has("stdout", "--jacobian"));
     ck_assert(output_has("stdout", "exit status"));
+    ck_assert(output_has("stdout", "--objective"));
+    ck_assert(output_has("stdout", "entropy"));
     ck_assert_int_eq(run(""), 2);
 }
 END_TEST
@@ -129,7 +134,11 @@ START_TEST(test_usage_errors)
                          "solve " EQ_BOX " --grad w.mtx", "solve " EQ_BOX " --mode fast",
                          "solve " EQ_BOX " --out o --jacobian z",
                          "solve " EQ_BOX " --out o --jacobian q --mode gmres",
-                         "solve " EQ_BOX " --out o --matrix-grads", "frobnicate"};
+                         "solve " EQ_BOX " --out o --matrix-grads", "frobnicate",
+                         "solve " EQ_BOX " --objective foo", "solve " EQ_BOX " --objective",
+                         "solve " EQ_BOX " --out o --jacobian y",
+                         "solve " EQ_BOX " --objective quadratic --out o --jacobian y",
+                         "solve " EQ_BOX " --objective entropy --out o --jacobian y --mode gmres"};
     for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
         ck_assert_msg(run(bad[k]) == 2, "'%s' should be a usage error", bad[k]);
         ck_assert(output_has("stderr", "altdiff"));
@@ -251,6 +260,267 @@ START_TEST(test_jacobian_and_matrix_grads)
 }
 END_TEST
 
+/* ---- the entropy objective (data/entropy) ------------------------------- */
+
+/* data/entropy: altdiff gen entropy n=50 m=5 p=10 seed=1, w ~ N(0, I) */
+#define ENTROPY AD_DATA_DIR "/entropy"
+#define EN 50
+#define EM 5
+#define EP 10
+
+/* The matrix file dir/name as a dense column-major nrow x ncol array */
+static double *dense_file(const char *dir, const char *name, altdiff_int nrow, altdiff_int ncol)
+{
+    char path[2048], err[256];
+    double *D = NULL;
+    altdiff_int r = 0, c = 0;
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    ck_assert_msg(ad_mm_read_dense(path, &D, &r, &c, err, sizeof(err)) == ALTDIFF_OK, "%s", err);
+    ck_assert(r == nrow && c == ncol);
+    return D;
+}
+
+/* y += M x (trans = 0) or y += M'x (trans = 1), M dense nrow x ncol */
+static void gemv(const double *M, altdiff_int nrow, altdiff_int ncol, int trans, const double *x,
+                 double *y)
+{
+    for (altdiff_int j = 0; j < ncol; j++)
+        for (altdiff_int i = 0; i < nrow; i++) {
+            if (trans) y[j] += M[i + j * nrow] * x[i]; /* (M'x)_j */
+            else y[i] += M[i + j * nrow] * x[j];       /* (M x)_i */
+        }
+}
+
+/* altdiff solve DIR --objective entropy --out OUT EXTRA: the exit status */
+static int solve_entropy(const char *dir, const char *out, const char *extra)
+{
+    char args[4096];
+    snprintf(args, sizeof(args), "solve %s --objective entropy --out %s %s", dir, out, extra);
+    return run(args);
+}
+
+/* tmp/name, a new directory with copies of the listed files of data/entropy;
+ * returns its path (static buffer) */
+static const char *entropy_copy(const char *name, const char *files)
+{
+    static char dir[512];
+    char cmd[4096];
+    snprintf(dir, sizeof(dir), "%s/%s", tmp, name);
+    snprintf(cmd, sizeof(cmd), "mkdir -p %s && cd %s && cp %s %s", dir, ENTROPY, files, dir);
+    ck_assert_int_eq(system(cmd), 0);
+    return dir;
+}
+
+/* Write the n x 1 vector v as dir/name */
+static void write_vec(const char *dir, const char *name, const double *v, altdiff_int n)
+{
+    char path[2048], err[256];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    ck_assert_msg(altdiff_write_dense(path, v, n, 1, err, sizeof(err)) == ALTDIFF_OK, "%s", err);
+}
+
+/* The solution satisfies the KKT conditions of min -y'x + sum x log x s.t.
+ * A x = b, G x <= h, recomputed from the files: x > 0, A x = b, s = h - G x
+ * >= 0, nu >= 0, nu's = 0 and log x + 1 - y + A'lam + G'nu = 0 */
+START_TEST(test_entropy_solve)
+{
+    char out[512];
+    snprintf(out, sizeof(out), "%s/e", tmp);
+    ck_assert_int_eq(solve_entropy(ENTROPY, out, "--eps 1e-9"), 0);
+    ck_assert(output_has("stdout", "status: solved"));
+    ck_assert(output_has("stdout", "newton:"));
+    double *x = vec(out, "x.mtx", EN), *s = vec(out, "s.mtx", EP), *lam = vec(out, "lam.mtx", EM);
+    double *nu = vec(out, "nu.mtx", EP), *y = vec(ENTROPY, "y.mtx", EN);
+    double *b = vec(ENTROPY, "b.mtx", EM), *h = vec(ENTROPY, "h.mtx", EP);
+    double *A = dense_file(ENTROPY, "A.mtx", EM, EN), *G = dense_file(ENTROPY, "G.mtx", EP, EN);
+    double Ax[EM] = {0}, Gx[EP] = {0}, g[EN];
+    int active = 0;
+    gemv(A, EM, EN, 0, x, Ax);
+    gemv(G, EP, EN, 0, x, Gx);
+    for (int j = 0; j < EN; j++) {
+        ck_assert(x[j] > 0);
+        g[j] = log(x[j]) + 1 - y[j]; /* grad f(x) */
+    }
+    gemv(A, EM, EN, 1, lam, g); /* + A'lam */
+    gemv(G, EP, EN, 1, nu, g);  /* + G'nu  */
+    for (int i = 0; i < EM; i++) ck_assert_double_eq_tol(Ax[i], b[i], 1e-7);
+    for (int i = 0; i < EP; i++) {
+        ck_assert_double_le(Gx[i], h[i] + 1e-7);
+        ck_assert_double_eq_tol(s[i], h[i] - Gx[i], 1e-7);
+        ck_assert(s[i] >= 0 && nu[i] >= 0 && s[i] * nu[i] == 0);
+        active += nu[i] > 0;
+    }
+    for (int j = 0; j < EN; j++) ck_assert_msg(fabs(g[j]) <= 1e-6, "stationarity %d: %g", j, g[j]);
+    ck_assert_int_ge(active, 1);
+    double *bufs[] = {x, s, lam, nu, y, b, h, A, G};
+    for (int k = 0; k < 9; k++) altdiff_free_array(bufs[k]);
+}
+END_TEST
+
+/* w'x at y + t e_j: a solve of a copy of data/entropy with y_j moved by t */
+static double entropy_wx(const double *w, int j, double t)
+{
+    char out[1024];
+    const char *dir = entropy_copy("fd", "A.mtx b.mtx G.mtx h.mtx");
+    double *y = vec(ENTROPY, "y.mtx", EN);
+    y[j] += t;
+    write_vec(dir, "y.mtx", y, EN);
+    snprintf(out, sizeof(out), "%s/out", dir);
+    ck_assert_int_eq(solve_entropy(dir, out, "--eps 1e-10"), 0);
+    double *x = vec(out, "x.mtx", EN), wx = dot(w, x, EN);
+    altdiff_free_array(y);
+    altdiff_free_array(x);
+    return wx;
+}
+
+/* --grad: dy.mtx, db.mtx, dh.mtx (no dq.mtx); every mode gives the same dy,
+ * which matches central differences of w'x over y */
+START_TEST(test_entropy_grad)
+{
+    const char *modes[] = {"kkt", "gmres", "adjoint", "unroll", "altdiff"};
+    char out[512], extra[1024];
+    double *ref = NULL;
+    for (int k = 0; k < 5; k++) {
+        snprintf(out, sizeof(out), "%s/g_%s", tmp, modes[k]);
+        snprintf(extra, sizeof(extra), "--grad %s/w.mtx --mode %s --eps 1e-10", ENTROPY, modes[k]);
+        ck_assert_msg(solve_entropy(ENTROPY, out, extra) == 0, "mode %s", modes[k]);
+        ck_assert(output_has("stdout", "backward: mode"));
+        ck_assert(exists(out, "dy.mtx") && exists(out, "db.mtx") && exists(out, "dh.mtx"));
+        ck_assert(!exists(out, "dq.mtx"));
+        double *dy = vec(out, "dy.mtx", EN);
+        if (!ref) {
+            ref = dy;
+            continue;
+        }
+        for (int j = 0; j < EN; j++)
+            ck_assert_msg(fabs(dy[j] - ref[j]) <= 1e-6, "%s: dy[%d] = %.12g, kkt %.12g", modes[k],
+                          j, dy[j], ref[j]);
+        altdiff_free_array(dy);
+    }
+    double *w = vec(ENTROPY, "w.mtx", EN), t = 1e-4;
+    const int coords[] = {0, 17, 42};
+    for (int c = 0; c < 3; c++) {
+        int j = coords[c];
+        double fd = (entropy_wx(w, j, t) - entropy_wx(w, j, -t)) / (2 * t);
+        ck_assert_msg(fabs(fd - ref[j]) <= 1e-6 * fmax(1, fabs(ref[j])),
+                      "dy[%d] = %.10g, central difference %.10g", j, ref[j], fd);
+    }
+    altdiff_free_array(w);
+    altdiff_free_array(ref);
+}
+END_TEST
+
+/* --matrix-grads: dA.mtx, dG.mtx (no dP.mtx), dL/dA = lam dq' - db x' with
+ * dq = -dy (MATH.md) */
+START_TEST(test_entropy_matrix_grads)
+{
+    char out[512];
+    snprintf(out, sizeof(out), "%s/mg", tmp);
+    ck_assert_int_eq(solve_entropy(ENTROPY, out, "--grad " ENTROPY "/w.mtx --matrix-grads "
+                                                 "--mode kkt --eps 1e-10"), 0);
+    ck_assert(exists(out, "dA.mtx") && exists(out, "dG.mtx"));
+    ck_assert(!exists(out, "dP.mtx") && !exists(out, "dq.mtx"));
+    double *dA = dense_file(out, "dA.mtx", EM, EN), *dy = vec(out, "dy.mtx", EN);
+    double *db = vec(out, "db.mtx", EM), *x = vec(out, "x.mtx", EN), *lam = vec(out, "lam.mtx", EM);
+    for (int j = 0; j < EN; j++)
+        for (int i = 0; i < EM; i++)
+            ck_assert_double_eq_tol(dA[i + j * EM], -lam[i] * dy[j] - db[i] * x[j], 1e-9);
+    double *bufs[] = {dA, dy, db, x, lam};
+    for (int k = 0; k < 5; k++) altdiff_free_array(bufs[k]);
+}
+END_TEST
+
+/* --jacobian y: Jy.mtx = dx/dy, the projected inverse Hessian: symmetric,
+ * with a nonnegative diagonal and A Jy = 0; w'Jy = dy of --grad; the
+ * forward Alt-Diff mode agrees with the KKT mode */
+START_TEST(test_entropy_jacobian)
+{
+    char out[512], out2[512];
+    snprintf(out, sizeof(out), "%s/jy", tmp);
+    ck_assert_int_eq(solve_entropy(ENTROPY, out, "--jacobian y --mode kkt --eps 1e-10"), 0);
+    double *J = dense_file(out, "Jy.mtx", EN, EN), *A = dense_file(ENTROPY, "A.mtx", EM, EN);
+    for (int i = 0; i < EN; i++) {
+        ck_assert_double_ge(J[i + i * EN], -1e-12);
+        for (int j = 0; j < i; j++) ck_assert_double_eq_tol(J[i + j * EN], J[j + i * EN], 1e-9);
+    }
+    for (int j = 0; j < EN; j++) {
+        double AJ[EM] = {0};
+        gemv(A, EM, EN, 0, J + j * EN, AJ);
+        for (int i = 0; i < EM; i++) ck_assert_double_eq_tol(AJ[i], 0, 1e-9);
+    }
+    snprintf(out2, sizeof(out2), "%s/jy_grad", tmp);
+    ck_assert_int_eq(solve_entropy(ENTROPY, out2, "--grad " ENTROPY "/w.mtx --mode kkt "
+                                                  "--eps 1e-10"), 0);
+    double *w = vec(ENTROPY, "w.mtx", EN), *dy = vec(out2, "dy.mtx", EN);
+    for (int j = 0; j < EN; j++) ck_assert_double_eq_tol(dot(w, J + j * EN, EN), dy[j], 1e-8);
+    snprintf(out2, sizeof(out2), "%s/jy_altdiff", tmp);
+    ck_assert_int_eq(solve_entropy(ENTROPY, out2, "--jacobian y --mode altdiff --eps 1e-10"), 0);
+    double *J2 = dense_file(out2, "Jy.mtx", EN, EN);
+    for (int k = 0; k < EN * EN; k++) ck_assert_double_eq_tol(J2[k], J[k], 1e-6);
+    double *bufs[] = {J, A, w, dy, J2};
+    for (int k = 0; k < 5; k++) altdiff_free_array(bufs[k]);
+}
+END_TEST
+
+/* q.mtx adds q'x: (y, q) has the solution of (y - q, no q) */
+START_TEST(test_entropy_linear_term)
+{
+    char out1[1024], out2[1024];
+    double *y = vec(ENTROPY, "y.mtx", EN), *w = vec(ENTROPY, "w.mtx", EN), q[EN];
+    const char *dir = entropy_copy("with_q", "A.mtx b.mtx G.mtx h.mtx y.mtx");
+    for (int j = 0; j < EN; j++) q[j] = 0.3 * w[j];
+    write_vec(dir, "q.mtx", q, EN);
+    snprintf(out1, sizeof(out1), "%s/out", dir);
+    ck_assert_int_eq(solve_entropy(dir, out1, "--eps 1e-10"), 0);
+    dir = entropy_copy("shifted", "A.mtx b.mtx G.mtx h.mtx");
+    for (int j = 0; j < EN; j++) y[j] -= q[j];
+    write_vec(dir, "y.mtx", y, EN);
+    snprintf(out2, sizeof(out2), "%s/out", dir);
+    ck_assert_int_eq(solve_entropy(dir, out2, "--eps 1e-10"), 0);
+    double *x1 = vec(out1, "x.mtx", EN), *x2 = vec(out2, "x.mtx", EN);
+    for (int j = 0; j < EN; j++) ck_assert_double_eq_tol(x1[j], x2[j], 1e-7);
+    double *bufs[] = {y, w, x1, x2};
+    for (int k = 0; k < 4; k++) altdiff_free_array(bufs[k]);
+}
+END_TEST
+
+/* Bad entropy directories: exit 3 with the file named */
+START_TEST(test_entropy_bad_input)
+{
+    char args[4096];
+    const char *dir = entropy_copy("with_P", "A.mtx b.mtx G.mtx h.mtx y.mtx");
+    snprintf(args, sizeof(args), "cp %s/P.mtx %s", EQ_BOX, dir);
+    ck_assert_int_eq(system(args), 0);
+    snprintf(args, sizeof(args), "solve %s --objective entropy", dir);
+    ck_assert_int_eq(run(args), 3);
+    ck_assert(output_has("stderr", "P.mtx"));
+
+    struct {
+        const char *name, *files, *extra, *named;
+    } cases[] = {
+        {"no_y", "A.mtx b.mtx G.mtx h.mtx", NULL, "y.mtx"},
+        {"no_b", "A.mtx G.mtx h.mtx y.mtx", NULL, "b.mtx"},
+        {"no_G", "A.mtx b.mtx h.mtx y.mtx", NULL, "G.mtx"},
+        {"A_cols", "b.mtx y.mtx", "A.mtx", "A.mtx"},  /* eq_box's A: 1 x 4 */
+        {"q_len", "A.mtx b.mtx G.mtx h.mtx y.mtx", "q.mtx", "q.mtx"}, /* eq_box's q: 4 x 1 */
+    };
+    for (int k = 0; k < 5; k++) {
+        dir = entropy_copy(cases[k].name, cases[k].files);
+        if (cases[k].extra) {
+            snprintf(args, sizeof(args), "cp %s/%s %s", EQ_BOX, cases[k].extra, dir);
+            ck_assert_int_eq(system(args), 0);
+        }
+        snprintf(args, sizeof(args), "solve %s --objective entropy --out %s/out", dir, dir);
+        ck_assert_msg(run(args) == 3, "%s should be bad input", cases[k].name);
+        ck_assert_msg(output_has("stderr", cases[k].named), "%s: message names %s",
+                      cases[k].name, cases[k].named);
+        ck_assert(!exists(dir, "out"));
+    }
+    ck_assert_int_eq(run("solve /nonexistent/dir --objective entropy"), 3);
+    ck_assert(output_has("stderr", "/nonexistent/dir/y.mtx"));
+}
+END_TEST
+
 static Suite *suite_cli(void)
 {
     Suite *s = suite_create("cli");
@@ -263,6 +533,15 @@ static Suite *suite_cli(void)
     tcase_add_test(tc, test_unsolved_writes_nothing);
     tcase_add_test(tc, test_grad_modes_agree);
     tcase_add_test(tc, test_jacobian_and_matrix_grads);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("entropy");
+    tcase_add_checked_fixture(tc, setup_tmp, teardown_tmp);
+    tcase_add_test(tc, test_entropy_solve);
+    tcase_add_test(tc, test_entropy_grad);
+    tcase_add_test(tc, test_entropy_matrix_grads);
+    tcase_add_test(tc, test_entropy_jacobian);
+    tcase_add_test(tc, test_entropy_linear_term);
+    tcase_add_test(tc, test_entropy_bad_input);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -235,7 +235,7 @@ typedef struct {
 
 static altdiff_direction dir_view(const owned_dir *v)
 {
-    altdiff_direction dir = {v->q, v->b, v->h, v->Px, v->Ax, v->Gx};
+    altdiff_direction dir = {v->q, v->b, v->h, v->Px, v->Ax, v->Gx, NULL};
     return dir;
 }
 
@@ -753,7 +753,7 @@ START_TEST(test_solve_jvp)
     for (int j = 0; j < 20; j++) vq[j] = rng_normal(&r);
     for (int j = 0; j < 4; j++) vb[j] = rng_normal(&r);
     for (int j = 0; j < 16; j++) vh[j] = rng_normal(&r);
-    altdiff_direction dir = {vq, vb, vh, NULL, NULL, NULL};
+    altdiff_direction dir = {vq, vb, vh, NULL, NULL, NULL, NULL};
     altdiff_deriv_settings ds = altdiff_deriv_settings_default();
     ds.mode = ALTDIFF_MODE_KKT;
     ck_assert_int_eq(altdiff_jvp(w, &ds, &dir, ref, NULL), ALTDIFF_OK);
@@ -772,7 +772,7 @@ START_TEST(test_solve_jvp)
     printf("[deriv] solve_jvp vs KKT jvp: %.2e relative (%ld iterations)\n", err / scale,
            (long)info.iter);
     ck_assert_msg(err <= 1e-6 * scale, "solve_jvp error %g", err / scale);
-    altdiff_direction bad = {vq, NULL, NULL, d.Pc.x, NULL, NULL}; /* matrix: not here */
+    altdiff_direction bad = {vq, NULL, NULL, d.Pc.x, NULL, NULL, NULL}; /* matrix: not here */
     ck_assert_int_eq(altdiff_solve_jvp(w2, &bad, dx, NULL), ALTDIFF_ERR_INVALID);
     altdiff_free(w);
     altdiff_free(w2);
@@ -1299,7 +1299,7 @@ START_TEST(test_invalid)
             expect(&V, altdiff_jvp(w, &ds, &dir, J, NULL) == ALTDIFF_ERR_INVALID, "NaN dir");
             v.h[2] = 0;
             expect(&V, altdiff_jvp(w, &ds, NULL, J, NULL) == ALTDIFF_ERR_INVALID, "NULL dir");
-            expect(&V, altdiff_jacobian(w, &ds, 3, J, n, NULL) == ALTDIFF_ERR_INVALID, "wrt 3");
+            expect(&V, altdiff_jacobian(w, &ds, 4, J, n, NULL) == ALTDIFF_ERR_INVALID, "wrt 4");
             expect(&V, altdiff_jacobian(w, &ds, ALTDIFF_WRT_Q, J, n - 1, NULL) ==
                            ALTDIFF_ERR_INVALID,
                    "ldJ < n");

@@ -4,7 +4,8 @@
  * back with altdiff_read_problem and checked against its mathematical
  * construction: dimensions, the stored triangle of P, the structure of the
  * constraints, feasibility (manycon: the exact KKT point), determinism, and
- * the rejection of bad arguments.
+ * the rejection of bad arguments. The entropy family is read back with
+ * ad_gen_read_dir (it has y.mtx instead of P.mtx and q.mtx).
  */
 #include <check.h>
 #include <dirent.h>
@@ -475,6 +476,153 @@ START_TEST(test_randsparse)
 }
 END_TEST
 
+/* ---- entropy ------------------------------------------------------------ */
+
+/* Read an entropy directory with ad_gen_read_dir */
+static altdiff_owned_problem *read_entropy(const char *dir, double **y)
+{
+    altdiff_owned_problem *op = NULL;
+    char err[512] = "";
+    int rc = ad_gen_read_dir(dir, ALTDIFF_OBJECTIVE_ENTROPY, &op, y, err, sizeof(err));
+    ck_assert_msg(rc == ALTDIFF_OK && op && *y, "ad_gen_read_dir(%s): %d %s", dir, rc, err);
+    return op;
+}
+
+/* The entropy family with n, m, p: sizes, files, the empty P, rows with d
+ * nonzeros each (d = n: dense), y = y.mtx, and x0 = x_feas.mtx in
+ * [0.5, 1.5)/n with A x0 = b and 0 <= h - G x0 < 1/n */
+static void check_entropy(const char *dir, altdiff_int n, altdiff_int m, altdiff_int p,
+                          int d)
+{
+    double *y = NULL;
+    ck_assert(!exists(join(dir, "P.mtx")) && !exists(join(dir, "q.mtx")));
+    ck_assert_int_eq(exists(join(dir, "A.mtx")), m > 0);
+    ck_assert_int_eq(exists(join(dir, "G.mtx")), p > 0);
+    altdiff_owned_problem *op = read_entropy(dir, &y);
+    const altdiff_problem *pr = &op->prob;
+    ck_assert(pr->n == n && pr->m == m && pr->p == p);
+    ck_assert_int_eq(pr->P.p[n], 0); /* no P, no q */
+    ck_assert_ptr_null(pr->q);
+    double *A = dense_of(&pr->A, 0), *G = dense_of(&pr->G, 0);
+    for (altdiff_int i = 0; i < m; i++) ck_assert_int_eq(row_nnz(A, m, n, i), d);
+    for (altdiff_int i = 0; i < p; i++) ck_assert_int_eq(row_nnz(G, p, n, i), d);
+    double *y2 = read_vec(dir, "y.mtx", n), *x0 = read_vec(dir, "x_feas.mtx", n);
+    double eq, viol, minslack;
+    for (altdiff_int j = 0; j < n; j++) {
+        ck_assert_double_eq(y[j], y2[j]);
+        ck_assert(x0[j] >= 0.5 / (double)n && x0[j] < 1.5 / (double)n); /* x0 > 0 */
+    }
+    feas(A, pr->b, m, G, pr->h, p, n, x0, &eq, &viol, &minslack);
+    ck_assert_double_le(eq, 1e-12);                 /* b = A x0           */
+    if (p) ck_assert_double_le(viol, 0);             /* h - G x0 = u/n >= 0 */
+    if (p) ck_assert_double_le(-viol, 1.0 / (double)n + 1e-12);
+    altdiff_free_array(y);
+    altdiff_free_array(y2);
+    altdiff_free_array(x0);
+    free(A);
+    free(G);
+    altdiff_free_problem(op);
+}
+
+START_TEST(test_entropy)
+{
+    const char *dir = tmp_dir();
+    ck_assert_int_eq(gen("entropy", dir, "n=30", "m=4", "p=6", "seed=5", NULL), 0);
+    check_entropy(dir, 30, 4, 6, 30); /* dense A, G (density=1) */
+    rm_rf(dir);
+
+    dir = tmp_dir(); /* sparse: round(0.1 n) = 4 nonzeros per row */
+    ck_assert_int_eq(gen("entropy", dir, "n=40", "m=3", "p=5", "density=0.1", NULL), 0);
+    check_entropy(dir, 40, 3, 5, 4);
+    rm_rf(dir);
+
+    dir = tmp_dir(); /* tiny density: still one nonzero per row */
+    ck_assert_int_eq(gen("entropy", dir, "n=20", "m=2", "p=2", "density=0.001", NULL), 0);
+    check_entropy(dir, 20, 2, 2, 1);
+    rm_rf(dir);
+
+    dir = tmp_dir(); /* no constraints: y and x_feas only */
+    ck_assert_int_eq(gen("entropy", dir, "n=7", "m=0", "p=0", NULL), 0);
+    check_entropy(dir, 7, 0, 0, 7);
+    rm_rf(dir);
+
+    dir = tmp_dir(); /* defaults m = 300, p = 100 */
+    ck_assert_int_eq(gen("entropy", dir, "n=400", "density=0.01", NULL), 0);
+    check_entropy(dir, 400, 300, 100, 4);
+    rm_rf(dir);
+}
+END_TEST
+
+/* ad_gen_read_dir: the quadratic objective is altdiff_read_problem; the
+ * entropy rejects P.mtx and a q.mtx of the wrong length, reads a right one */
+START_TEST(test_read_dir)
+{
+    char err[512];
+    altdiff_owned_problem *op = NULL;
+    double *y = NULL;
+    const char *dir = tmp_dir();
+    ck_assert_int_eq(gen("dense", dir, "n=5", "m=2", "p=3", NULL), 0);
+    ck_assert_int_eq(ad_gen_read_dir(dir, ALTDIFF_OBJECTIVE_QUADRATIC, &op, &y, err, sizeof(err)),
+                     ALTDIFF_OK);
+    ck_assert(op && !y && op->prob.n == 5 && op->prob.m == 2 && op->prob.p == 3);
+    altdiff_free_problem(op);
+    ck_assert_int_eq(ad_gen_read_dir(dir, ALTDIFF_OBJECTIVE_ENTROPY, &op, &y, err, sizeof(err)),
+                     ALTDIFF_ERR_INVALID); /* P.mtx present */
+    ck_assert(!op && !y && strstr(err, "P.mtx"));
+    rm_rf(dir);
+
+    dir = tmp_dir();
+    ck_assert_int_eq(gen("entropy", dir, "n=6", "m=1", "p=2", NULL), 0);
+    double q[6] = {1, 2, 3, 4, 5, 6};
+    ck_assert_int_eq(altdiff_write_dense(join(dir, "q.mtx"), q, 6, 1, err, sizeof(err)), 0);
+    op = read_entropy(dir, &y);
+    ck_assert_ptr_nonnull(op->prob.q);
+    for (int j = 0; j < 6; j++) ck_assert_double_eq(op->prob.q[j], q[j]);
+    altdiff_free_problem(op);
+    altdiff_free_array(y);
+    ck_assert_int_eq(altdiff_write_dense(join(dir, "q.mtx"), q, 5, 1, err, sizeof(err)), 0);
+    ck_assert_int_eq(ad_gen_read_dir(dir, ALTDIFF_OBJECTIVE_ENTROPY, &op, &y, err, sizeof(err)),
+                     ALTDIFF_ERR_INVALID);
+    ck_assert(!op && !y && strstr(err, "q.mtx"));
+    unlink(join(dir, "q.mtx"));
+    unlink(join(dir, "y.mtx"));
+    ck_assert_int_eq(ad_gen_read_dir(dir, ALTDIFF_OBJECTIVE_ENTROPY, &op, &y, err, sizeof(err)),
+                     ALTDIFF_ERR_IO);
+    ck_assert(!op && !y && strstr(err, "y.mtx"));
+    rm_rf(dir);
+}
+END_TEST
+
+/* reading an entropy directory with the k-th allocation failing: NOMEM (no
+ * leak under ASan with CK_FORK=no) until it succeeds */
+START_TEST(test_read_dir_oom)
+{
+    char err[512];
+    altdiff_owned_problem *op = NULL;
+    double *y = NULL;
+    const char *dir = tmp_dir();
+    long k;
+    ck_assert_int_eq(gen("entropy", dir, "n=8", "m=2", "p=3", "density=0.5", NULL), 0);
+    double q[8] = {0};
+    ck_assert_int_eq(altdiff_write_dense(join(dir, "q.mtx"), q, 8, 1, err, sizeof(err)), 0);
+    for (k = 0; k < 10000; k++) {
+        ad_fault_arm(k);
+        int rc = ad_gen_read_dir(dir, ALTDIFF_OBJECTIVE_ENTROPY, &op, &y, err, sizeof(err));
+        int fired = ad_fault_fired();
+        ad_fault_arm(-1);
+        if (!fired) {
+            ck_assert_int_eq(rc, ALTDIFF_OK);
+            break;
+        }
+        ck_assert_msg(rc == ALTDIFF_ERR_NOMEM && !op && !y, "allocation %ld: %d", k, rc);
+    }
+    ck_assert_int_ge(k, 8);
+    altdiff_free_problem(op);
+    altdiff_free_array(y);
+    rm_rf(dir);
+}
+END_TEST
+
 /* ---- determinism -------------------------------------------------------- */
 
 static const char *fam_args[][3] = {
@@ -483,11 +631,13 @@ static const char *fam_args[][3] = {
     {"manycon", "n=9", "ratio=2"},
     {"grid", "k=5", NULL},
     {"randsparse", "n=40", "density=0.05"},
+    {"entropy", "n=9", "m=3"},
 };
-static const char *fam_files[] = {"P.mtx", "q.mtx",      "A.mtx",      "b.mtx",      "G.mtx",
-                                  "h.mtx", "x_feas.mtx", "x_true.mtx", "nu_true.mtx"};
+static const char *fam_files[] = {"P.mtx",      "q.mtx",      "y.mtx",      "A.mtx",
+                                  "b.mtx",      "G.mtx",      "h.mtx",      "x_feas.mtx",
+                                  "x_true.mtx", "nu_true.mtx"};
 
-/* same seed: byte-identical files; another seed: another q */
+/* same seed: byte-identical files; another seed: another q (entropy: y) */
 START_TEST(test_determinism)
 {
     const char **a = fam_args[_i];
@@ -507,7 +657,8 @@ START_TEST(test_determinism)
         files++;
     }
     ck_assert_int_ge(files, 2);
-    ck_assert(!same_bytes(join(d1, "q.mtx"), join(d3, "q.mtx")));
+    const char *drawn = exists(join(d1, "q.mtx")) ? "q.mtx" : "y.mtx";
+    ck_assert(!same_bytes(join(d1, drawn), join(d3, drawn)));
     rm_rf(d1);
     rm_rf(d2);
     rm_rf(d3);
@@ -565,6 +716,11 @@ static const char *bad_args[][5] = {
     {"manycon", "@", "ratio=-1", NULL, "ratio"},
     {"manycon", "@", "n=10", "ratio=0.01", "ratio"},
     {"dense", "@", "n=4", "averyveryverylongkey=1", "averyveryverylongkey"},
+    {"entropy", "@", "density=1.5", NULL, "density"},
+    {"entropy", "@", "density=0", NULL, "density"},
+    {"entropy", "@", "k=4", NULL, "'k'"},
+    {"entropy", "@", "feasible=1", NULL, "'feasible'"},
+    {"entropy", "@", "m=-1", NULL, "m=-1"},
 };
 
 START_TEST(test_bad_args)
@@ -632,8 +788,8 @@ START_TEST(test_usage)
     FILE *f = open_memstream(&buf, &len);
     ad_gen_usage(f);
     fclose(f);
-    const char *words[] = {"dense", "sparsemax", "manycon", "grid",   "randsparse",
-                           "seed",  "feasible",  "ratio",   "density"};
+    const char *words[] = {"dense",    "sparsemax", "manycon", "grid",   "randsparse",
+                           "entropy",  "seed",      "feasible", "ratio", "density"};
     for (size_t w = 0; w < sizeof(words) / sizeof(words[0]); w++)
         ck_assert_ptr_nonnull(strstr(buf, words[w]));
     free(buf);
@@ -650,6 +806,9 @@ static Suite *suite_gen(void)
     tcase_add_test(tc, test_manycon);
     tcase_add_test(tc, test_grid);
     tcase_add_test(tc, test_randsparse);
+    tcase_add_test(tc, test_entropy);
+    tcase_add_test(tc, test_read_dir);
+    tcase_add_test(tc, test_read_dir_oom);
     tcase_add_loop_test(tc, test_determinism, 0, (int)(sizeof(fam_args) / sizeof(fam_args[0])));
     tcase_add_loop_test(tc, test_oom, 0, (int)(sizeof(fam_args) / sizeof(fam_args[0])));
     suite_add_tcase(s, tc);

@@ -5,7 +5,8 @@
 #
 #   bash tools/bench.sh            quick subset
 #   bash tools/bench.sh --full     full sweep (hours; dense up to n=10000,
-#                                  sparsemax to 1e6, grid to k=1000)
+#                                  sparsemax to 1e6, grid to k=1000, entropy
+#                                  (constrained softmax) to (10000, 3000, 1000))
 #   bash tools/bench.sh --no-plot  skip the plots
 #
 # Each case is one `altdiff bench FAMILY OUT.csv key=value ... [options]`
@@ -21,7 +22,7 @@ for arg in "$@"; do
   case "$arg" in
     --full) full=1 ;;
     --no-plot) plot=0 ;;
-    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench.sh: unknown argument '$arg' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -82,6 +83,7 @@ if [ $full -eq 0 ]; then
   for n in 500 1000 2000 4000; do             # random sparse, fill-in
     case_ randsparse $n $((n / 10)) $((n / 2)) n=$n
   done
+  case_ entropy 1000 300 100 n=1000 m=300 p=100  # constrained softmax (entropy objective)
 else
   for s in "1000 500 200" "2000 1000 400" "3000 1500 600" "5000 2500 1000" "10000 5000 2000"; do
     set -- $s
@@ -101,6 +103,10 @@ else
   done
   for n in 1000 2000 4000 8000 16000; do
     case_ randsparse $n $((n / 10)) $((n / 2)) n=$n
+  done
+  for s in "1000 300 100" "3000 1000 300" "5000 1500 500" "10000 3000 1000"; do
+    set -- $s                                 # constrained softmax, dense A and G
+    case_ entropy $1 $2 $3 n=$1 m=$2 p=$3
   done
 fi
 echo "bench.sh: $(($(wc -l < "$out") - 1)) rows in $out, $(($(date +%s) - start)) s"

@@ -5,7 +5,8 @@
 #
 #   time_FAMILY.png    solve time (t_setup + t_iterate) and VJP time per mode
 #                      vs n, log-log, least-squares slope in the legend (one
-#                      per family with more than one n)
+#                      per family with more than one n; time_entropy.png for
+#                      the constrained softmax of the --full sweep)
 #   ratio_vs_n.png     VJP time / solve time vs n, per mode, one panel a family
 #   memory_vs_n.png    peak RSS vs n per mode, one panel a family
 #   accuracy_vs_eps.png  rel_err of (dq, db, dh) against the reference vs the
@@ -14,6 +15,8 @@
 #   manycon_ratio.png  solve and VJP times vs p/n at fixed n (manycon)
 #   dense_table.md     the dense-QP table (time and cosine similarity per size
 #                      and mode) for results/README.md
+#   entropy_table.md   the same table for the entropy family (with rel_err),
+#                      when the CSV has entropy rows
 #
 # Times, ratios and memory are taken at one tolerance: EPS=1e-6 (environment)
 # by default. Only rows with status ok are plotted.
@@ -209,13 +212,17 @@ $(plot_cmd "${args[@]}")
 EOF
 fi
 
-# ---- the dense-QP table -----------------------------------------------------
-awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
-  $1 == "dense" {
+# ---- tables per size and tolerance -------------------------------------------
+# table FAMILY REL: markdown, one row per (n, m, p, eps), a cell per mode:
+# "VJP time / cos_sim" (REL = 1: "VJP time / cos_sim / rel_err")
+table() {
+  awk -F, -v fam="$1" -v rel="$2" 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+  $1 == fam {
     key = $c["n"] "," $c["m"] "," $c["p"] "," $c["eps"]
     if (!(key in seen)) { seen[key] = 1; order[++k] = key }
     t = $c["status"] == "ok" ? sprintf("%.3g s", $c["t_backward"]) : $c["status"]
     cs = $c["cos_sim"] == "" ? "-" : sprintf("%.6f", $c["cos_sim"])
+    if (rel) cs = cs " / " ($c["rel_err"] == "" ? "-" : sprintf("%.1e", $c["rel_err"]))
     cell[key, $c["mode"]] = t " / " cs
     if ($c["mode"] != "unroll" && $c["t_iterate"] != "" && !(key in fwd))
       fwd[key] = sprintf("%.3g s (%d it)", $c["t_setup"] + $c["t_iterate"], $c["fwd_iter"])
@@ -230,5 +237,12 @@ awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
       for (j = 1; j <= 5; j++) line = line " | " ((order[i], ms[j]) in cell ? cell[order[i], ms[j]] : "-")
       print line " |"
     }
-  }' "$csv" > "$dir/dense_table.md"
-echo "plot.sh: $(ls "$dir"/*.png | wc -l) PNGs and dense_table.md in $dir"
+  }' "$csv"
+}
+table dense 0 > "$dir/dense_table.md"
+tables=dense_table.md
+if grep -q '^entropy,' "$csv"; then
+  table entropy 1 > "$dir/entropy_table.md"
+  tables="$tables, entropy_table.md"
+fi
+echo "plot.sh: $(ls "$dir"/*.png | wc -l) PNGs and $tables in $dir"

@@ -3,7 +3,9 @@
  * scaling-experiment driver. One call runs one case:
  *
  *   1. generate FAMILY with the key=value options (altdiff gen, into a
- *      temporary directory) or take the problem directory DIR, and read it;
+ *      temporary directory) or take the problem directory DIR, and read it
+ *      for the objective (--objective; the entropy family: entropy, solved
+ *      by altdiff_setup_objective, whose dq is -dL/dy);
  *   2. reference gradient: solve at --ref-eps (1e-10), KKT-mode VJP with a
  *      fixed random cotangent w ~ N(0, I) (--seed);
  *   3. for each tolerance eps: setup + solve (eps_abs = eps_rel = eps), then
@@ -83,6 +85,7 @@ typedef struct {
     const char *label;   /* the family column: FAMILY or the last part of DIR */
     int is_dir;
     const char *csv;     /* OUT.csv                                           */
+    int objective;       /* ALTDIFF_OBJECTIVE_*: --objective, or by family    */
     char *keys[BENCH_MAX_KEYS]; /* generator key=value options (nkeys)        */
     int nkeys;
     int modes[BENCH_NMODES], nmodes; /* ALTDIFF_MODE_*, in output order       */
@@ -113,6 +116,10 @@ void ad_bench_usage(FILE *f)
           "  not reach eps), error, timeout, oom, crash; the note says why. A mode that\n"
           "  timed out (ran out of memory) is not run again at smaller eps: its rows say\n"
           "  timeout (oom), 'skipped'. The unroll mode solves with settings.record = 1.\n"
+          "  FAMILY entropy (a constrained softmax) is solved with the entropy objective;\n"
+          "  its dq is -dL/dy, so cos_sim and rel_err are those of (dy, db, dh) too.\n"
+          "  --objective O      quadratic or entropy: how to read and solve DIR (default:\n"
+          "                     entropy for FAMILY entropy, else quadratic)\n"
           "  --modes LIST       of adjoint,gmres,unroll,altdiff,kkt (default: all five;\n"
           "                     altdiff is the forward mode: a VJP costs n+m+p tangents)\n"
           "  --eps LIST         tolerances of solve and derivative (default 1e-3,1e-6,1e-8)\n"
@@ -172,12 +179,22 @@ static int bench_mode_list(const char *s, bench_args *a)
     return a->nmodes > 0;
 }
 
+/* --objective NAME: 1 on success */
+static int bench_objective(const char *s, bench_args *a)
+{
+    if (!strcmp(s, "quadratic")) a->objective = ALTDIFF_OBJECTIVE_QUADRATIC;
+    else if (!strcmp(s, "entropy")) a->objective = ALTDIFF_OBJECTIVE_ENTROPY;
+    else return 0;
+    return 1;
+}
+
 /* One "--option value"; 1 if valid */
 static int bench_option(const char *o, const char *v, bench_args *a)
 {
     double x;
     if (!strcmp(o, "--modes")) return bench_mode_list(v, a);
     if (!strcmp(o, "--eps")) return bench_eps_list(v, a);
+    if (!strcmp(o, "--objective")) return bench_objective(v, a);
     if (!bench_num(v, 0, &x)) return 0;
     if (!strcmp(o, "--ref-eps")) a->ref_eps = x;
     else if (!strcmp(o, "--repeat") && x >= 1 && x <= BENCH_MAX_REPEAT && x == floor(x))
@@ -205,6 +222,7 @@ static void bench_defaults(bench_args *a)
     a->time_budget = 60;
     a->gen_budget = -1; /* 10 x time_budget */
     a->seed = 1;
+    a->objective = -1; /* by family */
 }
 
 /* A directory argument: contains a '/' or names an existing directory */
@@ -241,6 +259,9 @@ static int bench_parse(int argc, char **argv, bench_args *a)
         }
     }
     if (a->gen_budget < 0) a->gen_budget = 10 * a->time_budget;
+    if (a->objective < 0)
+        a->objective = !a->is_dir && !strcmp(a->family, "entropy") ? ALTDIFF_OBJECTIVE_ENTROPY
+                                                                  : ALTDIFF_OBJECTIVE_QUADRATIC;
     return 0;
 }
 
@@ -463,6 +484,7 @@ typedef struct {
     bench_shared *sh;
     const char *dir;              /* the problem directory            */
     altdiff_owned_problem *op;
+    double *y;                    /* the entropy's y (n), or NULL     */
     double *w;                    /* cotangent (n)                    */
     double *g_ref;                /* reference (dq, db, dh), shared   */
     altdiff_int len;              /* n + m + p                        */
@@ -487,6 +509,18 @@ static altdiff_settings case_settings(double eps, int record)
     return set;
 }
 
+/* Setup of the case's problem for its objective */
+static int case_setup(const bench_case *c, const altdiff_settings *set, altdiff_work **work)
+{
+    altdiff_objective f;
+    if (c->a->objective == ALTDIFF_OBJECTIVE_QUADRATIC)
+        return altdiff_setup(work, &c->op->prob, set);
+    memset(&f, 0, sizeof(f));
+    f.kind = c->a->objective;
+    f.y = c->y;
+    return altdiff_setup_objective(work, &c->op->prob, &f, set);
+}
+
 /* Timings of the forward runs */
 typedef struct {
     double t_analyze[BENCH_MAX_REPEAT], t_factor[BENCH_MAX_REPEAT];
@@ -508,7 +542,7 @@ static int solve_repeated(bench_case *c, double eps, int record, fwd_times *ft,
         altdiff_free(*work);
         double t0 = bench_now();
         arm(c->a->time_budget);
-        rc = altdiff_setup(work, &c->op->prob, &set);
+        rc = case_setup(c, &set, work);
         if (rc == ALTDIFF_OK) rc = altdiff_solve(*work);
         arm(0);
         spent += bench_now() - t0;
@@ -651,7 +685,7 @@ static int reference_main(void *ctx)
     altdiff_int n = c->op->prob.n, m = c->op->prob.m;
     char *note = c->sh->ref_note;
     arm(a->time_budget);
-    int rc = altdiff_setup(&work, &c->op->prob, &set);
+    int rc = case_setup(c, &set, &work);
     if (rc == ALTDIFF_OK) rc = altdiff_solve(work);
     arm(0);
     if (rc != ALTDIFF_OK) {
@@ -689,7 +723,7 @@ static int case_read(bench_case *c)
     bench_shared *sh = c->sh;
     snprintf(sh->phase, sizeof(sh->phase), "reading the problem");
     arm(c->a->gen_budget);
-    int rc = altdiff_read_problem(c->dir, &c->op, err, sizeof(err));
+    int rc = ad_gen_read_dir(c->dir, c->a->objective, &c->op, &c->y, err, sizeof(err));
     arm(0);
     if (rc != ALTDIFF_OK) {
         fill_all(c->a, sh, 0, code_status(rc), err);
@@ -843,6 +877,7 @@ static int gen_child(void *ctx)
 static void guess_sizes(const bench_args *a, bench_shared *sh)
 {
     double n = -1, m = -1, p = -1, k = 100, ratio = 10, v;
+    const char *f = a->family;
     for (int j = 0; j < a->nkeys; j++) {
         const char *s = a->keys[j], *eq = strchr(s, '=');
         if (!bench_num(eq + 1, 0, &v)) continue;
@@ -852,9 +887,9 @@ static void guess_sizes(const bench_args *a, bench_shared *sh)
         else if (!strncmp(s, "k=", 2)) k = v;
         else if (!strncmp(s, "ratio=", 6)) ratio = v;
     }
-    const char *f = a->family;
     if (n < 0) n = strcmp(f, "randsparse") ? 1000 : 2000;
     if (!strcmp(f, "dense")) m = m < 0 ? 500 : m, p = p < 0 ? 200 : p;
+    else if (!strcmp(f, "entropy")) m = m < 0 ? 300 : m, p = p < 0 ? 100 : p;
     else if (!strcmp(f, "sparsemax")) m = 1, p = 2 * n;
     else if (!strcmp(f, "manycon")) m = 0, p = floor(ratio * n + 0.5);
     else if (!strcmp(f, "grid")) n = k * k, m = k, p = 2 * n;

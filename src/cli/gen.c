@@ -19,15 +19,23 @@
  *               O(n) time and memory.
  *   randsparse  P = B'B + 0.01 I, A, G random sparse with a given density
  *               (no empty row), b, h as in dense: shows fill-in.
+ *   entropy     the constrained softmax of the Alt-Diff paper: minimize
+ *               -y'x + sum x_i log x_i s.t. A x = b, G x <= h, with y, A, G
+ *               standard normal (A, G dense, or random sparse with no empty
+ *               row when density < 1); x0 uniform in [0.5, 1.5)/n (strictly
+ *               positive), b = A x0, h = G x0 + u/n, u uniform [0,1). Writes
+ *               y.mtx instead of P.mtx and q.mtx (altdiff solve --objective
+ *               entropy; ad_gen_read_dir reads it back).
  *
  * Everything is drawn from one splitmix64 stream seeded by seed=S in a fixed
  * order, so the same arguments give byte-identical files. Matrices are built
  * as CSC (cs_dl) with sorted columns; P holds its lower triangle (i >= j).
- * Extra files: x_feas.mtx (dense and randsparse with feasible=1: the feasible
- * point x0), x_true.mtx and nu_true.mtx (manycon: the solution).
+ * Extra files: x_feas.mtx (dense and randsparse with feasible=1, entropy: the
+ * feasible point x0), x_true.mtx and nu_true.mtx (manycon: the solution).
  */
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -297,9 +305,10 @@ typedef struct {
 
 typedef struct {
     altdiff_int n, m, p;
-    cs_dl *P;      /* n x n, lower triangle                          */
+    cs_dl *P;      /* n x n, lower triangle; NULL for the entropy    */
     cs_dl *A, *G;  /* m x n, p x n; NULL when m = 0 (p = 0)          */
-    double *q;     /* n */
+    double *q;     /* n, or NULL (entropy)                           */
+    double *y;     /* n: the entropy's y, or NULL                    */
     double *b, *h; /* m, p; NULL when empty                          */
     double *x0;    /* n: feasible point or solution, or NULL         */
     double *nu0;   /* p: multipliers of the solution (manycon), NULL */
@@ -312,6 +321,7 @@ static void gen_problem_free(gen_problem *g)
     ad_spfree(g->A);
     ad_spfree(g->G);
     ad_free(g->q);
+    ad_free(g->y);
     ad_free(g->b);
     ad_free(g->h);
     ad_free(g->x0);
@@ -534,6 +544,37 @@ static int gen_make_randsparse(const gen_opts *o, gen_rng *r, gen_problem *g)
     return gen_rhs(r, o->feasible, g);
 }
 
+/* nrow x n with standard normal entries: dense (density 1), else random
+ * sparse with d = max(1, round(density n)) nonzeros per row */
+static cs_dl *gen_rows(gen_rng *r, altdiff_int nrow, altdiff_int n, double density)
+{
+    altdiff_int d = (altdiff_int)llround(density * (double)n);
+    if (density >= 1) return gen_densecsc(r, nrow, n);
+    return gen_randrows(r, nrow, n, d < 1 ? 1 : d);
+}
+
+/* entropy (constrained softmax): y ~ N(0,I); A, G by gen_rows; x0 ~
+ * U[0.5,1.5)/n > 0, b = A x0, h = G x0 + U[0,1)/n: x0 is strictly feasible
+ * and in the domain x > 0, and rows of G with a small slack become active */
+static int gen_make_entropy(const gen_opts *o, gen_rng *r, gen_problem *g)
+{
+    altdiff_int n = o->n, m = g->m, p = g->p;
+    g->y = gen_normals(r, n);
+    g->A = m ? gen_rows(r, m, n, o->density) : NULL;
+    g->G = p ? gen_rows(r, p, n, o->density) : NULL;
+    g->x0 = ad_malloc((size_t)n, sizeof(double));
+    g->x0_file = "x_feas.mtx";
+    g->b = m ? ad_calloc((size_t)m, sizeof(double)) : NULL;
+    g->h = p ? ad_calloc((size_t)p, sizeof(double)) : NULL;
+    if (!g->y || (m && (!g->A || !g->b)) || (p && (!g->G || !g->h)) || !g->x0)
+        return ALTDIFF_ERR_NOMEM;
+    for (altdiff_int j = 0; j < n; j++) g->x0[j] = (0.5 + gen_unif(r)) / (double)n; /* x0 > 0 */
+    if (m) ad_gaxpy(g->A, g->x0, g->b);                                            /* b = A x0 */
+    if (p) ad_gaxpy(g->G, g->x0, g->h);                                            /* h = G x0 */
+    for (altdiff_int i = 0; i < p; i++) g->h[i] += gen_unif(r) / (double)n; /* h = G x0 + u/n */
+    return ALTDIFF_OK;
+}
+
 /* ---- families and options ----------------------------------------------- */
 
 typedef struct {
@@ -548,14 +589,16 @@ static const gen_family gen_families[] = {
     {"manycon", "n ratio density seed", gen_make_manycon},
     {"grid", "k seed", gen_make_grid},
     {"randsparse", "n density m p feasible seed", gen_make_randsparse},
+    {"entropy", "n m p density seed", gen_make_entropy},
 };
 #define GEN_NFAMILIES (sizeof(gen_families) / sizeof(gen_families[0]))
 
 void ad_gen_usage(FILE *f)
 {
     fputs("altdiff gen FAMILY OUTDIR [key=value ...]\n"
-          "  Write a problem directory OUTDIR/{P,q,A,b,G,h}.mtx (created as by mkdir -p;\n"
-          "  A/b omitted when m = 0, G/h when p = 0). Same keys and seed, same bytes.\n"
+          "  Write a problem directory OUTDIR/{P,q,A,b,G,h}.mtx (entropy: y.mtx instead of\n"
+          "  P.mtx and q.mtx; created as by mkdir -p; A/b omitted when m = 0, G/h when\n"
+          "  p = 0). Same keys and seed, same bytes.\n"
           "  All families take seed=S (default 1).\n"
           "  dense       n=1000 m=500 p=200 feasible=1\n"
           "              the Alt-Diff paper's QP: P = M'M with M n x n, q, A, G standard\n"
@@ -576,7 +619,14 @@ void ad_gen_usage(FILE *f)
           "              k = 3, 5) each summing to 0\n"
           "  randsparse  n=2000 density=0.002 m=n/10 p=n/2 feasible=1\n"
           "              P = B'B + 0.01 I; B, A, G random sparse with max(1, round(density*n))\n"
-          "              nonzeros per column of B and per row of A and G; b, h as in dense\n",
+          "              nonzeros per column of B and per row of A and G; b, h as in dense\n"
+          "  entropy     n=1000 m=300 p=100 density=1\n"
+          "              constrained softmax (the Alt-Diff paper; solve with --objective\n"
+          "              entropy): min -y'x + sum x_i log x_i s.t. A x = b, G x <= h; writes\n"
+          "              y.mtx (no P.mtx, q.mtx); y, A, G standard normal, A and G dense\n"
+          "              (density=1) or with max(1, round(density*n)) nonzeros per row;\n"
+          "              b = A x0, h = G x0 + U[0,1)/n with x0 ~ U[0.5,1.5)/n > 0\n"
+          "              (x_feas.mtx)\n",
           f);
 }
 
@@ -680,6 +730,10 @@ static gen_opts gen_defaults(const gen_family *f)
     } else if (!strcmp(f->name, "randsparse")) {
         o.n = 2000;
         o.density = 0.002;
+    } else if (!strcmp(f->name, "entropy")) {
+        o.m = 300;
+        o.p = 100;
+        o.density = 1;
     }
     return o;
 }
@@ -708,7 +762,7 @@ static int gen_sizes(const gen_family *f, gen_opts *o, gen_problem *g)
             bad = "density (nonzeros per row) must be an integer";
         else if (o->density > (double)o->n)
             o->density = (double)o->n; /* at most n nonzeros per row */
-    } else if (!strcmp(fam, "randsparse") && o->density > 1) {
+    } else if ((!strcmp(fam, "randsparse") || !strcmp(fam, "entropy")) && o->density > 1) {
         bad = "density must be in (0, 1]";
     }
     if (bad) fprintf(stderr, "altdiff gen: %s: %s\n", fam, bad);
@@ -765,11 +819,13 @@ static int gen_write_file(const char *dir, const char *name, const cs_dl *S, int
     return rc != ALTDIFF_OK;
 }
 
-/* Write the problem files (and x_feas / x_true, nu_true); 0 or 1 */
+/* Write the problem files (P.mtx and q.mtx, or y.mtx; x_feas / x_true,
+ * nu_true); 0 or 1 */
 static int gen_write(const char *dir, const gen_problem *g)
 {
-    int bad = gen_write_file(dir, "P.mtx", g->P, 1, NULL, 0) ||
-              gen_write_file(dir, "q.mtx", NULL, 0, g->q, g->n);
+    int bad = (g->P && gen_write_file(dir, "P.mtx", g->P, 1, NULL, 0)) ||
+              (g->q && gen_write_file(dir, "q.mtx", NULL, 0, g->q, g->n)) ||
+              (g->y && gen_write_file(dir, "y.mtx", NULL, 0, g->y, g->n));
     if (!bad && g->m)
         bad = gen_write_file(dir, "A.mtx", g->A, 0, NULL, 0) ||
               gen_write_file(dir, "b.mtx", NULL, 0, g->b, g->m);
@@ -795,7 +851,7 @@ static int gen_run(const gen_family *f, gen_opts *o, const char *dir)
     }
     if (gen_write(dir, &g)) goto done;
     printf("%s: %s n=%lld m=%lld p=%lld nnz(tril P)=%lld nnz(A)=%lld nnz(G)=%lld\n", dir, f->name,
-           (long long)g.n, (long long)g.m, (long long)g.p, (long long)g.P->p[g.n],
+           (long long)g.n, (long long)g.m, (long long)g.p, (long long)(g.P ? g.P->p[g.n] : 0),
            (long long)(g.A ? g.A->p[g.n] : 0), (long long)(g.G ? g.G->p[g.n] : 0));
     status = 0;
 done:
@@ -815,7 +871,7 @@ int ad_gen_main(int argc, char **argv)
     if (!f) {
         fprintf(stderr,
                 "altdiff gen: unknown family '%s' (dense, sparsemax, manycon, grid, "
-                "randsparse)\n",
+                "randsparse, entropy)\n",
                 argv[1]);
         return 2;
     }
@@ -823,4 +879,173 @@ int ad_gen_main(int argc, char **argv)
     for (int a = 3; a < argc; a++)
         if (gen_option(f, argv[a], &o)) return 2;
     return gen_run(f, &o, argv[2]);
+}
+
+/* ---- reading a problem directory back ----------------------------------- */
+
+/* err = the formatted message (always NUL terminated); returns code */
+static int gen_fail(int code, char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    if (!err || errlen == 0) return code;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+/* 0 only if the file certainly does not exist (other failures show up when
+ * it is opened, with their own message) */
+static int gen_exists(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 || errno != ENOENT;
+}
+
+/* A column vector file: *v (len), *len; want >= 0: its length must be want
+ * ("why" says where want comes from) */
+static int gen_read_vec(const char *path, const char *name, altdiff_int want, const char *why,
+                        double **v, altdiff_int *len, char *err, size_t errlen)
+{
+    altdiff_int nrow = 0, ncol = 0;
+    int st = ad_mm_read_dense(path, v, &nrow, &ncol, err, errlen);
+    if (st != ALTDIFF_OK) return st;
+    if (ncol != 1 || (want >= 0 && nrow != want) || (want < 0 && nrow < 1)) {
+        *v = ad_free(*v);
+        if (want >= 0)
+            return gen_fail(ALTDIFF_ERR_INVALID, err, errlen, "%s: %s is %lld x %lld but %s "
+                            "(expected %lld x 1)", path, name, (long long)nrow, (long long)ncol,
+                            why, (long long)want);
+        return gen_fail(ALTDIFF_ERR_INVALID, err, errlen, "%s: %s is %lld x %lld, expected a "
+                        "column vector (n x 1, n >= 1)", path, name, (long long)nrow,
+                        (long long)ncol);
+    }
+    *len = nrow;
+    return ALTDIFF_OK;
+}
+
+/* Where a constraint block is read from and what it becomes */
+typedef struct {
+    const char *mname, *vname; /* "A", "b": files DIR/A.mtx, DIR/b.mtx */
+    altdiff_int rows;          /* out: m or p                           */
+    altdiff_int *Mp, *Mi;      /* out: CSC of the matrix (owned)        */
+    double *Mx, *v;            /* out: its values, the right-hand side  */
+} gen_block;
+
+/* Block k of dir (n columns): both files or neither (rows = 0, an empty CSC) */
+static int gen_read_block(const char *dir, gen_block *k, altdiff_int n, char *err, size_t errlen)
+{
+    char mpath[4200], vpath[4200], why[200];
+    cs_dl *M = NULL;
+    int sym = 0, st;
+    snprintf(mpath, sizeof(mpath), "%s/%s.mtx", dir, k->mname);
+    snprintf(vpath, sizeof(vpath), "%s/%s.mtx", dir, k->vname);
+    int has_m = gen_exists(mpath), has_v = gen_exists(vpath);
+    k->rows = 0;
+    if (!has_m && !has_v) {
+        k->Mp = ad_calloc((size_t)n + 1, sizeof(altdiff_int));
+        k->Mi = ad_malloc(1, sizeof(altdiff_int));
+        k->Mx = ad_malloc(1, sizeof(double));
+        if (k->Mp && k->Mi && k->Mx) return ALTDIFF_OK;
+        return gen_fail(ALTDIFF_ERR_NOMEM, err, errlen, "%s: out of memory", dir);
+    }
+    if (has_m != has_v)
+        return gen_fail(ALTDIFF_ERR_INVALID, err, errlen, "%s: missing (%s.mtx is present, the "
+                        "two come together)", has_m ? vpath : mpath, has_m ? k->mname : k->vname);
+    st = ad_mm_read_sparse(mpath, &M, &sym, err, errlen);
+    if (st != ALTDIFF_OK) return st;
+    if (sym || M->n != n) {
+        st = sym ? gen_fail(ALTDIFF_ERR_INVALID, err, errlen, "%s: %s must be 'general', not "
+                            "'symmetric'", mpath, k->mname)
+                 : gen_fail(ALTDIFF_ERR_INVALID, err, errlen, "%s: %s is %lld x %lld but n = "
+                            "%lld (from y.mtx)", mpath, k->mname, (long long)M->m,
+                            (long long)M->n, (long long)n);
+        ad_spfree(M);
+        return st;
+    }
+    k->rows = M->m;
+    k->Mp = M->p; /* k owns the arrays of M */
+    k->Mi = M->i;
+    k->Mx = M->x;
+    ad_free(M);
+    snprintf(why, sizeof(why), "%s.mtx is %lld x %lld", k->mname, (long long)k->rows,
+             (long long)n);
+    altdiff_int len;
+    return gen_read_vec(vpath, k->vname, k->rows, why, &k->v, &len, err, errlen);
+}
+
+/* P.mtx must be absent; y.mtx gives n; q.mtx (optional) must have n entries;
+ * P becomes an empty n x n CSC */
+static int gen_read_objective(const char *dir, altdiff_owned_problem *o, double **y,
+                              altdiff_int *n, char *err, size_t errlen)
+{
+    char path[4200], why[200];
+    snprintf(path, sizeof(path), "%s/P.mtx", dir);
+    if (gen_exists(path))
+        return gen_fail(ALTDIFF_ERR_INVALID, err, errlen, "%s: present, but the entropy "
+                        "objective has no P (remove it, or use --objective quadratic)", path);
+    snprintf(path, sizeof(path), "%s/y.mtx", dir);
+    int st = gen_read_vec(path, "y", -1, NULL, y, n, err, errlen);
+    if (st != ALTDIFF_OK) return st;
+    snprintf(path, sizeof(path), "%s/q.mtx", dir);
+    snprintf(why, sizeof(why), "y.mtx is %lld x 1", (long long)*n);
+    if (gen_exists(path)) st = gen_read_vec(path, "q", *n, why, &o->q, n, err, errlen);
+    if (st != ALTDIFF_OK) return st;
+    o->Pp = ad_calloc((size_t)*n + 1, sizeof(altdiff_int));
+    o->Pi = ad_malloc(1, sizeof(altdiff_int));
+    o->Px = ad_malloc(1, sizeof(double));
+    if (!o->Pp || !o->Pi || !o->Px)
+        return gen_fail(ALTDIFF_ERR_NOMEM, err, errlen, "%s: out of memory", dir);
+    return ALTDIFF_OK;
+}
+
+/* Everything of an entropy directory into o (which owns what was read, even
+ * on failure) and *y */
+static int gen_read_entropy(const char *dir, altdiff_owned_problem *o, double **y, char *err,
+                            size_t errlen)
+{
+    altdiff_int n = 0;
+    gen_block A = {"A", "b", 0, NULL, NULL, NULL, NULL};
+    gen_block G = {"G", "h", 0, NULL, NULL, NULL, NULL};
+    int st = gen_read_objective(dir, o, y, &n, err, errlen);
+    if (st == ALTDIFF_OK) st = gen_read_block(dir, &A, n, err, errlen);
+    if (st == ALTDIFF_OK) st = gen_read_block(dir, &G, n, err, errlen);
+    o->Ap = A.Mp;
+    o->Ai = A.Mi;
+    o->Ax = A.Mx;
+    o->b = A.v;
+    o->Gp = G.Mp;
+    o->Gi = G.Mi;
+    o->Gx = G.Mx;
+    o->h = G.v;
+    altdiff_problem *pr = &o->prob;
+    pr->n = n;
+    pr->m = A.rows;
+    pr->p = G.rows;
+    pr->P = (altdiff_csc){n, n, o->Pp, o->Pi, o->Px};
+    pr->A = (altdiff_csc){A.rows, n, o->Ap, o->Ai, o->Ax};
+    pr->G = (altdiff_csc){G.rows, n, o->Gp, o->Gi, o->Gx};
+    pr->q = o->q; /* NULL: no linear term */
+    pr->b = o->b;
+    pr->h = o->h;
+    return st;
+}
+
+int ad_gen_read_dir(const char *dir, int objective, altdiff_owned_problem **out, double **y,
+                    char *err, size_t errlen)
+{
+    if (err && errlen) err[0] = '\0';
+    *out = NULL;
+    *y = NULL;
+    if (objective != ALTDIFF_OBJECTIVE_ENTROPY) return altdiff_read_problem(dir, out, err, errlen);
+    altdiff_owned_problem *o = ad_calloc(1, sizeof(altdiff_owned_problem));
+    int st = o ? gen_read_entropy(dir, o, y, err, errlen)
+               : gen_fail(ALTDIFF_ERR_NOMEM, err, errlen, "%s: out of memory", dir);
+    if (st != ALTDIFF_OK) {
+        altdiff_free_problem(o);
+        *y = ad_free(*y);
+        return st;
+    }
+    *out = o;
+    return ALTDIFF_OK;
 }

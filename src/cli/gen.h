@@ -4,14 +4,20 @@
  *     altdiff gen FAMILY OUTDIR [key=value ...]
  *
  * writes OUTDIR/{P,q,A,b,G,h}.mtx (A/b omitted when m = 0, G/h when p = 0)
- * for one of the families dense, sparsemax, manycon, grid, randsparse
- * (ad_gen_usage lists them with their keys). OUTDIR is created as by
- * mkdir -p. The same family, keys and seed always give byte-identical files.
+ * for one of the families dense, sparsemax, manycon, grid, randsparse, or
+ * OUTDIR/{y,A,b,G,h}.mtx for the entropy family (a constrained softmax,
+ * solved with the entropy objective) (ad_gen_usage lists them with their
+ * keys). OUTDIR is created as by mkdir -p. The same family, keys and seed
+ * always give byte-identical files. ad_gen_read_dir reads a directory back
+ * for either objective.
  */
 #ifndef AD_GEN_H
 #define AD_GEN_H
 
+#include <stddef.h>
 #include <stdio.h>
+
+#include "altdiff.h"
 
 /* argv[0] = "gen", argv[1] = FAMILY, argv[2] = OUTDIR, then key=value
  * options (argc entries). Returns the process exit status: 0 done, 1 an
@@ -21,5 +27,17 @@ int ad_gen_main(int argc, char **argv);
 
 /* Print the usage text of "altdiff gen" (families, keys, defaults) to f. */
 void ad_gen_usage(FILE *f);
+
+/* Read the problem directory dir for the objective (ALTDIFF_OBJECTIVE_*):
+ * QUADRATIC is altdiff_read_problem (*y = NULL); ENTROPY reads y.mtx (n x 1,
+ * which fixes n), the optional linear term q.mtx (n x 1; absent: prob.q =
+ * NULL) and the A.mtx/b.mtx, G.mtx/h.mtx pairs as altdiff_read_problem does
+ * (a missing pair is an empty block), and rejects a P.mtx; prob.P is then
+ * an empty n x n matrix. On success *out (free with altdiff_free_problem)
+ * and *y (n; altdiff_free_array); on failure both are NULL and err holds one
+ * line naming the file: ALTDIFF_ERR_IO (cannot read), ALTDIFF_ERR_INVALID
+ * (malformed, inconsistent sizes, P.mtx present) or ALTDIFF_ERR_NOMEM. */
+int ad_gen_read_dir(const char *dir, int objective, altdiff_owned_problem **out, double **y,
+                    char *err, size_t errlen);
 
 #endif /* AD_GEN_H */

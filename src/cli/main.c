@@ -1,12 +1,21 @@
 /*
  * altdiff: the command-line tool.
  *
- *   altdiff solve DIR [--out OUTDIR] [--eps E] [--max-iter N] [--rho R] [--time-limit S]
- *                 [--verbose]
- *                 [--grad W.mtx [--matrix-grads] | --jacobian q|b|h]
+ *   altdiff solve DIR [--objective quadratic|entropy] [--out OUTDIR] [--eps E]
+ *                 [--max-iter N] [--rho R] [--time-limit S] [--verbose]
+ *                 [--grad W.mtx [--matrix-grads] | --jacobian q|b|h|y]
  *                 [--mode adjoint|gmres|unroll|altdiff|kkt] [--grad-eps E]
  *   altdiff gen FAMILY OUTDIR [key=value ...]
+ *   altdiff bench FAMILY|DIR OUT.csv [key=value ...] [options]
  *   altdiff --help
+ *
+ * Objectives. quadratic (default): 1/2 x'Px + q'x from DIR/P.mtx, q.mtx.
+ * entropy: -y'x + sum x_i log x_i (+ q'x when DIR/q.mtx exists) from
+ * DIR/y.mtx, which fixes n; a P.mtx is then bad input. Both take the
+ * constraint pairs A.mtx/b.mtx, G.mtx/h.mtx (a missing pair: no block).
+ * For the entropy, --grad writes dy.mtx = dL/dy (altdiff_theta_grad of dq)
+ * instead of dq.mtx, --matrix-grads no dP.mtx, and --jacobian y writes
+ * Jy.mtx = dx/dy (ALTDIFF_WRT_THETA); --jacobian y needs the entropy.
  *
  * Exit status: 0 solved (or generated); 1 the solver stopped without a
  * solution (infeasible, unbounded, limits, numerical trouble); 2 usage error;
@@ -33,9 +42,10 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage:\n"
-            "  altdiff solve DIR [--out OUTDIR] [--eps E] [--max-iter N] [--rho R]\n"
-            "                [--time-limit S] [--verbose] [--grad W.mtx [--matrix-grads] |\n"
-            "                --jacobian q|b|h] [--mode M] [--grad-eps E]\n"
+            "  altdiff solve DIR [--objective quadratic|entropy] [--out OUTDIR] [--eps E]\n"
+            "                [--max-iter N] [--rho R] [--time-limit S] [--verbose]\n"
+            "                [--grad W.mtx [--matrix-grads] | --jacobian q|b|h|y] [--mode M]\n"
+            "                [--grad-eps E]\n"
             "  altdiff gen FAMILY OUTDIR [key=value ...]\n"
             "  altdiff bench FAMILY|DIR OUT.csv [key=value ...] [options]\n"
             "  altdiff --help\n\n"
@@ -44,6 +54,13 @@ static void usage(FILE *f)
             "  a missing pair means no such constraints, a missing P.mtx means P = 0;\n"
             "  h_i >= 1e20 means row i has no bound), solve it with the Alt-Diff ADMM and\n"
             "  print a summary: status, iterations, objective, residuals, times, memory.\n"
+            "  --objective O  quadratic (default): the QP above. entropy: minimize\n"
+            "                 -y'x + sum x_i log x_i (+ q'x if DIR/q.mtx exists) subject to\n"
+            "                 the same constraints, over x > 0 (a constrained softmax), with\n"
+            "                 y from DIR/y.mtx (n x 1, fixes n); DIR must not hold a P.mtx.\n"
+            "                 Solved by ADMM with Newton x-updates (the dual residual has\n"
+            "                 grad f(x) + q in place of Px + q); the summary adds the\n"
+            "                 Newton steps and Hessian refactorizations\n"
             "  --out OUTDIR   write x.mtx, s.mtx, lam.mtx, nu.mtx (Matrix Market arrays) into\n"
             "                 OUTDIR (created if needed), only when solved; nothing is left\n"
             "                 half-written\n"
@@ -55,10 +72,13 @@ static void usage(FILE *f)
             "  --time-limit S stop the iterations after S seconds (status: time limit)\n"
             "  --verbose      print an iteration log\n"
             "  --grad W.mtx   also differentiate: with w = dL/dx (n x 1 array) write dq.mtx,\n"
-            "                 db.mtx, dh.mtx (db/dh when that block exists) into OUTDIR\n"
+            "                 db.mtx, dh.mtx (db/dh when that block exists) into OUTDIR;\n"
+            "                 entropy: dy.mtx = dL/dy instead of dq.mtx\n"
             "  --matrix-grads with --grad, also dP.mtx, dA.mtx, dG.mtx (coordinate, on the\n"
-            "                 pattern of the input; dP symmetric, lower triangle)\n"
-            "  --jacobian X   write JX.mtx = dx/dX (n x dim X array) for X = q, b or h\n"
+            "                 pattern of the input; dP symmetric, lower triangle);\n"
+            "                 entropy: dA.mtx, dG.mtx only\n"
+            "  --jacobian X   write JX.mtx = dx/dX (n x dim X array) for X = q, b or h, or\n"
+            "                 (entropy only) y: Jy.mtx = dx/dy (n x n)\n"
             "  --mode M       derivative mode: gmres (folded reverse mode, restarted GMRES),\n"
             "                 adjoint (folded, fixed-point iteration), unroll (reverse\n"
             "                 through the recorded iterations; rho is then not adapted),\n"
@@ -86,10 +106,11 @@ static int parse_pos(const char *s, double *v)
 
 typedef struct {
     const char *dir, *out;
+    int objective;     /* --objective: ALTDIFF_OBJECTIVE_QUADRATIC or _ENTROPY */
     altdiff_settings set;
     const char *grad;  /* --grad W.mtx                                  */
     int matrix_grads;  /* --matrix-grads                                */
-    int jacobian;      /* --jacobian: ALTDIFF_WRT_*, or -1              */
+    int jacobian;      /* --jacobian: ALTDIFF_WRT_* (y: _THETA), or -1  */
     int mode;          /* --mode, or -1 for the default                 */
     double grad_eps;   /* --grad-eps, or 0 for --eps                    */
 } solve_args;
@@ -104,6 +125,13 @@ static int parse_mode(const char *s)
     return -1;
 }
 
+/* ALTDIFF_WRT_* for the letter of --jacobian (y: the objective's theta) */
+static int parse_wrt(char c)
+{
+    return c == 'q' ? ALTDIFF_WRT_Q : c == 'b' ? ALTDIFF_WRT_B : c == 'h' ? ALTDIFF_WRT_H
+                                                                          : ALTDIFF_WRT_THETA;
+}
+
 /* The derivative options that need a value; 1 if o was one of them and valid */
 static int parse_deriv_option(const char *o, const char *v, solve_args *a)
 {
@@ -111,10 +139,22 @@ static int parse_deriv_option(const char *o, const char *v, solve_args *a)
     if (!strcmp(o, "--grad")) a->grad = v;
     else if (!strcmp(o, "--mode")) a->mode = parse_mode(v);
     else if (!strcmp(o, "--grad-eps") && parse_pos(v, &e)) a->grad_eps = e;
-    else if (!strcmp(o, "--jacobian") && strlen(v) == 1 && strchr("qbh", v[0]))
-        a->jacobian = v[0] == 'q' ? ALTDIFF_WRT_Q : v[0] == 'b' ? ALTDIFF_WRT_B : ALTDIFF_WRT_H;
+    else if (!strcmp(o, "--jacobian") && strlen(v) == 1 && strchr("qbhy", v[0]))
+        a->jacobian = parse_wrt(v[0]);
     else return 0;
     return !(o[2] == 'm' && a->mode < 0);
+}
+
+/* --objective NAME into *objective; EXIT_SOLVED or EXIT_USAGE (reported) */
+static int parse_objective(const char *name, int *objective)
+{
+    if (!strcmp(name, "quadratic")) *objective = ALTDIFF_OBJECTIVE_QUADRATIC;
+    else if (!strcmp(name, "entropy")) *objective = ALTDIFF_OBJECTIVE_ENTROPY;
+    else {
+        fprintf(stderr, "altdiff solve: unknown objective '%s' (quadratic or entropy)\n", name);
+        return EXIT_USAGE;
+    }
+    return EXIT_SOLVED;
 }
 
 /* Consistency of the derivative options; EXIT_SOLVED or EXIT_USAGE */
@@ -128,6 +168,8 @@ static int check_deriv_options(solve_args *a)
     else if (a->jacobian >= 0 && a->mode >= 0 && a->mode != ALTDIFF_MODE_ALTDIFF &&
              a->mode != ALTDIFF_MODE_KKT)
         why = "--jacobian takes --mode altdiff or kkt";
+    else if (a->jacobian == ALTDIFF_WRT_THETA && a->objective != ALTDIFF_OBJECTIVE_ENTROPY)
+        why = "--jacobian y needs --objective entropy";
     if (why) {
         fprintf(stderr, "altdiff solve: %s (see altdiff --help)\n", why);
         return EXIT_USAGE;
@@ -141,6 +183,7 @@ static int parse_solve(int argc, char **argv, solve_args *a)
 {
     a->dir = NULL;
     a->out = NULL;
+    a->objective = ALTDIFF_OBJECTIVE_QUADRATIC;
     a->set = altdiff_settings_default();
     a->grad = NULL;
     a->matrix_grads = 0;
@@ -159,6 +202,8 @@ static int parse_solve(int argc, char **argv, solve_args *a)
             k++;
         } else if (!strcmp(o, "--out") && has) {
             a->out = argv[++k];
+        } else if (!strcmp(o, "--objective") && has) {
+            if (parse_objective(argv[++k], &a->objective) != EXIT_SOLVED) return EXIT_USAGE;
         } else if (!strcmp(o, "--eps") && has && parse_pos(argv[k + 1], &v)) {
             a->set.eps_abs = a->set.eps_rel = v;
             k++;
@@ -201,7 +246,7 @@ static double peak_rss_mb(void)
     return (double)u.ru_maxrss / 1024.0; /* ru_maxrss is in KiB on Linux */
 }
 
-static void print_summary(const altdiff_info *info, double t_read)
+static void print_summary(const altdiff_info *info, double t_read, int objective)
 {
     printf("status: %s\n", altdiff_status_string(info->status));
     printf("iterations: %ld\n", (long)info->iter);
@@ -209,6 +254,9 @@ static void print_summary(const altdiff_info *info, double t_read)
     printf("residuals: primal %.3e (tol %.3e), dual %.3e (tol %.3e)\n", info->r_prim,
            info->eps_prim, info->r_dual, info->eps_dual);
     printf("rho: %.3e (%ld updates)\n", info->rho, (long)info->rho_updates);
+    if (objective != ALTDIFF_OBJECTIVE_QUADRATIC)
+        printf("newton: %ld steps, %ld Hessian refactorizations\n", (long)info->newton_steps,
+               (long)info->hess_updates);
     printf("time: read %.4f s, analyze %.4f s, factor %.4f s, setup %.4f s, iterate %.4f s\n",
            t_read, info->t_analyze, info->t_factor, info->t_setup, info->t_iterate);
     printf("memory: nnz(L) %.0f, factor %.1f MB, peak RSS %.1f MB\n", info->nnz_L,
@@ -276,17 +324,19 @@ static int write_outputs(const char *dir, const out_file *v, int count)
 typedef struct {
     double *x, *s, *lam, *nu;       /* solution                        */
     double *dq, *db, *dh;           /* --grad                          */
+    double *dy;                     /* --grad, entropy: dL/dy          */
     double *dP, *dA, *dG;           /* --matrix-grads                  */
     double *J;                      /* --jacobian                      */
     altdiff_csc Pv, Av, Gv;         /* the patterns with dP, dA, dG    */
-    out_file files[11];
+    out_file files[12];
     int count;
 } outputs;
 
 static void free_outputs(outputs *o)
 {
-    double *bufs[] = {o->x, o->s, o->lam, o->nu, o->dq, o->db, o->dh, o->dP, o->dA, o->dG, o->J};
-    for (int k = 0; k < 11; k++) free(bufs[k]);
+    double *bufs[] = {o->x,  o->s,  o->lam, o->nu, o->dq, o->db,
+                      o->dh, o->dy, o->dP,  o->dA, o->dG, o->J};
+    for (int k = 0; k < 12; k++) free(bufs[k]);
 }
 
 static void add_file(outputs *o, const char *name, const double *x, altdiff_int nrow,
@@ -327,7 +377,28 @@ static int report_backward(int rc, const altdiff_deriv_info *di, int mode)
     return EXIT_SOLVED;
 }
 
-/* --grad: read w, VJPs (and matrix gradients) into o */
+/* --matrix-grads: dP (quadratic objective only), dA, dG into o from the
+ * vector gradients o->dq, o->db, o->dh */
+static int matrix_gradients(altdiff_work *w, const altdiff_problem *prob, const solve_args *a,
+                            outputs *o)
+{
+    int qp = a->objective == ALTDIFF_OBJECTIVE_QUADRATIC;
+    o->dP = qp ? alloc_vec(nnz(&prob->P)) : NULL;
+    o->dA = alloc_vec(nnz(&prob->A));
+    o->dG = alloc_vec(nnz(&prob->G));
+    if ((qp && !o->dP) || !o->dA || !o->dG ||
+        altdiff_matrix_grads(w, o->dq, o->db, o->dh, o->dP, o->dA, o->dG) != ALTDIFF_OK) {
+        fprintf(stderr, "altdiff: matrix gradients failed\n");
+        return EXIT_UNSOLVED;
+    }
+    if (qp) add_sparse(o, "dP.mtx", &o->Pv, &prob->P, o->dP, 1);
+    if (prob->m > 0) add_sparse(o, "dA.mtx", &o->Av, &prob->A, o->dA, 0);
+    if (prob->p > 0) add_sparse(o, "dG.mtx", &o->Gv, &prob->G, o->dG, 0);
+    return EXIT_SOLVED;
+}
+
+/* --grad: read w, VJPs (and matrix gradients) into o; for the entropy dy
+ * (altdiff_theta_grad of dq) takes the place of dq */
 static int gradients(altdiff_work *w, const altdiff_problem *prob, const solve_args *a,
                      const altdiff_deriv_settings *ds, outputs *o)
 {
@@ -346,31 +417,41 @@ static int gradients(altdiff_work *w, const altdiff_problem *prob, const solve_a
     altdiff_free_array(wv);
     int status = report_backward(rc, &di, ds->mode);
     if (status != EXIT_SOLVED) return status;
-    add_file(o, "dq.mtx", o->dq, prob->n, 1);
+    if (a->objective == ALTDIFF_OBJECTIVE_QUADRATIC) {
+        add_file(o, "dq.mtx", o->dq, prob->n, 1);
+    } else { /* dy = (d grad f / dy)' dq = -dq for the entropy */
+        altdiff_int k = altdiff_theta_size(w);
+        o->dy = k >= 0 ? alloc_vec(k) : NULL;
+        if (!o->dy || altdiff_theta_grad(w, o->dq, o->dy) != ALTDIFF_OK) {
+            fprintf(stderr, "altdiff: dL/dy failed\n");
+            return EXIT_UNSOLVED;
+        }
+        add_file(o, "dy.mtx", o->dy, k, 1);
+    }
     if (prob->m > 0) add_file(o, "db.mtx", o->db, prob->m, 1);
     if (prob->p > 0) add_file(o, "dh.mtx", o->dh, prob->p, 1);
-    if (!a->matrix_grads) return EXIT_SOLVED;
-    o->dP = alloc_vec(nnz(&prob->P));
-    o->dA = alloc_vec(nnz(&prob->A));
-    o->dG = alloc_vec(nnz(&prob->G));
-    if (!o->dP || !o->dA || !o->dG ||
-        altdiff_matrix_grads(w, o->dq, o->db, o->dh, o->dP, o->dA, o->dG) != ALTDIFF_OK) {
-        fprintf(stderr, "altdiff: matrix gradients failed\n");
-        return EXIT_UNSOLVED;
-    }
-    add_sparse(o, "dP.mtx", &o->Pv, &prob->P, o->dP, 1);
-    if (prob->m > 0) add_sparse(o, "dA.mtx", &o->Av, &prob->A, o->dA, 0);
-    if (prob->p > 0) add_sparse(o, "dG.mtx", &o->Gv, &prob->G, o->dG, 0);
-    return EXIT_SOLVED;
+    return a->matrix_grads ? matrix_gradients(w, prob, a, o) : EXIT_SOLVED;
 }
 
-/* --jacobian: J = dx/dX into o */
+/* Columns of the Jacobian with respect to wrt (ALTDIFF_WRT_*) */
+static altdiff_int jacobian_cols(const altdiff_work *w, const altdiff_problem *prob, int wrt)
+{
+    return wrt == ALTDIFF_WRT_Q   ? prob->n
+           : wrt == ALTDIFF_WRT_B ? prob->m
+           : wrt == ALTDIFF_WRT_H ? prob->p
+                                  : altdiff_theta_size(w);
+}
+
+/* --jacobian: J = dx/dX into o (X = q, b, h or, ALTDIFF_WRT_THETA, y) */
 static int jacobian(altdiff_work *w, const altdiff_problem *prob, const solve_args *a,
                     const altdiff_deriv_settings *ds, outputs *o)
 {
-    static const char *names[] = {"Jq.mtx", "Jb.mtx", "Jh.mtx"};
-    altdiff_int cols = a->jacobian == ALTDIFF_WRT_Q ? prob->n
-                       : a->jacobian == ALTDIFF_WRT_B ? prob->m : prob->p;
+    static const char *names[] = {"Jq.mtx", "Jb.mtx", "Jh.mtx", "Jy.mtx"};
+    altdiff_int cols = jacobian_cols(w, prob, a->jacobian);
+    if (cols < 0) {
+        fprintf(stderr, "altdiff: the Jacobian: %s\n", altdiff_error_string((int)cols));
+        return EXIT_UNSOLVED;
+    }
     o->J = malloc(sizeof(double) * (size_t)(prob->n * cols + 1));
     altdiff_deriv_info di;
     int rc = o->J ? altdiff_jacobian(w, ds, a->jacobian, o->J, prob->n, &di) : ALTDIFF_ERR_NOMEM;
@@ -399,8 +480,7 @@ static int write_results(altdiff_work *w, const altdiff_problem *prob, const sol
     add_file(&o, "lam.mtx", o.lam, prob->m, 1);
     add_file(&o, "nu.mtx", o.nu, prob->p, 1);
     altdiff_deriv_settings ds = altdiff_deriv_settings_default();
-    altdiff_int cols = a->jacobian == ALTDIFF_WRT_Q ? prob->n
-                       : a->jacobian == ALTDIFF_WRT_B ? prob->m : prob->p;
+    altdiff_int cols = a->jacobian >= 0 ? jacobian_cols(w, prob, a->jacobian) : 0;
     ds.mode = a->mode >= 0 ? a->mode
                            : altdiff_fastest_mode(w, a->jacobian >= 0 ? (cols > 0 ? cols : 1) : 0);
     ds.eps = a->grad_eps > 0 ? a->grad_eps : a->set.eps_abs;
@@ -412,11 +492,24 @@ static int write_results(altdiff_work *w, const altdiff_problem *prob, const sol
     return status;
 }
 
+/* Setup for the objective of a (y: the entropy's y) */
+static int setup_work(altdiff_work **w, const altdiff_problem *prob, const double *y,
+                      const solve_args *a)
+{
+    altdiff_objective f;
+    if (a->objective == ALTDIFF_OBJECTIVE_QUADRATIC) return altdiff_setup(w, prob, &a->set);
+    memset(&f, 0, sizeof(f));
+    f.kind = a->objective;
+    f.y = y;
+    return altdiff_setup_objective(w, prob, &f, &a->set);
+}
+
 /* Solve and write; the exit status */
-static int solve_and_report(const altdiff_problem *prob, const solve_args *a, double t_read)
+static int solve_and_report(const altdiff_problem *prob, const double *y, const solve_args *a,
+                            double t_read)
 {
     altdiff_work *w = NULL;
-    int rc = altdiff_setup(&w, prob, &a->set);
+    int rc = setup_work(&w, prob, y, a);
     if (rc != ALTDIFF_OK) {
         fprintf(stderr, "altdiff: %s: %s\n", a->dir, altdiff_error_string(rc));
         return rc == ALTDIFF_ERR_NOT_POSDEF || rc == ALTDIFF_ERR_INVALID ? EXIT_INPUT
@@ -424,7 +517,7 @@ static int solve_and_report(const altdiff_problem *prob, const solve_args *a, do
     }
     rc = altdiff_solve(w);
     const altdiff_info *info = altdiff_get_info(w);
-    print_summary(info, t_read);
+    print_summary(info, t_read, a->objective);
     int status = EXIT_SOLVED;
     if (rc != ALTDIFF_OK || info->status != ALTDIFF_SOLVED) {
         fprintf(stderr, "altdiff: %s: not solved: %s\n", a->dir,
@@ -444,13 +537,14 @@ static int cmd_solve(int argc, char **argv)
     if (rc != EXIT_SOLVED) return rc;
     char err[1024];
     altdiff_owned_problem *op = NULL;
-    double t0 = now();
-    if (altdiff_read_problem(a.dir, &op, err, sizeof(err)) != ALTDIFF_OK) {
+    double *y = NULL, t0 = now();
+    if (ad_gen_read_dir(a.dir, a.objective, &op, &y, err, sizeof(err)) != ALTDIFF_OK) {
         fprintf(stderr, "altdiff: %s\n", err);
         return EXIT_INPUT;
     }
-    rc = solve_and_report(&op->prob, &a, now() - t0);
+    rc = solve_and_report(&op->prob, y, &a, now() - t0);
     altdiff_free_problem(op);
+    altdiff_free_array(y);
     return rc;
 }
 
