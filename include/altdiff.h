@@ -411,6 +411,13 @@ ALTDIFF_API int altdiff_read_problem(const char *dir, altdiff_owned_problem **ou
                                      size_t errlen);
 ALTDIFF_API void altdiff_free_problem(altdiff_owned_problem *prob);
 
+/* Read an entropy problem, DIR/{y,A,b,G,h}.mtx and optionally DIR/q.mtx (the
+ * linear term; prob.q NULL when absent): y (n x 1) fixes n, P.mtx must be
+ * absent (prob.P is empty). *y receives y (altdiff_free_array). Errors as
+ * altdiff_read_problem; on failure *out and *y are NULL. */
+ALTDIFF_API int altdiff_read_entropy_problem(const char *dir, altdiff_owned_problem **out,
+                                             double **y, char *err, size_t errlen);
+
 /* Read an n x 1 Matrix Market vector. */
 ALTDIFF_API int altdiff_read_vector(const char *path, altdiff_int n, double **v, char *err,
                                     size_t errlen);

@@ -47,9 +47,12 @@ typedef struct {
     double *hx;            /* Hess f on the given entries of its pattern      */
     double *xu, *gu;       /* n: a point and a gradient in original units     */
     double *dir, *xn, *r, *rn; /* n: Newton step, trial point, residuals      */
+    double *cg;            /* 4 n: conjugate gradient vectors                 */
+    double *hs;            /* nnz(P): c D Hess f D at the current point       */
     altdiff_int *Hpos;     /* nnz(P): position of each P~ entry in H          */
     altdiff_int *hpat;     /* entropy: its diagonal pattern (p, then i)       */
     int stale;             /* the factor's Hessian is older than the point    */
+    altdiff_int since;     /* CG iterations since the last refresh            */
     double tol, tol_final; /* Newton stops at |residual| <= tol (original units) */
     double *xrec;          /* settings.record: x~ of every iteration (n each) */
     altdiff_int xrec_cap;  /* iterations xrec has room for                    */
@@ -111,6 +114,8 @@ int ad_factor_solve(altdiff_work *w, double *x); /* x = H \ x, no allocation  */
 int ad_factor_solve_block(altdiff_work *w, double *X, altdiff_int d, cholmod_dense **Xw,
                           cholmod_dense **Yw, cholmod_dense **Ew);
 void ad_factor_free(ad_factor *F);
+/* The cost of a numeric factorization in ADMM sweeps (flop model) */
+double ad_factor_cost_in_sweeps(const altdiff_work *w);
 /* X = Hs \ X: the sparse factor alone, without the dense-row correction */
 int ad_factor_sparse_solve(altdiff_work *w, double *X, altdiff_int d, cholmod_dense **Xw,
                            cholmod_dense **Yw, cholmod_dense **Ew);

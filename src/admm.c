@@ -227,15 +227,11 @@ static double balanced_rho(const altdiff_work *w, const residuals *r)
 }
 
 /* Iterations between rho changes: at least 25, and enough that they cost
- * more than a factorization. Counted in flops (CHOLMOD's count for the
- * factor, about 4 nnz(L) + 2 nnz(P) + 4 nnz(A, G) per iteration), not in
- * seconds, so that a solve is reproducible. */
+ * more than a factorization. Counted in flops, not in seconds, so that a
+ * solve is reproducible. */
 static altdiff_int adapt_interval(const altdiff_work *w)
 {
-    double lnz = w->F.cm.lnz, fl = w->F.cm.fl;
-    double nnz = (double)(w->P->p[w->n] + w->A->p[w->n] + w->G->p[w->n]);
-    double per_iter = 4 * lnz + 4 * nnz + 10 * (double)(w->n + w->m + w->p) + 1;
-    double interval = fl / per_iter;
+    double interval = ad_factor_cost_in_sweeps(w);
     return interval < 25 ? 25 : interval > 1e6 ? 1000000 : (altdiff_int)interval;
 }
 

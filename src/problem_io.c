@@ -316,14 +316,39 @@ static int read_objective(dir_ctx *c, altdiff_owned_problem *o, altdiff_int *n, 
     return st;
 }
 
-/* Read all files of the directory into o */
-static int read_all(dir_ctx *c, altdiff_owned_problem *o)
+/* The entropy's files: no P.mtx, y.mtx (which fixes n), q.mtx optional;
+ * P becomes an empty n x n matrix */
+static int read_entropy(dir_ctx *c, altdiff_owned_problem *o, double **y, altdiff_int *n)
 {
-    altdiff_int n;
     char why[160];
-    int has_P, st = read_objective(c, o, &n, &has_P);
+    const char *path = in_dir(c, "P.mtx");
+    if (file_exists(path))
+        return io_fail(ALTDIFF_ERR_INVALID, c->err, c->errlen, "%s: present, but the entropy "
+                       "objective has no P (remove it, or use --objective quadratic)", path);
+    int st = read_vec(in_dir(c, "y.mtx"), "y", -1, NULL, y, n, c->err, c->errlen);
+    if (st == ALTDIFF_OK && *n < 1)
+        st = io_fail(ALTDIFF_ERR_INVALID, c->err, c->errlen, "%s: y is empty (n = 0)",
+                     in_dir(c, "y.mtx"));
+    snprintf(why, sizeof(why), "y.mtx is %lld x 1", (long long)*n);
+    if (st == ALTDIFF_OK && file_exists(in_dir(c, "q.mtx")))
+        st = read_vec(in_dir(c, "q.mtx"), "q", *n, why, &o->q, n, c->err, c->errlen);
+    if (st == ALTDIFF_OK) {
+        st = empty_csc(*n, &o->Pp, &o->Pi, &o->Px);
+        if (st != ALTDIFF_OK) io_fail(st, c->err, c->errlen, "%s: out of memory", c->dir);
+    }
+    return st;
+}
+
+/* Read all files of the directory into o: the QP's (y NULL) or the
+ * entropy's */
+static int read_all(dir_ctx *c, altdiff_owned_problem *o, double **y)
+{
+    altdiff_int n = 0;
+    char why[160];
+    int has_P = 0, st = y ? read_entropy(c, o, y, &n) : read_objective(c, o, &n, &has_P);
     if (st != ALTDIFF_OK) return st;
-    snprintf(why, sizeof(why), "n = %lld (from %s)", (long long)n, has_P ? "P.mtx" : "q.mtx");
+    snprintf(why, sizeof(why), "n = %lld (from %s)", (long long)n,
+             y ? "y.mtx" : has_P ? "P.mtx" : "q.mtx");
     block_io A = {"A.mtx", "b.mtx", "A", "b", 0, NULL, NULL, NULL, NULL};
     block_io G = {"G.mtx", "h.mtx", "G", "h", 0, NULL, NULL, NULL, NULL};
     st = read_block(c, &A, n, why);
@@ -340,25 +365,41 @@ static int read_all(dir_ctx *c, altdiff_owned_problem *o)
     return st;
 }
 
-ALTDIFF_API int altdiff_read_problem(const char *dir, altdiff_owned_problem **out, char *err,
-                                     size_t errlen)
+/* altdiff_read_problem (y NULL) and altdiff_read_entropy_problem */
+static int read_problem(const char *dir, altdiff_owned_problem **out, double **y, char *err,
+                        size_t errlen)
 {
     if (err && errlen) err[0] = '\0';
     if (!out) return io_fail(ALTDIFF_ERR_INVALID, err, errlen, "read_problem: out is NULL");
     *out = NULL;
+    if (y) *y = NULL;
     if (!dir) return io_fail(ALTDIFF_ERR_INVALID, err, errlen, "read_problem: dir is NULL");
     dir_ctx c = {dir, NULL, strlen(dir) + 8, err, errlen}; /* "/" "P.mtx" NUL */
     altdiff_owned_problem *o = ad_calloc(1, sizeof(altdiff_owned_problem));
     c.path = ad_malloc(c.cap, 1);
-    int st = (o && c.path) ? read_all(&c, o)
+    int st = (o && c.path) ? read_all(&c, o, y)
                            : io_fail(ALTDIFF_ERR_NOMEM, err, errlen, "%s: out of memory", dir);
     ad_free(c.path);
     if (st != ALTDIFF_OK) {
         altdiff_free_problem(o);
+        if (y) *y = ad_free(*y);
         return st;
     }
     *out = o;
     return ALTDIFF_OK;
+}
+
+ALTDIFF_API int altdiff_read_problem(const char *dir, altdiff_owned_problem **out, char *err,
+                                     size_t errlen)
+{
+    return read_problem(dir, out, NULL, err, errlen);
+}
+
+ALTDIFF_API int altdiff_read_entropy_problem(const char *dir, altdiff_owned_problem **out,
+                                             double **y, char *err, size_t errlen)
+{
+    if (!y) return io_fail(ALTDIFF_ERR_INVALID, err, errlen, "read_problem: y is NULL");
+    return read_problem(dir, out, y, err, errlen);
 }
 
 /* ======================================================================== */

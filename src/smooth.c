@@ -9,23 +9,28 @@
  * x-update) by damped Newton:
  *
  *     r = grad phi = c D grad f(D x~) + (rho S'S + sigma I) x~ - rhs
- *     d = -H^-1 r,   H = c D Hess f D + rho S'S + sigma I  (the factor of H)
+ *     K = Hess phi = c D Hess f(D x~) D + rho S'S + sigma I
+ *     d = -K^-1 r   by conjugate gradients preconditioned with the factor of
+ *                   H, which is K at the point of its last refresh
  *     x~ <- x~ + t d, t = the first of t0, t0/2, t0/4, ... with
  *           phi(x~ + t d) <= phi(x~) + 1e-4 t r'd, where t0 = 1, or 0.99 of
  *           the distance to the domain's boundary when that is closer (and
  *           max_step tells it).
  *
- * The factor of H keeps the Hessian of the last refresh: a step that does not
- * reduce |r| by half (or is cut back below t0) marks it stale, and the next step
- * refactors numerically at the current point (the symbolic analysis is
- * never redone). Newton stops at |r| <= tol in original units, where admm.c
- * sets tol from its residuals (0.1 max(eps_dual, r_dual) of the last check),
- * so early x-updates are cheap and the last ones exact.
+ * With a fresh factor CG takes one step (plain Newton); while the Hessian
+ * moves it takes a few, each one solve with the factor. The factor is
+ * refreshed (numeric refactorization at the current point; the symbolic
+ * analysis is never redone) once the CG solves since the last refresh cost
+ * more than a factorization, or when CG or the line search fails. Newton
+ * stops at |r| <= tol in original units, where admm.c sets tol from its
+ * residuals (0.1 max(eps_dual, r_dual) of the last check), so early
+ * x-updates are cheap and the last ones exact.
  *
  * Everything else about derivatives is the QP's with P = Hess f(x*) (held in
  * P0x, P~ and H after every solve) and dq_eff = J dtheta, J = d grad f / d theta.
  */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "ad_internal.h"
@@ -33,7 +38,11 @@
 #define AD_NEWTON_MAX 50  /* Newton steps per x-update at most            */
 #define AD_ARMIJO 1e-4    /* sufficient decrease of phi                   */
 #define AD_FRACTION 0.99  /* of the distance to the domain's boundary     */
-#define AD_SLOW 0.5       /* |r| reduced less than this: refresh Hess f   */
+#define AD_CG_TOL 0.05    /* Newton directions to this relative residual  */
+#define AD_CG_MAX 50      /* CG iterations per direction at most, and at  */
+#define AD_CG_MIN 5       /* least this or a factorization's cost         */
+#define AD_CG_PROBE 3     /* CG iterations after which a slow CG gives up */
+#define AD_CG_SLOW (-102) /* (newton_direction: refresh instead)          */
 #define AD_T_MIN 1e-12    /* shortest step tried                          */
 
 /* ---- the entropy f(x) = -y'x + sum x_i log x_i on x > 0 (theta = y) ------ */
@@ -146,9 +155,10 @@ static int objective_attach(altdiff_work *w)
     ad_objective *o = &w->obj;
     altdiff_int n = w->n;
     if (o->kind == ALTDIFF_OBJECTIVE_ENTROPY) o->f.user = o; /* its final address */
-    double **v[] = {&o->xu, &o->gu, &o->dir, &o->xn, &o->r, &o->rn};
+    double **v[] = {&o->xu, &o->gu, &o->dir, &o->xn, &o->r, &o->rn, &o->cg, &o->hs};
+    altdiff_int len[] = {n, n, n, n, n, n, 4 * n, w->P->p[n] > 0 ? w->P->p[n] : 1};
     for (size_t k = 0; k < sizeof(v) / sizeof(v[0]); k++)
-        if (!(*v[k] = ad_malloc((size_t)n, sizeof(double)))) return ALTDIFF_ERR_NOMEM;
+        if (!(*v[k] = ad_malloc((size_t)len[k], sizeof(double)))) return ALTDIFF_ERR_NOMEM;
     int status = ad_factor_set_P(w, &o->Hpos);
     for (altdiff_int j = 0; j < n; j++) w->x[j] = w->xt[j] = w->Dinv[j] * o->x0[j];
     return status;
@@ -210,7 +220,7 @@ int altdiff_setup_objective(altdiff_work **work, const altdiff_problem *prob,
 void ad_smooth_free(ad_objective *o)
 {
     void *arrays[] = {o->y, o->x0, o->hx, o->xu, o->gu, o->dir, o->xn, o->r, o->rn,
-                      o->Hpos, o->hpat, o->xrec};
+                      o->cg, o->hs, o->Hpos, o->hpat, o->xrec};
     for (size_t k = 0; k < sizeof(arrays) / sizeof(arrays[0]); k++) ad_free(arrays[k]);
     memset(o, 0, sizeof(*o));
 }
@@ -246,6 +256,7 @@ int ad_smooth_refresh(altdiff_work *w, const double *x)
     ad_scale_P(w);                          /* P~ = c D Hess f D */
     int status = ad_factor_set_P(w, &o->Hpos);
     o->stale = 0;
+    o->since = 0;
     return status == ALTDIFF_OK ? ad_factor_refactor(w, w->F.rho, w->F.sigma) : status;
 }
 
@@ -273,31 +284,54 @@ int ad_smooth_record(altdiff_work *w, altdiff_int iter)
 
 /* ---- the Newton x-update ---------------------------------------------------- */
 
+/* BLAS (OpenBLAS through Debian's libblas): y = alpha A x + beta y, A
+ * symmetric in packed upper storage */
+void dspmv_(const char *uplo, const int *n, const double *alpha, const double *ap,
+            const double *x, const int *incx, const double *beta, double *y, const int *incy);
+
+/* Sv = S'S v, S = [A; G]: from S'S on the pattern of H (kept by factor.c)
+ * when no dense row was split off (one pass over packed storage when that
+ * pattern is full, as for dense data), else by products with A and G
+ * (using w->Ax, w->Gx) */
+static void penalty_product(altdiff_work *w, const double *v, double *Sv)
+{
+    const ad_factor *F = &w->F;
+    altdiff_int n = w->n, *Hp = F->H->p, nz = Hp[n];
+    ad_fill(Sv, 0, n);
+    if (F->k == 0 && nz == n * (n + 1) / 2 && n <= INT32_MAX) {
+        int nn = (int)n, one = 1;
+        double a = 1, b = 0;
+        dspmv_("U", &nn, &a, F->HS, v, &one, &b, Sv, &one);
+    } else if (F->k == 0) {
+        cs_dl SS = {nz, n, n, Hp, F->H->i, F->HS, -1};
+        ad_symv_upper(&SS, v, Sv);
+    } else {
+        ad_fill(w->Ax, 0, w->m);
+        ad_fill(w->Gx, 0, w->p);
+        ad_gaxpy(w->A, v, w->Ax);
+        ad_gaxpy(w->G, v, w->Gx);
+        ad_gatxpy(w->A, w->Ax, Sv);
+        ad_gatxpy(w->G, w->Gx, Sv);
+    }
+}
+
 /* phi and r = grad phi at x~ (see the top of the file); AD_ERR_DOMAIN when
- * x~ is outside the domain. Uses w->Ax, w->Gx. */
+ * x~ is outside the domain. */
 static int lagrangian(altdiff_work *w, const double *x, const double *rhs, double rho,
                       double sigma, double *phi, double *r)
 {
     ad_objective *o = &w->obj;
-    altdiff_int n = w->n, m = w->m, p = w->p;
+    altdiff_int n = w->n;
     const double *xu = original(w, x);
     double fv;
     if (o->f.value(o->f.user, xu, &fv) != 0 || !isfinite(fv) ||
         o->f.gradient(o->f.user, xu, o->gu) != 0)
         return AD_ERR_DOMAIN;
-    ad_fill(w->Ax, 0, m);
-    ad_fill(w->Gx, 0, p);
-    ad_gaxpy(w->A, x, w->Ax);
-    ad_gaxpy(w->G, x, w->Gx);
-    double quad = rho * (ad_dot(w->Ax, w->Ax, m) + ad_dot(w->Gx, w->Gx, p)) +
-                  sigma * ad_dot(x, x, n);
+    penalty_product(w, x, r); /* r = S'S x~ */
+    double quad = rho * ad_dot(x, r, n) + sigma * ad_dot(x, x, n);
     *phi = w->c * fv + 0.5 * quad - ad_dot(rhs, x, n);
-    for (altdiff_int j = 0; j < n; j++)
-        r[j] = w->c * w->D[j] * o->gu[j] + sigma * x[j] - rhs[j]; /* c D grad f + sigma x - rhs */
-    for (altdiff_int i = 0; i < m; i++) w->Ax[i] *= rho;
-    for (altdiff_int k = 0; k < p; k++) w->Gx[k] *= rho;
-    ad_gatxpy(w->A, w->Ax, r); /* + rho A'A x~ */
-    ad_gatxpy(w->G, w->Gx, r); /* + rho G'G x~ */
+    for (altdiff_int j = 0; j < n; j++) /* c D grad f + (rho S'S + sigma I) x - rhs */
+        r[j] = w->c * w->D[j] * o->gu[j] + rho * r[j] + sigma * x[j] - rhs[j];
     return ad_all_finite(r, n) && isfinite(*phi) ? ALTDIFF_OK : AD_ERR_DOMAIN;
 }
 
@@ -322,14 +356,13 @@ static double first_step(altdiff_work *w, const double *x, const double *d)
  * 1e-13 of slack absorbs rounding near the minimum); xn, rn, *phin at the
  * accepted point, *t its step. AD_ERR_NEWTON when no step is accepted. */
 static int line_search(altdiff_work *w, const double *x, const double *rhs, double rho,
-                       double sigma, double phi, double *phin, int *cut)
+                       double sigma, double phi, double *phin)
 {
     ad_objective *o = &w->obj;
     double slope = ad_dot(o->r, o->dir, w->n); /* r'd < 0: H is positive definite */
     double t0 = first_step(w, x, o->dir);
     for (double t = t0; t >= AD_T_MIN; t *= 0.5) {
         for (altdiff_int j = 0; j < w->n; j++) o->xn[j] = x[j] + t * o->dir[j];
-        *cut = t < t0;
         if (lagrangian(w, o->xn, rhs, rho, sigma, phin, o->rn) == ALTDIFF_OK &&
             *phin <= phi + AD_ARMIJO * t * slope + 1e-13 * fabs(phi))
             return ALTDIFF_OK;
@@ -337,27 +370,92 @@ static int line_search(altdiff_work *w, const double *x, const double *rhs, doub
     return AD_ERR_NEWTON;
 }
 
-/* One damped Newton step from x~ (r = grad phi there): refresh the Hessian
- * first when it is stale; a failed search with a stale Hessian is retried
- * once with a fresh one. */
+/* Kv = (c D Hess f(x) D + rho S'S + sigma I) v with the Hessian's values at
+ * x in o->hs (scaled, on the pattern of P~) */
+static void hessian_product(altdiff_work *w, const double *v, double rho, double sigma,
+                            double *Kv)
+{
+    cs_dl Hf = *w->P;
+    Hf.x = w->obj.hs;
+    penalty_product(w, v, Kv);                            /* S'S v         */
+    for (altdiff_int j = 0; j < w->n; j++) Kv[j] = rho * Kv[j] + sigma * v[j];
+    ad_symv_upper(&Hf, v, Kv);                            /* + Hess~ v     */
+}
+
+/* o->hs = c D Hess f(D x~) D on the pattern of P~ */
+static int hessian_at(altdiff_work *w, const double *x)
+{
+    ad_objective *o = &w->obj;
+    if (o->f.hessian(o->f.user, original(w, x), o->hx) != 0 || !ad_all_finite(o->hx, w->Pnz))
+        return AD_ERR_DOMAIN;
+    const cs_dl *P = w->P;
+    for (altdiff_int k = 0; k < w->Pnz; k++)
+        if (w->Pmap[k] >= 0) o->hs[w->Pmap[k]] = o->hx[k];
+    for (altdiff_int j = 0; j < w->n; j++)
+        for (altdiff_int t = P->p[j]; t < P->p[j + 1]; t++)
+            o->hs[t] *= w->c * w->D[P->i[t]] * w->D[j];
+    return ALTDIFF_OK;
+}
+
+/* The Newton direction d = -K^-1 r at x~ (K: Hess phi there) by conjugate
+ * gradients preconditioned with the factor of H (K at the last refresh):
+ * exact in one step when the factor is fresh, and a few solves instead of a
+ * factorization while the Hessian moves. Stops at |res| <= AD_CG_TOL |r|;
+ * *its: the preconditioner solves. */
+static int newton_direction(altdiff_work *w, const double *x, double rho, double sigma,
+                            int fresh, altdiff_int *its)
+{
+    ad_objective *o = &w->obj;
+    altdiff_int n = w->n;
+    double *d = o->dir, *res = o->cg, *z = res + n, *pd = z + n, *Kp = pd + n;
+    int status = hessian_at(w, x);
+    if (status != ALTDIFF_OK) return status;
+    ad_fill(d, 0, n);
+    for (altdiff_int j = 0; j < n; j++) res[j] = z[j] = -o->r[j]; /* res = -r - K d */
+    double start = ad_nrm_inf(res, n), stop = AD_CG_TOL * start, rz = 0;
+    altdiff_int cap = (altdiff_int)fmin(AD_CG_MAX, fmax(AD_CG_MIN, ad_factor_cost_in_sweeps(w)));
+    for (*its = 0; *its < cap && ad_nrm_inf(res, n) > stop; ++*its) {
+        if (*its == AD_CG_PROBE && !fresh && /* at this rate: beyond the cap */
+            AD_CG_PROBE * log(AD_CG_TOL) / log(ad_nrm_inf(res, n) / start) > (double)cap)
+            return AD_CG_SLOW;
+        if (*its > 0) ad_copy(z, res, n);
+        if ((status = ad_factor_solve(w, z)) != ALTDIFF_OK) return status; /* z = M^-1 res */
+        double rz_new = ad_dot(res, z, n), beta = *its > 0 ? rz_new / rz : 0;
+        for (altdiff_int j = 0; j < n; j++) pd[j] = z[j] + beta * pd[j];
+        rz = rz_new;
+        hessian_product(w, pd, rho, sigma, Kp);
+        double curv = ad_dot(pd, Kp, n);
+        if (!(curv > 0)) return *its > 0 ? ALTDIFF_OK : AD_ERR_NEWTON; /* K not definite */
+        double alpha = rz / curv;
+        ad_axpy(d, alpha, pd, n);
+        ad_axpy(res, -alpha, Kp, n);
+    }
+    return ALTDIFF_OK;
+}
+
+/* One damped Newton step from x~ (r = grad phi there). The factor is
+ * refreshed at x when it is stale: when the CG solves since the last refresh
+ * cost more than a factorization, when CG did not converge, or when the line
+ * search failed (then the step is retried once with the fresh factor). */
 static int newton_step(altdiff_work *w, double *x, const double *rhs, double rho,
                        double sigma, double *phi)
 {
     ad_objective *o = &w->obj;
-    double res = residual_norm(w, o->r), phin = 0;
-    int cut = 0;
+    double phin = 0;
+    altdiff_int its = 0;
     for (;;) {
         int fresh = o->stale, status = fresh ? ad_smooth_refresh(w, x) : ALTDIFF_OK;
         if (status != ALTDIFF_OK) return status;
         w->info.hess_updates += fresh;
-        for (altdiff_int j = 0; j < w->n; j++) o->dir[j] = -o->r[j];
-        if ((status = ad_factor_solve(w, o->dir)) != ALTDIFF_OK) return status; /* d = -H^-1 r */
-        status = line_search(w, x, rhs, rho, sigma, *phi, &phin, &cut);
+        status = newton_direction(w, x, rho, sigma, fresh, &its);
+        o->since += its;
+        if (status == ALTDIFF_OK) status = line_search(w, x, rhs, rho, sigma, *phi, &phin);
         if (status == ALTDIFF_OK) break;
-        if (fresh) return status;
+        if (fresh || (status != AD_ERR_NEWTON && status != AD_CG_SLOW)) return status;
         o->stale = 1; /* retry with the Hessian at x */
     }
-    if (cut || residual_norm(w, o->rn) > AD_SLOW * res) o->stale = 1; /* slow: refresh */
+    double budget = ad_factor_cost_in_sweeps(w); /* refresh when CG costs more */
+    if (its > 1 && (double)o->since >= fmax(budget, AD_CG_MIN)) o->stale = 1;
     ad_copy(x, o->xn, w->n);
     double *swap = o->r;
     o->r = o->rn;

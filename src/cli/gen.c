@@ -35,7 +35,6 @@
  */
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -883,169 +882,12 @@ int ad_gen_main(int argc, char **argv)
 
 /* ---- reading a problem directory back ----------------------------------- */
 
-/* err = the formatted message (always NUL terminated); returns code */
-static int gen_fail(int code, char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    if (!err || errlen == 0) return code;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return code;
-}
-
-/* 0 only if the file certainly does not exist (other failures show up when
- * it is opened, with their own message) */
-static int gen_exists(const char *path)
-{
-    struct stat sb;
-    return stat(path, &sb) == 0 || errno != ENOENT;
-}
-
-/* A column vector file: *v (len), *len; want >= 0: its length must be want
- * ("why" says where want comes from) */
-static int gen_read_vec(const char *path, const char *name, altdiff_int want, const char *why,
-                        double **v, altdiff_int *len, char *err, size_t errlen)
-{
-    altdiff_int nrow = 0, ncol = 0;
-    int st = ad_mm_read_dense(path, v, &nrow, &ncol, err, errlen);
-    if (st != ALTDIFF_OK) return st;
-    if (ncol != 1 || (want >= 0 && nrow != want) || (want < 0 && nrow < 1)) {
-        *v = ad_free(*v);
-        if (want >= 0)
-            return gen_fail(ALTDIFF_ERR_INVALID, err, errlen, "%s: %s is %lld x %lld but %s "
-                            "(expected %lld x 1)", path, name, (long long)nrow, (long long)ncol,
-                            why, (long long)want);
-        return gen_fail(ALTDIFF_ERR_INVALID, err, errlen, "%s: %s is %lld x %lld, expected a "
-                        "column vector (n x 1, n >= 1)", path, name, (long long)nrow,
-                        (long long)ncol);
-    }
-    *len = nrow;
-    return ALTDIFF_OK;
-}
-
-/* Where a constraint block is read from and what it becomes */
-typedef struct {
-    const char *mname, *vname; /* "A", "b": files DIR/A.mtx, DIR/b.mtx */
-    altdiff_int rows;          /* out: m or p                           */
-    altdiff_int *Mp, *Mi;      /* out: CSC of the matrix (owned)        */
-    double *Mx, *v;            /* out: its values, the right-hand side  */
-} gen_block;
-
-/* Block k of dir (n columns): both files or neither (rows = 0, an empty CSC) */
-static int gen_read_block(const char *dir, gen_block *k, altdiff_int n, char *err, size_t errlen)
-{
-    char mpath[4200], vpath[4200], why[200];
-    cs_dl *M = NULL;
-    int sym = 0, st;
-    snprintf(mpath, sizeof(mpath), "%s/%s.mtx", dir, k->mname);
-    snprintf(vpath, sizeof(vpath), "%s/%s.mtx", dir, k->vname);
-    int has_m = gen_exists(mpath), has_v = gen_exists(vpath);
-    k->rows = 0;
-    if (!has_m && !has_v) {
-        k->Mp = ad_calloc((size_t)n + 1, sizeof(altdiff_int));
-        k->Mi = ad_malloc(1, sizeof(altdiff_int));
-        k->Mx = ad_malloc(1, sizeof(double));
-        if (k->Mp && k->Mi && k->Mx) return ALTDIFF_OK;
-        return gen_fail(ALTDIFF_ERR_NOMEM, err, errlen, "%s: out of memory", dir);
-    }
-    if (has_m != has_v)
-        return gen_fail(ALTDIFF_ERR_INVALID, err, errlen, "%s: missing (%s.mtx is present, the "
-                        "two come together)", has_m ? vpath : mpath, has_m ? k->mname : k->vname);
-    st = ad_mm_read_sparse(mpath, &M, &sym, err, errlen);
-    if (st != ALTDIFF_OK) return st;
-    if (sym || M->n != n) {
-        st = sym ? gen_fail(ALTDIFF_ERR_INVALID, err, errlen, "%s: %s must be 'general', not "
-                            "'symmetric'", mpath, k->mname)
-                 : gen_fail(ALTDIFF_ERR_INVALID, err, errlen, "%s: %s is %lld x %lld but n = "
-                            "%lld (from y.mtx)", mpath, k->mname, (long long)M->m,
-                            (long long)M->n, (long long)n);
-        ad_spfree(M);
-        return st;
-    }
-    k->rows = M->m;
-    k->Mp = M->p; /* k owns the arrays of M */
-    k->Mi = M->i;
-    k->Mx = M->x;
-    ad_free(M);
-    snprintf(why, sizeof(why), "%s.mtx is %lld x %lld", k->mname, (long long)k->rows,
-             (long long)n);
-    altdiff_int len;
-    return gen_read_vec(vpath, k->vname, k->rows, why, &k->v, &len, err, errlen);
-}
-
-/* P.mtx must be absent; y.mtx gives n; q.mtx (optional) must have n entries;
- * P becomes an empty n x n CSC */
-static int gen_read_objective(const char *dir, altdiff_owned_problem *o, double **y,
-                              altdiff_int *n, char *err, size_t errlen)
-{
-    char path[4200], why[200];
-    snprintf(path, sizeof(path), "%s/P.mtx", dir);
-    if (gen_exists(path))
-        return gen_fail(ALTDIFF_ERR_INVALID, err, errlen, "%s: present, but the entropy "
-                        "objective has no P (remove it, or use --objective quadratic)", path);
-    snprintf(path, sizeof(path), "%s/y.mtx", dir);
-    int st = gen_read_vec(path, "y", -1, NULL, y, n, err, errlen);
-    if (st != ALTDIFF_OK) return st;
-    snprintf(path, sizeof(path), "%s/q.mtx", dir);
-    snprintf(why, sizeof(why), "y.mtx is %lld x 1", (long long)*n);
-    if (gen_exists(path)) st = gen_read_vec(path, "q", *n, why, &o->q, n, err, errlen);
-    if (st != ALTDIFF_OK) return st;
-    o->Pp = ad_calloc((size_t)*n + 1, sizeof(altdiff_int));
-    o->Pi = ad_malloc(1, sizeof(altdiff_int));
-    o->Px = ad_malloc(1, sizeof(double));
-    if (!o->Pp || !o->Pi || !o->Px)
-        return gen_fail(ALTDIFF_ERR_NOMEM, err, errlen, "%s: out of memory", dir);
-    return ALTDIFF_OK;
-}
-
-/* Everything of an entropy directory into o (which owns what was read, even
- * on failure) and *y */
-static int gen_read_entropy(const char *dir, altdiff_owned_problem *o, double **y, char *err,
-                            size_t errlen)
-{
-    altdiff_int n = 0;
-    gen_block A = {"A", "b", 0, NULL, NULL, NULL, NULL};
-    gen_block G = {"G", "h", 0, NULL, NULL, NULL, NULL};
-    int st = gen_read_objective(dir, o, y, &n, err, errlen);
-    if (st == ALTDIFF_OK) st = gen_read_block(dir, &A, n, err, errlen);
-    if (st == ALTDIFF_OK) st = gen_read_block(dir, &G, n, err, errlen);
-    o->Ap = A.Mp;
-    o->Ai = A.Mi;
-    o->Ax = A.Mx;
-    o->b = A.v;
-    o->Gp = G.Mp;
-    o->Gi = G.Mi;
-    o->Gx = G.Mx;
-    o->h = G.v;
-    altdiff_problem *pr = &o->prob;
-    pr->n = n;
-    pr->m = A.rows;
-    pr->p = G.rows;
-    pr->P = (altdiff_csc){n, n, o->Pp, o->Pi, o->Px};
-    pr->A = (altdiff_csc){A.rows, n, o->Ap, o->Ai, o->Ax};
-    pr->G = (altdiff_csc){G.rows, n, o->Gp, o->Gi, o->Gx};
-    pr->q = o->q; /* NULL: no linear term */
-    pr->b = o->b;
-    pr->h = o->h;
-    return st;
-}
-
+/* (altdiff_read_entropy_problem or altdiff_read_problem) */
 int ad_gen_read_dir(const char *dir, int objective, altdiff_owned_problem **out, double **y,
                     char *err, size_t errlen)
 {
-    if (err && errlen) err[0] = '\0';
-    *out = NULL;
     *y = NULL;
-    if (objective != ALTDIFF_OBJECTIVE_ENTROPY) return altdiff_read_problem(dir, out, err, errlen);
-    altdiff_owned_problem *o = ad_calloc(1, sizeof(altdiff_owned_problem));
-    int st = o ? gen_read_entropy(dir, o, y, err, errlen)
-               : gen_fail(ALTDIFF_ERR_NOMEM, err, errlen, "%s: out of memory", dir);
-    if (st != ALTDIFF_OK) {
-        altdiff_free_problem(o);
-        *y = ad_free(*y);
-        return st;
-    }
-    *out = o;
-    return ALTDIFF_OK;
+    return objective == ALTDIFF_OBJECTIVE_ENTROPY
+               ? altdiff_read_entropy_problem(dir, out, y, err, errlen)
+               : altdiff_read_problem(dir, out, err, errlen);
 }
