@@ -306,6 +306,75 @@ START_TEST(test_oom_read_problem)
 }
 END_TEST
 
+/* The entropy objective (softmax of y under 1'x = 1 and x_0 <= 0.1): setup,
+ * solve, the VJP in GMRES, KKT and UNROLL modes and the theta Jacobian, with
+ * the k-th allocation failing: every call returns ALTDIFF_OK or
+ * ALTDIFF_ERR_NOMEM, and a run that completes has the right gradient. */
+static int entropy_run(long k, double *dy)
+{
+    enum { N = 8 };
+    double y[N], b = 1, h = 0.1, J[N * N], dq[N], wx[N];
+    altdiff_int Ap[N + 1], Ai[N], Gp[N + 1], Gi[1] = {0};
+    double Ax[N], Gx[1] = {1};
+    for (int j = 0; j < N; j++) {
+        y[j] = 0.3 * j - 1;
+        wx[j] = j % 3 - 1.0;
+        Ap[j] = j;
+        Ai[j] = 0;
+        Ax[j] = 1;
+        Gp[j] = j > 0;
+    }
+    Ap[N] = N;
+    Gp[N] = 1;
+    altdiff_problem prob = {N, 1, 1, {0, 0, NULL, NULL, NULL}, {1, N, Ap, Ai, Ax},
+                            {1, N, Gp, Gi, Gx}, NULL, &b, &h};
+    altdiff_objective f = {0};
+    f.kind = ALTDIFF_OBJECTIVE_ENTROPY;
+    f.y = y;
+    altdiff_settings set = altdiff_settings_default();
+    set.eps_abs = set.eps_rel = 1e-9;
+    set.record = 1;
+    altdiff_deriv_settings ds = altdiff_deriv_settings_default();
+    altdiff_work *w = NULL;
+    int modes[3] = {ALTDIFF_MODE_GMRES, ALTDIFF_MODE_KKT, ALTDIFF_MODE_UNROLL}, rc;
+    ad_fault_arm(k);
+    rc = altdiff_setup_objective(&w, &prob, &f, &set);
+    if (rc != ALTDIFF_OK) ck_assert_msg(w == NULL, "k = %ld: work not NULL", k);
+    if (rc == ALTDIFF_OK) rc = altdiff_solve(w);
+    if (rc == ALTDIFF_OK && altdiff_get_info(w)->status != ALTDIFF_SOLVED) rc = -100;
+    for (int i = 0; i < 3 && rc == ALTDIFF_OK; i++) {
+        ds.mode = modes[i];
+        rc = altdiff_vjp(w, &ds, wx, dq, NULL, NULL, NULL);
+        if (rc == ALTDIFF_OK) rc = altdiff_theta_grad(w, dq, dy + i * N);
+    }
+    ds.mode = ALTDIFF_MODE_KKT;
+    if (rc == ALTDIFF_OK) rc = altdiff_jacobian(w, &ds, ALTDIFF_WRT_THETA, J, N, NULL);
+    int fired = ad_fault_fired();
+    ad_fault_arm(-1);
+    altdiff_free(w);
+    ck_assert_msg(rc == ALTDIFF_OK || (fired && (rc == ALTDIFF_ERR_NOMEM || rc == -100)),
+                  "k = %ld: rc %d (%s), fault fired %d", k, rc, altdiff_error_string(rc), fired);
+    return rc == ALTDIFF_OK ? (fired ? 1 : 0) : 2;
+}
+
+START_TEST(test_oom_entropy)
+{
+    install_hooks();
+    double ref[24], dy[24];
+    ck_assert_int_eq(entropy_run(-1, ref), 0);
+    long k;
+    for (k = 0; k < MAX_SWEEP; k++) {
+        int r = entropy_run(k, dy);
+        if (r == 2) continue;
+        for (int i = 0; i < 24; i++)
+            ck_assert_msg(fabs(dy[i] - ref[i]) <= 1e-6, "k = %ld: dy[%d] %g, ref %g", k, i,
+                          dy[i], ref[i]);
+        if (r == 0) break;
+    }
+    ck_assert_msg(k < MAX_SWEEP && k > 30, "sweep ended at k = %ld", k);
+}
+END_TEST
+
 static int file_present(const char *path)
 {
     struct stat sb;
@@ -319,6 +388,7 @@ static Suite *suite_oom(void)
     tcase_add_test(tc, test_oom_solver);
     tcase_add_test(tc, test_oom_setup_dense);
     tcase_add_test(tc, test_oom_solve_status);
+    tcase_add_test(tc, test_oom_entropy);
     if (file_present(EQ_BOX "/q.mtx") && file_present(EQ_BOX "/P.mtx"))
         tcase_add_test(tc, test_oom_read_problem);
     else
