@@ -131,7 +131,6 @@ void ad_lowrank_free(ad_factor *F);
  * uses x_prev and wm as scratch */
 void ad_scale(altdiff_work *w);
 void ad_scale_vectors(altdiff_work *w); /* q, b, h only, with D, E, c kept */
-void ad_scale_P(altdiff_work *w);       /* P~ = c D P0 D, with D, c kept     */
 
 /* kkt.c: exact implicit differentiation of the KKT conditions, in original
  * units, at the current (solved) iterates. The active set is J = { kept rows

@@ -80,15 +80,6 @@ void ad_scale_vectors(altdiff_work *w)
     for (altdiff_int k = 0; k < w->p; k++) w->h[k] = w->E[w->m + k] * w->h0[w->keep[k]];
 }
 
-/* P~ = c D P0 D on the values (a new Hessian, with the scaling kept) */
-void ad_scale_P(altdiff_work *w)
-{
-    const cs_dl *P = w->P;
-    for (altdiff_int j = 0; j < w->n; j++)
-        for (altdiff_int t = P->p[j]; t < P->p[j + 1]; t++)
-            P->x[t] = w->c * w->D[P->i[t]] * w->D[j] * w->P0x[t];
-}
-
 /* Scale from the given values P0x, A0x, G0x, q0, b0, h0. Uses x_prev (n) and
  * wm (m + p) as scratch. */
 void ad_scale(altdiff_work *w)

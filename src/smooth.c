@@ -246,15 +246,17 @@ int ad_smooth_gradient(altdiff_work *w, const double *x, double *g, double *obj)
     return ALTDIFF_OK;
 }
 
+static int hessian_at(altdiff_work *w, const double *x);
+
 int ad_smooth_refresh(altdiff_work *w, const double *x)
 {
     ad_objective *o = &w->obj;
-    if (o->f.hessian(o->f.user, original(w, x), o->hx) != 0 || !ad_all_finite(o->hx, w->Pnz))
-        return AD_ERR_DOMAIN;
-    for (altdiff_int k = 0; k < w->Pnz; k++)
+    int status = hessian_at(w, x);
+    if (status != ALTDIFF_OK) return status;
+    for (altdiff_int k = 0; k < w->Pnz; k++) /* as given (the KKT mode's P) */
         if (w->Pmap[k] >= 0) w->P0x[w->Pmap[k]] = o->hx[k];
-    ad_scale_P(w);                          /* P~ = c D Hess f D */
-    int status = ad_factor_set_P(w, &o->Hpos);
+    ad_copy(w->P->x, o->hs, w->P->p[w->n]); /* P~ = c D Hess f D */
+    status = ad_factor_set_P(w, &o->Hpos);
     o->stale = 0;
     o->since = 0;
     return status == ALTDIFF_OK ? ad_factor_refactor(w, w->F.rho, w->F.sigma) : status;
@@ -382,7 +384,8 @@ static void hessian_product(altdiff_work *w, const double *v, double rho, double
     ad_symv_upper(&Hf, v, Kv);                            /* + Hess~ v     */
 }
 
-/* o->hs = c D Hess f(D x~) D on the pattern of P~ */
+/* o->hx = Hess f(D x~) on the given entries, o->hs = c D Hess f(D x~) D on
+ * the pattern of P~ */
 static int hessian_at(altdiff_work *w, const double *x)
 {
     ad_objective *o = &w->obj;
@@ -408,7 +411,7 @@ static int newton_direction(altdiff_work *w, const double *x, double rho, double
     ad_objective *o = &w->obj;
     altdiff_int n = w->n;
     double *d = o->dir, *res = o->cg, *z = res + n, *pd = z + n, *Kp = pd + n;
-    int status = hessian_at(w, x);
+    int status = fresh ? ALTDIFF_OK : hessian_at(w, x); /* fresh: the refresh did it */
     if (status != ALTDIFF_OK) return status;
     ad_fill(d, 0, n);
     for (altdiff_int j = 0; j < n; j++) res[j] = z[j] = -o->r[j]; /* res = -r - K d */
