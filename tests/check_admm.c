@@ -14,26 +14,6 @@
 
 /* ---- dense helpers (the dense QP fixture dqp is in helpers.c) ------------- */
 
-/* y = M x (M: r x c column-major) */
-static void matvec(const double *M, altdiff_int r, altdiff_int c, const double *x, double *y)
-{
-    for (altdiff_int i = 0; i < r; i++) {
-        double t = 0;
-        for (altdiff_int j = 0; j < c; j++) t += M[i + j * r] * x[j];
-        y[i] = t;
-    }
-}
-
-/* y = M' x (M: r x c) */
-static void matvec_t(const double *M, altdiff_int r, altdiff_int c, const double *x, double *y)
-{
-    for (altdiff_int j = 0; j < c; j++) {
-        double t = 0;
-        for (altdiff_int i = 0; i < r; i++) t += M[i + j * r] * x[i];
-        y[j] = t;
-    }
-}
-
 /* A random strictly convex QP, feasible by construction through x0:
  * P = M'M/n + 0.1 I, b = A x0, h = G x0 + uniform slack in [0, 1). */
 static dqp random_qp(altdiff_int n, altdiff_int m, altdiff_int p, uint64_t seed)

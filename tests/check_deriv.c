@@ -27,16 +27,6 @@
 
 /* (verdict/expect/finish and the dense vector helpers are in helpers.c) */
 
-/* y = M x (M: r x c column-major) */
-static void matvec(const double *M, altdiff_int r, altdiff_int c, const double *x, double *y)
-{
-    for (altdiff_int i = 0; i < r; i++) {
-        double t = 0;
-        for (altdiff_int j = 0; j < c; j++) t += M[i + j * r] * x[j];
-        y[i] = t;
-    }
-}
-
 /* y -= M' x (M: r x c) */
 static void matvec_t_sub(const double *M, altdiff_int r, altdiff_int c, const double *x,
                          double *y)
@@ -177,55 +167,12 @@ static void jac_apply(const dqp *d, const double *Jq, const double *Jb, const do
 #define TIGHT_EPS 1e-12
 #define DERIV_EPS 1e-10
 
-static const int reverse_modes[] = {ALTDIFF_MODE_ADJOINT, ALTDIFF_MODE_GMRES,
-                                    ALTDIFF_MODE_UNROLL, ALTDIFF_MODE_ALTDIFF,
-                                    ALTDIFF_MODE_KKT};
-static const int forward_modes[] = {ALTDIFF_MODE_ALTDIFF, ALTDIFF_MODE_KKT};
-#define N_REVERSE 5
-#define N_FORWARD 2
-
-static const char *mode_name(int mode)
-{
-    static const char *names[] = {"ADJOINT", "GMRES", "UNROLL", "ALTDIFF", "KKT"};
-    return mode >= 0 && mode <= 4 ? names[mode] : "?";
-}
-
-static altdiff_settings solve_settings(int record, double eps)
-{
-    altdiff_settings set = altdiff_settings_default();
-    set.eps_abs = eps;
-    set.eps_rel = eps;
-    set.record = record;
-    return set;
-}
-
-static altdiff_deriv_settings dset(int mode, double eps)
-{
-    altdiff_deriv_settings ds = altdiff_deriv_settings_default();
-    ds.mode = mode;
-    ds.eps = eps;
-    ds.max_iter = 100000;
-    return ds;
-}
-
 /* Setup and solve, which must succeed (status SOLVED) */
 static altdiff_work *setup_solve(const dqp *d, const altdiff_settings *set)
 {
     altdiff_work *w = NULL;
     int rc = altdiff_setup(&w, &d->prob, set);
-    ck_assert_msg(rc == ALTDIFF_OK, "setup: %s", altdiff_error_string(rc));
-    ck_assert_int_eq(altdiff_solve(w), ALTDIFF_OK);
-    int st = altdiff_get_info(w)->status;
-    if (st != ALTDIFF_SOLVED) altdiff_free(w);
-    ck_assert_msg(st == ALTDIFF_SOLVED, "solve status %s", altdiff_status_string(st));
-    return w;
-}
-
-/* Re-solve (warm) and read x; 0 if the solve did not reach SOLVED */
-static int resolve(altdiff_work *w, double *x)
-{
-    if (altdiff_solve(w) != ALTDIFF_OK || altdiff_get_info(w)->status != ALTDIFF_SOLVED) return 0;
-    return altdiff_get_solution(w, x, NULL, NULL, NULL) == ALTDIFF_OK;
+    return solved(w, rc, "setup");
 }
 
 /* A direction in parameter space with owned arrays (NULL = zero) */

@@ -40,14 +40,6 @@
 
 /* (verdict/expect/finish and the dense vector helpers are in helpers.c) */
 
-/* y = M x (M: n x n column-major) */
-static void matvec(const double *M, altdiff_int n, const double *x, double *y)
-{
-    for (altdiff_int i = 0; i < n; i++) y[i] = 0;
-    for (altdiff_int j = 0; j < n; j++)
-        for (altdiff_int i = 0; i < n; i++) y[i] += M[i + j * n] * x[j];
-}
-
 /* ---- a box QP built from its solution ----------------------------------------- */
 
 #define FREE 0
@@ -110,7 +102,7 @@ static box box_build(altdiff_int n, int pattern, uint64_t seed)
                               : B.l[j] + 0.3 + (B.u[j] - B.l[j] - 0.6) * rng_unif(&r);
         g[j] = c == UPPER ? -margin : c == LOWER ? margin : 0;
     }
-    matvec(B.P, n, B.x, B.q);
+    matvec(B.P, n, n, B.x, B.q);
     for (altdiff_int j = 0; j < n; j++) B.q[j] = g[j] - B.q[j];
     double L = 0;
     for (altdiff_int i = 0; i < n; i++) {
@@ -149,7 +141,7 @@ static long pg_solve(const box *B, const double *q, const double *l, const doubl
     for (altdiff_int j = 0; j < n; j++) z[j] = fmin(fmax(0, l[j]), u[j]);
     long k = 0, done = 0;
     while (!done && k++ < PG_MAX_ITER) {
-        matvec(B->P, n, z, g);
+        matvec(B->P, n, n, z, g);
         double change = 0;
         for (altdiff_int j = 0; j < n; j++) {
             double zj = fmin(fmax(z[j] - t * (g[j] + q[j]), l[j]), u[j]); /* clip(y, l, u) */
@@ -166,7 +158,7 @@ static long pg_solve(const box *B, const double *q, const double *l, const doubl
 static void box_linearize(box *B)
 {
     altdiff_int n = B->n;
-    matvec(B->P, n, B->z, B->tmp);
+    matvec(B->P, n, n, B->z, B->tmp);
     for (altdiff_int j = 0; j < n; j++) {
         double y = B->z[j] - B->t * (B->tmp[j] + B->q[j]);
         B->ml[j] = y <= B->l[j];
@@ -200,7 +192,7 @@ static box box_solved(altdiff_int n, int pattern, uint64_t seed)
 static void cb_jz(void *user, const double *v, double *out)
 {
     box *B = user;
-    matvec(B->P, B->n, v, B->tmp);
+    matvec(B->P, B->n, B->n, v, B->tmp);
     for (altdiff_int j = 0; j < B->n; j++) out[j] = B->mf[j] ? v[j] - B->t * B->tmp[j] : 0;
 }
 
@@ -209,7 +201,7 @@ static void cb_jtz(void *user, const double *w, double *out)
 {
     box *B = user;
     for (altdiff_int j = 0; j < B->n; j++) B->tmp[j] = B->mf[j] ? w[j] : 0;
-    matvec(B->P, B->n, B->tmp, out);
+    matvec(B->P, B->n, B->n, B->tmp, out);
     for (altdiff_int j = 0; j < B->n; j++)
         out[j] = B->poison ? NAN : B->tmp[j] - B->t * out[j];
 }
@@ -250,12 +242,6 @@ static altdiff_deriv_settings fset(int mode, double eps)
     ds.eps = eps;
     ds.max_iter = 1000000;
     return ds;
-}
-
-static const char *mode_name(int mode)
-{
-    static const char *names[] = {"ADJOINT", "GMRES", "UNROLL", "ALTDIFF", "KKT"};
-    return mode >= 0 && mode <= 4 ? names[mode] : "?";
 }
 
 /* fold_vjp that must succeed with status SOLVED */

@@ -35,22 +35,6 @@
 
 /* ---- dense helpers ------------------------------------------------------------ */
 
-/* y = M x (M: r x c column-major) */
-static void matvec(const double *M, altdiff_int r, altdiff_int c, const double *x, double *y)
-{
-    for (altdiff_int i = 0; i < r; i++) {
-        double t = 0;
-        for (altdiff_int j = 0; j < c; j++) t += M[i + j * r] * x[j];
-        y[i] = t;
-    }
-}
-
-/* y = M' x (M: r x c) */
-static void matvec_t(const double *M, altdiff_int r, altdiff_int c, const double *x, double *y)
-{
-    for (altdiff_int j = 0; j < c; j++) y[j] = dot(M + j * r, x, r);
-}
-
 /* |x - y|_inf / |y|_inf (absolute when y = 0) */
 static double rel_err(const double *x, const double *y, altdiff_int n)
 {
@@ -102,37 +86,6 @@ static altdiff_int entry_index(const owned_csc *M, altdiff_int i, altdiff_int j)
 #define DERIV_EPS 1e-10
 #define DERIV_TOL 1e-6 /* every mode vs the dense reference, relative      */
 #define FD_TOL 1e-5    /* finite differences vs the dense reference        */
-
-static const int reverse_modes[] = {ALTDIFF_MODE_ADJOINT, ALTDIFF_MODE_GMRES,
-                                    ALTDIFF_MODE_UNROLL, ALTDIFF_MODE_ALTDIFF,
-                                    ALTDIFF_MODE_KKT};
-static const int forward_modes[] = {ALTDIFF_MODE_ALTDIFF, ALTDIFF_MODE_KKT};
-#define N_REVERSE 5
-#define N_FORWARD 2
-
-static const char *mode_name(int mode)
-{
-    static const char *names[] = {"ADJOINT", "GMRES", "UNROLL", "ALTDIFF", "KKT"};
-    return mode >= 0 && mode <= 4 ? names[mode] : "?";
-}
-
-static altdiff_settings solve_settings(int record, double eps)
-{
-    altdiff_settings set = altdiff_settings_default();
-    set.eps_abs = eps;
-    set.eps_rel = eps;
-    set.record = record;
-    return set;
-}
-
-static altdiff_deriv_settings dset(int mode, double eps)
-{
-    altdiff_deriv_settings ds = altdiff_deriv_settings_default();
-    ds.mode = mode;
-    ds.eps = eps;
-    ds.max_iter = 100000;
-    return ds;
-}
 
 /* ---- user objectives through callbacks ---------------------------------------- */
 
@@ -686,19 +639,7 @@ static altdiff_work *case_solve(const scase *c, const altdiff_settings *set)
 {
     altdiff_work *w = NULL;
     int rc = case_setup(&w, c, set);
-    ck_assert_msg(rc == ALTDIFF_OK, "setup_objective: %s", altdiff_error_string(rc));
-    ck_assert_int_eq(altdiff_solve(w), ALTDIFF_OK);
-    int st = altdiff_get_info(w)->status;
-    if (st != ALTDIFF_SOLVED) altdiff_free(w);
-    ck_assert_msg(st == ALTDIFF_SOLVED, "solve status %s", altdiff_status_string(st));
-    return w;
-}
-
-/* Re-solve (warm) and read x; 0 if the solve did not reach SOLVED */
-static int resolve(altdiff_work *w, double *x)
-{
-    if (altdiff_solve(w) != ALTDIFF_OK || altdiff_get_info(w)->status != ALTDIFF_SOLVED) return 0;
-    return altdiff_get_solution(w, x, NULL, NULL, NULL) == ALTDIFF_OK;
+    return solved(w, rc, "setup_objective");
 }
 
 /* base + t v (NULL v: base) */
@@ -945,12 +886,7 @@ static altdiff_work *entropy_solve(const dqp *d, const double *y, const altdiff_
     altdiff_work *w = NULL;
     altdiff_objective f = entropy_objective(y);
     int rc = altdiff_setup_objective(&w, &d->prob, &f, set);
-    ck_assert_msg(rc == ALTDIFF_OK, "setup_objective (entropy): %s", altdiff_error_string(rc));
-    ck_assert_int_eq(altdiff_solve(w), ALTDIFF_OK);
-    int st = altdiff_get_info(w)->status;
-    if (st != ALTDIFF_SOLVED) altdiff_free(w);
-    ck_assert_msg(st == ALTDIFF_SOLVED, "entropy solve status %s", altdiff_status_string(st));
-    return w;
+    return solved(w, rc, "setup_objective (entropy)");
 }
 
 static const altdiff_int softmax_sizes[] = {5, 20, 50};

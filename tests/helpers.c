@@ -236,3 +236,61 @@ int all_finite(const double *x, altdiff_int n)
         if (!isfinite(x[i])) return 0;
     return 1;
 }
+
+void matvec(const double *M, altdiff_int r, altdiff_int c, const double *x, double *y)
+{
+    for (altdiff_int i = 0; i < r; i++) {
+        double t = 0;
+        for (altdiff_int j = 0; j < c; j++) t += M[i + j * r] * x[j];
+        y[i] = t;
+    }
+}
+
+void matvec_t(const double *M, altdiff_int r, altdiff_int c, const double *x, double *y)
+{
+    for (altdiff_int j = 0; j < c; j++) y[j] = dot(M + j * r, x, r);
+}
+
+const int reverse_modes[] = {ALTDIFF_MODE_ADJOINT, ALTDIFF_MODE_GMRES, ALTDIFF_MODE_UNROLL,
+                             ALTDIFF_MODE_ALTDIFF, ALTDIFF_MODE_KKT};
+const int forward_modes[] = {ALTDIFF_MODE_ALTDIFF, ALTDIFF_MODE_KKT};
+
+const char *mode_name(int mode)
+{
+    static const char *names[] = {"ADJOINT", "GMRES", "UNROLL", "ALTDIFF", "KKT"};
+    return mode >= 0 && mode <= 4 ? names[mode] : "?";
+}
+
+altdiff_settings solve_settings(int record, double eps)
+{
+    altdiff_settings set = altdiff_settings_default();
+    set.eps_abs = eps;
+    set.eps_rel = eps;
+    set.record = record;
+    return set;
+}
+
+altdiff_deriv_settings dset(int mode, double eps)
+{
+    altdiff_deriv_settings ds = altdiff_deriv_settings_default();
+    ds.mode = mode;
+    ds.eps = eps;
+    ds.max_iter = 100000;
+    return ds;
+}
+
+altdiff_work *solved(altdiff_work *w, int rc, const char *what)
+{
+    ck_assert_msg(rc == ALTDIFF_OK, "%s: %s", what, altdiff_error_string(rc));
+    ck_assert_int_eq(altdiff_solve(w), ALTDIFF_OK);
+    int st = altdiff_get_info(w)->status;
+    if (st != ALTDIFF_SOLVED) altdiff_free(w);
+    ck_assert_msg(st == ALTDIFF_SOLVED, "%s: solve status %s", what, altdiff_status_string(st));
+    return w;
+}
+
+int resolve(altdiff_work *w, double *x)
+{
+    if (altdiff_solve(w) != ALTDIFF_OK || altdiff_get_info(w)->status != ALTDIFF_SOLVED) return 0;
+    return altdiff_get_solution(w, x, NULL, NULL, NULL) == ALTDIFF_OK;
+}

@@ -82,4 +82,25 @@ double rel_diff(const double *x, const double *y, altdiff_int n); /* |x-y| / max
 double rel_scalar(double a, double b);                       /* |a-b| / max(1,|b|)   */
 int all_finite(const double *x, altdiff_int n);
 
+/* Dense matrix products (M: r x c, column-major) */
+void matvec(const double *M, altdiff_int r, altdiff_int c, const double *x, double *y);   /* y = M x  */
+void matvec_t(const double *M, altdiff_int r, altdiff_int c, const double *x, double *y); /* y = M'x  */
+
+/* Derivative modes: the reverse ones (every mode gives VJPs), the forward
+ * ones (JVPs and Jacobians), their names */
+extern const int reverse_modes[];
+extern const int forward_modes[];
+#define N_REVERSE 5
+#define N_FORWARD 2
+const char *mode_name(int mode);
+/* Default settings with both tolerances eps (and settings.record) */
+altdiff_settings solve_settings(int record, double eps);
+/* After a setup that returned rc into w: assert it worked, solve, assert
+ * the status is SOLVED (freeing w first when not); returns w */
+altdiff_work *solved(altdiff_work *w, int rc, const char *what);
+/* Re-solve (warm) and read x; 0 if the solve did not reach SOLVED */
+int resolve(altdiff_work *w, double *x);
+/* Default derivative settings in mode with tolerance eps, max_iter 100000 */
+altdiff_deriv_settings dset(int mode, double eps);
+
 #endif
