@@ -513,7 +513,7 @@ int altdiff_theta_grad(const altdiff_work *w, const double *dq, double *dtheta)
         return ALTDIFF_OK;
     }
     if (o->k == 0) return ALTDIFF_OK;
-    for (altdiff_int j = 0; j < w->n; j++) o->xu[j] = w->D[j] * w->x[j]; /* x* */
+    ad_unscale_solution(w, o->xu, NULL, NULL, NULL); /* x* */
     o->f.dgrad_t(o->f.user, o->xu, dq, dtheta); /* dL/dtheta = J' dL/dq */
     return ALTDIFF_OK;
 }
