@@ -78,6 +78,7 @@ typedef int64_t altdiff_int; /* same width as SuiteSparse_long */
 #define ALTDIFF_DEFAULT_ADAPTIVE_RHO_TOL 5.0
 #define ALTDIFF_DEFAULT_INFINITY 1e20
 #define ALTDIFF_DEFAULT_VERBOSE_EVERY 100
+#define ALTDIFF_DEFAULT_ANDERSON 5
 
 /* Settings: start from altdiff_settings_default() and change fields. */
 typedef struct {
@@ -101,6 +102,15 @@ typedef struct {
                               bits each) for ALTDIFF_MODE_UNROLL; rho is then
                               kept fixed during the solve                      */
     altdiff_int verbose_every; /* iterations between log lines               */
+    int anderson;          /* Anderson acceleration of the sweeps: columns of
+                              memory, 0 = off, at most 50. Costs 2 anderson + 5
+                              vectors of m + p doubles (allocated at setup)
+                              and about 3 anderson such vector operations per
+                              iteration; extrapolations that increase the
+                              fixed-point residual are rejected. Keeps the
+                              fixed point, so every derivative mode is
+                              unchanged. Not used with record = 1, by
+                              altdiff_solve_jvp, or for smooth objectives     */
 } altdiff_settings;
 
 /* Information about the last solve. Residuals are in the original
@@ -129,6 +139,8 @@ typedef struct {
     double mem_factor;     /* peak bytes held by CHOLMOD                       */
     altdiff_int newton_steps; /* smooth objectives: Newton steps of the last
                               solve (all x-updates together)                   */
+    altdiff_int aa_steps;  /* Anderson extrapolations taken in the last solve  */
+    altdiff_int aa_rejected; /* and rejected by the safeguard                  */
     altdiff_int hess_updates; /* smooth objectives: numeric refactorizations
                               for a new Hess f during the last solve           */
 } altdiff_info;

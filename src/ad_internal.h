@@ -33,6 +33,22 @@ typedef struct {
     altdiff_int *wk_idx;   /* m + p scratch                                  */
 } ad_factor;
 
+/* Anderson acceleration of the sweeps (anderson.c) */
+typedef struct {
+    int mem;               /* columns of memory, 0 = off                       */
+    altdiff_int dim;       /* m + p: z = (lam, nu - rho s)                     */
+    altdiff_int cols, next; /* columns held, ring position of the next        */
+    double *dG, *dF;       /* dim x mem: differences of g = T(z) - z, f = T(z) */
+    double *z, *f, *g, *f_prev, *g_prev; /* dim                                */
+    double *gram, *chol, *gamma; /* mem x mem: dG'dG, its Cholesky factor; mem */
+    double *dfnorm2;       /* mem: |dF_j|^2                                     */
+    double gnorm_prev;     /* |g| at the point z+ was extrapolated from        */
+    int active;            /* this solve accelerates                           */
+    int started;           /* z holds the start of the current sweep           */
+    int have_prev;         /* f_prev, g_prev hold the previous sweep           */
+    int extrapolated;      /* the current sweep started from an extrapolation  */
+} ad_anderson;
+
 /* The objective (smooth.c). kind ALTDIFF_OBJECTIVE_QUADRATIC is the QP of
  * altdiff_setup: P and q live in the workspace and none of the rest is used.
  * Otherwise P holds Hess f at the point of the last refresh (P0x as given
@@ -89,12 +105,21 @@ struct altdiff_work {
 
     ad_factor F;
     ad_objective obj;
+    ad_anderson aa;
 
     /* recorded slack masks (settings.record): iteration k, row i is bit
      * (k * mask_row + i / 8, i % 8); mask_iters iterations held */
     unsigned char *masks;
     altdiff_int mask_row, mask_iters, mask_cap;
 };
+
+/* anderson.c */
+int ad_anderson_alloc(altdiff_work *w, int mem);
+void ad_anderson_free(ad_anderson *a);
+void ad_anderson_start(altdiff_work *w, int active); /* a new solve */
+void ad_anderson_reset(altdiff_work *w);             /* a new rho    */
+void ad_anderson_begin(altdiff_work *w);             /* before a sweep */
+void ad_anderson_end(altdiff_work *w);               /* after it       */
 
 /* settings.c */
 int ad_settings_check(const altdiff_settings *set);

@@ -245,6 +245,7 @@ static int adapt_rho(altdiff_work *w, const residuals *r, altdiff_int k, altdiff
     if (rho < w->F.rho * tol && rho > w->F.rho / tol) return ALTDIFF_OK;
     *last = k;
     w->info.rho_updates++;
+    ad_anderson_reset(w); /* a new map */
     return ad_factor_refactor(w, rho, w->F.sigma);
 }
 
@@ -315,6 +316,8 @@ int ad_solve(altdiff_work *w, ad_tangent *t, double *rel)
     altdiff_int k = 0, last = 0;
     residuals r = {0, 0, 0, 0, 0, 0};
     w->info.rho_updates = w->info.newton_steps = w->info.hess_updates = 0;
+    w->info.aa_steps = w->info.aa_rejected = 0;
+    ad_anderson_start(w, !t); /* the tangents follow the plain map */
     w->obj.tol = INFINITY;
     w->obj.tol_final = 0.1 * set->eps_abs;
     w->mask_iters = 0;
@@ -327,17 +330,20 @@ int ad_solve(altdiff_work *w, ad_tangent *t, double *rel)
             ad_copy(w->lam_prev, w->lam, w->m);
             ad_copy(w->nu_prev, w->nu, w->p);
         }
+        ad_anderson_begin(w);
         if ((code = admm_step(w)) != ALTDIFF_OK) break;
         if (t && ad_smooth(w) && (code = ad_smooth_refresh(w, w->xt)) != ALTDIFF_OK) break;
         if (t && (code = ad_tangent_step(w, t, rel)) != ALTDIFF_OK) break;
-        if (!check) continue;
-        outcome = check_outcome(w, &r, t0);
-        if (set->verbose && (k % set->verbose_every < set->check_every || outcome))
-            log_line(w, k, &r);
-        if (outcome != ALTDIFF_UNSOLVED) break;
-        int rc = adapt_rho(w, &r, k, &last);
-        if (rc == ALTDIFF_ERR_NOMEM) code = rc;
-        if (rc != ALTDIFF_OK) outcome = refactor_outcome(rc);
+        if (check) {
+            outcome = check_outcome(w, &r, t0);
+            if (set->verbose && (k % set->verbose_every < set->check_every || outcome))
+                log_line(w, k, &r);
+            if (outcome != ALTDIFF_UNSOLVED) break;
+            int rc = adapt_rho(w, &r, k, &last);
+            if (rc == ALTDIFF_ERR_NOMEM) code = rc;
+            if (rc != ALTDIFF_OK) outcome = refactor_outcome(rc);
+        }
+        if (outcome == ALTDIFF_UNSOLVED && k < set->max_iter) ad_anderson_end(w);
     }
     if (code == ALTDIFF_OK && ad_smooth(w)) code = smooth_finish(w);
     if (code != ALTDIFF_OK) outcome = refactor_outcome(code); /* incl. out of memory */

@@ -24,6 +24,7 @@ altdiff_settings altdiff_settings_default(void)
     s.verbose = 0;
     s.record = 0;
     s.verbose_every = ALTDIFF_DEFAULT_VERBOSE_EVERY;
+    s.anderson = ALTDIFF_DEFAULT_ANDERSON;
     return s;
 }
 
@@ -35,7 +36,8 @@ int ad_settings_check(const altdiff_settings *s)
              s->eps_abs + s->eps_rel > 0 && s->eps_pinf > 0 && s->eps_dinf > 0 &&
              s->max_iter > 0 && s->time_limit >= 0 && s->check_every > 0 &&
              s->scaling >= 0 && s->scaling <= 100 && s->adaptive_rho_tol > 1 &&
-             s->infinity > 0 && s->verbose_every > 0 && (s->record == 0 || s->record == 1);
+             s->infinity > 0 && s->verbose_every > 0 && (s->record == 0 || s->record == 1) &&
+             s->anderson >= 0 && s->anderson <= 50;
     return ok ? ALTDIFF_OK : ALTDIFF_ERR_INVALID;
 }
 

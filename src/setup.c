@@ -103,6 +103,7 @@ static int setup_work(altdiff_work *w, const altdiff_problem *prob)
     if (status == ALTDIFF_OK) status = import_matrices(w, prob, rowmap);
     ad_free(rowmap);
     if (status == ALTDIFF_OK) status = allocate_vectors(w, prob);
+    if (status == ALTDIFF_OK && !w->set.record) status = ad_anderson_alloc(w, w->set.anderson);
     if (status != ALTDIFF_OK) return status;
     ad_scale(w);
     return ad_factor_init(w);
@@ -139,6 +140,7 @@ void altdiff_free(altdiff_work *w)
     if (!w) return;
     ad_factor_free(&w->F);
     ad_smooth_free(&w->obj);
+    ad_anderson_free(&w->aa);
     ad_spfree(w->P);
     ad_spfree(w->A);
     ad_spfree(w->G);

@@ -209,6 +209,7 @@ int altdiff_setup_objective(altdiff_work **work, const altdiff_problem *prob,
         return status;
     }
     (*work)->obj = o; /* the workspace owns o's arrays now */
+    ad_anderson_free(&(*work)->aa); /* not used for smooth objectives */
     status = objective_attach(*work);
     if (status != ALTDIFF_OK) {
         altdiff_free(*work);

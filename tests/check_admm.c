@@ -7,6 +7,7 @@
  * updates, limits) against fresh solves.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -295,45 +296,129 @@ static int cmp_desc(const void *a, const void *b)
     return (x < y) - (x > y);
 }
 
-/* min 1/2 |x - y|^2 s.t. 1'x = 1, x >= 0 (sparsemax): with y sorted
- * decreasingly, k = max{ j : 1 + j y_(j) > sum_{i<=j} y_(i) },
- * tau = (sum_{i<=k} y_(i) - 1) / k, x = max(y - tau, 0); lam = tau,
- * nu = max(tau - y, 0) (G = -I, h = 0). */
-START_TEST(test_simplex_projection)
+/* min 1/2 |x - y|^2 s.t. 1'x = 1, x >= 0 (sparsemax) with y ~ N(0, I) from
+ * seed; *tau gets the closed form: with y sorted decreasingly,
+ * k = max{ j : 1 + j y_(j) > sum_{i<=j} y_(i) }, tau = (sum_{i<=k} y_(i) - 1) / k,
+ * x = max(y - tau, 0); lam = tau, nu = max(tau - y, 0) (G = -I, h = 0). */
+static dqp simplex_qp(altdiff_int n, uint64_t seed, double *tau)
 {
-    altdiff_int n = 10;
     dqp d = dqp_alloc(n, 1, n);
-    rng r = {31};
-    double *y = zeros(n), *ys = zeros(n);
+    rng r = {seed};
+    double *ys = zeros(n);
     for (altdiff_int j = 0; j < n; j++) {
-        y[j] = ys[j] = rng_normal(&r);
+        ys[j] = rng_normal(&r);
         d.P[j + j * n] = 1;
-        d.q[j] = -y[j];
+        d.q[j] = -ys[j];
         d.A[j] = 1;
         d.G[j + j * n] = -1;
     }
     d.b[0] = 1;
     dqp_finish(&d);
     qsort(ys, (size_t)n, sizeof(double), cmp_desc);
-    double cum = 0, tau = 0;
+    double cum = 0;
+    *tau = 0;
     for (altdiff_int j = 0; j < n; j++) {
         cum += ys[j];
-        if (1 + (double)(j + 1) * ys[j] > cum) tau = (cum - 1) / (double)(j + 1);
+        if (1 + (double)(j + 1) * ys[j] > cum) *tau = (cum - 1) / (double)(j + 1);
     }
+    free(ys);
+    return d;
+}
+
+/* S is the closed-form projection of simplex_qp (y = -q) within tol
+ * (relative for nu) */
+static void assert_simplex(const dqp *d, const solution *S, double tau, double tol)
+{
+    int support = 0;
+    assert_status(S, ALTDIFF_SOLVED);
+    for (altdiff_int j = 0; j < d->n; j++) {
+        double y = -d->q[j];
+        ck_assert_double_eq_tol(S->x[j], fmax(y - tau, 0), tol);
+        ck_assert_double_eq_tol(S->nu[j], fmax(tau - y, 0), tol * (1 + fabs(tau - y)));
+        support += y > tau;
+    }
+    ck_assert(support >= 1 && support < d->n); /* a non-trivial instance */
+    ck_assert_double_eq_tol(S->lam[0], tau, tol);
+}
+
+START_TEST(test_simplex_projection)
+{
+    double tau;
+    dqp d = simplex_qp(10, 31, &tau);
     altdiff_settings set = tight(1e-10);
     solution S = solve(&d, &set);
-    assert_status(&S, ALTDIFF_SOLVED);
-    int support = 0;
-    for (altdiff_int j = 0; j < n; j++) {
-        ck_assert_double_eq_tol(S.x[j], fmax(y[j] - tau, 0), 1e-7);
-        ck_assert_double_eq_tol(S.nu[j], fmax(tau - y[j], 0), 1e-7);
-        support += y[j] > tau;
-    }
-    ck_assert(support >= 1 && support < n); /* a non-trivial instance */
-    ck_assert_double_eq_tol(S.lam[0], tau, 1e-7);
+    assert_simplex(&d, &S, tau, 1e-7);
     assert_kkt(&d, &S, 1e-8);
-    free(y);
-    free(ys);
+    sol_free(&S);
+    dqp_free(&d);
+}
+END_TEST
+
+/* ---- Anderson acceleration ------------------------------------------------- */
+
+/* Sparsemax with many more inactive than active coordinates is where plain
+ * ADMM is slow (the multiplier of 1'x = 1 couples every coordinate): the
+ * accelerated solve reaches the same closed form in fewer iterations, with
+ * extrapolations taken (and some rejected by the safeguard). */
+START_TEST(test_anderson_sparsemax)
+{
+    double tau;
+    dqp d = simplex_qp(400, 32, &tau);
+    altdiff_settings set = tight(1e-9);
+    set.anderson = 0;
+    solution plain = solve(&d, &set);
+    set.anderson = ALTDIFF_DEFAULT_ANDERSON;
+    solution acc = solve(&d, &set);
+    assert_simplex(&d, &plain, tau, 1e-6); /* the multipliers: 2e-7 off at eps 1e-9 */
+    assert_simplex(&d, &acc, tau, 1e-6);
+    assert_kkt(&d, &acc, 1e-8);
+    printf("[admm] sparsemax n = 400: %ld iterations plain, %ld with Anderson (%ld "
+           "extrapolations, %ld rejected)\n",
+           (long)plain.info.iter, (long)acc.info.iter, (long)acc.info.aa_steps,
+           (long)acc.info.aa_rejected);
+    ck_assert_int_eq(plain.info.aa_steps, 0);
+    ck_assert_int_gt(acc.info.aa_steps, 0);
+    ck_assert_int_lt(2 * acc.info.iter, plain.info.iter);
+    sol_free(&plain);
+    sol_free(&acc);
+    dqp_free(&d);
+}
+END_TEST
+
+/* Every memory size (1: the smallest, 50: the largest) gives a KKT point of
+ * the random QPs, the same as without acceleration */
+START_TEST(test_anderson_memory)
+{
+    const altdiff_int *sz = sizes[_i];
+    dqp d = random_qp(sz[0], sz[1], sz[2], 1100 + (uint64_t)_i);
+    altdiff_settings set = tight(1e-9);
+    set.anderson = 0;
+    solution plain = solve(&d, &set);
+    int mems[] = {1, 3, 10, 50};
+    for (int k = 0; k < 4; k++) {
+        set.anderson = mems[k];
+        solution S = solve(&d, &set);
+        assert_status(&S, ALTDIFF_SOLVED);
+        assert_kkt(&d, &S, 1e-7);
+        assert_vec_close(S.x, plain.x, d.n, 1e-6, "x with and without Anderson");
+        sol_free(&S);
+    }
+    sol_free(&plain);
+    dqp_free(&d);
+}
+END_TEST
+
+/* Recording the iterations (for the unrolled mode) follows the plain map */
+START_TEST(test_anderson_record)
+{
+    double tau;
+    dqp d = simplex_qp(50, 33, &tau);
+    altdiff_settings set = tight(1e-9);
+    set.record = 1;
+    solution S = solve(&d, &set);
+    assert_simplex(&d, &S, tau, 1e-7);
+    ck_assert_int_eq(S.info.aa_steps, 0);
+    ck_assert_int_eq(S.info.aa_rejected, 0);
     sol_free(&S);
     dqp_free(&d);
 }
@@ -476,6 +561,19 @@ START_TEST(test_infeasible_equalities)
     d.b[1] = 1;
     d.G[2] = 1; /* x3 <= 2 */
     d.h[0] = 2;
+    dqp_finish(&d);
+    assert_primal_infeasible(&d);
+    dqp_free(&d);
+}
+END_TEST
+
+/* 1'x = -1 and x >= 0 at n = 400: Anderson acceleration (on by default)
+ * must not hide the drift of the plain iterates */
+START_TEST(test_infeasible_simplex)
+{
+    double tau;
+    dqp d = simplex_qp(400, 34, &tau);
+    d.b[0] = -1;
     dqp_finish(&d);
     assert_primal_infeasible(&d);
     dqp_free(&d);
@@ -791,7 +889,7 @@ static dqp base_problem(void)
     return d;
 }
 
-enum { N_INVALID = 25 };
+enum { N_INVALID = 27 };
 
 /* Break the base problem (or settings) in the way number k says */
 static const char *break_problem(int k, dqp *d, altdiff_settings *set, altdiff_int *Gp_bad)
@@ -827,6 +925,8 @@ static const char *break_problem(int k, dqp *d, altdiff_settings *set, altdiff_i
     case 22: d->Gc.i[1] = d->Gc.i[0]; return "repeated row index in a column of G";
     case 23: pr->h = NULL; return "h NULL with p > 0";
     case 24: set->rho = NAN; return "rho NaN";
+    case 25: set->anderson = -1; return "anderson < 0";
+    case 26: set->anderson = 51; return "anderson > 50";
     default: return NULL;
     }
 }
@@ -1164,12 +1264,16 @@ static Suite *suite_admm(void)
     tcase_add_test(tc, test_box_projection);
     tcase_add_test(tc, test_simplex_projection);
     tcase_add_test(tc, test_triangles);
+    tcase_add_test(tc, test_anderson_sparsemax);
+    tcase_add_loop_test(tc, test_anderson_memory, 0, (int)(sizeof(sizes) / sizeof(sizes[0])));
+    tcase_add_test(tc, test_anderson_record);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("infeasibility");
     tcase_add_test(tc, test_infeasible_bounds);
     tcase_add_test(tc, test_infeasible_equalities);
+    tcase_add_test(tc, test_infeasible_simplex);
     tcase_add_test(tc, test_infeasible_zero_row);
     tcase_add_test(tc, test_unbounded_lp);
     tcase_add_test(tc, test_unbounded_singular);

@@ -127,6 +127,28 @@ START_TEST(test_solve_writes_solution)
 }
 END_TEST
 
+/* --anderson 0 gives the plain iterations; the default extrapolates; both
+ * reach the same solution */
+START_TEST(test_solve_anderson)
+{
+    char args[2048], out[512];
+    double xs[4], lam_s;
+    eq_box_solution(xs, &lam_s);
+    const char *opt[] = {"--anderson 0", "--anderson 1", ""};
+    for (int k = 0; k < 3; k++) {
+        snprintf(args, sizeof(args), "solve %s --out %s/aa%d --eps 1e-9 %s", EQ_BOX, tmp, k,
+                 opt[k]);
+        ck_assert_int_eq(run(args), 0);
+        ck_assert(output_has("stdout", "anderson: "));
+        if (k == 0) ck_assert(output_has("stdout", "anderson: 0 extrapolations"));
+        snprintf(out, sizeof(out), "%s/aa%d", tmp, k);
+        double *x = vec(out, "x.mtx", 4);
+        for (int i = 0; i < 4; i++) ck_assert_double_eq_tol(x[i], xs[i], 1e-7);
+        altdiff_free_array(x);
+    }
+}
+END_TEST
+
 START_TEST(test_usage_errors)
 {
     const char *bad[] = {"solve", "solve " EQ_BOX " --eps -1", "solve " EQ_BOX " --eps x",
@@ -138,7 +160,9 @@ START_TEST(test_usage_errors)
                          "solve " EQ_BOX " --objective foo", "solve " EQ_BOX " --objective",
                          "solve " EQ_BOX " --out o --jacobian y",
                          "solve " EQ_BOX " --objective quadratic --out o --jacobian y",
-                         "solve " EQ_BOX " --objective entropy --out o --jacobian y --mode gmres"};
+                         "solve " EQ_BOX " --objective entropy --out o --jacobian y --mode gmres",
+                         "solve " EQ_BOX " --anderson 51", "solve " EQ_BOX " --anderson -1",
+                         "solve " EQ_BOX " --anderson 2.5", "solve " EQ_BOX " --anderson"};
     for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
         ck_assert_msg(run(bad[k]) == 2, "'%s' should be a usage error", bad[k]);
         ck_assert(output_has("stderr", "altdiff"));
@@ -529,6 +553,7 @@ static Suite *suite_cli(void)
     tcase_add_test(tc, test_help);
     tcase_add_test(tc, test_solve_writes_solution);
     tcase_add_test(tc, test_usage_errors);
+    tcase_add_test(tc, test_solve_anderson);
     tcase_add_test(tc, test_bad_input);
     tcase_add_test(tc, test_unsolved_writes_nothing);
     tcase_add_test(tc, test_grad_modes_agree);

@@ -2,7 +2,7 @@
  * altdiff: the command-line tool.
  *
  *   altdiff solve DIR [--objective quadratic|entropy] [--out OUTDIR] [--eps E]
- *                 [--max-iter N] [--rho R] [--time-limit S] [--verbose]
+ *                 [--max-iter N] [--rho R] [--anderson M] [--time-limit S] [--verbose]
  *                 [--grad W.mtx [--matrix-grads] | --jacobian q|b|h|y]
  *                 [--mode adjoint|gmres|unroll|altdiff|kkt] [--grad-eps E]
  *   altdiff gen FAMILY OUTDIR [key=value ...]
@@ -43,7 +43,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage:\n"
             "  altdiff solve DIR [--objective quadratic|entropy] [--out OUTDIR] [--eps E]\n"
-            "                [--max-iter N] [--rho R] [--time-limit S] [--verbose]\n"
+            "                [--max-iter N] [--rho R] [--anderson M] [--time-limit S] [--verbose]\n"
             "                [--grad W.mtx [--matrix-grads] | --jacobian q|b|h|y] [--mode M]\n"
             "                [--grad-eps E]\n"
             "  altdiff gen FAMILY OUTDIR [key=value ...]\n"
@@ -69,6 +69,8 @@ static void usage(FILE *f)
             "                 and |Px+q+A'lam+G'nu| <= E + E max(|Px|,|q|,|A'lam|,|G'nu|)\n"
             "  --max-iter N   iteration limit (default %d)\n"
             "  --rho R        initial penalty (default %g; adapted during the solve)\n"
+            "  --anderson M   Anderson acceleration with M columns of memory (default %d;\n"
+            "                 0 = plain ADMM iterations, at most 50)\n"
             "  --time-limit S stop the iterations after S seconds (status: time limit)\n"
             "  --verbose      print an iteration log\n"
             "  --grad W.mtx   also differentiate: with w = dL/dx (n x 1 array) write dq.mtx,\n"
@@ -90,9 +92,21 @@ static void usage(FILE *f)
             "  The summary adds a line 'backward:' with mode, time, iterations, residual.\n\n"
             "exit status: 0 solved, 1 not solved (infeasible, unbounded, limit, numerical\n"
             "  error; the reason is on stderr), 2 usage error, 3 bad input, 4 output error\n\n",
-            ALTDIFF_DEFAULT_EPS_ABS, ALTDIFF_DEFAULT_MAX_ITER, ALTDIFF_DEFAULT_RHO);
+            ALTDIFF_DEFAULT_EPS_ABS, ALTDIFF_DEFAULT_MAX_ITER, ALTDIFF_DEFAULT_RHO,
+            ALTDIFF_DEFAULT_ANDERSON);
     ad_gen_usage(f);
     ad_bench_usage(f);
+}
+
+/* Parse an integer in [0, max]; 0 on failure */
+static int parse_count(const char *s, int max, int *v)
+{
+    char *end;
+    errno = 0;
+    long k = strtol(s, &end, 10);
+    if (errno || end == s || *end || k < 0 || k > max) return 0;
+    *v = (int)k;
+    return 1;
 }
 
 /* Parse a positive finite double; 0 on failure */
@@ -210,6 +224,8 @@ static int parse_solve(int argc, char **argv, solve_args *a)
         } else if (!strcmp(o, "--rho") && has && parse_pos(argv[k + 1], &v)) {
             a->set.rho = v;
             k++;
+        } else if (!strcmp(o, "--anderson") && has && parse_count(argv[k + 1], 50, &a->set.anderson)) {
+            k++;
         } else if (!strcmp(o, "--time-limit") && has && parse_pos(argv[k + 1], &v)) {
             a->set.time_limit = v;
             k++;
@@ -254,7 +270,10 @@ static void print_summary(const altdiff_info *info, double t_read, int objective
     printf("residuals: primal %.3e (tol %.3e), dual %.3e (tol %.3e)\n", info->r_prim,
            info->eps_prim, info->r_dual, info->eps_dual);
     printf("rho: %.3e (%ld updates)\n", info->rho, (long)info->rho_updates);
-    if (objective != ALTDIFF_OBJECTIVE_QUADRATIC)
+    if (objective == ALTDIFF_OBJECTIVE_QUADRATIC)
+        printf("anderson: %ld extrapolations, %ld rejected\n", (long)info->aa_steps,
+               (long)info->aa_rejected);
+    else
         printf("newton: %ld steps, %ld Hessian refactorizations\n", (long)info->newton_steps,
                (long)info->hess_updates);
     printf("time: read %.4f s, analyze %.4f s, factor %.4f s, setup %.4f s, iterate %.4f s\n",
