@@ -9,8 +9,9 @@
  * plain sweep and g = f - z its residual, from the last mem differences dG,
  * dF of g and f:
  *
- *     gamma  = argmin | g - dG gamma |^2 + AA_REG (|dG|_F^2 + |dF|_F^2) |gamma|^2
- *     z+     = f - dF gamma
+ *     gamma = argmin | g - dG gamma |^2 + r |gamma|^2,
+ *             r = AA_REG (|dG|_F^2 + |dF|_F^2)
+ *     z+    = f - dF gamma
  *
  * (normal equations, mem x mem). Without a fixed point (infeasible or
  * unbounded problems) the plain sweeps drift by a constant step: dG tends to
@@ -30,7 +31,7 @@
 
 #include "ad_internal.h"
 
-#define AA_REG 1e-10      /* Tikhonov weight on gamma: AA_REG (|dG|_F^2 + |dF|_F^2) */
+#define AA_REG 1e-10      /* Tikhonov weight r on gamma, relative to the memory */
 #define AA_SAFEGUARD 5.0  /* accept z+ when |g(z+)| <= this * |g(z)|           */
 
 void dgemv_(const char *trans, const int *m, const int *n, const double *alpha, const double *a,
@@ -181,8 +182,9 @@ static int extrapolate(ad_anderson *a)
     int k = (int)a->cols, N = (int)a->dim, one = 1;
     double d1 = 1, d0 = 0, dm1 = -1;
     dgemv_("T", &N, &k, &d1, a->dG, &N, a->g, &one, &d0, a->gamma, &one); /* dG'g */
-    double reg = 1e-300; /* AA_REG (|dG|_F^2 + |dF|_F^2) */
-    for (altdiff_int j = 0; j < a->cols; j++) reg += AA_REG * (a->gram[j + j * a->mem] + a->dfnorm2[j]);
+    double reg = 1e-300; /* r = AA_REG (|dG|_F^2 + |dF|_F^2) */
+    for (altdiff_int j = 0; j < a->cols; j++)
+        reg += AA_REG * (a->gram[j + j * a->mem] + a->dfnorm2[j]);
     if (!small_spd_solve(a->gram, a->mem, a->cols, reg, a->chol, a->gamma)) return 0;
     dgemv_("N", &N, &k, &dm1, a->dF, &N, a->gamma, &one, &d1, a->f, &one); /* f - dF gamma */
     return 1;
