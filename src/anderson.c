@@ -158,30 +158,47 @@ static int small_spd_solve(const double *M, altdiff_int ld, altdiff_int k, doubl
 }
 
 /* Append the differences of g and f to their previous values to the memory
- * (one column, the oldest replaced) and update dG'dG */
+ * (one column, the oldest replaced) and make g, f the previous values */
 static void add_column(ad_anderson *a)
 {
     altdiff_int N = a->dim, c = a->next;
-    double *dg = a->dG + (size_t)c * (size_t)N, *df = a->dF + (size_t)c * (size_t)N;
+    double *dg = a->dG + (size_t)c * (size_t)N, *df = a->dF + (size_t)c * (size_t)N, dff = 0;
     for (altdiff_int i = 0; i < N; i++) {
         dg[i] = a->g[i] - a->g_prev[i]; /* dG = g - g_prev */
         df[i] = a->f[i] - a->f_prev[i]; /* dF = f - f_prev */
+        dff += df[i] * df[i];
+        a->g_prev[i] = a->g[i];
+        a->f_prev[i] = a->f[i];
     }
+    a->dfnorm2[c] = dff;
     a->next = (c + 1) % a->mem;
     if (a->cols < a->mem) a->cols++;
-    for (altdiff_int j = 0; j < a->cols; j++) { /* row and column c of dG'dG */
-        double v = ad_dot(a->dG + (size_t)j * (size_t)N, dg, N);
-        a->gram[j + c * a->mem] = a->gram[c + j * a->mem] = v;
-    }
-    a->dfnorm2[c] = ad_dot(df, df, N);
 }
 
-/* f := f - dF gamma with gamma = argmin | g - dG gamma |; 0 if singular */
+/* Row and column c (the newest) of dG'dG, and gamma = dG'g, in one pass
+ * over the memory */
+static void gram_and_rhs(ad_anderson *a, altdiff_int c)
+{
+    altdiff_int N = a->dim;
+    const double *dg = a->dG + (size_t)c * (size_t)N;
+    for (altdiff_int j = 0; j < a->cols; j++) {
+        const double *dj = a->dG + (size_t)j * (size_t)N;
+        double vc = 0, vg = 0;
+        for (altdiff_int i = 0; i < N; i++) {
+            vc += dj[i] * dg[i];
+            vg += dj[i] * a->g[i];
+        }
+        a->gram[j + c * a->mem] = a->gram[c + j * a->mem] = vc;
+        a->gamma[j] = vg;
+    }
+}
+
+/* f := f - dF gamma with gamma = argmin | g - dG gamma |^2 + r |gamma|^2
+ * (gamma holds dG'g on entry); 0 if singular */
 static int extrapolate(ad_anderson *a)
 {
     int k = (int)a->cols, N = (int)a->dim, one = 1;
-    double d1 = 1, d0 = 0, dm1 = -1;
-    dgemv_("T", &N, &k, &d1, a->dG, &N, a->g, &one, &d0, a->gamma, &one); /* dG'g */
+    double d1 = 1, dm1 = -1;
     double reg = 1e-300; /* r = AA_REG (|dG|_F^2 + |dF|_F^2) */
     for (altdiff_int j = 0; j < a->cols; j++)
         reg += AA_REG * (a->gram[j + j * a->mem] + a->dfnorm2[j]);
@@ -200,21 +217,29 @@ void ad_anderson_end(altdiff_work *w)
     a->started = 0;
     altdiff_int N = a->dim;
     pack(w, a->f);
-    for (altdiff_int i = 0; i < N; i++) a->g[i] = a->f[i] - a->z[i]; /* g = T(z) - z */
-    double gnorm = sqrt(ad_dot(a->g, a->g, N));
+    double gg = 0;
+    for (altdiff_int i = 0; i < N; i++) {
+        a->g[i] = a->f[i] - a->z[i]; /* g = T(z) - z */
+        gg += a->g[i] * a->g[i];
+    }
+    double gnorm = sqrt(gg);
     if (a->extrapolated && gnorm > AA_SAFEGUARD * a->gnorm_prev) {
         unpack(w, a->f_prev); /* reject: the plain sweep from the last point */
         ad_anderson_reset(w);
         w->info.aa_rejected++;
         return;
     }
-    if (a->have_prev) add_column(a);
-    ad_copy(a->g_prev, a->g, N);
-    ad_copy(a->f_prev, a->f, N);
-    a->have_prev = 1;
     a->gnorm_prev = gnorm;
     a->extrapolated = 0;
-    if (a->cols == 0) return;
+    if (!a->have_prev) { /* the first sweep: nothing to difference yet */
+        ad_copy(a->g_prev, a->g, N);
+        ad_copy(a->f_prev, a->f, N);
+        a->have_prev = 1;
+        return;
+    }
+    altdiff_int c = a->next;
+    add_column(a);
+    gram_and_rhs(a, c);
     if (!extrapolate(a)) {
         ad_anderson_reset(w);
         return;
