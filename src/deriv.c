@@ -31,8 +31,10 @@ altdiff_deriv_settings altdiff_deriv_settings_default(void)
 
 /* A flop model of the modes after a solve, to pick the fastest:
  *   one ADMM sweep   4 nnz(L) + 2 nnz(P) + 4 nnz(A, G) + 10 (n + m + p)
- *   GMRES VJP        about half the forward iterations (at least 10), each a
- *                    sweep plus the orthogonalization (~15 vectors of n+m+2p)
+ *   GMRES VJP        about half the iterations of a plain forward solve, or
+ *                    0.8 of an Anderson-accelerated one (a Krylov-like
+ *                    method itself), at least 10; each a sweep plus the
+ *                    orthogonalization (~15 vectors of n+m+2p)
  *   Alt-Diff forward the same sweeps for each direction
  *   KKT              CHOLMOD's predicted flops for the (simplicial) LDL' of
  *                    the KKT matrix, from a symbolic analysis, which is done
@@ -55,7 +57,8 @@ int altdiff_fastest_mode(const altdiff_work *w, altdiff_int columns)
 {
     int iterative = columns > 0 ? ALTDIFF_MODE_ALTDIFF : ALTDIFF_MODE_GMRES;
     if (!w || w->info.status != ALTDIFF_SOLVED) return iterative;
-    double its = ad_max(10, 0.5 * (double)w->info.iter), sweep = sweep_flops(w);
+    double share = w->info.aa_steps > 0 ? 0.8 : 0.5;
+    double its = ad_max(10, share * (double)w->info.iter), sweep = sweep_flops(w);
     double N = (double)(w->n + w->m + 2 * w->p), d = (double)(columns > 1 ? columns : 1);
     double cost = columns > 0 ? d * its * sweep : its * (sweep + 60 * N);
     double fl = 0, lnz = 0;
