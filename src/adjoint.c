@@ -13,6 +13,11 @@
  * more sweep at the final u.
  *
  * The vector u is stored contiguously as [x (n) | s (p) | lam (m) | nu (p)].
+ * Every sweep's output lies in the subspace S where s-bar lives on the rows
+ * with s > 0 (mask D) and nu-bar on the others (s+ = D(...) and nu+ = 0 on
+ * D), so Phi = P_S Phi, Psi = P_S Psi, and the folded system is solved for
+ * P_S u alone: r = [x (n) | lam (m) | c (p)], c_k = D_k ? s_k : nu_k, which
+ * takes n + m + p numbers instead of n + m + 2p (GMRES memory and work).
  */
 #include "ad_fold.h"
 #include "ad_internal.h"
@@ -20,6 +25,7 @@
 typedef struct {
     altdiff_work *w;
     altdiff_int n, m, p, N;   /* N = n + 2p + m                       */
+    double *uf, *vf;          /* full vectors (N) around the reduced solve */
     double *tb, *gb, *ab, *Ar, *Gr; /* scratch: n, p, m, m, p         */
     double *qbar, *bbar, *hbar;     /* Psi'u of the last sweep        */
     const unsigned char *mask;      /* recorded mask, or NULL: s > 0  */
@@ -87,11 +93,37 @@ static int sweep_transpose(altdiff_work *w, adjoint *a, const double *u, double 
 
 /* ---- the folded solve ---------------------------------------------------------- */
 
-/* out = Phi'u (the operator of the folded solve; Psi'u is overwritten) */
-static int sweep_operator(void *ctx, const double *u, double *out)
+/* u = S r: the full vector of the reduced r = [x | lam | c] */
+static void expand(const altdiff_work *w, const adjoint *a, const double *r, double *u)
+{
+    altdiff_int n = a->n, m = a->m, p = a->p;
+    ad_copy(u, r, n);
+    ad_copy(u + n + p, r + n, m);
+    for (altdiff_int k = 0; k < p; k++) {
+        int d = slack_positive(w, a, k);
+        u[n + k] = d ? r[n + m + k] : 0;         /* s-bar on D      */
+        u[n + p + m + k] = d ? 0 : r[n + m + k]; /* nu-bar off D    */
+    }
+}
+
+/* r = S'u */
+static void project(const altdiff_work *w, const adjoint *a, const double *u, double *r)
+{
+    altdiff_int n = a->n, m = a->m, p = a->p;
+    ad_copy(r, u, n);
+    ad_copy(r + n, u + n + p, m);
+    for (altdiff_int k = 0; k < p; k++)
+        r[n + m + k] = slack_positive(w, a, k) ? u[n + k] : u[n + p + m + k];
+}
+
+/* out = S'Phi'S r (the operator of the folded solve; Psi'u is overwritten) */
+static int sweep_operator(void *ctx, const double *r, double *out)
 {
     adjoint *a = ctx;
-    return sweep_transpose(a->w, a, u, out);
+    expand(a->w, a, r, a->uf);
+    int status = sweep_transpose(a->w, a, a->uf, a->vf);
+    if (status == ALTDIFF_OK) project(a->w, a, a->vf, out);
+    return status;
 }
 
 /* The scratch of an adjoint and the two vectors u, v of length N */
@@ -117,18 +149,24 @@ static void adjoint_free(adjoint *a, double *u, double *v)
 int ad_adjoint_vjp(altdiff_work *w, const altdiff_deriv_settings *ds, const double *wt,
                    double *gq, double *gb, double *gh, altdiff_deriv_info *info)
 {
-    altdiff_int n = w->n, m = w->m, p = w->p;
-    adjoint a = {w, n, m, p, n + 2 * p + m, NULL, NULL, NULL, NULL, NULL, gq, gb, gh, NULL};
-    ad_fold_op op = {a.N, sweep_operator, &a};
-    double *u = NULL, *v = NULL;
-    int status = adjoint_alloc(&a, &u, &v);
+    altdiff_int n = w->n, m = w->m, p = w->p, Nr = n + m + p;
+    adjoint a = {w,    n,    m,  p,  n + 2 * p + m, NULL, NULL, NULL, NULL,
+                 NULL, NULL, NULL, gq, gb, gh,      NULL};
+    ad_fold_op op = {Nr, sweep_operator, &a};
+    double *r = ad_malloc((size_t)Nr, sizeof(double)), *rhs = ad_malloc((size_t)Nr, sizeof(double));
+    int status = r && rhs ? adjoint_alloc(&a, &a.uf, &a.vf) : ALTDIFF_ERR_NOMEM;
     if (status == ALTDIFF_OK) {
-        ad_fill(v, 0, a.N);
-        ad_copy(v, wt, n);                             /* v = E'w            */
-        status = ad_fold_solve(&op, ds, v, u, info);   /* (I - Phi)'u = E'w  */
+        ad_fill(rhs, 0, Nr);
+        ad_copy(rhs, wt, n);                           /* S'E'w = (w, 0, 0)        */
+        status = ad_fold_solve(&op, ds, rhs, r, info); /* (I - S'Phi'S) r = S'E'w  */
     }
-    if (status == ALTDIFF_OK) status = sweep_transpose(w, &a, u, v); /* Psi'u */
-    adjoint_free(&a, u, v);
+    if (status == ALTDIFF_OK) {
+        expand(w, &a, r, a.uf);                               /* P_S u = S r */
+        status = sweep_transpose(w, &a, a.uf, a.vf);          /* Psi'u       */
+    }
+    adjoint_free(&a, a.uf, a.vf);
+    ad_free(r);
+    ad_free(rhs);
     return status;
 }
 
@@ -141,8 +179,8 @@ int ad_unroll_vjp(altdiff_work *w, const double *wt, double *gq, double *gb, dou
 {
     altdiff_int n = w->n, m = w->m, p = w->p;
     double *acc = ad_calloc((size_t)(n + m + p), sizeof(double));
-    adjoint a = {w, n, m, p, n + 2 * p + m, NULL, NULL, NULL, NULL, NULL,
-                 NULL, NULL, NULL, NULL};
+    adjoint a = {w,    n,    m,    p,    n + 2 * p + m, NULL, NULL, NULL, NULL,
+                 NULL, NULL, NULL, NULL, NULL, NULL,          NULL};
     double *u = NULL, *v = NULL;
     int status = acc ? adjoint_alloc(&a, &u, &v) : ALTDIFF_ERR_NOMEM;
     if (status == ALTDIFF_OK) {
