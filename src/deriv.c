@@ -36,11 +36,15 @@ altdiff_deriv_settings altdiff_deriv_settings_default(void)
  *                    method itself), at least 10; each a sweep plus the
  *                    orthogonalization (~15 vectors of n+m+2p)
  *   Alt-Diff forward the same sweeps for each direction
- *   KKT              CHOLMOD's predicted flops for the (simplicial) LDL' of
- *                    the KKT matrix, from a symbolic analysis, which is done
- *                    only when the iterative estimate is large enough for the
- *                    analysis to be cheap beside it; then ~10 refined solves
- *                    per right-hand side. */
+ *   KKT              without dense rows split off (the augmented-Lagrangian
+ *                    solve of kkt.c): a factorization of H's size, counted
+ *                    twice (copy, forming M), ~20 solves per right-hand side
+ *                    and AD_KKT_PER_ENTRY per stored entry of P, A, G for the
+ *                    assembly; otherwise CHOLMOD's predicted flops for the
+ *                    (simplicial) LDL' of the KKT matrix, from a symbolic
+ *                    analysis, done only when the iterative estimate is large
+ *                    enough for the analysis to be cheap beside it; then ~10
+ *                    refined solves per right-hand side. */
 static double sweep_flops(const altdiff_work *w)
 {
     double nnz = (double)(w->A->p[w->n] + w->G->p[w->n]);
@@ -49,6 +53,8 @@ static double sweep_flops(const altdiff_work *w)
 }
 
 #define AD_ANALYZE_KKT_ABOVE 2e8 /* flops of the iterative estimate */
+#define AD_KKT_PER_ENTRY 300     /* flop-equivalents per stored entry of P, A,
+                                    G: the assembly passes of the KKT mode */
 #define AD_ITERATIVE_SPEEDUP 0.3 /* measured here: the sweeps (supernodal solves,
                                     BLAS) run ~3x more flops per second than
                                     the simplicial LDL' of the KKT matrix */
@@ -61,6 +67,11 @@ int altdiff_fastest_mode(const altdiff_work *w, altdiff_int columns)
     double its = ad_max(10, share * (double)w->info.iter), sweep = sweep_flops(w);
     double N = (double)(w->n + w->m + 2 * w->p), d = (double)(columns > 1 ? columns : 1);
     double cost = columns > 0 ? d * its * sweep : its * (sweep + 60 * N);
+    if (w->F.k == 0) { /* KKT by the augmented Lagrangian on H's pattern */
+        double nnz = (double)(w->P->p[w->n] + w->A->p[w->n] + w->G->p[w->n]);
+        double kkt = (2 * ad_factor_cost_in_sweeps(w) + 20 * d) * sweep + AD_KKT_PER_ENTRY * nnz;
+        return cost < kkt ? iterative : ALTDIFF_MODE_KKT;
+    }
     double fl = 0, lnz = 0;
     if (cost < AD_ANALYZE_KKT_ABOVE || ad_kkt_estimate(w, &fl, &lnz) != ALTDIFF_OK)
         return iterative;

@@ -18,6 +18,21 @@
  * which converges to K \ rhs when d ||K^-1|| < 1. Unknowns are ordered
  * (x (n), lam (m), nu_J (nJ)): N = n + m + nJ. Setup allocates everything;
  * the solves allocate nothing.
+ *
+ * When H has no dense rows split off, a faster inner solve replaces the
+ * LDL': the augmented Lagrangian of the equality-constrained QP behind K, in
+ * the scaled units of the workspace (P~ = c D P D, C~ = E_C C D),
+ *
+ *     M = P~ + rho_K C~'C~ + sigma I          (on the pattern of H: C~'C~ is
+ *                                             part of S~'S~, so H's symbolic
+ *                                             analysis and supernodal LL' serve)
+ *     x <- M \ (a + rho_K C~'b - C~'y + sigma x),   y <- y + rho_K (C~ x - b)
+ *
+ * whose fixed point solves K~ (x, y) = (a, b) and whose error contracts by
+ * 1 / (1 + rho_K mu), mu the eigenvalues of C~ (P~ + sigma I)^-1 C~'. The
+ * same refinement against K surrounds it. If a solve ends with a relative
+ * residual above AD_KKT_AL_PROBE (C with dependent rows and a right-hand side
+ * outside the range of K), the LDL' above is built and used from then on.
  */
 #include <math.h>
 #include <string.h>
@@ -27,6 +42,9 @@
 #define AD_KKT_DELTA 1e-9      /* d = AD_KKT_DELTA (1 + max |K_ij|)          */
 #define AD_KKT_REFINE_MAX 10   /* refinement steps at most                   */
 #define AD_KKT_REFINE_TOL 1e-14 /* stop at |rhs - K u| <= tol |rhs| (inf)    */
+#define AD_KKT_AL_RHO 1e6      /* rho_K, scaled units                        */
+#define AD_KKT_AL_STEPS 30     /* multiplier steps per inner solve at most   */
+#define AD_KKT_AL_PROBE 1e-10  /* above this residual, fall back to the LDL'  */
 
 struct ad_kkt {
     cholmod_common cm;     /* one per KKT system: no shared state            */
@@ -44,6 +62,14 @@ struct ad_kkt {
     double residual;       /* relative residual of the last solve            */
     altdiff_int refine;    /* refinement steps of the last solve             */
     int analyze_only;      /* ad_kkt_estimate: stop after the analysis       */
+    /* the augmented-Lagrangian inner solve (al = 1) */
+    int al;
+    const altdiff_work *w; /* scaling and the factor of H                    */
+    cholmod_factor *LM;    /* LL' of M with H's symbolic analysis            */
+    double *Mx;            /* values of M on the pattern of H                */
+    cs_dl *Ct;             /* C~' (n x (m + nJ)): the rows of C~ as columns  */
+    double *xs, *ys, *t, *cy; /* n, m + nJ, n, m + nJ: scaled unknowns, scratch */
+    double *du;            /* N: the inner solution (original units)         */
 };
 
 /* ---- CHOLMOD glue ---------------------------------------------------------- */
@@ -84,6 +110,195 @@ static int factor_solve(ad_kkt *K, double *b)
     if (!cholmod_l_solve2(CHOLMOD_A, K->L, &B, NULL, &K->X, NULL, &K->Y, &K->E, &K->cm))
         return cholmod_fail(&K->cm);
     return ALTDIFF_OK;
+}
+
+/* ---- the augmented-Lagrangian inner solve ----------------------------------- */
+
+/* x = M \ x with the persistent workspaces (the factor of M) */
+static int m_solve(ad_kkt *K, double *x)
+{
+    if (!K->LM->is_super && K->Y && K->Y->nzmax >= 4 * (size_t)K->n) { /* see factor_solve */
+        K->Y->nrow = K->Y->d = 4;
+        K->Y->ncol = (size_t)K->n;
+    }
+    cholmod_dense B;
+    memset(&B, 0, sizeof(B));
+    B.nrow = B.nzmax = B.d = (size_t)K->n;
+    B.ncol = 1;
+    B.x = x;
+    B.xtype = CHOLMOD_REAL;
+    B.dtype = CHOLMOD_DOUBLE;
+    if (!cholmod_l_solve2(CHOLMOD_A, K->LM, &B, NULL, &K->X, NULL, &K->Y, &K->E, &K->cm))
+        return cholmod_fail(&K->cm);
+    ad_copy(x, K->X->x, K->n);
+    return ALTDIFF_OK;
+}
+
+/* du ~= K \ r: scale r, multiplier steps on the scaled system, unscale.
+ * With a = c D r_x, b = E_C r_c:  x~ = M \ (a + rho C~'b - C~'y + sigma x~),
+ * y += rho (C~ x~ - b), until C~ x~ = b to rounding (or no more progress);
+ * then x = D x~, y_C = E_C y~ / c. */
+static int al_solve(ad_kkt *K, const double *r)
+{
+    const altdiff_work *w = K->w;
+    altdiff_int n = K->n, m = K->m, nc = m + K->nJ;
+    double rho = AD_KKT_AL_RHO, sigma = w->F.sigma, *b = K->du + n, prev = INFINITY;
+    for (altdiff_int j = 0; j < n; j++) K->du[j] = w->c * w->D[j] * r[j];   /* a */
+    for (altdiff_int i = 0; i < m; i++) b[i] = w->E[i] * r[n + i];           /* b */
+    for (altdiff_int k = 0; k < K->nJ; k++) b[m + k] = w->E[m + K->J[k]] * r[n + m + k];
+    double scale = ad_max(ad_nrm_inf(K->du, n), ad_nrm_inf(b, nc));
+    ad_fill(K->xs, 0, n);
+    ad_fill(K->ys, 0, nc);
+    for (int it = 0; it < AD_KKT_AL_STEPS && scale > 0; it++) {
+        for (altdiff_int i = 0; i < nc; i++) K->cy[i] = rho * b[i] - K->ys[i];
+        for (altdiff_int j = 0; j < n; j++) K->t[j] = K->du[j] + sigma * K->xs[j];
+        ad_gaxpy(K->Ct, K->cy, K->t);        /* t = a + C~'(rho b - y) + sigma x~ */
+        int status = m_solve(K, K->t);
+        if (status != ALTDIFF_OK) return status;
+        ad_copy(K->xs, K->t, n);             /* x~ = M \ t                        */
+        for (altdiff_int i = 0; i < nc; i++) K->cy[i] = -b[i];
+        ad_gatxpy(K->Ct, K->xs, K->cy);      /* cy = C~ x~ - b                    */
+        ad_axpy(K->ys, rho, K->cy, nc);      /* y += rho (C~ x~ - b)              */
+        double res = ad_nrm_inf(K->cy, nc);
+        if (res <= 1e-15 * scale || res >= 0.5 * prev) break;
+        prev = res;
+    }
+    for (altdiff_int j = 0; j < n; j++) K->du[j] = w->D[j] * K->xs[j];          /* x */
+    for (altdiff_int i = 0; i < m; i++) K->du[n + i] = w->E[i] * K->ys[i] * w->cinv;
+    for (altdiff_int k = 0; k < K->nJ; k++)
+        K->du[n + m + k] = w->E[m + K->J[k]] * K->ys[m + k] * w->cinv;
+    return ALTDIFF_OK;
+}
+
+/* C~' = [A~' G~_J']: column i < m is row i of A~, column m + k row J[k] of G~ */
+static int build_Ct(const altdiff_work *w, ad_kkt *K)
+{
+    altdiff_int n = w->n, m = w->m;
+    cs_dl *At = ad_transpose(w->A), *Gt = ad_transpose(w->G);
+    altdiff_int nz = w->A->p[n];
+    for (altdiff_int k = 0; Gt && k < K->nJ; k++) nz += Gt->p[K->J[k] + 1] - Gt->p[K->J[k]];
+    if (At && Gt) K->Ct = ad_spalloc(n, m + K->nJ, nz);
+    int status = K->Ct ? ALTDIFF_OK : ALTDIFF_ERR_NOMEM;
+    if (status == ALTDIFF_OK) {
+        cs_dl *C = K->Ct;
+        altdiff_int t = 0;
+        for (altdiff_int c = 0; c < m + K->nJ; c++) {
+            const cs_dl *S = c < m ? At : Gt;
+            altdiff_int r = c < m ? c : K->J[c - m];
+            C->p[c] = t;
+            for (altdiff_int q = S->p[r]; q < S->p[r + 1]; q++, t++) {
+                C->i[t] = S->i[q];
+                C->x[t] = S->x[q];
+            }
+        }
+        C->p[m + K->nJ] = t;
+    }
+    ad_spfree(At);
+    ad_spfree(Gt);
+    return status;
+}
+
+/* Mx += scale v v' on the upper pattern of H, v sparse (indices sorted
+ * ascending); H holds every such pair, the pattern of S~'S~ */
+static void add_outer(const cholmod_sparse *H, double *Mx, const altdiff_int *idx,
+                      const double *v, altdiff_int len, double scale)
+{
+    const altdiff_int *Hp = H->p, *Hi = H->i;
+    for (altdiff_int b = 0; b < len; b++) {
+        altdiff_int col = idx[b], t = Hp[col];
+        for (altdiff_int a = 0; a <= b; a++) { /* rows idx[a] <= col, in order */
+            while (Hi[t] < idx[a]) t++;
+            Mx[t] += scale * v[a] * v[b];
+        }
+    }
+}
+
+/* Mx = HP + sigma I + rho C~'C~: either built from the rows of C~, or as
+ * HS minus the inactive rows, whichever adds fewer products */
+static void form_M(const altdiff_work *w, ad_kkt *K, const cs_dl *Gt)
+{
+    const ad_factor *F = &w->F;
+    altdiff_int n = w->n, nz = ((const altdiff_int *)F->H->p)[n];
+    double rho = AD_KKT_AL_RHO, in = 0, out = 0; /* products to add: rows in C, not in C */
+    for (altdiff_int c = 0; c < K->Ct->n; c++) {
+        double len = (double)(K->Ct->p[c + 1] - K->Ct->p[c]);
+        in += len * len;
+        if (c >= w->m) out -= len * len; /* an active row of G */
+    }
+    for (altdiff_int k = 0; k < w->p; k++) {
+        double len = (double)(Gt->p[k + 1] - Gt->p[k]);
+        out += len * len;
+    }
+    int subtract = out < in;
+    for (altdiff_int t = 0; t < nz; t++) K->Mx[t] = F->HP[t] + (subtract ? rho * F->HS[t] : 0);
+    for (altdiff_int j = 0; j < n; j++) K->Mx[F->diag[j]] += F->sigma;
+    if (subtract) {
+        altdiff_int next = 0; /* the active rows, J ascending */
+        for (altdiff_int k = 0; k < w->p; k++) {
+            if (next < K->nJ && K->J[next] == k) {
+                next++;
+                continue;
+            }
+            altdiff_int q = Gt->p[k];
+            add_outer(F->H, K->Mx, Gt->i + q, Gt->x + q, Gt->p[k + 1] - q, -rho);
+        }
+    } else {
+        for (altdiff_int c = 0; c < K->Ct->n; c++) {
+            altdiff_int q = K->Ct->p[c];
+            add_outer(F->H, K->Mx, K->Ct->i + q, K->Ct->x + q, K->Ct->p[c + 1] - q, rho);
+        }
+    }
+}
+
+/* Factor M with a copy of H's factor (symbolic analysis and type kept) */
+static int factor_M(const altdiff_work *w, ad_kkt *K)
+{
+    cholmod_common *cm = &K->cm;
+    K->LM = cholmod_l_copy_factor(w->F.L, cm);
+    if (!K->LM) return cholmod_fail(cm);
+    cholmod_sparse V = *w->F.H; /* the pattern of H with the values of M */
+    V.x = K->Mx;
+    if (!cholmod_l_factorize(&V, K->LM, cm) || cm->status < CHOLMOD_OK) return cholmod_fail(cm);
+    if (cm->status == CHOLMOD_NOT_POSDEF || K->LM->minor < K->LM->n) return ALTDIFF_ERR_NOT_POSDEF;
+    return ALTDIFF_OK;
+}
+
+/* Set up the augmented-Lagrangian inner solve; ALTDIFF_OK when it is ready */
+static int al_setup(const altdiff_work *w, ad_kkt *K)
+{
+    altdiff_int n = w->n, nc = w->m + K->nJ;
+    K->w = w;
+    int status = build_Ct(w, K);
+    cs_dl *Gt = status == ALTDIFF_OK ? ad_transpose(w->G) : NULL;
+    K->Mx = ad_malloc((size_t)((const altdiff_int *)w->F.H->p)[n], sizeof(double));
+    K->xs = ad_malloc((size_t)n, sizeof(double));
+    K->t = ad_malloc((size_t)n, sizeof(double));
+    K->ys = ad_malloc((size_t)(nc > 0 ? nc : 1), sizeof(double));
+    K->cy = ad_malloc((size_t)(nc > 0 ? nc : 1), sizeof(double));
+    K->du = ad_malloc((size_t)K->N, sizeof(double));
+    if (status == ALTDIFF_OK && (!Gt || !K->Mx || !K->xs || !K->t || !K->ys || !K->cy || !K->du))
+        status = ALTDIFF_ERR_NOMEM;
+    if (status == ALTDIFF_OK) {
+        form_M(w, K, Gt);
+        status = factor_M(w, K);
+    }
+    ad_spfree(Gt);
+    return status;
+}
+
+/* Drop the augmented-Lagrangian solve (back to the LDL') */
+static void al_free(ad_kkt *K)
+{
+    cholmod_l_free_factor(&K->LM, &K->cm);
+    cholmod_l_free_dense(&K->X, &K->cm);
+    cholmod_l_free_dense(&K->Y, &K->cm);
+    cholmod_l_free_dense(&K->E, &K->cm);
+    ad_spfree(K->Ct);
+    void *arrays[] = {K->Mx, K->xs, K->ys, K->t, K->cy, K->du};
+    for (size_t k = 0; k < sizeof(arrays) / sizeof(arrays[0]); k++) ad_free(arrays[k]);
+    K->Ct = NULL;
+    K->Mx = K->xs = K->ys = K->t = K->cy = K->du = NULL;
+    K->al = 0;
 }
 
 /* ---- setup ----------------------------------------------------------------- */
@@ -198,11 +413,20 @@ static int factor(ad_kkt *K)
     return factor_solve(K, K->rhs); /* allocates X, Y, E once */
 }
 
+/* The regularized LDL' of K (after the augmented-Lagrangian solve, if any,
+ * is dropped) */
+static int ldl_setup(ad_kkt *K)
+{
+    regularize(K);
+    return factor(K);
+}
+
 /* Everything but the struct itself; on failure the caller frees K */
 static int kkt_build(const altdiff_work *w, ad_kkt *K, altdiff_deriv_info *info)
 {
     cholmod_l_start(&K->cm);
     K->cm_started = 1;
+    K->cm.print = 0;
     K->n = w->n;
     K->m = w->m;
     K->p = w->p;
@@ -217,8 +441,16 @@ static int kkt_build(const altdiff_work *w, ad_kkt *K, altdiff_deriv_info *info)
     K->u = ad_malloc(N, sizeof(double));
     K->r = ad_malloc(N, sizeof(double));
     if (!K->Kdx || !K->rhs || !K->u || !K->r) return ALTDIFF_ERR_NOMEM;
-    regularize(K);
-    return factor(K);
+    if (!K->analyze_only && w->F.k == 0) {
+        status = al_setup(w, K);
+        if (status == ALTDIFF_OK) {
+            K->al = 1;
+            return ALTDIFF_OK;
+        }
+        if (status == ALTDIFF_ERR_NOMEM) return status;
+    }
+    al_free(K); /* not applicable, or M not positive definite: the LDL' */
+    return ldl_setup(K);
 }
 
 int ad_kkt_setup(const altdiff_work *w, ad_kkt **Kout, altdiff_deriv_info *info)
@@ -254,6 +486,7 @@ ad_kkt *ad_kkt_free(ad_kkt *K)
     if (!K) return NULL;
     if (K->cm_started) {
         cholmod_common *cm = &K->cm;
+        al_free(K);
         cholmod_l_free_factor(&K->L, cm);
         cholmod_l_free_dense(&K->X, cm);
         cholmod_l_free_dense(&K->Y, cm);
@@ -292,9 +525,9 @@ static int refined_solve(ad_kkt *K)
     K->refine = 0;
     if (bnrm == 0) return ALTDIFF_OK; /* u = 0 */
     for (altdiff_int it = 0; it < AD_KKT_REFINE_MAX; it++) {
-        int status = factor_solve(K, K->r);
+        int status = K->al ? al_solve(K, K->r) : factor_solve(K, K->r);
         if (status != ALTDIFF_OK) return status;
-        const double *du = K->X->x;
+        const double *du = K->al ? K->du : K->X->x;
         ad_axpy(K->u, 1, du, N);              /* u += Kd \ r       */
         double res = residual(K) / bnrm;      /* |rhs - K u| / |rhs| */
         if (!(res < prev)) {                  /* stopped dropping  */
@@ -309,6 +542,20 @@ static int refined_solve(ad_kkt *K)
     return isfinite(prev) ? ALTDIFF_OK : ALTDIFF_ERR_CHOLMOD; /* no finite step */
 }
 
+/* refined_solve, and when the augmented-Lagrangian steps leave a residual
+ * above AD_KKT_AL_PROBE (dependent rows in C with a right-hand side outside
+ * the range of K), the LDL' instead, from then on */
+static int solve(ad_kkt *K)
+{
+    int status = refined_solve(K);
+    if (status != ALTDIFF_OK || !K->al || K->residual <= AD_KKT_AL_PROBE) return status;
+    al_free(K);
+    ad_copy(K->u, K->rhs, K->N); /* ldl_setup's warm-up solve overwrites rhs */
+    status = ldl_setup(K);
+    ad_copy(K->rhs, K->u, K->N);
+    return status == ALTDIFF_OK ? refined_solve(K) : status;
+}
+
 /* Reverse mode: K u = (wx, 0, 0); gq = -u_x, gb = u_lam, (gh)_J = u_nu and
  * gh = 0 on the other kept rows (MATH.md). wx: n; gq: n; gb: m; gh: p. */
 int ad_kkt_vjp(ad_kkt *K, const double *wx, double *gq, double *gb, double *gh)
@@ -317,7 +564,7 @@ int ad_kkt_vjp(ad_kkt *K, const double *wx, double *gq, double *gb, double *gh)
     altdiff_int n = K->n, m = K->m;
     ad_copy(K->rhs, wx, n);           /* rhs = (wx, 0, 0) */
     ad_fill(K->rhs + n, 0, K->N - n);
-    int status = refined_solve(K);
+    int status = solve(K);
     if (status != ALTDIFF_OK) return status;
     if (gq)
         for (altdiff_int j = 0; j < n; j++) gq[j] = -K->u[j]; /* gq = -u_x  */
@@ -338,7 +585,7 @@ int ad_kkt_jvp(ad_kkt *K, const double *dq, const double *db, const double *dh, 
     for (altdiff_int j = 0; j < n; j++) K->rhs[j] = dq ? -dq[j] : 0; /* -dq   */
     for (altdiff_int i = 0; i < m; i++) K->rhs[n + i] = db ? db[i] : 0; /* db */
     for (altdiff_int k = 0; k < K->nJ; k++) K->rhs[n + m + k] = dh ? dh[K->J[k]] : 0; /* dh_J */
-    int status = refined_solve(K);
+    int status = solve(K);
     if (status == ALTDIFF_OK) ad_copy(dx, K->u, n); /* dx = u_x */
     return status;
 }

@@ -687,6 +687,40 @@ static void check_vjp_q(verdict *V, altdiff_work *w, const dqp *d, const double 
     free(gexp);
 }
 
+/* min 1/2 |x|^2 + q'x s.t. x1 + x2 = b1 and x1 + x2 = b2 (the same row twice,
+ * b1 = b2 = 1): K is singular, and moving b1 alone leaves the range of K.
+ * The KKT mode keeps the part of db in the range (the least-squares
+ * projection): dx/db1 = dx/db2 = (1/4, 1/4, 0), half of d x / d b = (1/2,
+ * 1/2, 0). This takes its fallback from the augmented-Lagrangian inner
+ * solve (which cannot converge on an inconsistent system) to the LDL'. The
+ * consistent VJP stays on the augmented Lagrangian: dL/db1 = dL/db2. */
+START_TEST(test_kkt_dependent_rows)
+{
+    dqp d = dqp_alloc(3, 2, 0);
+    double q[] = {1, -2, 0.5};
+    for (int j = 0; j < 3; j++) {
+        d.P[j + 3 * j] = 1;
+        d.q[j] = q[j];
+    }
+    d.A[0] = d.A[1] = d.A[2] = d.A[3] = 1; /* rows (1, 1, 0) twice */
+    d.b[0] = d.b[1] = 1;
+    dqp_finish(&d);
+    altdiff_settings set = solve_settings(0, 1e-10);
+    altdiff_work *w = setup_solve(&d, &set);
+    altdiff_deriv_settings ds = dset(ALTDIFF_MODE_KKT, 1e-10);
+    double J[6], wx[3] = {1, 0.5, -1}, gq[3], gb[2];
+    ck_assert_int_eq(altdiff_jacobian(w, &ds, ALTDIFF_WRT_B, J, 3, NULL), ALTDIFF_OK);
+    double expect_col[] = {0.25, 0.25, 0};
+    for (int c = 0; c < 2; c++)
+        for (int j = 0; j < 3; j++) ck_assert_double_eq_tol(J[j + 3 * c], expect_col[j], 1e-6);
+    ck_assert_int_eq(altdiff_vjp(w, &ds, wx, gq, gb, NULL, NULL), ALTDIFF_OK);
+    ck_assert_double_eq_tol(gb[0], 0.5 * (0.5 * wx[0] + 0.5 * wx[1]), 1e-8); /* w'dx/db1 */
+    ck_assert_double_eq_tol(gb[1], gb[0], 1e-8);
+    altdiff_free(w);
+    dqp_free(&d);
+}
+END_TEST
+
 /* The recursion alongside the iterations (altdiff_solve_jvp, from a cold
  * start) gives the KKT mode's JVP, and the same x as a plain solve without
  * Anderson acceleration (solve_jvp follows the plain map) */
@@ -1443,6 +1477,7 @@ static Suite *suite_deriv(void)
 
     tc = tcase_create("closed_forms");
     tcase_add_test(tc, test_solve_jvp);
+    tcase_add_test(tc, test_kkt_dependent_rows);
     tcase_add_test(tc, test_fastest_mode);
     tcase_add_test(tc, test_unconstrained);
     tcase_add_test(tc, test_equality_only);
