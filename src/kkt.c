@@ -44,6 +44,7 @@
 #define AD_KKT_REFINE_TOL 1e-14 /* stop at |rhs - K u| <= tol |rhs| (inf)    */
 #define AD_KKT_AL_RHO 1e6      /* rho_K, scaled units                        */
 #define AD_KKT_AL_STEPS 30     /* multiplier steps per inner solve at most   */
+#define AD_KKT_BLOCK 256       /* columns per dgemm block (dense M)          */
 #define AD_KKT_AL_PROBE 1e-10  /* above this residual, fall back to the LDL'  */
 
 struct ad_kkt {
@@ -213,9 +214,63 @@ static void add_outer(const cholmod_sparse *H, double *Mx, const altdiff_int *id
     }
 }
 
+void dgemm_(const char *ta, const char *tb, const int *m, const int *n, const int *k,
+            const double *alpha, const double *a, const int *lda, const double *b,
+            const int *ldb, const double *beta, double *c, const int *ldc);
+
+/* Mx += scale R'R on the full upper pattern of H (column j holds rows 0..j
+ * from Hp[j]), R rows x n column-major: dgemm by blocks of AD_KKT_BLOCK
+ * columns, T = R(:, 0:j1)' R(:, j0:j1) */
+static int add_gram_dense(const cholmod_sparse *H, double *Mx, const double *R, altdiff_int rows,
+                          altdiff_int n, double scale)
+{
+    const altdiff_int *Hp = H->p;
+    double *T = ad_malloc((size_t)n * AD_KKT_BLOCK, sizeof(double)), zero = 0;
+    if (!T) return ALTDIFF_ERR_NOMEM;
+    for (altdiff_int j0 = 0; j0 < n && rows > 0; j0 += AD_KKT_BLOCK) {
+        altdiff_int j1 = j0 + AD_KKT_BLOCK < n ? j0 + AD_KKT_BLOCK : n;
+        int mm = (int)j1, nn = (int)(j1 - j0), kk = (int)rows;
+        dgemm_("T", "N", &mm, &nn, &kk, &scale, R, &kk, R + (size_t)j0 * (size_t)rows, &kk, &zero,
+               T, &mm);
+        for (altdiff_int j = j0; j < j1; j++)
+            for (altdiff_int i = 0; i <= j; i++) Mx[Hp[j] + i] += T[i + (j - j0) * j1];
+    }
+    ad_free(T);
+    return ALTDIFF_OK;
+}
+
+/* Mx += scale (sum over the columns c of Rt with take[c]) r_c r_c', Rt
+ * holding rows of C~ or G~ as columns: one outer product at a time on a
+ * sparse H, one dense block product when H is full */
+static int add_rows(const altdiff_work *w, double *Mx, const cs_dl *Rt, const unsigned char *take,
+                    double scale)
+{
+    const cholmod_sparse *H = w->F.H;
+    altdiff_int n = w->n, rows = 0;
+    for (altdiff_int c = 0; c < Rt->n; c++) rows += take[c];
+    if ((double)((const altdiff_int *)H->p)[n] < 0.5 * (double)n * (double)(n + 1)) {
+        for (altdiff_int c = 0; c < Rt->n; c++)
+            if (take[c])
+                add_outer(H, Mx, Rt->i + Rt->p[c], Rt->x + Rt->p[c], Rt->p[c + 1] - Rt->p[c], scale);
+        return ALTDIFF_OK;
+    }
+    double *R = ad_calloc((size_t)rows * (size_t)n, sizeof(double));
+    if (!R) return ALTDIFF_ERR_NOMEM;
+    for (altdiff_int c = 0, r = 0; c < Rt->n; c++) {
+        if (!take[c]) continue;
+        for (altdiff_int t = Rt->p[c]; t < Rt->p[c + 1]; t++)
+            R[r + Rt->i[t] * rows] = Rt->x[t];
+        r++;
+    }
+    int status = add_gram_dense(H, Mx, R, rows, n, scale);
+    ad_free(R);
+    return status;
+}
+
 /* Mx = HP + sigma I + rho C~'C~: either built from the rows of C~, or as
- * HS minus the inactive rows, whichever adds fewer products */
-static void form_M(const altdiff_work *w, ad_kkt *K, const cs_dl *Gt)
+ * rho HS minus the inactive rows, whichever adds fewer products. take:
+ * scratch of max(m + nJ, p) flags */
+static int form_M(const altdiff_work *w, ad_kkt *K, const cs_dl *Gt, unsigned char *take)
 {
     const ad_factor *F = &w->F;
     altdiff_int n = w->n, nz = ((const altdiff_int *)F->H->p)[n];
@@ -232,22 +287,13 @@ static void form_M(const altdiff_work *w, ad_kkt *K, const cs_dl *Gt)
     int subtract = out < in;
     for (altdiff_int t = 0; t < nz; t++) K->Mx[t] = F->HP[t] + (subtract ? rho * F->HS[t] : 0);
     for (altdiff_int j = 0; j < n; j++) K->Mx[F->diag[j]] += F->sigma;
-    if (subtract) {
-        altdiff_int next = 0; /* the active rows, J ascending */
-        for (altdiff_int k = 0; k < w->p; k++) {
-            if (next < K->nJ && K->J[next] == k) {
-                next++;
-                continue;
-            }
-            altdiff_int q = Gt->p[k];
-            add_outer(F->H, K->Mx, Gt->i + q, Gt->x + q, Gt->p[k + 1] - q, -rho);
-        }
-    } else {
-        for (altdiff_int c = 0; c < K->Ct->n; c++) {
-            altdiff_int q = K->Ct->p[c];
-            add_outer(F->H, K->Mx, K->Ct->i + q, K->Ct->x + q, K->Ct->p[c + 1] - q, rho);
-        }
+    if (!subtract) {
+        for (altdiff_int c = 0; c < K->Ct->n; c++) take[c] = 1;
+        return add_rows(w, K->Mx, K->Ct, take, rho);
     }
+    for (altdiff_int k = 0; k < w->p; k++) take[k] = 1; /* the inactive rows of G */
+    for (altdiff_int k = 0; k < K->nJ; k++) take[K->J[k]] = 0;
+    return add_rows(w, K->Mx, Gt, take, -rho);
 }
 
 /* Factor M with a copy of H's factor (symbolic analysis and type kept) */
@@ -276,13 +322,14 @@ static int al_setup(const altdiff_work *w, ad_kkt *K)
     K->ys = ad_malloc((size_t)(nc > 0 ? nc : 1), sizeof(double));
     K->cy = ad_malloc((size_t)(nc > 0 ? nc : 1), sizeof(double));
     K->du = ad_malloc((size_t)K->N, sizeof(double));
-    if (status == ALTDIFF_OK && (!Gt || !K->Mx || !K->xs || !K->t || !K->ys || !K->cy || !K->du))
+    unsigned char *take = ad_malloc((size_t)(nc > w->p ? nc : w->p) + 1, 1);
+    if (status == ALTDIFF_OK &&
+        (!Gt || !K->Mx || !K->xs || !K->t || !K->ys || !K->cy || !K->du || !take))
         status = ALTDIFF_ERR_NOMEM;
-    if (status == ALTDIFF_OK) {
-        form_M(w, K, Gt);
-        status = factor_M(w, K);
-    }
+    if (status == ALTDIFF_OK) status = form_M(w, K, Gt, take);
+    if (status == ALTDIFF_OK) status = factor_M(w, K);
     ad_spfree(Gt);
+    ad_free(take);
     return status;
 }
 
