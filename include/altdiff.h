@@ -228,7 +228,12 @@ ALTDIFF_API const char *altdiff_status_string(int status);
 /* Every mode differentiates the solution x* of the last successful solve
  * (info.status == ALTDIFF_SOLVED, else ALTDIFF_ERR_NOT_SOLVED) with the
  * active set frozen (nu_i > 0), reusing the factor of H; only the KKT mode
- * factors a matrix of its own (the KKT matrix). */
+ * factors a matrix of its own: M = P + rho_K C'C + sigma I on the pattern of
+ * H (C: A and the active rows of G; H's symbolic analysis reused), solved
+ * by augmented-Lagrangian steps and refined against the KKT matrix; or,
+ * when dense rows of G are kept out of H or C has dependent rows and the
+ * right-hand side leaves the range of the KKT matrix, a regularized LDL' of
+ * the KKT matrix itself. */
 #define ALTDIFF_MODE_ADJOINT 0 /* reverse, folded: fixed-point iteration       */
 #define ALTDIFF_MODE_GMRES 1   /* reverse, folded: restarted GMRES             */
 #define ALTDIFF_MODE_UNROLL 2  /* reverse through recorded iterations          */

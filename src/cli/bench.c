@@ -1053,6 +1053,22 @@ static int bench_case_run(const bench_args *a, bench_shared *sh)
     return rc == 2 ? 2 : 0;
 }
 
+/* GNU OpenMP is not fork-safe: a child that enters a parallel region after
+ * its parent ran one with a thread team hangs in libgomp. CHOLMOD's
+ * supernodal factorization has such regions (num_threads(4), whatever
+ * OMP_NUM_THREADS says), and the bench factors in children forked after the
+ * forward solve factored (the KKT mode, smooth objectives). OMP_THREAD_LIMIT=1
+ * keeps every region to one thread; libgomp reads it when it loads, so the
+ * bench re-executes itself once with it set. The BLAS keeps its threads. */
+void ad_bench_exec_fork_safe(char **argv)
+{
+    if (getenv("OMP_THREAD_LIMIT")) return;
+    if (setenv("OMP_THREAD_LIMIT", "1", 1) != 0) return;
+    execv("/proc/self/exe", argv);
+    fprintf(stderr, "altdiff bench: warning: could not re-execute with OMP_THREAD_LIMIT=1 (%s); "
+                    "set it in the environment if a run hangs\n", strerror(errno));
+}
+
 int ad_bench_main(int argc, char **argv)
 {
     bench_args a;

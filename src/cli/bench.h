@@ -20,6 +20,9 @@
  * could not start (temporary directory, fork), 2 a usage error (nothing
  * written), 4 the CSV file cannot be written. */
 int ad_bench_main(int argc, char **argv);
+/* Re-execute the program with OMP_THREAD_LIMIT=1 unless it is set (returns
+ * only when it is set already or the re-execution failed); argv: main's */
+void ad_bench_exec_fork_safe(char **argv);
 
 /* Print the usage text of "altdiff bench" to f. */
 void ad_bench_usage(FILE *f);

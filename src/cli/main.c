@@ -590,7 +590,10 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "solve")) return cmd_solve(argc, argv);
     if (!strcmp(argv[1], "gen")) return ad_gen_main(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "bench")) return ad_bench_main(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "bench")) {
+        ad_bench_exec_fork_safe(argv);
+        return ad_bench_main(argc - 1, argv + 1);
+    }
     fprintf(stderr, "altdiff: unknown command '%s' (see altdiff --help)\n", argv[1]);
     return EXIT_USAGE;
 }
