@@ -34,7 +34,7 @@ altdiff_deriv_settings altdiff_deriv_settings_default(void)
  *   GMRES VJP        about half the iterations of a plain forward solve, or
  *                    0.8 of an Anderson-accelerated one (a Krylov-like
  *                    method itself), at least 10; each a sweep plus the
- *                    orthogonalization (~15 vectors of n+m+2p)
+ *                    orthogonalization (~15 vectors of n+m+p)
  *   Alt-Diff forward the same sweeps for each direction
  *   KKT              without dense rows split off (the augmented-Lagrangian
  *                    solve of kkt.c): a factorization of H's size, counted
@@ -65,7 +65,7 @@ int altdiff_fastest_mode(const altdiff_work *w, altdiff_int columns)
     if (!w || w->info.status != ALTDIFF_SOLVED) return iterative;
     double share = w->info.aa_steps > 0 ? 0.8 : 0.5;
     double its = ad_max(10, share * (double)w->info.iter), sweep = sweep_flops(w);
-    double N = (double)(w->n + w->m + 2 * w->p), d = (double)(columns > 1 ? columns : 1);
+    double N = (double)(w->n + w->m + w->p), d = (double)(columns > 1 ? columns : 1);
     double cost = columns > 0 ? d * its * sweep : its * (sweep + 60 * N);
     if (w->F.k == 0) { /* KKT by the augmented Lagrangian on H's pattern */
         double nnz = (double)(w->P->p[w->n] + w->A->p[w->n] + w->G->p[w->n]);

@@ -196,12 +196,15 @@ int altdiff_setup_objective(altdiff_work **work, const altdiff_problem *prob,
     int status = (prob->q || q) ? objective_init(&o, f) : ALTDIFF_ERR_NOMEM;
     if (f->kind == ALTDIFF_OBJECTIVE_ENTROPY) o.f.user = &o; /* moved with o below */
     if (status == ALTDIFF_OK) status = start_hessian(&o);
+    altdiff_settings set = settings ? *settings : altdiff_settings_default();
+    if (set.anderson >= 0 && set.anderson <= 50) /* unused here; an invalid value stays */
+        set.anderson = 0;                          /* for altdiff_setup to reject     */
     if (status == ALTDIFF_OK) { /* the QP setup with P = Hess f(x0) */
         altdiff_problem qp = *prob;
         altdiff_csc P = {n, n, o.f.hess.p, o.f.hess.i, o.hx};
         qp.P = P;
         qp.q = prob->q ? prob->q : q;
-        status = altdiff_setup(work, &qp, settings);
+        status = altdiff_setup(work, &qp, &set);
     }
     ad_free(q);
     if (status != ALTDIFF_OK) {
@@ -209,7 +212,6 @@ int altdiff_setup_objective(altdiff_work **work, const altdiff_problem *prob,
         return status;
     }
     (*work)->obj = o; /* the workspace owns o's arrays now */
-    ad_anderson_free(&(*work)->aa); /* not used for smooth objectives */
     status = objective_attach(*work);
     if (status != ALTDIFF_OK) {
         altdiff_free(*work);
