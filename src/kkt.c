@@ -171,14 +171,15 @@ static int al_solve(ad_kkt *K, const double *r)
     return ALTDIFF_OK;
 }
 
-/* C~' = [A~' G~_J']: column i < m is row i of A~, column m + k row J[k] of G~ */
-static int build_Ct(const altdiff_work *w, ad_kkt *K)
+/* C~' = [A~' G~_J']: column i < m is row i of A~, column m + k row J[k] of G~
+ * (Gt = G~') */
+static int build_Ct(const altdiff_work *w, ad_kkt *K, const cs_dl *Gt)
 {
     altdiff_int n = w->n, m = w->m;
-    cs_dl *At = ad_transpose(w->A), *Gt = ad_transpose(w->G);
+    cs_dl *At = ad_transpose(w->A);
     altdiff_int nz = w->A->p[n];
-    for (altdiff_int k = 0; Gt && k < K->nJ; k++) nz += Gt->p[K->J[k] + 1] - Gt->p[K->J[k]];
-    if (At && Gt) K->Ct = ad_spalloc(n, m + K->nJ, nz);
+    for (altdiff_int k = 0; k < K->nJ; k++) nz += Gt->p[K->J[k] + 1] - Gt->p[K->J[k]];
+    if (At) K->Ct = ad_spalloc(n, m + K->nJ, nz);
     int status = K->Ct ? ALTDIFF_OK : ALTDIFF_ERR_NOMEM;
     if (status == ALTDIFF_OK) {
         cs_dl *C = K->Ct;
@@ -195,7 +196,6 @@ static int build_Ct(const altdiff_work *w, ad_kkt *K)
         C->p[m + K->nJ] = t;
     }
     ad_spfree(At);
-    ad_spfree(Gt);
     return status;
 }
 
@@ -314,8 +314,8 @@ static int al_setup(const altdiff_work *w, ad_kkt *K)
 {
     altdiff_int n = w->n, nc = w->m + K->nJ;
     K->w = w;
-    int status = build_Ct(w, K);
-    cs_dl *Gt = status == ALTDIFF_OK ? ad_transpose(w->G) : NULL;
+    cs_dl *Gt = ad_transpose(w->G);
+    int status = Gt ? build_Ct(w, K, Gt) : ALTDIFF_ERR_NOMEM;
     K->Mx = ad_malloc((size_t)((const altdiff_int *)w->F.H->p)[n], sizeof(double));
     K->xs = ad_malloc((size_t)n, sizeof(double));
     K->t = ad_malloc((size_t)n, sizeof(double));
@@ -323,8 +323,7 @@ static int al_setup(const altdiff_work *w, ad_kkt *K)
     K->cy = ad_malloc((size_t)(nc > 0 ? nc : 1), sizeof(double));
     K->du = ad_malloc((size_t)K->N, sizeof(double));
     unsigned char *take = ad_malloc((size_t)(nc > w->p ? nc : w->p) + 1, 1);
-    if (status == ALTDIFF_OK &&
-        (!Gt || !K->Mx || !K->xs || !K->t || !K->ys || !K->cy || !K->du || !take))
+    if (status == ALTDIFF_OK && (!K->Mx || !K->xs || !K->t || !K->ys || !K->cy || !K->du || !take))
         status = ALTDIFF_ERR_NOMEM;
     if (status == ALTDIFF_OK) status = form_M(w, K, Gt, take);
     if (status == ALTDIFF_OK) status = factor_M(w, K);
