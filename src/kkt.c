@@ -91,48 +91,39 @@ static cholmod_sparse view_upper(const cs_dl *K, double *x)
     return V;
 }
 
-/* K->X = Kd \ b (b: N), with the persistent workspaces: no allocation.
- * CHOLMOD's simplicial solve asks for Y as 4 x N (d = 4) and leaves it
- * reshaped to 1 x N; cholmod_l_ensure_dense would then reallocate it on every
- * call, so its shape is restored first (the storage, 4 N doubles, is kept). */
-static int factor_solve(ad_kkt *K, double *b)
+/* K->X = L \ b (b: len), with the persistent workspaces: no allocation.
+ * CHOLMOD's simplicial solve asks for Y as 4 x len (d = 4) and leaves it
+ * reshaped to 1 x len; cholmod_l_ensure_dense would then reallocate it on
+ * every call, so its shape is restored first (the storage is kept). */
+static int solve_with(ad_kkt *K, cholmod_factor *L, double *b, altdiff_int len)
 {
-    if (K->Y && K->Y->nzmax >= 4 * (size_t)K->N) {
+    if (!L->is_super && K->Y && K->Y->nzmax >= 4 * (size_t)len) {
         K->Y->nrow = K->Y->d = 4;
-        K->Y->ncol = (size_t)K->N;
+        K->Y->ncol = (size_t)len;
     }
     cholmod_dense B;
     memset(&B, 0, sizeof(B));
-    B.nrow = B.nzmax = B.d = (size_t)K->N;
+    B.nrow = B.nzmax = B.d = (size_t)len;
     B.ncol = 1;
     B.x = b;
     B.xtype = CHOLMOD_REAL;
     B.dtype = CHOLMOD_DOUBLE;
-    if (!cholmod_l_solve2(CHOLMOD_A, K->L, &B, NULL, &K->X, NULL, &K->Y, &K->E, &K->cm))
+    if (!cholmod_l_solve2(CHOLMOD_A, L, &B, NULL, &K->X, NULL, &K->Y, &K->E, &K->cm))
         return cholmod_fail(&K->cm);
     return ALTDIFF_OK;
 }
 
+/* K->X = Kd \ b (b: N) */
+static int factor_solve(ad_kkt *K, double *b) { return solve_with(K, K->L, b, K->N); }
+
 /* ---- the augmented-Lagrangian inner solve ----------------------------------- */
 
-/* x = M \ x with the persistent workspaces (the factor of M) */
+/* x = M \ x (the factor of M) */
 static int m_solve(ad_kkt *K, double *x)
 {
-    if (!K->LM->is_super && K->Y && K->Y->nzmax >= 4 * (size_t)K->n) { /* see factor_solve */
-        K->Y->nrow = K->Y->d = 4;
-        K->Y->ncol = (size_t)K->n;
-    }
-    cholmod_dense B;
-    memset(&B, 0, sizeof(B));
-    B.nrow = B.nzmax = B.d = (size_t)K->n;
-    B.ncol = 1;
-    B.x = x;
-    B.xtype = CHOLMOD_REAL;
-    B.dtype = CHOLMOD_DOUBLE;
-    if (!cholmod_l_solve2(CHOLMOD_A, K->LM, &B, NULL, &K->X, NULL, &K->Y, &K->E, &K->cm))
-        return cholmod_fail(&K->cm);
-    ad_copy(x, K->X->x, K->n);
-    return ALTDIFF_OK;
+    int status = solve_with(K, K->LM, x, K->n);
+    if (status == ALTDIFF_OK) ad_copy(x, K->X->x, K->n);
+    return status;
 }
 
 /* du ~= K \ r: scale r, multiplier steps on the scaled system, unscale.
