@@ -61,6 +61,8 @@ typedef int64_t altdiff_int; /* same width as SuiteSparse_long */
 #define ALTDIFF_DUAL_INFEASIBLE 5    /* unbounded below; certificate likewise */
 #define ALTDIFF_NONCONVEX 6          /* H lost positive definiteness          */
 #define ALTDIFF_NUMERICAL_ERROR 7    /* NaN/Inf appeared or CHOLMOD failed    */
+#define ALTDIFF_NOT_AVAILABLE 8      /* derivative info of a batch element that
+                                        was not solved: its gradients are 0  */
 
 /* ---- defaults ----------------------------------------------------------- */
 #define ALTDIFF_DEFAULT_RHO 0.1
@@ -222,6 +224,8 @@ ALTDIFF_API int altdiff_update_rho(altdiff_work *work, double rho, double sigma)
 ALTDIFF_API void altdiff_free(altdiff_work *work);
 
 ALTDIFF_API const char *altdiff_error_string(int code);
+/* The library's version, "major.minor.patch" (as meson.build's project) */
+ALTDIFF_API const char *altdiff_version(void);
 ALTDIFF_API const char *altdiff_status_string(int status);
 
 /* ---- derivatives (MATH.md) ----------------------------------------------- */
@@ -239,6 +243,8 @@ ALTDIFF_API const char *altdiff_status_string(int status);
 #define ALTDIFF_MODE_UNROLL 2  /* reverse through recorded iterations          */
 #define ALTDIFF_MODE_ALTDIFF 3 /* forward, the Alt-Diff recursion (JVPs)       */
 #define ALTDIFF_MODE_KKT 4     /* exact implicit differentiation of the KKT    */
+#define ALTDIFF_MODE_AUTO (-1) /* altdiff_fastest_mode's choice (batches and
+                                  altdiff_vjp / altdiff_jvp)                   */
 
 #define ALTDIFF_WRT_Q 0
 #define ALTDIFF_WRT_B 1
@@ -323,6 +329,116 @@ ALTDIFF_API int altdiff_solve_jvp(altdiff_work *work, const altdiff_direction *d
  * leading dimension ldJ >= n. Modes ALTDIFF (columns in blocks) and KKT. */
 ALTDIFF_API int altdiff_jacobian(altdiff_work *work, const altdiff_deriv_settings *ds, int wrt,
                                  double *J, altdiff_int ldJ, altdiff_deriv_info *info);
+
+/* ---- differentiating at a given point ------------------------------------ */
+
+/* Install (x, s, lam, nu) (original units; s and nu over all p given rows,
+ * NULL = 0) as the workspace's solution without solving, e.g. a solution a
+ * layer kept from an earlier solve. The point is tested as a solve's
+ * iterates are (residuals and tolerances of altdiff_info, in original
+ * units) after the projection s, nu >= 0, s_i nu_i = 0 (nu_i > s_i keeps
+ * nu_i): info.status becomes ALTDIFF_SOLVED when it passes, ALTDIFF_UNSOLVED
+ * otherwise (then the derivative functions return ALTDIFF_ERR_NOT_SOLVED).
+ * Returns ALTDIFF_OK when the point was installed (whatever the test says),
+ * ALTDIFF_ERR_INVALID for non-finite values. Quadratic objectives only. */
+ALTDIFF_API int altdiff_set_solution(altdiff_work *work, const double *x, const double *s,
+                                     const double *lam, const double *nu);
+
+/* ---- batches (doc/MATH.md, "Batches") ------------------------------------ */
+/* B problems that share P, A, G (and the settings) and differ in q, b, h:
+ * one scaling, one symbolic analysis and one factor of H serve all
+ * elements. The x-updates of the elements still iterating are one solve
+ * with many right-hand sides; rho is shared (adapted from the elements'
+ * residuals together, one refactorization for all); Anderson acceleration,
+ * stopping tests and statuses are per element, and an element that has
+ * stopped costs no more work. Each element keeps its solution, so the
+ * derivative functions may be called any number of times after a solve.
+ *
+ * Layout of batch arrays: element-major. An array of vectors of length L
+ * (n for q, x, dq, dx; m for b, lam, db; p for h, s, nu, dh) holds element
+ * k's vector at offset k * L: a column-major L x B matrix, or a C-ordered
+ * (B, L) NumPy array. Functions that take a range of elements (first,
+ * count) read or write count such vectors, element first + j at offset
+ * j * L (for inputs: j * ld, with ld = 0 meaning one vector for all).
+ *
+ * Failures stay in their element: an infeasible, unbounded or unfinished
+ * element gets its status (and certificate); its derivatives are zero with
+ * deriv-info status ALTDIFF_NOT_AVAILABLE; the other elements are unaffected
+ * (ALTDIFF_OK is returned). Rows with h_i >= infinity must be the same for
+ * every element (they are chosen at setup from prob->h). Quadratic
+ * objectives only. */
+typedef struct altdiff_batch altdiff_batch; /* opaque */
+
+/* Validate and copy prob (its q, b, h become every element's vectors),
+ * scale it, form, analyze and factor H once. B >= 1. On failure *batch is
+ * NULL. Settings: as altdiff_setup (record = 1 is not supported). */
+ALTDIFF_API int altdiff_batch_setup(altdiff_batch **batch, const altdiff_problem *prob,
+                                    altdiff_int B, const altdiff_settings *settings);
+
+ALTDIFF_API altdiff_int altdiff_batch_size(const altdiff_batch *batch);
+
+/* New vectors for elements first .. first + count - 1: element first + j
+ * reads q + j * ldq (n values), b + j * ldb (m), h + j * ldh (p); ld = 0:
+ * the same vector for every element of the range; NULL: unchanged. No
+ * refactorization (the scaling is kept). The elements forget their
+ * solutions (status ALTDIFF_UNSOLVED) but keep their iterates as warm
+ * starts. Nothing changes when any value is invalid. */
+ALTDIFF_API int altdiff_batch_set_vectors(altdiff_batch *batch, altdiff_int first,
+                                          altdiff_int count, const double *q, altdiff_int ldq,
+                                          const double *b, altdiff_int ldb, const double *h,
+                                          altdiff_int ldh);
+
+/* New values of the shared P, A, G (as altdiff_update_matrices): one
+ * rescaling and one numeric refactorization for the whole batch. */
+ALTDIFF_API int altdiff_batch_update_matrices(altdiff_batch *batch, const double *Px,
+                                              const double *Ax, const double *Gx);
+
+/* Start every element from zero iterates (the default after setup). */
+ALTDIFF_API int altdiff_batch_cold_start(altdiff_batch *batch);
+
+/* Solve every element (from its current iterates). ALTDIFF_OK whenever the
+ * solve ran; per-element outcomes in altdiff_batch_get_info. */
+ALTDIFF_API int altdiff_batch_solve(altdiff_batch *batch);
+
+/* Element k's info (NULL for k out of range): status, iterations, residuals,
+ * objective; rho and timings are the batch's. */
+ALTDIFF_API const altdiff_info *altdiff_batch_get_info(const altdiff_batch *batch,
+                                                       altdiff_int k);
+
+/* Solutions of elements first .. first + count - 1 (element-major: x n,
+ * s p, lam m, nu p values per element; NULL skipped). */
+ALTDIFF_API int altdiff_batch_get_solution(const altdiff_batch *batch, altdiff_int first,
+                                           altdiff_int count, double *x, double *s,
+                                           double *lam, double *nu);
+
+/* Reverse mode for every element at its stored solution: wx (n x B) ->
+ * dq (n x B), db (m x B), dh (p x B) (NULL outputs skipped). ds->mode:
+ * ADJOINT or GMRES (all elements together on the shared factor), KKT
+ * (element by element), AUTO (the cost model's choice), ALTDIFF. info: B
+ * entries or NULL. */
+ALTDIFF_API int altdiff_batch_vjp(altdiff_batch *batch, const altdiff_deriv_settings *ds,
+                                  const double *wx, double *dq, double *db, double *dh,
+                                  altdiff_deriv_info *info);
+
+/* Matrix gradients from the vector gradients dq, db, dh of
+ * altdiff_batch_vjp (n x B, m x B, p x B), as altdiff_matrix_grads per
+ * element: with sum = 1 summed over the elements (dPx: nnz(P) values, ...,
+ * the gradient of shared matrices); with sum = 0 per element (dPx:
+ * nnz(P) x B element-major, ...). Elements not solved contribute 0. */
+ALTDIFF_API int altdiff_batch_matrix_grads(const altdiff_batch *batch, const double *dq,
+                                           const double *db, const double *dh, double *dPx,
+                                           double *dAx, double *dGx, int sum);
+
+/* Forward mode for every element: dx (n x B) = J_k dir_k, where dir->q,
+ * dir->b, dir->h are n x B, m x B, p x B (element-major, NULL = 0) and
+ * dir->Px, Ax, Gx one direction of the shared matrices for all elements.
+ * Modes ALTDIFF, KKT, AUTO. info: B entries or NULL. */
+ALTDIFF_API int altdiff_batch_jvp(altdiff_batch *batch, const altdiff_deriv_settings *ds,
+                                  const altdiff_direction *dir, double *dx,
+                                  altdiff_deriv_info *info);
+
+/* Release everything; accepts NULL. */
+ALTDIFF_API void altdiff_batch_free(altdiff_batch *batch);
 
 /* ---- smooth convex objectives (MATH.md, "Smooth convex objectives") ------ */
 /*     minimize    f(x; theta) + q'x
