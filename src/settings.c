@@ -1,6 +1,5 @@
 /* settings.c: defaults, validation, messages, clock */
 #include <math.h>
-#include <time.h>
 
 #include "ad_internal.h"
 
@@ -39,13 +38,6 @@ int ad_settings_check(const altdiff_settings *s)
              s->infinity > 0 && s->verbose_every > 0 && (s->record == 0 || s->record == 1) &&
              s->anderson >= 0 && s->anderson <= 50;
     return ok ? ALTDIFF_OK : ALTDIFF_ERR_INVALID;
-}
-
-double ad_time(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
 const char *altdiff_error_string(int code)
