@@ -171,6 +171,28 @@ ad_tangent *ad_tangent_free(const ad_model *md, ad_tangent *t);
 
 /* admm.c: the solve, with a tangent advanced after every iteration (or NULL) */
 int ad_solve(ad_model *md, ad_state *st, ad_tangent *t, double *rel);
+/* Residual norms of one check, in original units (see altdiff.h) */
+typedef struct {
+    double r_prim, r_dual, eps_prim, eps_dual;
+    double prim_scale, dual_scale; /* the max(...) inside eps_prim, eps_dual */
+} residuals_t;
+/* admm.c: B states on the model's factor, x-updates as one block solve
+ * (X: n x B, act: B, r: B scratch; ws: the block solve's workspaces) */
+int ad_solve_batch(ad_model *md, ad_state *el, altdiff_int B, double *X, altdiff_int *act,
+                   residuals_t *r, ad_solve_work *ws);
+/* deriv.c: the public derivative functions on a model and a state */
+int ad_fastest_mode(const ad_model *md, const ad_state *st, altdiff_int columns);
+altdiff_deriv_settings ad_resolve_mode(const ad_model *md, const ad_state *st,
+                                       const altdiff_deriv_settings *ds, altdiff_int columns);
+int ad_vjp(ad_model *md, ad_state *st, const altdiff_deriv_settings *ds, const double *wx,
+           double *dq, double *db, double *dh, altdiff_deriv_info *info);
+int ad_jvp(ad_model *md, ad_state *st, const altdiff_deriv_settings *ds,
+           const altdiff_direction *dir, double *dx, altdiff_deriv_info *info);
+int ad_matrix_grads(const ad_model *md, const ad_state *st, const double *dq, const double *db,
+                    const double *dh, double *dPx, double *dAx, double *dGx);
+/* admm.c: info.status SOLVED if the iterates pass the stopping test, else
+ * UNSOLVED (a point installed by altdiff_set_solution) */
+void ad_assess(ad_model *md, ad_state *st);
 
 /* smooth.c: non-quadratic objectives (see altdiff.h). Points x~ are scaled;
  * these return ALTDIFF_OK or an error code (AD_ERR_DOMAIN: x~ outside the

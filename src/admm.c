@@ -19,16 +19,12 @@
 
 #include "ad_internal.h"
 
-/* Residual norms of one check, in original units (see altdiff.h) */
-typedef struct {
-    double r_prim, r_dual, eps_prim, eps_dual;
-    double prim_scale, dual_scale; /* the max(...) inside eps_prim, eps_dual */
-} residuals;
+typedef residuals_t residuals;
 
 /* ---- one iteration -------------------------------------------------------- */
 
 /* rhs = sigma x - q - A'(lam - rho b) - G'(nu + rho (s - h)) */
-static void x_rhs(ad_model *md, ad_state *st, double rho, double sigma)
+static void x_rhs(const ad_model *md, ad_state *st, double rho, double sigma)
 {
     altdiff_int n = md->n, m = md->m, p = md->p;
     for (altdiff_int j = 0; j < n; j++) st->rhs[j] = sigma * st->x[j] - st->q[j];
@@ -40,7 +36,7 @@ static void x_rhs(ad_model *md, ad_state *st, double rho, double sigma)
 
 /* s, lam, nu from x~ (in st->xt) with relaxation alpha; mask (NULL or p
  * bits) records which s+ are positive */
-static void constraint_update(ad_model *md, ad_state *st, double rho, double alpha, unsigned char *mask)
+static void constraint_update(const ad_model *md, ad_state *st, double rho, double alpha, unsigned char *mask)
 {
     altdiff_int m = md->m, p = md->p;
     ad_fill(st->Ax, 0, m);
@@ -401,4 +397,123 @@ int altdiff_solve(altdiff_work *w)
     ad_model *md = w ? &w->model : NULL;
     ad_state *st = w ? &w->state : NULL;
     return w ? ad_solve(md, st, NULL, NULL) : ALTDIFF_ERR_INVALID;
+}
+
+/* ---- a point given from outside --------------------------------------------- */
+
+/* info.status = ALTDIFF_SOLVED if the iterates pass the stopping test (the
+ * residuals of a check), else ALTDIFF_UNSOLVED */
+void ad_assess(ad_model *md, ad_state *st)
+{
+    residuals r = {0, 0, 0, 0, 0, 0};
+    primal_residual(md, st, st->x, &r);
+    dual_residual(md, st, st->x, &r);
+    int ok = isfinite(r.r_prim) && isfinite(r.r_dual) && r.r_prim <= r.eps_prim &&
+             r.r_dual <= r.eps_dual;
+    finish_info(md, st, ok ? ALTDIFF_SOLVED : ALTDIFF_UNSOLVED, 0, &r, ad_time());
+    if (!ok) st->info.status = ALTDIFF_UNSOLVED;
+    st->info.t_iterate = 0;
+}
+
+/* ---- a batch: many states on one factor --------------------------------------- */
+
+/* Start a state's solve: counters, acceleration, no masks */
+static void batch_start(ad_state *st)
+{
+    st->info.rho_updates = st->info.newton_steps = st->info.hess_updates = 0;
+    st->info.aa_steps = st->info.aa_rejected = 0;
+    st->info.status = ALTDIFF_UNSOLVED;
+    ad_anderson_start(&st->aa, 1);
+    st->mask_iters = 0;
+}
+
+/* Before the x-update of iteration k: the previous iterates at a check,
+ * the acceleration's start point, rhs into column X (n) */
+static void batch_sweep_begin(const ad_model *md, ad_state *st, int check, double *X)
+{
+    if (check) {
+        ad_copy(st->x_prev, st->x, md->n);
+        ad_copy(st->lam_prev, st->lam, md->m);
+        ad_copy(st->nu_prev, st->nu, md->p);
+    }
+    ad_admm_aa_begin(md, st);
+    x_rhs(md, st, md->F.rho, md->F.sigma);
+    ad_copy(X, st->rhs, md->n);
+}
+
+/* After it: x~ from column X, then s, lam, nu and the relaxed x */
+static void batch_sweep_end(const ad_model *md, ad_state *st, const double *X)
+{
+    double alpha = md->set.alpha;
+    ad_copy(st->xt, X, md->n);
+    constraint_update(md, st, md->F.rho, alpha, NULL);
+    for (altdiff_int j = 0; j < md->n; j++)
+        st->x[j] = alpha * st->xt[j] + (1 - alpha) * st->x[j]; /* x+ = alpha x~ + (1-alpha) x */
+}
+
+/* The shared rho after a check: the geometric mean of the elements'
+ * balanced penalties, when far from the current one and the iterations
+ * since the last change cost more than a factorization; refactor once and
+ * restart every element's acceleration. */
+static int batch_adapt_rho(ad_model *md, ad_state *el, const altdiff_int *act, altdiff_int nact,
+                           const residuals *r, altdiff_int k, altdiff_int *last)
+{
+    if (!md->set.adaptive_rho || nact == 0 || k - *last < adapt_interval(md)) return ALTDIFF_OK;
+    double logsum = 0;
+    for (altdiff_int j = 0; j < nact; j++) logsum += log(balanced_rho(md, &r[act[j]]));
+    double rho = exp(logsum / (double)nact), tol = md->set.adaptive_rho_tol;
+    if (rho < md->F.rho * tol && rho > md->F.rho / tol) return ALTDIFF_OK;
+    *last = k;
+    for (altdiff_int j = 0; j < nact; j++) {
+        el[act[j]].info.rho_updates++;
+        ad_anderson_reset(&el[act[j]].aa); /* a new map */
+    }
+    return ad_factor_refactor(&md->F, rho, md->F.sigma);
+}
+
+/* Checks of iteration k: finished elements leave the active list act */
+static altdiff_int batch_check(ad_model *md, ad_state *el, altdiff_int *act, altdiff_int nact,
+                               residuals *r, altdiff_int k, double t0)
+{
+    altdiff_int kept = 0;
+    for (altdiff_int j = 0; j < nact; j++) {
+        ad_state *st = &el[act[j]];
+        int outcome = check_outcome(md, st, &r[act[j]], t0);
+        if (outcome == ALTDIFF_UNSOLVED) act[kept++] = act[j];
+        else finish_info(md, st, outcome, k, &r[act[j]], t0);
+    }
+    return kept;
+}
+
+/* Solve B states together: the x-updates of the nact elements still
+ * iterating are one solve with nact right-hand sides (X: n x B scratch,
+ * ws: its solve workspaces; act (B), r (B): scratch). Quadratic objectives. */
+int ad_solve_batch(ad_model *md, ad_state *el, altdiff_int B, double *X, altdiff_int *act,
+                   residuals_t *r, ad_solve_work *ws)
+{
+    const altdiff_settings *set = &md->set;
+    altdiff_int n = md->n, nact = B, k = 0, last = 0;
+    double t0 = ad_time();
+    int code = ALTDIFF_OK;
+    for (altdiff_int e = 0; e < B; e++) {
+        act[e] = e;
+        batch_start(&el[e]);
+        r[e] = (residuals){0, 0, 0, 0, 0, 0};
+    }
+    while (nact > 0 && k < set->max_iter) {
+        int check = (++k % set->check_every == 0) || k == set->max_iter;
+        for (altdiff_int j = 0; j < nact; j++)
+            batch_sweep_begin(md, &el[act[j]], check, X + j * n);
+        if ((code = ad_factor_solve_block(&md->F, X, nact, ws)) != ALTDIFF_OK) break;
+        for (altdiff_int j = 0; j < nact; j++) batch_sweep_end(md, &el[act[j]], X + j * n);
+        if (check) {
+            nact = batch_check(md, el, act, nact, r, k, t0);
+            code = batch_adapt_rho(md, el, act, nact, r, k, &last);
+            if (code != ALTDIFF_OK) break;
+        }
+        for (altdiff_int j = 0; j < nact && k < set->max_iter; j++) ad_admm_aa_end(md, &el[act[j]]);
+    }
+    int outcome = code == ALTDIFF_OK ? ALTDIFF_MAX_ITER : refactor_outcome(code);
+    for (altdiff_int j = 0; j < nact; j++) finish_info(md, &el[act[j]], outcome, k, &r[act[j]], t0);
+    return code == ALTDIFF_ERR_NOMEM ? code : ALTDIFF_OK;
 }

@@ -59,12 +59,10 @@ static double sweep_flops(const ad_model *md)
                                     BLAS) run ~3x more flops per second than
                                     the simplicial LDL' of the KKT matrix */
 
-int altdiff_fastest_mode(const altdiff_work *w, altdiff_int columns)
+int ad_fastest_mode(const ad_model *md, const ad_state *st, altdiff_int columns)
 {
-    const ad_model *md = w ? &w->model : NULL;
-    const ad_state *st = w ? &w->state : NULL;
     int iterative = columns > 0 ? ALTDIFF_MODE_ALTDIFF : ALTDIFF_MODE_GMRES;
-    if (!w || st->info.status != ALTDIFF_SOLVED) return iterative;
+    if (!md || st->info.status != ALTDIFF_SOLVED) return iterative;
     double share = st->info.aa_steps > 0 ? 0.8 : 0.5;
     double its = ad_max(10, share * (double)st->info.iter), sweep = sweep_flops(md);
     double N = (double)(md->n + md->m + md->p), d = (double)(columns > 1 ? columns : 1);
@@ -83,6 +81,7 @@ int altdiff_fastest_mode(const altdiff_work *w, altdiff_int columns)
 /* ALTDIFF_OK when the workspace holds a solution and the settings are sane */
 static int deriv_check(const ad_model *md, const ad_state *st, const altdiff_deriv_settings *ds)
 {
+    if (ds && ds->mode == ALTDIFF_MODE_AUTO) return ALTDIFF_ERR_INVALID; /* resolved before */
     if (!md || !ds || !(ds->eps > 0) || ds->max_iter <= 0 || ds->restart <= 0 ||
         ds->block <= 0 || ds->mode < ALTDIFF_MODE_ADJOINT || ds->mode > ALTDIFF_MODE_KKT)
         return ALTDIFF_ERR_INVALID;
@@ -141,11 +140,9 @@ static int vjp_kkt(ad_model *md, ad_state *st, const double *wx, double *dq, dou
     return status;
 }
 
-int altdiff_vjp(altdiff_work *w, const altdiff_deriv_settings *ds, const double *wx,
+int ad_vjp(ad_model *md, ad_state *st, const altdiff_deriv_settings *ds, const double *wx,
                 double *dq, double *db, double *dh, altdiff_deriv_info *info)
 {
-    ad_model *md = w ? &w->model : NULL;
-    ad_state *st = w ? &w->state : NULL;
     altdiff_deriv_info local;
     if (!info) info = &local;
     info_start(info);
@@ -203,12 +200,10 @@ static void pattern_grads(const ad_model *md, const double *x, const double *lam
     }
 }
 
-int altdiff_matrix_grads(const altdiff_work *w, const double *dq, const double *db,
+int ad_matrix_grads(const ad_model *md, const ad_state *st, const double *dq, const double *db,
                          const double *dh, double *dPx, double *dAx, double *dGx)
 {
-    const ad_model *md = w ? &w->model : NULL;
-    const ad_state *st = w ? &w->state : NULL;
-    if (!w || !dq || (md->m > 0 && !db) || (md->p_all > 0 && !dh) || (dPx && ad_smooth(md)))
+    if (!md || !dq || (md->m > 0 && !db) || (md->p_all > 0 && !dh) || (dPx && ad_smooth(md)))
         return ALTDIFF_ERR_INVALID;
     if (st->info.status != ALTDIFF_SOLVED) return ALTDIFF_ERR_NOT_SOLVED;
     altdiff_int n = md->n, m = md->m, pa = md->p_all, nP = md->P->p[n], nA = md->A->p[n],
@@ -332,11 +327,9 @@ static int jvp_altdiff(ad_model *md, ad_state *st, const altdiff_deriv_settings 
     return status;
 }
 
-int altdiff_jvp(altdiff_work *w, const altdiff_deriv_settings *ds, const altdiff_direction *dir,
+int ad_jvp(ad_model *md, ad_state *st, const altdiff_deriv_settings *ds, const altdiff_direction *dir,
                 double *dx, altdiff_deriv_info *info)
 {
-    ad_model *md = w ? &w->model : NULL;
-    ad_state *st = w ? &w->state : NULL;
     altdiff_deriv_info local;
     if (!info) info = &local;
     info_start(info);
@@ -535,4 +528,42 @@ int altdiff_jacobian(altdiff_work *w, const altdiff_deriv_settings *ds, int wrt,
     ad_free(xe);
     info->time = ad_time() - t0;
     return status;
+}
+
+/* ds with ALTDIFF_MODE_AUTO replaced by the cost model's choice */
+altdiff_deriv_settings ad_resolve_mode(const ad_model *md, const ad_state *st,
+                                       const altdiff_deriv_settings *ds, altdiff_int columns)
+{
+    altdiff_deriv_settings r = *ds;
+    if (r.mode == ALTDIFF_MODE_AUTO) r.mode = ad_fastest_mode(md, st, columns);
+    return r;
+}
+
+int altdiff_fastest_mode(const altdiff_work *w, altdiff_int columns)
+{
+    if (!w) return columns > 0 ? ALTDIFF_MODE_ALTDIFF : ALTDIFF_MODE_GMRES;
+    return ad_fastest_mode(&w->model, &w->state, columns);
+}
+
+int altdiff_vjp(altdiff_work *w, const altdiff_deriv_settings *ds, const double *wx,
+                double *dq, double *db, double *dh, altdiff_deriv_info *info)
+{
+    if (!w || !ds) return ALTDIFF_ERR_INVALID;
+    altdiff_deriv_settings r = ad_resolve_mode(&w->model, &w->state, ds, 0);
+    return ad_vjp(&w->model, &w->state, &r, wx, dq, db, dh, info);
+}
+
+int altdiff_matrix_grads(const altdiff_work *w, const double *dq, const double *db,
+                         const double *dh, double *dPx, double *dAx, double *dGx)
+{
+    if (!w) return ALTDIFF_ERR_INVALID;
+    return ad_matrix_grads(&w->model, &w->state, dq, db, dh, dPx, dAx, dGx);
+}
+
+int altdiff_jvp(altdiff_work *w, const altdiff_deriv_settings *ds, const altdiff_direction *dir,
+                double *dx, altdiff_deriv_info *info)
+{
+    if (!w || !ds) return ALTDIFF_ERR_INVALID;
+    altdiff_deriv_settings r = ad_resolve_mode(&w->model, &w->state, ds, 1);
+    return ad_jvp(&w->model, &w->state, &r, dir, dx, info);
 }

@@ -40,6 +40,8 @@ int ad_settings_check(const altdiff_settings *s)
     return ok ? ALTDIFF_OK : ALTDIFF_ERR_INVALID;
 }
 
+const char *altdiff_version(void) { return ALTDIFF_VERSION_STRING; }
+
 const char *altdiff_error_string(int code)
 {
     switch (code) {
@@ -67,6 +69,7 @@ const char *altdiff_status_string(int status)
     case ALTDIFF_DUAL_INFEASIBLE: return "dual infeasible (unbounded)";
     case ALTDIFF_NONCONVEX: return "non-convex (P not positive semidefinite)";
     case ALTDIFF_NUMERICAL_ERROR: return "numerical error";
+    case ALTDIFF_NOT_AVAILABLE: return "not available (the element was not solved)";
     default: return "unknown status";
     }
 }

@@ -200,3 +200,21 @@ int altdiff_update_rho(altdiff_work *w, double rho, double sigma)
     ad_state_info_setup(md, st);
     return status;
 }
+
+/* ---- a solution given from outside -------------------------------------------- */
+
+int altdiff_set_solution(altdiff_work *w, const double *x, const double *s, const double *lam,
+                         const double *nu)
+{
+    if (!w || ad_smooth(&w->model)) return ALTDIFF_ERR_INVALID;
+    int status = altdiff_warm_start(w, x, s, lam, nu); /* scaled, s, nu >= 0 */
+    if (status != ALTDIFF_OK) return status;
+    ad_state *st = &w->state;
+    for (altdiff_int k = 0; k < w->model.p; k++) { /* s_k nu_k = 0: keep the larger */
+        if (st->nu[k] > st->s[k]) st->s[k] = 0;
+        else st->nu[k] = 0;
+    }
+    ad_assess(&w->model, st);
+    ad_state_info_setup(&w->model, st);
+    return ALTDIFF_OK;
+}
