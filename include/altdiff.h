@@ -4,7 +4,7 @@
  *     minimize    1/2 x'Px + q'x
  *     subject to  A x = b,   G x <= h
  *
- * by the Alt-Diff ADMM splitting (../shared/MATH.md).  n variables, m
+ * by the Alt-Diff ADMM splitting (doc/MATH.md in the source tree).  n variables, m
  * equality rows, p inequality rows.  Duals: lam (m) for A x = b and nu >= 0
  * (p) for G x <= h; slack s = h - G x >= 0.
  *
@@ -228,7 +228,7 @@ ALTDIFF_API const char *altdiff_error_string(int code);
 ALTDIFF_API const char *altdiff_version(void);
 ALTDIFF_API const char *altdiff_status_string(int status);
 
-/* ---- derivatives (MATH.md) ----------------------------------------------- */
+/* ---- derivatives (doc/MATH.md) ----------------------------------------------- */
 /* Every mode differentiates the solution x* of the last successful solve
  * (info.status == ALTDIFF_SOLVED, else ALTDIFF_ERR_NOT_SOLVED) with the
  * active set frozen (nu_i > 0), reusing the factor of H; only the KKT mode
@@ -297,7 +297,7 @@ ALTDIFF_API int altdiff_vjp(altdiff_work *work, const altdiff_deriv_settings *ds
                             const double *wx, double *dq, double *db, double *dh,
                             altdiff_deriv_info *info);
 
-/* Matrix gradients from dq, db, dh (MATH.md): dL/dP = 1/2 (dq x' + x dq'),
+/* Matrix gradients from dq, db, dh (doc/MATH.md): dL/dP = 1/2 (dq x' + x dq'),
  * dL/dA = lam dq' - db x', dL/dG = nu dq' - dh x', as derivatives with
  * respect to the stored values given at setup (arrays in that order: nnz of
  * P, A, G). An off-diagonal entry of P given once stands for both P_ij and
@@ -440,7 +440,7 @@ ALTDIFF_API int altdiff_batch_jvp(altdiff_batch *batch, const altdiff_deriv_sett
 /* Release everything; accepts NULL. */
 ALTDIFF_API void altdiff_batch_free(altdiff_batch *batch);
 
-/* ---- smooth convex objectives (MATH.md, "Smooth convex objectives") ------ */
+/* ---- smooth convex objectives (doc/MATH.md, "Smooth convex objectives") ------ */
 /*     minimize    f(x; theta) + q'x
  *     subject to  A x = b,   G x <= h
  * with f convex and twice differentiable on an open domain, its Hessian of a
@@ -568,7 +568,7 @@ ALTDIFF_API int altdiff_write_dense(const char *path, const double *x, altdiff_i
 ALTDIFF_API int altdiff_write_sparse(const char *path, const altdiff_csc *M, int symmetric,
                                      char *err, size_t errlen);
 
-/* ---- folding any fixed-point solver (MATH.md, reverse mode) -------------- */
+/* ---- folding any fixed-point solver (doc/MATH.md, reverse mode) -------------- */
 /* Differentiate the fixed point z* = T(z*, theta) of an iteration
  * z+ = T(z, theta) (z: N, theta: K) that the caller ran to convergence, from
  * the Jacobians of one step at z*, J_z = dT/dz (N x N) and J_theta =

@@ -1,5 +1,5 @@
 /*
- * adjoint.c: reverse mode, folded (MATH.md): with the ADMM sweep written as
+ * adjoint.c: reverse mode, folded (doc/MATH.md): with the ADMM sweep written as
  * z+ = T(z, theta), z = (x, s, lam, nu), linearized at the fixed point as
  * z+ = Phi z + Psi theta with the slack mask frozen, and the output x = E z,
  *

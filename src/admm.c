@@ -1,5 +1,5 @@
 /*
- * admm.c: the Alt-Diff ADMM iterations (MATH.md, "Forward"), on the scaled
+ * admm.c: the Alt-Diff ADMM iterations (doc/MATH.md, "Forward"), on the scaled
  * data, with over-relaxation alpha (alpha = 1 is the plain map):
  *
  *     x~   = H^-1 ( sigma x - q - A'lam - G'nu + rho A'b - rho G'(s - h) )

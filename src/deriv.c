@@ -4,7 +4,7 @@
  *     x = D x~,  q~ = c D q,  b~ = Ea b,  h~ = Eg h,
  * so  dq~ = c D dq, db~ = Ea db, dh~ = Eg dh  (tangents) and
  *     w~ = D w,  dL/dq = c D dL/dq~,  dL/db = Ea dL/db~,  dL/dh = Eg dL/dh~  (cotangents),
- * reduces matrix directions to vector ones (MATH.md):
+ * reduces matrix directions to vector ones (doc/MATH.md):
  *     dq_eff = dP x + dA'lam + dG'nu,  db_eff = db - dA x,  dh_eff = dh - dG x,
  * and dispatches to adjoint.c, forward.c and kkt.c.
  */
@@ -177,7 +177,7 @@ static void gather_grads(const double *g_pos, const altdiff_int *map, altdiff_in
         out[k] = map[k] >= 0 ? g_pos[map[k]] / (double)count[map[k]] : 0;
 }
 
-/* On the internal patterns (original units), MATH.md:
+/* On the internal patterns (original units), doc/MATH.md:
  *   P (upper, entry (i,j) stands for both P_ij and P_ji):
  *       i != j:  dq_i x_j + x_i dq_j,     i == j:  dq_i x_i
  *   A:  lam_i dq_j - db_i x_j,    G (kept row k = given row i):  nu_i dq_j - dh_i x_j */

@@ -1,5 +1,5 @@
 /*
- * fold.c: folding a fixed-point solver (MATH.md, "Reverse mode (folded
+ * fold.c: folding a fixed-point solver (doc/MATH.md, "Reverse mode (folded
  * adjoint)"). For an iteration z+ = T(z, theta) with fixed point z*, and
  * J_z = dT/dz, J_theta = dT/dtheta there,
  *

@@ -1,5 +1,5 @@
 /*
- * forward.c: forward-mode derivatives, the Alt-Diff recursion (MATH.md), run
+ * forward.c: forward-mode derivatives, the Alt-Diff recursion (doc/MATH.md), run
  * after the solve with the slack mask frozen, on the scaled problem, for a
  * block of d directions at once (one multi-column solve with the factor of H
  * per sweep). It differentiates the relaxed map that admm.c iterates, whose

@@ -1,5 +1,5 @@
 /*
- * kkt.c: exact implicit differentiation of the KKT conditions (MATH.md,
+ * kkt.c: exact implicit differentiation of the KKT conditions (doc/MATH.md,
  * "Exact reference"), in original units. With the active set
  * J = { kept rows k : nu_k > 0 } and C = [A; G_J], the solution map is
  * differentiated through (J in active_set: nu_k > s_k, see there)
@@ -596,7 +596,7 @@ static int solve(ad_kkt *K)
 }
 
 /* Reverse mode: K u = (wx, 0, 0); gq = -u_x, gb = u_lam, (gh)_J = u_nu and
- * gh = 0 on the other kept rows (MATH.md). wx: n; gq: n; gb: m; gh: p. */
+ * gh = 0 on the other kept rows (doc/MATH.md). wx: n; gq: n; gb: m; gh: p. */
 int ad_kkt_vjp(ad_kkt *K, const double *wx, double *gq, double *gb, double *gh)
 {
     if (!K || !wx) return ALTDIFF_ERR_INVALID;
@@ -615,7 +615,7 @@ int ad_kkt_vjp(ad_kkt *K, const double *wx, double *gq, double *gb, double *gh)
     return ALTDIFF_OK;
 }
 
-/* Forward mode: K (dx, dlam, dnu_J) = (-dq, db, dh_J) (MATH.md). dq: n;
+/* Forward mode: K (dx, dlam, dnu_J) = (-dq, db, dh_J) (doc/MATH.md). dq: n;
  * db: m; dh: p kept rows (NULL = 0); dx: n. */
 int ad_kkt_jvp(ad_kkt *K, const double *dq, const double *db, const double *dh, double *dx)
 {

@@ -1,5 +1,5 @@
 /*
- * smooth.c: smooth convex objectives (MATH.md, "Smooth convex objectives
+ * smooth.c: smooth convex objectives (doc/MATH.md, "Smooth convex objectives
  * beyond QPs"). The x-update of ADMM minimizes, over x~ (scaled),
  *
  *     phi(x~) = c f(D x~) + 1/2 x~'(rho S'S + sigma I) x~ - rhs'x~
