@@ -1,0 +1,234 @@
+/*
+ * batch_bench.c: the batch path against a loop over one workspace, in one
+ * run (not a test: it prints figures). For each problem and B, forward
+ * (solve) and backward (VJP of q, b, h, GMRES) seconds of both paths, their
+ * ratio, mean iterations, and the cosine of the batch gradients with the KKT
+ * mode's. Usage: altdiff-bench-batch [B ...]   (default 1 16 64 256)
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "altdiff.h"
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static unsigned long long seed = 1;
+static double unif(void)
+{
+    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (double)(seed >> 11) / 9007199254740992.0;
+}
+static double normal(void) { return sqrt(-2 * log(unif() + 1e-300)) * cos(6.283185307 * unif()); }
+
+/* A problem with per-element vectors Q (n x B), Bv (m x B), Hv (p x B) */
+typedef struct {
+    const char *name;
+    altdiff_int n, m, p, B;
+    altdiff_int *Pp, *Pi, *Ap, *Ai, *Gp, *Gi;
+    double *Px, *Ax, *Gx, *Q, *Bv, *Hv;
+    altdiff_problem prob;
+} case_t;
+
+/* dense column-major M (r x c) -> CSC arrays */
+static void dense_csc(const double *M, altdiff_int r, altdiff_int c, altdiff_int **p,
+                      altdiff_int **i, double **x, int upper)
+{
+    *p = malloc(sizeof(altdiff_int) * (size_t)(c + 1));
+    *i = malloc(sizeof(altdiff_int) * (size_t)(r * c + 1));
+    *x = malloc(sizeof(double) * (size_t)(r * c + 1));
+    altdiff_int t = 0;
+    for (altdiff_int j = 0; j < c; j++) {
+        (*p)[j] = t;
+        for (altdiff_int k = 0; k < (upper ? j + 1 : r); k++)
+            if (M[k + j * r] != 0) {
+                (*i)[t] = k;
+                (*x)[t++] = M[k + j * r];
+            }
+    }
+    (*p)[c] = t;
+}
+
+/* The paper's dense QP: P = M'M (+ I), A, G normal, vectors from a feasible x0 per element */
+static case_t dense_case(altdiff_int n, altdiff_int m, altdiff_int p, altdiff_int B)
+{
+    case_t c;
+    memset(&c, 0, sizeof(c));
+    c.name = "dense", c.n = n, c.m = m, c.p = p, c.B = B;
+    double *M = calloc((size_t)(n * n), sizeof(double)), *P = calloc((size_t)(n * n), sizeof(double));
+    double *A = malloc(sizeof(double) * (size_t)(m * n)), *G = malloc(sizeof(double) * (size_t)(p * n));
+    for (altdiff_int k = 0; k < n * n; k++) M[k] = normal();
+    for (altdiff_int i = 0; i < n; i++)
+        for (altdiff_int j = 0; j < n; j++) {
+            double s = 0;
+            for (altdiff_int k = 0; k < n; k++) s += M[k + i * n] * M[k + j * n];
+            P[i + j * n] = s / (double)n + (i == j);
+        }
+    for (altdiff_int k = 0; k < m * n; k++) A[k] = normal();
+    for (altdiff_int k = 0; k < p * n; k++) G[k] = normal();
+    dense_csc(P, n, n, &c.Pp, &c.Pi, &c.Px, 1);
+    dense_csc(A, m, n, &c.Ap, &c.Ai, &c.Ax, 0);
+    dense_csc(G, p, n, &c.Gp, &c.Gi, &c.Gx, 0);
+    c.Q = malloc(sizeof(double) * (size_t)(n * B));
+    c.Bv = malloc(sizeof(double) * (size_t)(m * B + 1));
+    c.Hv = malloc(sizeof(double) * (size_t)(p * B + 1));
+    double *x0 = malloc(sizeof(double) * (size_t)n);
+    for (altdiff_int e = 0; e < B; e++) {
+        for (altdiff_int j = 0; j < n; j++) {
+            x0[j] = normal();
+            c.Q[e * n + j] = normal();
+        }
+        for (altdiff_int i = 0; i < m; i++) {
+            double s = 0;
+            for (altdiff_int j = 0; j < n; j++) s += A[i + j * m] * x0[j];
+            c.Bv[e * m + i] = s;
+        }
+        for (altdiff_int k = 0; k < p; k++) {
+            double s = 0;
+            for (altdiff_int j = 0; j < n; j++) s += G[k + j * p] * x0[j];
+            c.Hv[e * p + k] = s + unif();
+        }
+    }
+    free(M), free(P), free(A), free(G), free(x0);
+    return c;
+}
+
+/* Sparsemax (projection on the simplex): P = I, q = -y, 1'x = 1, x >= 0 */
+static case_t sparsemax_case(altdiff_int n, altdiff_int B)
+{
+    case_t c;
+    memset(&c, 0, sizeof(c));
+    c.name = "sparsemax", c.n = n, c.m = 1, c.p = n, c.B = B;
+    c.Pp = malloc(sizeof(altdiff_int) * (size_t)(n + 1));
+    c.Pi = malloc(sizeof(altdiff_int) * (size_t)n);
+    c.Px = malloc(sizeof(double) * (size_t)n);
+    c.Ap = malloc(sizeof(altdiff_int) * (size_t)(n + 1));
+    c.Ai = calloc((size_t)n, sizeof(altdiff_int));
+    c.Ax = malloc(sizeof(double) * (size_t)n);
+    c.Gp = malloc(sizeof(altdiff_int) * (size_t)(n + 1));
+    c.Gi = malloc(sizeof(altdiff_int) * (size_t)n);
+    c.Gx = malloc(sizeof(double) * (size_t)n);
+    for (altdiff_int j = 0; j <= n; j++) c.Pp[j] = c.Ap[j] = c.Gp[j] = j;
+    for (altdiff_int j = 0; j < n; j++) {
+        c.Pi[j] = c.Gi[j] = j;
+        c.Px[j] = c.Ax[j] = 1;
+        c.Gx[j] = -1;
+    }
+    c.Q = malloc(sizeof(double) * (size_t)(n * B));
+    c.Bv = malloc(sizeof(double) * (size_t)B);
+    c.Hv = calloc((size_t)(n * B), sizeof(double));
+    for (altdiff_int k = 0; k < n * B; k++) c.Q[k] = -3 * normal() / sqrt((double)n) * 10;
+    for (altdiff_int e = 0; e < B; e++) c.Bv[e] = 1;
+    return c;
+}
+
+static void finish_case(case_t *c)
+{
+    altdiff_csc P = {c->n, c->n, c->Pp, c->Pi, c->Px}, A = {c->m, c->n, c->Ap, c->Ai, c->Ax},
+                G = {c->p, c->n, c->Gp, c->Gi, c->Gx};
+    altdiff_problem prob = {c->n, c->m, c->p, P, A, G, c->Q, c->Bv, c->Hv};
+    c->prob = prob;
+}
+
+static void free_case(case_t *c)
+{
+    void *a[] = {c->Pp, c->Pi, c->Ap, c->Ai, c->Gp, c->Gi, c->Px, c->Ax, c->Gx, c->Q, c->Bv, c->Hv};
+    for (int k = 0; k < 12; k++) free(a[k]);
+}
+
+static double cosine(const double *a, const double *b, altdiff_int len)
+{
+    double ab = 0, aa = 0, bb = 0;
+    for (altdiff_int k = 0; k < len; k++) ab += a[k] * b[k], aa += a[k] * a[k], bb += b[k] * b[k];
+    return ab / sqrt(aa * bb + 1e-300);
+}
+
+/* Both paths on one case; prints one line */
+static void run(case_t *c)
+{
+    altdiff_int n = c->n, m = c->m, p = c->p, B = c->B;
+    finish_case(c);
+    altdiff_settings set = altdiff_settings_default();
+    altdiff_deriv_settings ds = altdiff_deriv_settings_default(), dk = ds;
+    dk.mode = ALTDIFF_MODE_KKT;
+    double *W = malloc(sizeof(double) * (size_t)(n * B)), *g1 = malloc(sizeof(double) * (size_t)(n * B));
+    double *g2 = malloc(sizeof(double) * (size_t)(n * B)), *gk = malloc(sizeof(double) * (size_t)(n * B));
+    for (altdiff_int k = 0; k < n * B; k++) W[k] = normal();
+    /* the loop over one workspace */
+    altdiff_work *w = NULL;
+    double t0 = now(), fl = 0, bl = 0, itl = 0;
+    int ok = altdiff_setup(&w, &c->prob, &set) == ALTDIFF_OK;
+    double tsetup_loop = now() - t0;
+    for (altdiff_int e = 0; ok && e < B; e++) {
+        double t1 = now();
+        altdiff_update_vectors(w, c->Q + e * n, m ? c->Bv + e * m : NULL, p ? c->Hv + e * p : NULL);
+        altdiff_solve(w);
+        double t2 = now();
+        itl += (double)altdiff_get_info(w)->iter;
+        altdiff_vjp(w, &ds, W + e * n, g1 + e * n, NULL, NULL, NULL);
+        bl += now() - t2;
+        fl += t2 - t1;
+    }
+    altdiff_free(w);
+    /* the batch */
+    altdiff_batch *bt = NULL;
+    t0 = now();
+    ok = ok && altdiff_batch_setup(&bt, &c->prob, B, &set) == ALTDIFF_OK;
+    double tsetup_batch = now() - t0;
+    ok = ok && altdiff_batch_set_vectors(bt, 0, B, c->Q, n, c->Bv, m, c->Hv, p) == ALTDIFF_OK;
+    t0 = now();
+    ok = ok && altdiff_batch_solve(bt) == ALTDIFF_OK;
+    double fb = now() - t0;
+    t0 = now();
+    ok = ok && altdiff_batch_vjp(bt, &ds, W, g2, NULL, NULL, NULL) == ALTDIFF_OK;
+    double bb = now() - t0;
+    ok = ok && altdiff_batch_vjp(bt, &dk, W, gk, NULL, NULL, NULL) == ALTDIFF_OK;
+    double itb = 0, cmin = 1;
+    altdiff_int solved = 0;
+    for (altdiff_int e = 0; ok && e < B; e++) {
+        itb += (double)altdiff_batch_get_info(bt, e)->iter;
+        solved += altdiff_batch_get_info(bt, e)->status == ALTDIFF_SOLVED;
+        cmin = fmin(cmin, cosine(g2 + e * n, gk + e * n, n));
+    }
+    altdiff_batch_free(bt);
+    if (!ok) printf("%-10s %6ld %5ld %5ld %5ld  FAILED\n", c->name, (long)n, (long)m, (long)p, (long)B);
+    else
+        printf("%-10s %6ld %5ld %5ld %5ld | %8.4f %8.4f %6.2fx | %8.4f %8.4f %6.2fx | %7.1f %7.1f | %4ld/%ld %.6f | %.4f %.4f\n",
+               c->name, (long)n, (long)m, (long)p, (long)B, fl, fb, fl / fb, bl, bb, bl / bb,
+               itl / (double)B, itb / (double)B, (long)solved, (long)B, cmin, tsetup_loop,
+               tsetup_batch);
+    fflush(stdout);
+    free(W), free(g1), free(g2), free(gk);
+}
+
+int main(int argc, char **argv)
+{
+    long Bs[16] = {1, 16, 64, 256};
+    int nB = 4;
+    if (argc > 1) {
+        nB = argc - 1 < 16 ? argc - 1 : 16;
+        for (int k = 0; k < nB; k++) Bs[k] = atol(argv[k + 1]);
+    }
+    printf("%-10s %6s %5s %5s %5s | %8s %8s %7s | %8s %8s %7s | %7s %7s | %s | setup loop, batch (s)\n",
+           "problem", "n", "m", "p", "B", "fwd loop", "batch", "speedup", "bwd loop", "batch",
+           "speedup", "it loop", "batch", "solved, min cos(gmres, kkt)");
+    for (int k = 0; k < nB; k++) {
+        case_t c = dense_case(100, 50, 50, Bs[k]);
+        run(&c);
+        free_case(&c);
+        c = dense_case(500, 100, 200, Bs[k]);
+        run(&c);
+        free_case(&c);
+        c = sparsemax_case(1000, Bs[k]);
+        run(&c);
+        free_case(&c);
+    }
+    return 0;
+}
