@@ -27,6 +27,10 @@
  *               y.mtx instead of P.mtx and q.mtx (altdiff solve --objective
  *               entropy; ad_gen_read_dir reads it back).
  *
+ *   control, portfolio, lasso, huber, svm, eqqp, randqp
+ *               the benchmark classes of first-order QP solvers, as in the
+ *               OSQP benchmark suite (see "the benchmark classes" below).
+ *
  * Everything is drawn from one splitmix64 stream seeded by seed=S in a fixed
  * order, so the same arguments give byte-identical files. Matrices are built
  * as CSC (cs_dl) with sorted columns; P holds its lower triangle (i >= j).
@@ -1017,6 +1021,25 @@ void ad_gen_usage(FILE *f)
           "              b = A x0, h = G x0 + U[0,1)/n with x0 ~ U[0.5,1.5)/n > 0\n"
           "              (x_feas.mtx)\n",
           f);
+    fputs("  The benchmark classes of first-order QP solvers (OSQP's suite; d = max(1,\n"
+          "  round(density*n)) nonzeros per row or column, N(0,1) values):\n"
+          "  control     n=20 density=0.1\n"
+          "              MPC: n states, n/2 inputs, horizon 10, x+ = Ad x + Bd u with\n"
+          "              |Ad|_inf <= 0.95, |x| <= 1, |u| <= 0.5, cost x'Qx + 0.1 u'u\n"
+          "  portfolio   n=100 density=0.5\n"
+          "              n assets, ceil(n/100) factors F: min x'Dx + y'y - mu'x s.t.\n"
+          "              y = F'x, 1'x = 1, x >= 0\n"
+          "  lasso       n=10 m=100n density=0.15\n"
+          "              min 1/2|Ax - b|^2 + lambda|x|_1, A m x n, lambda = |A'b|_inf/5\n"
+          "  huber       n=10 m=100n density=0.15\n"
+          "              Huber fitting of b = A v + outliers (M = 1)\n"
+          "  svm         n=10 m=100n density=0.15\n"
+          "              min x'x + sum max(0, b_i a_i'x + 1), m samples in two classes\n"
+          "  eqqp        n=100 m=n/2 density=0.15\n"
+          "              P = B'B + 0.01 I, q normal, A x = b (b = A x0), A m x n\n"
+          "  randqp      n=100 m=10n density=0.15\n"
+          "              P as eqqp, l <= A x <= u (A m x n, u, -l ~ U(0,1)): 2m rows of G\n",
+          f);
 }
 
 /* 1 if key (klen characters) is a word of the space-separated list keys */
@@ -1328,7 +1351,8 @@ int ad_gen_main(int argc, char **argv)
     if (!f) {
         fprintf(stderr,
                 "altdiff gen: unknown family '%s' (dense, sparsemax, manycon, grid, "
-                "randsparse, entropy)\n",
+                "randsparse, entropy, control, portfolio, lasso, huber, svm, eqqp, "
+                "randqp)\n",
                 argv[1]);
         return 2;
     }
