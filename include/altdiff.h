@@ -551,6 +551,36 @@ ALTDIFF_API void altdiff_free_problem(altdiff_owned_problem *prob);
 ALTDIFF_API int altdiff_read_entropy_problem(const char *dir, altdiff_owned_problem **out,
                                              double **y, char *err, size_t errlen);
 
+/* Read a QPS/MPS file (fixed or free MPS with the QPS extension of the
+ * Maros-Meszaros set; gzip-compressed files, e.g. FILE.qps.gz, too):
+ *     minimize c'x + 1/2 x'Qx + c0  s.t.  row bounds, l <= x <= u
+ * becomes the problem P = Q, q = c with
+ *   A x = b:  E rows (and ranged rows with both sides equal), then columns
+ *             with l == u (FX), one row x_j = l each;
+ *   G x <= h: L rows a'x <= rhs, G rows -a'x <= -rhs, ranged rows as two rows
+ *             (a'x <= hi, -a'x <= -lo), then per column -x_j <= -l and
+ *             x_j <= u for the finite bounds (default l = 0, u = +inf; values
+ *             of magnitude >= 1e20 are infinite and give no row).
+ * Sections: NAME, OBJSENSE (MAX: the minimization of -f is returned, q, P and
+ * c0 negated), OBJNAME, ROWS, COLUMNS (MARKER INTORG/INTEND: integrality is
+ * ignored, the variables are continuous), RHS (the objective row's RHS is
+ * -c0, the QPS convention), RANGES (E rows: R > 0 gives [rhs, rhs + R], R < 0
+ * [rhs + R, rhs]; L: [rhs - |R|, rhs]; G: [rhs, rhs + |R|]), BOUNDS (UP, LO,
+ * FX, FR, MI, PL, BV, LI, UI; SC is an error: not convex; a negative UP with
+ * the default lower bound sets l = -inf), QUADOBJ or QSECTION (one triangle
+ * of Q) or QMATRIX (all of Q, which must be symmetric), ENDATA. Of several
+ * RHS, RANGES or BOUNDS sets the first is used. The file is read as free MPS
+ * and, if that fails, as fixed MPS (names with blanks).
+ * *obj_constant (may be NULL) receives c0: add it to info.obj for the
+ * objective of the file. On success err holds the warnings (several sets,
+ * integrality ignored, OBJSENSE MAX, ...), one line each, or is empty. On
+ * error returns ALTDIFF_ERR_IO (cannot open or read), ALTDIFF_ERR_INVALID
+ * (malformed: unknown section, row or column, an entry given twice, QMATRIX
+ * not symmetric, bad numbers) or ALTDIFF_ERR_NOMEM, leaves *out NULL and
+ * writes "PATH:LINE: what is wrong" into err. Free with altdiff_free_problem. */
+ALTDIFF_API int altdiff_read_qps(const char *path, altdiff_owned_problem **out,
+                                 double *obj_constant, char *err, size_t errlen);
+
 /* Read an n x 1 Matrix Market vector. */
 ALTDIFF_API int altdiff_read_vector(const char *path, altdiff_int n, double **v, char *err,
                                     size_t errlen);

@@ -27,6 +27,10 @@
  *               y.mtx instead of P.mtx and q.mtx (altdiff solve --objective
  *               entropy; ad_gen_read_dir reads it back).
  *
+ *   control, portfolio, lasso, huber, svm, eqqp, randqp
+ *               the benchmark classes of first-order QP solvers, as in the
+ *               OSQP benchmark suite (see "the benchmark classes" below).
+ *
  * Everything is drawn from one splitmix64 stream seeded by seed=S in a fixed
  * order, so the same arguments give byte-identical files. Matrices are built
  * as CSC (cs_dl) with sorted columns; P holds its lower triangle (i >= j).
@@ -574,6 +578,389 @@ static int gen_make_entropy(const gen_opts *o, gen_rng *r, gen_problem *g)
     return ALTDIFF_OK;
 }
 
+/* ---- the benchmark classes of first-order QP solvers -------------------- */
+/* As in the OSQP benchmark suite (Stellato et al., "OSQP: an operator
+ * splitting solver for quadratic programs", 2020, appendix), implemented
+ * from their definitions; d(rows) = max(1, round(density * rows)) nonzeros
+ * per column (per row where said). Two-sided rows l <= a'x <= u become
+ * a'x <= u and -a'x <= -l. */
+
+/* Entries (i, j, x) collected in any order, then compressed */
+typedef struct {
+    altdiff_int *i, *j;
+    double *x;
+    altdiff_int nz, cap;
+    int failed; /* an allocation failed */
+} gen_coo;
+
+static void coo_add(gen_coo *c, altdiff_int i, altdiff_int j, double x)
+{
+    if (c->failed) return;
+    if (c->nz == c->cap) {
+        altdiff_int cap = c->cap ? 2 * c->cap : 1024;
+        altdiff_int *ni = ad_realloc(c->i, (size_t)cap, sizeof(altdiff_int));
+        if (ni) c->i = ni;
+        altdiff_int *nj = ni ? ad_realloc(c->j, (size_t)cap, sizeof(altdiff_int)) : NULL;
+        if (nj) c->j = nj;
+        double *nx = nj ? ad_realloc(c->x, (size_t)cap, sizeof(double)) : NULL;
+        if (!nx) {
+            c->failed = 1;
+            return;
+        }
+        c->x = nx;
+        c->cap = cap;
+    }
+    c->i[c->nz] = i;
+    c->j[c->nz] = j;
+    c->x[c->nz++] = x;
+}
+
+/* Add s * M at rows r0.., columns c0.. */
+static void coo_add_csc(gen_coo *c, const cs_dl *M, altdiff_int r0, altdiff_int c0, double s)
+{
+    for (altdiff_int j = 0; j < M->n; j++)
+        for (altdiff_int t = M->p[j]; t < M->p[j + 1]; t++) coo_add(c, r0 + M->i[t], c0 + j, s * M->x[t]);
+}
+
+/* Add s * I_len at (r0, c0) */
+static void coo_add_eye(gen_coo *c, altdiff_int r0, altdiff_int c0, altdiff_int len, double s)
+{
+    for (altdiff_int k = 0; k < len; k++) coo_add(c, r0 + k, c0 + k, s);
+}
+
+/* The m x n CSC matrix of the entries (no position twice), sorted columns:
+ * bucketed by row into M', then transposed. Frees the entries. NULL if out
+ * of memory. */
+static cs_dl *coo_csc(gen_coo *c, altdiff_int m, altdiff_int n)
+{
+    cs_dl *Mt = c->failed ? NULL : ad_spalloc(n, m, c->nz), *M = NULL;
+    if (Mt) {
+        for (altdiff_int k = 0; k < c->nz; k++) Mt->p[c->i[k] + 1]++; /* row counts */
+        for (altdiff_int r = 0; r < m; r++) Mt->p[r + 1] += Mt->p[r];
+        altdiff_int *next = ad_malloc((size_t)m + 1, sizeof(altdiff_int));
+        if (next) {
+            memcpy(next, Mt->p, sizeof(altdiff_int) * ((size_t)m + 1));
+            for (altdiff_int k = 0; k < c->nz; k++) {
+                altdiff_int q = next[c->i[k]]++;
+                Mt->i[q] = c->j[k]; /* M'(j,i) = M(i,j) */
+                Mt->x[q] = c->x[k];
+            }
+            M = ad_transpose(Mt);
+        }
+        ad_free(next);
+    }
+    ad_spfree(Mt);
+    ad_free(c->i);
+    ad_free(c->j);
+    ad_free(c->x);
+    memset(c, 0, sizeof(*c));
+    return M;
+}
+
+/* d(rows) = max(1, round(density rows)), at most rows */
+static altdiff_int gen_per(double density, altdiff_int rows)
+{
+    altdiff_int d = (altdiff_int)llround(density * (double)rows);
+    return d < 1 ? 1 : d > rows ? rows : d;
+}
+
+/* The random QP's P = B'B + 1e-2 I, B n x n with d(n) nonzeros per column
+ * (OSQP: P = M M' + alpha I, M 15% dense) */
+static cs_dl *gen_rand_P(gen_rng *r, altdiff_int n, double density)
+{
+    cs_dl *B = gen_randcols(r, n, n, gen_per(density, n));
+    cs_dl *P = B ? gen_gram_lower(B, 1e-2) : NULL;
+    ad_spfree(B);
+    return P;
+}
+
+/* randqp: min 1/2 x'Px + q'x s.t. l <= A x <= u, A (m = 10 n rows) with
+ * d(n) nonzeros per row, q ~ N(0,1), u_i ~ U(0,1), l_i = -U(0,1) (x = 0 is
+ * strictly feasible); G = [A; -A], h = [u; -l] */
+static int gen_make_randqp(const gen_opts *o, gen_rng *r, gen_problem *g)
+{
+    altdiff_int n = g->n, rows = g->p / 2;
+    gen_coo c = {0};
+    g->P = gen_rand_P(r, n, o->density);
+    g->q = gen_normals(r, n);
+    cs_dl *A = gen_randrows(r, rows, n, gen_per(o->density, n));
+    g->h = ad_malloc((size_t)g->p, sizeof(double));
+    if (!g->P || !g->q || !A || !g->h) {
+        ad_spfree(A);
+        return ALTDIFF_ERR_NOMEM;
+    }
+    for (altdiff_int i = 0; i < rows; i++) g->h[i] = gen_unif(r);        /* u */
+    for (altdiff_int i = 0; i < rows; i++) g->h[rows + i] = gen_unif(r); /* -l */
+    coo_add_csc(&c, A, 0, 0, 1);     /*  A x <= u  */
+    coo_add_csc(&c, A, rows, 0, -1); /* -A x <= -l */
+    ad_spfree(A);
+    g->G = coo_csc(&c, g->p, n);
+    return g->G ? ALTDIFF_OK : ALTDIFF_ERR_NOMEM;
+}
+
+/* eqqp: min 1/2 x'Px + q'x s.t. A x = b, P as randqp, A (m = n/2 rows, d(n)
+ * nonzeros per row), b = A x0 with x0 ~ N(0,1) (consistent even when the
+ * sparse A loses rank) */
+static int gen_make_eqqp(const gen_opts *o, gen_rng *r, gen_problem *g)
+{
+    altdiff_int n = g->n;
+    g->P = gen_rand_P(r, n, o->density);
+    g->q = gen_normals(r, n);
+    g->A = g->m ? gen_randrows(r, g->m, n, gen_per(o->density, n)) : NULL;
+    g->x0 = gen_normals(r, n);
+    g->x0_file = "x_feas.mtx";
+    g->b = g->m ? ad_calloc((size_t)g->m, sizeof(double)) : NULL;
+    if (!g->P || !g->q || !g->x0 || (g->m && (!g->A || !g->b))) return ALTDIFF_ERR_NOMEM;
+    if (g->m) ad_gaxpy(g->A, g->x0, g->b); /* b = A x0 */
+    return ALTDIFF_OK;
+}
+
+/* P = 2 diag(w) (n x n, lower triangle = the diagonal), zeros left out */
+static cs_dl *gen_diag2(const double *w, altdiff_int n)
+{
+    gen_coo c = {0};
+    for (altdiff_int j = 0; j < n; j++)
+        if (w[j] != 0) coo_add(&c, j, j, 2 * w[j]);
+    return coo_csc(&c, n, n);
+}
+
+/* control: states nx = n, inputs nu = max(1, n/2), horizon T = 10:
+ *   min sum_{t<T} x_t'Q x_t + u_t'R u_t + x_T'Q x_T
+ *   s.t. x_{t+1} = Ad x_t + Bd u_t, x_0 = x_init, |x_t| <= 1 (t >= 1),
+ *        |u_t| <= 0.5
+ * Ad = s (I + D), D with d(n) N(0, 0.1^2) entries per column, scaled by
+ * s = 0.95 / max(1, |I + D|_inf) so that |Ad|_inf <= 0.95 (u = 0 is then
+ * feasible from x_init ~ U(-0.9, 0.9)); Bd n x nu with d(n) N(0,1) entries
+ * per column; Q = diag(q_i), q_i ~ U(0,10) with probability 0.7, else 0;
+ * R = 0.1 I; the terminal cost is Q (OSQP: the Riccati solution).
+ * Variables z = (x_0, ..., x_T, u_0, ..., u_{T-1}); P = 2 blkdiag(Q.., R..). */
+#define GEN_T 10
+static int gen_make_control(const gen_opts *o, gen_rng *r, gen_problem *g)
+{
+    altdiff_int nx = o->n, nu = nx / 2 > 0 ? nx / 2 : 1, T = GEN_T, xu = (T + 1) * nx;
+    altdiff_int d = gen_per(o->density, nx);
+    cs_dl *D = gen_randcols(r, nx, nx, d), *Bd = gen_randcols(r, nx, nu, d), *Ad = NULL;
+    double *w = ad_calloc((size_t)g->n, sizeof(double)), *rowsum = ad_calloc((size_t)nx, sizeof(double));
+    gen_coo c = {0};
+    int st = (D && Bd && w && rowsum) ? ALTDIFF_OK : ALTDIFF_ERR_NOMEM;
+    if (st != ALTDIFF_OK) goto done;
+    for (altdiff_int j = 0; j < nx; j++) { /* I + D, D_ij ~ N(0, 0.1^2) */
+        int diag = 0;
+        for (altdiff_int t = D->p[j]; t < D->p[j + 1]; t++) {
+            diag |= D->i[t] == j;
+            coo_add(&c, D->i[t], j, 0.1 * D->x[t] + (D->i[t] == j));
+        }
+        if (!diag) coo_add(&c, j, j, 1);
+    }
+    Ad = coo_csc(&c, nx, nx);
+    if (!Ad) {
+        st = ALTDIFF_ERR_NOMEM;
+        goto done;
+    }
+    double s = 1; /* Ad = s (I + D) with |Ad|_inf <= 0.95 */
+    for (altdiff_int t = 0; t < Ad->p[nx]; t++) rowsum[Ad->i[t]] += fabs(Ad->x[t]);
+    for (altdiff_int i = 0; i < nx; i++) s = ad_max(s, rowsum[i]);
+    s = 0.95 / s;
+    for (altdiff_int i = 0; i < nx; i++) { /* Q on x_0 .. x_T */
+        double qi = gen_unif(r) < 0.7 ? 10 * gen_unif(r) : 0;
+        for (altdiff_int t = 0; t <= T; t++) w[t * nx + i] = qi;
+    }
+    for (altdiff_int k = xu; k < g->n; k++) w[k] = 0.1; /* R */
+    g->P = gen_diag2(w, g->n);
+    g->q = ad_calloc((size_t)g->n, sizeof(double));
+    g->b = ad_calloc((size_t)g->m, sizeof(double));
+    g->h = ad_malloc((size_t)g->p, sizeof(double));
+    if (!g->P || !g->q || !g->b || !g->h) {
+        st = ALTDIFF_ERR_NOMEM;
+        goto done;
+    }
+    for (altdiff_int i = 0; i < nx; i++) g->b[i] = 1.8 * gen_unif(r) - 0.9; /* x_0 = x_init */
+    coo_add_eye(&c, 0, 0, nx, 1);
+    for (altdiff_int t = 0; t < T; t++) { /* x_{t+1} - Ad x_t - Bd u_t = 0 */
+        coo_add_eye(&c, (t + 1) * nx, (t + 1) * nx, nx, 1);
+        coo_add_csc(&c, Ad, (t + 1) * nx, t * nx, -s);
+        coo_add_csc(&c, Bd, (t + 1) * nx, xu + t * nu, -1);
+    }
+    g->A = coo_csc(&c, g->m, g->n);
+    altdiff_int boxed = g->p / 2; /* x_1 .. x_T and u: |z_k| <= bound */
+    coo_add_eye(&c, 0, nx, boxed, 1);
+    coo_add_eye(&c, boxed, nx, boxed, -1);
+    g->G = coo_csc(&c, g->p, g->n);
+    for (altdiff_int k = 0; k < boxed; k++)
+        g->h[k] = g->h[boxed + k] = nx + k < xu ? 1.0 : 0.5;
+    if (!g->A || !g->G) st = ALTDIFF_ERR_NOMEM;
+done:
+    ad_spfree(D);
+    ad_spfree(Ad);
+    ad_spfree(Bd);
+    ad_free(w);
+    ad_free(rowsum);
+    return st;
+}
+
+/* portfolio: n assets, k = ceil(n/100) factors:
+ *   min x'Dx + y'y - mu'x / gamma  s.t.  y = F'x, 1'x = 1, x >= 0
+ * F n x k with d(n) N(0,1) entries per column, D_ii ~ U(0, sqrt(k)),
+ * mu ~ N(0,1), gamma = 1. Variables z = (x, y). */
+static int gen_make_portfolio(const gen_opts *o, gen_rng *r, gen_problem *g)
+{
+    altdiff_int n = o->n, k = g->m - 1, N = g->n;
+    cs_dl *F = gen_randcols(r, n, k, gen_per(o->density, n));
+    double *w = ad_malloc((size_t)N, sizeof(double));
+    gen_coo c = {0};
+    g->q = ad_calloc((size_t)N, sizeof(double));
+    g->b = ad_calloc((size_t)g->m, sizeof(double));
+    g->h = ad_calloc((size_t)n, sizeof(double)); /* -x <= 0 */
+    if (!F || !w || !g->q || !g->b || !g->h) {
+        ad_spfree(F);
+        ad_free(w);
+        return ALTDIFF_ERR_NOMEM;
+    }
+    for (altdiff_int j = 0; j < n; j++) w[j] = sqrt((double)k) * gen_unif(r); /* D */
+    for (altdiff_int j = n; j < N; j++) w[j] = 1;                             /* y'y */
+    for (altdiff_int j = 0; j < n; j++) g->q[j] = -gen_normal(r);             /* -mu */
+    g->P = gen_diag2(w, N);
+    ad_free(w);
+    cs_dl *Ft = ad_transpose(F);
+    if (Ft) coo_add_csc(&c, Ft, 0, 0, 1); /* F'x - y = 0 */
+    coo_add_eye(&c, 0, n, k, -1);
+    for (altdiff_int j = 0; j < n; j++) coo_add(&c, k, j, 1); /* 1'x = 1 */
+    g->b[k] = 1;
+    g->A = Ft ? coo_csc(&c, g->m, N) : NULL;
+    coo_add_eye(&c, 0, 0, n, -1);
+    g->G = coo_csc(&c, n, N);
+    ad_spfree(F);
+    ad_spfree(Ft);
+    return g->P && g->A && g->G ? ALTDIFF_OK : ALTDIFF_ERR_NOMEM;
+}
+
+/* Data of the regression classes: A (rows x n, d(n) N(0,1) entries per
+ * row) and v with v_i = 0 or N(0, 1/n) with probability 1/2 each (sparse,
+ * lasso) or v ~ N(0, 1/n) (huber) */
+static cs_dl *gen_regression(gen_rng *r, altdiff_int rows, altdiff_int n, double density,
+                             int sparse_v, double **v)
+{
+    cs_dl *A = gen_randrows(r, rows, n, gen_per(density, n));
+    *v = ad_malloc((size_t)n, sizeof(double));
+    if (!A || !*v) {
+        *v = ad_free(*v);
+        return ad_spfree(A);
+    }
+    for (altdiff_int j = 0; j < n; j++) {
+        int zero = sparse_v && gen_unif(r) < 0.5;
+        (*v)[j] = zero ? 0 : gen_normal(r) / sqrt((double)n);
+    }
+    return A;
+}
+
+/* lasso: min 1/2 |A x - b|^2 + lambda |x|_1 (rows = 100 n data points) as
+ *   min y'y + lambda 1't  s.t.  y = A x - b,  -t <= x <= t
+ * b = A v + e, e ~ N(0,1), lambda = |A'b|_inf / 5. z = (x, y, t). */
+static int gen_make_lasso(const gen_opts *o, gen_rng *r, gen_problem *g)
+{
+    altdiff_int n = o->n, rows = g->m, N = g->n;
+    double *v = NULL, *w = ad_calloc((size_t)N, sizeof(double)), *atb = ad_calloc((size_t)n, sizeof(double));
+    cs_dl *A = gen_regression(r, rows, n, o->density, 1, &v);
+    gen_coo c = {0};
+    g->q = ad_calloc((size_t)N, sizeof(double));
+    g->b = ad_calloc((size_t)rows, sizeof(double));
+    g->h = ad_calloc((size_t)g->p, sizeof(double));
+    int st = (A && w && atb && g->q && g->b && g->h) ? ALTDIFF_OK : ALTDIFF_ERR_NOMEM;
+    if (st == ALTDIFF_OK) {
+        ad_gaxpy(A, v, g->b);                                                /* b = A v     */
+        for (altdiff_int i = 0; i < rows; i++) g->b[i] += gen_normal(r);     /*   + e       */
+        ad_gatxpy(A, g->b, atb);
+        double lambda = ad_nrm_inf(atb, n) / 5;
+        for (altdiff_int j = n + rows; j < N; j++) g->q[j] = lambda;         /* lambda 1't  */
+        for (altdiff_int j = n; j < n + rows; j++) w[j] = 1;                 /* y'y         */
+        g->P = gen_diag2(w, N);
+        coo_add_csc(&c, A, 0, 0, 1); /* A x - y = b */
+        coo_add_eye(&c, 0, n, rows, -1);
+        g->A = coo_csc(&c, rows, N);
+        coo_add_eye(&c, 0, 0, n, 1);           /*  x - t <= 0 */
+        coo_add_eye(&c, 0, n + rows, n, -1);
+        coo_add_eye(&c, n, 0, n, -1);          /* -x - t <= 0 */
+        coo_add_eye(&c, n, n + rows, n, -1);
+        g->G = coo_csc(&c, g->p, N);
+        if (!g->P || !g->A || !g->G) st = ALTDIFF_ERR_NOMEM;
+    }
+    ad_spfree(A);
+    ad_free(v);
+    ad_free(w);
+    ad_free(atb);
+    return st;
+}
+
+/* huber: min sum_i huber_M(a_i'x - b_i), M = 1 (rows = 100 n) as
+ *   min u'u + 2M 1'(r + s)  s.t.  A x - u - r + s = b,  r >= 0, s >= 0
+ * b = A v + e, e_i ~ N(0, 1/4) with probability 0.95, else U(0, 10).
+ * z = (x, u, r, s). */
+static int gen_make_huber(const gen_opts *o, gen_rng *r, gen_problem *g)
+{
+    altdiff_int n = o->n, rows = g->m, N = g->n;
+    double *v = NULL, *w = ad_calloc((size_t)N, sizeof(double));
+    cs_dl *A = gen_regression(r, rows, n, o->density, 0, &v);
+    gen_coo c = {0};
+    g->q = ad_calloc((size_t)N, sizeof(double));
+    g->b = ad_calloc((size_t)rows, sizeof(double));
+    g->h = ad_calloc((size_t)g->p, sizeof(double)); /* -r <= 0, -s <= 0 */
+    int st = (A && w && g->q && g->b && g->h) ? ALTDIFF_OK : ALTDIFF_ERR_NOMEM;
+    if (st == ALTDIFF_OK) {
+        ad_gaxpy(A, v, g->b); /* b = A v + e */
+        for (altdiff_int i = 0; i < rows; i++)
+            g->b[i] += gen_unif(r) < 0.95 ? 0.5 * gen_normal(r) : 10 * gen_unif(r);
+        for (altdiff_int j = n; j < n + rows; j++) w[j] = 1;        /* u'u       */
+        for (altdiff_int j = n + rows; j < N; j++) g->q[j] = 2;     /* 2M (r + s) */
+        g->P = gen_diag2(w, N);
+        coo_add_csc(&c, A, 0, 0, 1); /* A x - u - r + s = b */
+        coo_add_eye(&c, 0, n, rows, -1);
+        coo_add_eye(&c, 0, n + rows, rows, -1);
+        coo_add_eye(&c, 0, n + 2 * rows, rows, 1);
+        g->A = coo_csc(&c, rows, N);
+        coo_add_eye(&c, 0, n + rows, 2 * rows, -1);
+        g->G = coo_csc(&c, g->p, N);
+        if (!g->P || !g->A || !g->G) st = ALTDIFF_ERR_NOMEM;
+    }
+    ad_spfree(A);
+    ad_free(v);
+    ad_free(w);
+    return st;
+}
+
+/* svm: min x'x + lambda sum_i max(0, b_i a_i'x + 1), lambda = 1, rows =
+ * 100 n samples, b_i = +1 for the first half, -1 for the rest, a_i with
+ * d(n) entries N(+-1/n, 1/n) (the sign of b_i) as
+ *   min x'x + lambda 1't  s.t.  t >= diag(b) A x + 1,  t >= 0
+ * z = (x, t). */
+static int gen_make_svm(const gen_opts *o, gen_rng *r, gen_problem *g)
+{
+    altdiff_int n = o->n, rows = g->p / 2, N = g->n, half = (rows + 1) / 2;
+    double *w = ad_calloc((size_t)N, sizeof(double));
+    cs_dl *A = gen_randrows(r, rows, n, gen_per(o->density, n));
+    gen_coo c = {0};
+    g->q = ad_calloc((size_t)N, sizeof(double));
+    g->h = ad_calloc((size_t)g->p, sizeof(double));
+    int st = (A && w && g->q && g->h) ? ALTDIFF_OK : ALTDIFF_ERR_NOMEM;
+    if (st == ALTDIFF_OK) {
+        for (altdiff_int t = 0; t < A->p[n]; t++) { /* b_i a_ij, a_ij ~ N(b_i/n, 1/n) */
+            double bi = A->i[t] < half ? 1 : -1;
+            A->x[t] = bi * (bi / (double)n + A->x[t] / sqrt((double)n));
+        }
+        for (altdiff_int j = 0; j < n; j++) w[j] = 1;         /* x'x       */
+        for (altdiff_int j = n; j < N; j++) g->q[j] = 1;      /* lambda 1't */
+        for (altdiff_int i = 0; i < rows; i++) g->h[i] = -1;  /* diag(b)A x - t <= -1 */
+        g->P = gen_diag2(w, N);
+        coo_add_csc(&c, A, 0, 0, 1);
+        coo_add_eye(&c, 0, n, rows, -1);
+        coo_add_eye(&c, rows, n, rows, -1); /* -t <= 0 */
+        g->G = coo_csc(&c, g->p, N);
+        if (!g->P || !g->G) st = ALTDIFF_ERR_NOMEM;
+    }
+    ad_spfree(A);
+    ad_free(w);
+    return st;
+}
+
 /* ---- families and options ----------------------------------------------- */
 
 typedef struct {
@@ -589,6 +976,13 @@ static const gen_family gen_families[] = {
     {"grid", "k seed", gen_make_grid},
     {"randsparse", "n density m p feasible seed", gen_make_randsparse},
     {"entropy", "n m p density seed", gen_make_entropy},
+    {"control", "n density seed", gen_make_control},
+    {"portfolio", "n density seed", gen_make_portfolio},
+    {"lasso", "n m density seed", gen_make_lasso},
+    {"huber", "n m density seed", gen_make_huber},
+    {"svm", "n m density seed", gen_make_svm},
+    {"eqqp", "n m density seed", gen_make_eqqp},
+    {"randqp", "n m density seed", gen_make_randqp},
 };
 #define GEN_NFAMILIES (sizeof(gen_families) / sizeof(gen_families[0]))
 
@@ -626,6 +1020,25 @@ void ad_gen_usage(FILE *f)
           "              (density=1) or with max(1, round(density*n)) nonzeros per row;\n"
           "              b = A x0, h = G x0 + U[0,1)/n with x0 ~ U[0.5,1.5)/n > 0\n"
           "              (x_feas.mtx)\n",
+          f);
+    fputs("  The benchmark classes of first-order QP solvers (OSQP's suite; d = max(1,\n"
+          "  round(density*n)) nonzeros per row or column, N(0,1) values):\n"
+          "  control     n=20 density=0.1\n"
+          "              MPC: n states, n/2 inputs, horizon 10, x+ = Ad x + Bd u with\n"
+          "              |Ad|_inf <= 0.95, |x| <= 1, |u| <= 0.5, cost x'Qx + 0.1 u'u\n"
+          "  portfolio   n=100 density=0.5\n"
+          "              n assets, ceil(n/100) factors F: min x'Dx + y'y - mu'x s.t.\n"
+          "              y = F'x, 1'x = 1, x >= 0\n"
+          "  lasso       n=10 m=100n density=0.15\n"
+          "              min 1/2|Ax - b|^2 + lambda|x|_1, A m x n, lambda = |A'b|_inf/5\n"
+          "  huber       n=10 m=100n density=0.15\n"
+          "              Huber fitting of b = A v + outliers (M = 1)\n"
+          "  svm         n=10 m=100n density=0.15\n"
+          "              min x'x + sum max(0, b_i a_i'x + 1), m samples in two classes\n"
+          "  eqqp        n=100 m=n/2 density=0.15\n"
+          "              P = B'B + 0.01 I, q normal, A x = b (b = A x0), A m x n\n"
+          "  randqp      n=100 m=10n density=0.15\n"
+          "              P as eqqp, l <= A x <= u (A m x n, u, -l ~ U(0,1)): 2m rows of G\n",
           f);
 }
 
@@ -719,6 +1132,57 @@ static int gen_option(const gen_family *f, const char *arg, gen_opts *o)
     return 0;
 }
 
+/* 1 for the benchmark classes of first-order QP solvers (control ... randqp) */
+static int gen_is_bench_class(const char *name)
+{
+    static const char *names[] = {"control", "portfolio", "lasso", "huber", "svm", "eqqp",
+                                  "randqp"};
+    for (int k = 0; k < 7; k++)
+        if (!strcmp(name, names[k])) return 1;
+    return 0;
+}
+
+/* Sizes of the benchmark classes from n and m (< 0: the class default):
+ * variables, equality and inequality rows (see each gen_make_*) */
+static void gen_class_sizes(const char *fam, const gen_opts *o, gen_problem *g)
+{
+    altdiff_int n = o->n, m = o->m;
+    if (!strcmp(fam, "control")) { /* nx = n, nu = max(1, n/2), T = 10 */
+        altdiff_int nu = n / 2 > 0 ? n / 2 : 1;
+        g->n = (GEN_T + 1) * n + GEN_T * nu;
+        g->m = (GEN_T + 1) * n;
+        g->p = 2 * (GEN_T * n + GEN_T * nu);
+    } else if (!strcmp(fam, "portfolio")) { /* k = ceil(n/100) factors */
+        altdiff_int k = (n + 99) / 100;
+        g->n = n + k;
+        g->m = k + 1;
+        g->p = n;
+    } else if (!strcmp(fam, "lasso")) { /* rows = m (default 100 n) */
+        m = m >= 0 ? m : 100 * n;
+        g->n = 2 * n + m;
+        g->m = m;
+        g->p = 2 * n;
+    } else if (!strcmp(fam, "huber")) {
+        m = m >= 0 ? m : 100 * n;
+        g->n = n + 3 * m;
+        g->m = m;
+        g->p = 2 * m;
+    } else if (!strcmp(fam, "svm")) {
+        m = m >= 0 ? m : 100 * n;
+        g->n = n + m;
+        g->m = 0;
+        g->p = 2 * m;
+    } else if (!strcmp(fam, "eqqp")) {
+        g->n = n;
+        g->m = m >= 0 ? m : n / 2;
+        g->p = 0;
+    } else { /* randqp: m = 10 n two-sided rows */
+        g->n = n;
+        g->m = 0;
+        g->p = 2 * (m >= 0 ? m : 10 * n);
+    }
+}
+
 /* Family defaults (m, p = -1: derived from n after parsing) */
 static gen_opts gen_defaults(const gen_family *f)
 {
@@ -733,6 +1197,16 @@ static gen_opts gen_defaults(const gen_family *f)
         o.m = 300;
         o.p = 100;
         o.density = 1;
+    } else if (gen_is_bench_class(f->name)) { /* OSQP's benchmark classes */
+        static const char *names[] = {"control", "portfolio", "lasso", "huber", "svm", "eqqp",
+                                      "randqp"};
+        static const altdiff_int n[] = {20, 100, 10, 10, 10, 100, 100};
+        static const double density[] = {0.1, 0.5, 0.15, 0.15, 0.15, 0.15, 0.15};
+        for (int k = 0; k < 7; k++)
+            if (!strcmp(f->name, names[k])) {
+                o.n = n[k];
+                o.density = density[k];
+            }
     }
     return o;
 }
@@ -761,6 +1235,13 @@ static int gen_sizes(const gen_family *f, gen_opts *o, gen_problem *g)
             bad = "density (nonzeros per row) must be an integer";
         else if (o->density > (double)o->n)
             o->density = (double)o->n; /* at most n nonzeros per row */
+    } else if (gen_is_bench_class(fam)) {
+        gen_class_sizes(fam, o, g);
+        if (o->density > 1) bad = "density must be in (0, 1]";
+        else if (g->n > GEN_MAX_DIM || g->m > GEN_MAX_DIM || g->p > GEN_MAX_DIM)
+            bad = "the problem would have more than 1e9 variables or rows";
+        else if (!strcmp(fam, "svm") && g->p < 2)
+            bad = "m (samples) must be >= 1";
     } else if ((!strcmp(fam, "randsparse") || !strcmp(fam, "entropy")) && o->density > 1) {
         bad = "density must be in (0, 1]";
     }
@@ -870,7 +1351,8 @@ int ad_gen_main(int argc, char **argv)
     if (!f) {
         fprintf(stderr,
                 "altdiff gen: unknown family '%s' (dense, sparsemax, manycon, grid, "
-                "randsparse, entropy)\n",
+                "randsparse, entropy, control, portfolio, lasso, huber, svm, eqqp, "
+                "randqp)\n",
                 argv[1]);
         return 2;
     }

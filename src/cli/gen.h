@@ -4,7 +4,8 @@
  *     altdiff gen FAMILY OUTDIR [key=value ...]
  *
  * writes OUTDIR/{P,q,A,b,G,h}.mtx (A/b omitted when m = 0, G/h when p = 0)
- * for one of the families dense, sparsemax, manycon, grid, randsparse, or
+ * for one of the families dense, sparsemax, manycon, grid, randsparse, the
+ * benchmark classes control, portfolio, lasso, huber, svm, eqqp, randqp, or
  * OUTDIR/{y,A,b,G,h}.mtx for the entropy family (a constrained softmax,
  * solved with the entropy objective) (ad_gen_usage lists them with their
  * keys). OUTDIR is created as by mkdir -p. The same family, keys and seed

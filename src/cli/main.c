@@ -5,6 +5,8 @@
  *                 [--max-iter N] [--rho R] [--anderson M] [--time-limit S] [--verbose]
  *                 [--grad W.mtx [--matrix-grads] | --jacobian q|b|h|y]
  *                 [--mode adjoint|gmres|unroll|altdiff|kkt] [--grad-eps E]
+ *   altdiff solve FILE.qps|.mps|.sif[.gz] [the same options]
+ *   altdiff convert FILE.qps OUTDIR
  *   altdiff gen FAMILY OUTDIR [key=value ...]
  *   altdiff bench FAMILY|DIR OUT.csv [key=value ...] [options]
  *   altdiff --help
@@ -17,7 +19,12 @@
  * instead of dq.mtx, --matrix-grads no dP.mtx, and --jacobian y writes
  * Jy.mtx = dx/dy (ALTDIFF_WRT_THETA); --jacobian y needs the entropy.
  *
- * Exit status: 0 solved (or generated); 1 the solver stopped without a
+ * A problem given as a file (anything that is not a directory) is read as
+ * QPS/MPS (altdiff_read_qps): its warnings go to stderr and its objective
+ * constant is added to the objective of the summary. "convert" writes such a
+ * file as a problem directory with the constant in OUTDIR/constant.txt.
+ *
+ * Exit status: 0 solved (or generated, converted); 1 the solver stopped without a
  * solution (infeasible, unbounded, limits, numerical trouble); 2 usage error;
  * 3 bad input (unreadable or malformed files, invalid problem); 4 cannot
  * write the output.
@@ -46,6 +53,8 @@ static void usage(FILE *f)
             "                [--max-iter N] [--rho R] [--anderson M] [--time-limit S] [--verbose]\n"
             "                [--grad W.mtx [--matrix-grads] | --jacobian q|b|h|y] [--mode M]\n"
             "                [--grad-eps E]\n"
+            "  altdiff solve FILE.qps [the same options]\n"
+            "  altdiff convert FILE.qps OUTDIR\n"
             "  altdiff gen FAMILY OUTDIR [key=value ...]\n"
             "  altdiff bench FAMILY|DIR OUT.csv [key=value ...] [options]\n"
             "  altdiff --help\n\n"
@@ -54,6 +63,10 @@ static void usage(FILE *f)
             "  a missing pair means no such constraints, a missing P.mtx means P = 0;\n"
             "  h_i >= 1e20 means row i has no bound), solve it with the Alt-Diff ADMM and\n"
             "  print a summary: status, iterations, objective, residuals, times, memory.\n"
+            "  FILE.qps instead of DIR (any file; .qps, .mps, .sif, also gzipped .gz): a QPS/MPS\n"
+            "  file (fixed or free MPS, QUADOBJ/QMATRIX, RANGES, BOUNDS, OBJSENSE; the first\n"
+            "  RHS/RANGES/BOUNDS set; warnings on stderr); the objective printed includes\n"
+            "  its constant (for OBJSENSE MAX it is that of the minimization of -f)\n"
             "  --objective O  quadratic (default): the QP above. entropy: minimize\n"
             "                 -y'x + sum x_i log x_i (+ q'x if DIR/q.mtx exists) subject to\n"
             "                 the same constraints, over x > 0 (a constrained softmax), with\n"
@@ -94,6 +107,12 @@ static void usage(FILE *f)
             "  error; the reason is on stderr), 2 usage error, 3 bad input, 4 output error\n\n",
             ALTDIFF_DEFAULT_EPS_ABS, ALTDIFF_DEFAULT_MAX_ITER, ALTDIFF_DEFAULT_RHO,
             ALTDIFF_DEFAULT_ANDERSON);
+    fputs("altdiff convert FILE.qps OUTDIR\n"
+          "  Read FILE.qps as solve does and write the problem directory OUTDIR (created\n"
+          "  if needed): P.mtx (coordinate real symmetric), q.mtx, A.mtx + b.mtx, G.mtx +\n"
+          "  h.mtx (when those blocks have rows) and constant.txt (the objective constant);\n"
+          "  the files appear together or not at all.\n",
+          f);
     ad_gen_usage(f);
     ad_bench_usage(f);
 }
@@ -262,11 +281,15 @@ static double peak_rss_mb(void)
     return (double)u.ru_maxrss / 1024.0; /* ru_maxrss is in KiB on Linux */
 }
 
-static void print_summary(const altdiff_info *info, double t_read, int objective)
+/* The summary; c0 is the objective constant of a QPS file (0 otherwise) */
+static void print_summary(const altdiff_info *info, double t_read, int objective, double c0)
 {
     printf("status: %s\n", altdiff_status_string(info->status));
     printf("iterations: %ld\n", (long)info->iter);
-    printf("objective: %.12e\n", info->obj);
+    if (c0 != 0)
+        printf("objective: %.12e (with the constant %.12e)\n", info->obj + c0, c0);
+    else
+        printf("objective: %.12e\n", info->obj);
     printf("residuals: primal %.3e (tol %.3e), dual %.3e (tol %.3e)\n", info->r_prim,
            info->eps_prim, info->r_dual, info->eps_dual);
     printf("rho: %.3e (%ld updates)\n", info->rho, (long)info->rho_updates);
@@ -305,11 +328,23 @@ typedef struct {
     altdiff_int nrow, ncol;
     const altdiff_csc *sp;
     int symmetric;
+    const char *text; /* or a small text file */
 } out_file;
+
+/* Write text to path; ALTDIFF_OK or ALTDIFF_ERR_IO with the message in err */
+static int write_text(const char *path, const char *text, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "w");
+    int ok = f && fputs(text, f) >= 0;
+    if (f && fclose(f) != 0) ok = 0;
+    if (!ok) snprintf(err, errlen, "%.400s: cannot write: %.80s", path, strerror(errno));
+    return ok ? ALTDIFF_OK : ALTDIFF_ERR_IO;
+}
 
 /* Write one output to PATH; ALTDIFF_OK or an error with the message in err */
 static int write_one(const char *path, const out_file *f, char *err, size_t errlen)
 {
+    if (f->text) return write_text(path, f->text, err, errlen);
     if (f->sp) return altdiff_write_sparse(path, f->sp, f->symmetric, err, errlen);
     return altdiff_write_dense(path, f->x, f->nrow, f->ncol, err, errlen);
 }
@@ -361,7 +396,7 @@ static void free_outputs(outputs *o)
 static void add_file(outputs *o, const char *name, const double *x, altdiff_int nrow,
                      altdiff_int ncol)
 {
-    out_file f = {name, x, nrow, ncol, NULL, 0};
+    out_file f = {name, x, nrow, ncol, NULL, 0, NULL};
     o->files[o->count++] = f;
 }
 
@@ -370,7 +405,7 @@ static void add_sparse(outputs *o, const char *name, altdiff_csc *v, const altdi
 {
     *v = *pat;
     v->x = x;
-    out_file f = {name, NULL, 0, 0, v, symmetric};
+    out_file f = {name, NULL, 0, 0, v, symmetric, NULL};
     o->files[o->count++] = f;
 }
 
@@ -525,7 +560,7 @@ static int setup_work(altdiff_work **w, const altdiff_problem *prob, const doubl
 
 /* Solve and write; the exit status */
 static int solve_and_report(const altdiff_problem *prob, const double *y, const solve_args *a,
-                            double t_read)
+                            double t_read, double c0)
 {
     altdiff_work *w = NULL;
     int rc = setup_work(&w, prob, y, a);
@@ -536,7 +571,7 @@ static int solve_and_report(const altdiff_problem *prob, const double *y, const 
     }
     rc = altdiff_solve(w);
     const altdiff_info *info = altdiff_get_info(w);
-    print_summary(info, t_read, a->objective);
+    print_summary(info, t_read, a->objective, c0);
     int status = EXIT_SOLVED;
     if (rc != ALTDIFF_OK || info->status != ALTDIFF_SOLVED) {
         fprintf(stderr, "altdiff: %s: not solved: %s\n", a->dir,
@@ -549,21 +584,99 @@ static int solve_and_report(const altdiff_problem *prob, const double *y, const 
     return status;
 }
 
+/* 1 if path names a directory (a problem directory), 0 otherwise (a file:
+ * QPS/MPS) */
+static int is_directory(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* Read the QPS/MPS file path (warnings to stderr); EXIT_SOLVED or
+ * EXIT_INPUT (reported) */
+static int read_qps(const char *path, altdiff_owned_problem **op, double *c0)
+{
+    char err[2048];
+    if (altdiff_read_qps(path, op, c0, err, sizeof(err)) != ALTDIFF_OK) {
+        fprintf(stderr, "altdiff: %s\n", err);
+        return EXIT_INPUT;
+    }
+    if (err[0]) fprintf(stderr, "%s\n", err);
+    return EXIT_SOLVED;
+}
+
+/* Read the problem of a solve: a directory for the objective, or a QPS file */
+static int read_input(const solve_args *a, altdiff_owned_problem **op, double **y, double *c0)
+{
+    char err[1024];
+    *y = NULL;
+    *c0 = 0;
+    struct stat sb;
+    if (stat(a->dir, &sb) != 0) {
+        fprintf(stderr, "altdiff: %s: no such file or directory\n", a->dir);
+        return EXIT_INPUT;
+    }
+    if (!is_directory(a->dir)) {
+        if (a->objective != ALTDIFF_OBJECTIVE_QUADRATIC) {
+            fprintf(stderr, "altdiff solve: %s: a QPS file holds a quadratic objective "
+                    "(--objective entropy needs a problem directory)\n", a->dir);
+            return EXIT_USAGE;
+        }
+        return read_qps(a->dir, op, c0);
+    }
+    if (ad_gen_read_dir(a->dir, a->objective, op, y, err, sizeof(err)) != ALTDIFF_OK) {
+        fprintf(stderr, "altdiff: %s\n", err);
+        return EXIT_INPUT;
+    }
+    return EXIT_SOLVED;
+}
+
 static int cmd_solve(int argc, char **argv)
 {
     solve_args a;
     int rc = parse_solve(argc, argv, &a);
     if (rc != EXIT_SOLVED) return rc;
-    char err[1024];
     altdiff_owned_problem *op = NULL;
-    double *y = NULL, t0 = now();
-    if (ad_gen_read_dir(a.dir, a.objective, &op, &y, err, sizeof(err)) != ALTDIFF_OK) {
-        fprintf(stderr, "altdiff: %s\n", err);
-        return EXIT_INPUT;
-    }
-    rc = solve_and_report(&op->prob, y, &a, now() - t0);
+    double *y = NULL, c0 = 0, t0 = now();
+    rc = read_input(&a, &op, &y, &c0);
+    if (rc != EXIT_SOLVED) return rc;
+    rc = solve_and_report(&op->prob, y, &a, now() - t0, c0);
     altdiff_free_problem(op);
     altdiff_free_array(y);
+    return rc;
+}
+
+/* altdiff convert FILE.qps OUTDIR: the problem directory and constant.txt */
+static int cmd_convert(int argc, char **argv)
+{
+    if (argc != 4 || argv[2][0] == '-' || !argv[3][0]) {
+        fprintf(stderr, "altdiff convert: expected FILE.qps OUTDIR (see altdiff --help)\n");
+        return EXIT_USAGE;
+    }
+    altdiff_owned_problem *op = NULL;
+    double c0 = 0;
+    int rc = read_qps(argv[2], &op, &c0);
+    if (rc != EXIT_SOLVED) return rc;
+    const altdiff_problem *pr = &op->prob;
+    char constant[64];
+    snprintf(constant, sizeof(constant), "%.17g\n", c0);
+    out_file files[7] = {{"P.mtx", NULL, 0, 0, &pr->P, 1, NULL},
+                         {"q.mtx", pr->q, pr->n, 1, NULL, 0, NULL},
+                         {"constant.txt", NULL, 0, 0, NULL, 0, constant}};
+    int count = 3;
+    if (pr->m > 0) {
+        files[count++] = (out_file){"A.mtx", NULL, 0, 0, &pr->A, 0, NULL};
+        files[count++] = (out_file){"b.mtx", pr->b, pr->m, 1, NULL, 0, NULL};
+    }
+    if (pr->p > 0) {
+        files[count++] = (out_file){"G.mtx", NULL, 0, 0, &pr->G, 0, NULL};
+        files[count++] = (out_file){"h.mtx", pr->h, pr->p, 1, NULL, 0, NULL};
+    }
+    rc = write_outputs(argv[3], files, count);
+    if (rc == EXIT_SOLVED)
+        printf("%s: n=%lld m=%lld p=%lld constant=%.17g\n", argv[3], (long long)pr->n,
+               (long long)pr->m, (long long)pr->p, c0);
+    altdiff_free_problem(op);
     return rc;
 }
 
@@ -589,6 +702,7 @@ int main(int argc, char **argv)
         return EXIT_SOLVED;
     }
     if (!strcmp(argv[1], "solve")) return cmd_solve(argc, argv);
+    if (!strcmp(argv[1], "convert")) return cmd_convert(argc, argv);
     if (!strcmp(argv[1], "gen")) return ad_gen_main(argc - 1, argv + 1);
     if (!strcmp(argv[1], "bench")) {
         ad_bench_exec_fork_safe(argv);
