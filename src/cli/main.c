@@ -612,11 +612,7 @@ static int read_input(const solve_args *a, altdiff_owned_problem **op, double **
     *y = NULL;
     *c0 = 0;
     struct stat sb;
-    if (stat(a->dir, &sb) != 0) {
-        fprintf(stderr, "altdiff: %s: no such file or directory\n", a->dir);
-        return EXIT_INPUT;
-    }
-    if (!is_directory(a->dir)) {
+    if (stat(a->dir, &sb) == 0 && !S_ISDIR(sb.st_mode)) { /* a file: QPS/MPS */
         if (a->objective != ALTDIFF_OBJECTIVE_QUADRATIC) {
             fprintf(stderr, "altdiff solve: %s: a QPS file holds a quadratic objective "
                     "(--objective entropy needs a problem directory)\n", a->dir);
