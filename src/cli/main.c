@@ -586,12 +586,6 @@ static int solve_and_report(const altdiff_problem *prob, const double *y, const 
 
 /* 1 if path names a directory (a problem directory), 0 otherwise (a file:
  * QPS/MPS) */
-static int is_directory(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
 /* Read the QPS/MPS file path (warnings to stderr); EXIT_SOLVED or
  * EXIT_INPUT (reported) */
 static int read_qps(const char *path, altdiff_owned_problem **op, double *c0)
