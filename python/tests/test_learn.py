@@ -1,0 +1,2 @@
+import unittest
+if __name__ == '__main__': unittest.main()
