@@ -105,6 +105,42 @@ def _check_finite(name, vals):
         raise ValueError(f"{name} has NaN or infinite values")
 
 
+def _bad_settings(settings):
+    """Names of the settings the library rejects (each tried alone on a 1 x 1
+    problem)."""
+    bad = []
+    one = (np.array([0, 1]), np.array([0]), np.array([1.0]))
+    for k, v in settings.items():
+        try:
+            _core.Batch(1, 1, 0, 0, one, None, None, np.zeros(1), None, None, {k: v}).close()
+        except ValueError:
+            bad.append(f"{k}={v!r}")
+    return bad
+
+
+def make_batch(B, n, m, p, Pt, At, Gt, q0, b0, h0, settings):
+    """_core.Batch with the library's ValueError completed by the argument at
+    fault when it can be told (a setting, P's triangles)."""
+    try:
+        return _core.Batch(B, n, m, p, Pt, At, Gt, q0, b0, h0, settings)
+    except ValueError as e:
+        bad = _bad_settings(settings) if settings else []
+        if bad:
+            raise ValueError(f"{e}: invalid setting(s) {', '.join(bad)}") from None
+        if Pt is not None:
+            Pm = MatrixSpec("P", n, n, Pt[0], Pt[1], "sparse").scipy_matrix(Pt[2])
+            up, lo = sp_triu_tril(Pm)
+            if up.nnz and lo.nnz and abs(up - lo.T).max() > 0:
+                raise ValueError(f"{e}: P holds both triangles and they differ "
+                                 "(P must be symmetric)") from None
+        raise
+
+
+def sp_triu_tril(M):
+    import scipy.sparse as sp
+    return sp.triu(M, 1, format="csc"), sp.tril(M, -1, format="csc")
+
+
 def solve(P, q, A=None, b=None, G=None, h=None, **settings):
     """Solve min 1/2 x'Px + q'x s.t. Ax = b, Gx <= h for one problem or a batch.
 
@@ -151,7 +187,7 @@ def solve(P, q, A=None, b=None, G=None, h=None, **settings):
     Gx = Gs.csc_values(Gv) if Gs else None
     for nm, v in (("P", Px), ("A", Ax), ("G", Gx)):
         _check_finite(nm, v)
-    batch = _core.Batch(B, n, m, p, Ps.csc_tuple(Px), As.csc_tuple(Ax) if As else None,
+    batch = make_batch(B, n, m, p, Ps.csc_tuple(Px), As.csc_tuple(Ax) if As else None,
                         Gs.csc_tuple(Gx) if Gs else None, _first(q), _first(b), _first(h),
                         settings)
     if B > 1 or not squeeze:

@@ -21,7 +21,7 @@ import weakref
 import numpy as np
 import torch
 
-from . import AltDiffError, SOLVED, _core, deriv_settings
+from . import AltDiffError, SOLVED, _core, deriv_settings, make_batch
 from ._matrices import MatrixSpec, spec_from_input
 
 __all__ = ["QPFunction", "QPLayer", "AltDiffError"]
@@ -179,7 +179,7 @@ class _QPFn(torch.autograd.Function):
             hg = (hn[idx] if bh else hn) if has_G else None
             bg = (bn[idx] if bb else bn) if has_A else None
             first = lambda v: None if v is None else (v[0] if v.ndim == 2 else v)
-            batch = _core.Batch(len(idx), n, m, pp, Ps.csc_tuple(Px),
+            batch = make_batch(len(idx), n, m, pp, Ps.csc_tuple(Px),
                                 As.csc_tuple(Ax) if has_A else None,
                                 Gs.csc_tuple(Gx) if has_G else None,
                                 first(qg), first(bg), first(hg), cfg.settings)
@@ -372,7 +372,7 @@ class QPLayer(torch.nn.Module):
         P, A, G = (self._specs[k] for k in "PAG")
         q0 = np.zeros(self.n)
         b0 = np.zeros(self.m) if self.m else None
-        batch = _core.Batch(B, self.n, self.m, self.p, P.csc_tuple(vals[0]),
+        batch = make_batch(B, self.n, self.m, self.p, P.csc_tuple(vals[0]),
                             A.csc_tuple(vals[1]) if A else None,
                             G.csc_tuple(vals[2]) if G else None, q0, b0, h0, self.settings)
         stats["setup"] += 1
