@@ -16,6 +16,7 @@ failure of some elements: on_failure="raise" (default) raises
 altdiff.AltDiffError naming them and their statuses; on_failure="nan" returns
 NaN rows for them (zero gradients), the others unaffected.
 """
+import warnings
 import weakref
 
 import numpy as np
@@ -55,6 +56,15 @@ def _failures(status, on_failure, B):
     return bad
 
 
+def _check_deriv(info):
+    st = info["status"]
+    bad = np.nonzero(st == _core.MAX_ITER)[0]
+    if len(bad):
+        warnings.warn(f"altdiff: the derivative did not converge for elements {bad.tolist()[:10]} "
+                      f"(residual {float(info['residual'][bad].max()):.2e}); raise deriv_max_iter "
+                      "or use mode='kkt'", RuntimeWarning, stacklevel=3)
+
+
 def _check_policy(on_failure):
     if on_failure not in ("raise", "nan"):
         raise ValueError(f"on_failure must be 'raise' or 'nan', not {on_failure!r}")
@@ -69,7 +79,8 @@ class QPFunction:
 
     eps: solver tolerance (eps_abs = eps_rel); mode: derivative mode (None =
     auto, 'kkt', 'gmres', 'adjoint', 'altdiff'); deriv_eps: tolerance of the
-    iterative derivative modes (default: eps); on_failure: 'raise' or 'nan';
+    iterative derivative modes (default: eps), deriv_max_iter their iteration
+    limit (a warning names the elements that reach it); on_failure: 'raise' or 'nan';
     maxIter / max_iter: ADMM iteration limit; other keywords: altdiff_settings
     fields (rho, anderson, ...). qpth's notImprovedLim, solver and check_Q_spd
     are accepted and ignored.
@@ -81,11 +92,12 @@ class QPFunction:
 
     def __init__(self, eps=1e-6, verbose=0, notImprovedLim=None, maxIter=None, solver=None,
                  check_Q_spd=None, mode=None, deriv_eps=None, on_failure="raise",
-                 max_iter=None, **settings):
+                 max_iter=None, deriv_max_iter=None, **settings):
         _check_policy(on_failure)
         self.settings = _solver_settings(eps, verbose, max_iter if max_iter is not None else maxIter,
                                          settings)
-        self.deriv = deriv_settings(mode, eps=deriv_eps if deriv_eps is not None else eps)
+        self.deriv = deriv_settings(mode, eps=deriv_eps if deriv_eps is not None else eps,
+                                    max_iter=deriv_max_iter)
         self.on_failure = on_failure
 
     def __call__(self, Q, p, G, h, A, b):
@@ -220,7 +232,8 @@ class _QPFn(torch.autograd.Function):
                 outs[key] += val.sum(axis=0)
 
         for g in ctx.groups:
-            dq, db, dh, _info = g.batch.vjp(np.ascontiguousarray(w[g.idx]), cfg.deriv)
+            dq, db, dh, info = g.batch.vjp(np.ascontiguousarray(w[g.idx]), cfg.deriv)
+            _check_deriv(info)
             stats["vjp"] += 1
             n = dq.shape[1]
             if np_:
@@ -312,11 +325,12 @@ class QPLayer(torch.nn.Module):
 
     def __init__(self, P, A=None, G=None, learnable=False, eps=1e-6, mode=None,
                  deriv_eps=None, on_failure="raise", max_iter=None, warm_start=True,
-                 verbose=0, **settings):
+                 verbose=0, deriv_max_iter=None, **settings):
         super().__init__()
         _check_policy(on_failure)
         self.settings = _solver_settings(eps, verbose, max_iter, settings)
-        self.deriv = deriv_settings(mode, eps=deriv_eps if deriv_eps is not None else eps)
+        self.deriv = deriv_settings(mode, eps=deriv_eps if deriv_eps is not None else eps,
+                                    max_iter=deriv_max_iter)
         self.on_failure = on_failure
         self.warm_start = warm_start
         self._specs = {}
@@ -440,7 +454,8 @@ class _LayerFn(torch.autograd.Function):
         w = _np(gx).reshape(B, layer.n).copy()
         w[ctx.bad] = 0.0
         w[~np.isfinite(w)] = 0.0
-        dq, db, dh, _info = entry.batch.vjp(w, layer.deriv)
+        dq, db, dh, info = entry.batch.vjp(w, layer.deriv)
+        _check_deriv(info)
         stats["vjp"] += 1
         res = [None]
         for v, sh in zip((dq, db, dh), ctx.shapes):
