@@ -96,4 +96,10 @@ void ad_fill(double *y, double a, altdiff_int n);
 void ad_axpy(double *y, double a, const double *x, altdiff_int n); /* y += a x */
 int ad_all_finite(const double *x, altdiff_int n);
 
+double ad_time(void); /* seconds, monotonic (vec.c) */
+
+/* dense.c: small dense Cholesky (column-major, k x k, leading dimension k) */
+int ad_dense_chol(const double *M, altdiff_int ldm, altdiff_int k, double reg, double *L);
+void ad_dense_chol_solve(const double *L, altdiff_int k, double *z);
+
 #endif /* AD_SP_H */

@@ -1,4 +1,5 @@
 /* vec.c: dense vector kernels */
+#include <time.h>
 #include <math.h>
 
 #include "sp.h"
@@ -51,4 +52,11 @@ int ad_all_finite(const double *x, altdiff_int n)
     for (altdiff_int k = 0; k < n; k++)
         if (!isfinite(x[k])) return 0;
     return 1;
+}
+
+double ad_time(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }

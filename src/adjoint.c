@@ -23,7 +23,8 @@
 #include "ad_internal.h"
 
 typedef struct {
-    altdiff_work *w;
+    ad_model *md;
+    ad_state *st;
     altdiff_int n, m, p, N;   /* N = n + 2p + m                       */
     double *uf, *vf;          /* full vectors (N) around the reduced solve */
     double *tb, *gb, *ab, *Ar, *Gr; /* scratch: n, p, m, m, p         */
@@ -32,9 +33,9 @@ typedef struct {
 } adjoint;
 
 /* D_kk of the sweep: 1 where s+ > 0 */
-static int slack_positive(const altdiff_work *w, const adjoint *a, altdiff_int k)
+static int slack_positive(const ad_state *st, const adjoint *a, altdiff_int k)
 {
-    return a->mask ? (a->mask[k / 8] >> (k % 8)) & 1 : w->s[k] > 0;
+    return a->mask ? (a->mask[k / 8] >> (k % 8)) & 1 : st->s[k] > 0;
 }
 
 /* out = Phi'u, and Psi'u into a->qbar, bbar, hbar. The forward sweep is
@@ -43,10 +44,10 @@ static int slack_positive(const altdiff_work *w, const adjoint *a, altdiff_int k
  *   s+ = D(-nu/rho - g + h);  lam+ = lam + rho(a - b);  nu+ = nu + rho(g + s+ - h)
  *   x+ = alpha t + (1-alpha) x
  * and this is its transpose, step by step from the end. */
-static int sweep_transpose(altdiff_work *w, adjoint *a, const double *u, double *out)
+static int sweep_transpose(ad_model *md, ad_state *st, adjoint *a, const double *u, double *out)
 {
     altdiff_int n = a->n, m = a->m, p = a->p;
-    double rho = w->F.rho, sigma = w->F.sigma, alpha = w->set.alpha;
+    double rho = md->F.rho, sigma = md->F.sigma, alpha = md->set.alpha;
     const double *xb = u, *sb = u + n, *lb = u + n + p, *nb = u + n + p + m;
     double *ox = out, *os = out + n, *ol = out + n + p, *on = out + n + p + m;
     for (altdiff_int j = 0; j < n; j++) {
@@ -59,7 +60,7 @@ static int sweep_transpose(altdiff_work *w, adjoint *a, const double *u, double 
         a->bbar[i] = -rho * lb[i] + (1 - alpha) * a->ab[i];
     }
     for (altdiff_int k = 0; k < p; k++) {
-        double yb = slack_positive(w, a, k) ? sb[k] + rho * nb[k] : 0;   /* y-bar = D (s+-bar + rho nu+-bar) */
+        double yb = slack_positive(st, a, k) ? sb[k] + rho * nb[k] : 0;   /* y-bar = D (s+-bar + rho nu+-bar) */
         on[k] = nb[k] - yb / rho;                            /* nu-bar                        */
         a->gb[k] = rho * nb[k] - yb;                         /* g-bar                         */
         a->hbar[k] = -rho * nb[k] + yb + (1 - alpha) * a->gb[k];
@@ -67,14 +68,14 @@ static int sweep_transpose(altdiff_work *w, adjoint *a, const double *u, double 
         a->gb[k] *= alpha;
     }
     for (altdiff_int i = 0; i < m; i++) a->ab[i] *= alpha;
-    ad_gatxpy(w->G, a->gb, a->tb); /* t-bar += alpha G' g-bar */
-    ad_gatxpy(w->A, a->ab, a->tb); /* t-bar += alpha A' a-bar */
-    int status = ad_factor_solve(w, a->tb); /* r-bar = H^-1 t-bar */
+    ad_gatxpy(md->G, a->gb, a->tb); /* t-bar += alpha G' g-bar */
+    ad_gatxpy(md->A, a->ab, a->tb); /* t-bar += alpha A' a-bar */
+    int status = ad_factor_solve(&md->F, a->tb); /* r-bar = H^-1 t-bar */
     if (status != ALTDIFF_OK) return status;
     ad_fill(a->Ar, 0, m);
     ad_fill(a->Gr, 0, p);
-    ad_gaxpy(w->A, a->tb, a->Ar);
-    ad_gaxpy(w->G, a->tb, a->Gr);
+    ad_gaxpy(md->A, a->tb, a->Ar);
+    ad_gaxpy(md->G, a->tb, a->Gr);
     for (altdiff_int j = 0; j < n; j++) {
         ox[j] += sigma * a->tb[j]; /* x-bar += sigma r-bar */
         a->qbar[j] = -a->tb[j];    /* q-bar  = -r-bar       */
@@ -94,35 +95,35 @@ static int sweep_transpose(altdiff_work *w, adjoint *a, const double *u, double 
 /* ---- the folded solve ---------------------------------------------------------- */
 
 /* u = S r: the full vector of the reduced r = [x | lam | c] */
-static void expand(const altdiff_work *w, const adjoint *a, const double *r, double *u)
+static void expand(const ad_state *st, const adjoint *a, const double *r, double *u)
 {
     altdiff_int n = a->n, m = a->m, p = a->p;
     ad_copy(u, r, n);
     ad_copy(u + n + p, r + n, m);
     for (altdiff_int k = 0; k < p; k++) {
-        int d = slack_positive(w, a, k);
+        int d = slack_positive(st, a, k);
         u[n + k] = d ? r[n + m + k] : 0;         /* s-bar on D      */
         u[n + p + m + k] = d ? 0 : r[n + m + k]; /* nu-bar off D    */
     }
 }
 
 /* r = S'u */
-static void project(const altdiff_work *w, const adjoint *a, const double *u, double *r)
+static void project(const ad_state *st, const adjoint *a, const double *u, double *r)
 {
     altdiff_int n = a->n, m = a->m, p = a->p;
     ad_copy(r, u, n);
     ad_copy(r + n, u + n + p, m);
     for (altdiff_int k = 0; k < p; k++)
-        r[n + m + k] = slack_positive(w, a, k) ? u[n + k] : u[n + p + m + k];
+        r[n + m + k] = slack_positive(st, a, k) ? u[n + k] : u[n + p + m + k];
 }
 
 /* out = S'Phi'S r (the operator of the folded solve; Psi'u is overwritten) */
 static int sweep_operator(void *ctx, const double *r, double *out)
 {
     adjoint *a = ctx;
-    expand(a->w, a, r, a->uf);
-    int status = sweep_transpose(a->w, a, a->uf, a->vf);
-    if (status == ALTDIFF_OK) project(a->w, a, a->vf, out);
+    expand(a->st, a, r, a->uf);
+    int status = sweep_transpose(a->md, a->st, a, a->uf, a->vf);
+    if (status == ALTDIFF_OK) project(a->st, a, a->vf, out);
     return status;
 }
 
@@ -146,23 +147,23 @@ static void adjoint_free(adjoint *a, double *u, double *v)
     for (int b = 0; b < 7; b++) ad_free(bufs[b]);
 }
 
-int ad_adjoint_vjp(altdiff_work *w, const altdiff_deriv_settings *ds, const double *wt,
+int ad_adjoint_vjp(ad_model *md, ad_state *st, const altdiff_deriv_settings *ds, const double *wt,
                    double *gq, double *gb, double *gh, altdiff_deriv_info *info)
 {
-    altdiff_int n = w->n, m = w->m, p = w->p, Nr = n + m + p;
-    adjoint a = {w,    n,    m,  p,  n + 2 * p + m, NULL, NULL, NULL, NULL,
+    altdiff_int n = md->n, m = md->m, p = md->p, Nr = n + m + p;
+    adjoint a = {md, st,    n,    m,  p,  n + 2 * p + m, NULL, NULL, NULL, NULL,
                  NULL, NULL, NULL, gq, gb, gh,      NULL};
     ad_fold_op op = {Nr, sweep_operator, &a};
     double *r = ad_malloc((size_t)Nr, sizeof(double)), *rhs = ad_malloc((size_t)Nr, sizeof(double));
     int status = r && rhs ? adjoint_alloc(&a, &a.uf, &a.vf) : ALTDIFF_ERR_NOMEM;
     if (status == ALTDIFF_OK) {
         ad_fill(rhs, 0, Nr);
-        ad_copy(rhs, wt, n);                           /* S'E'w = (w, 0, 0)        */
+        ad_copy(rhs, wt, n);                           /* S'E'w = (md, st, 0, 0)        */
         status = ad_fold_solve(&op, ds, rhs, r, info); /* (I - S'Phi'S) r = S'E'w  */
     }
     if (status == ALTDIFF_OK) {
-        expand(w, &a, r, a.uf);                               /* P_S u = S r */
-        status = sweep_transpose(w, &a, a.uf, a.vf);          /* Psi'u       */
+        expand(st, &a, r, a.uf);                               /* P_S u = S r */
+        status = sweep_transpose(md, st, &a, a.uf, a.vf);          /* Psi'u       */
     }
     adjoint_free(&a, a.uf, a.vf);
     ad_free(r);
@@ -174,12 +175,12 @@ int ad_adjoint_vjp(altdiff_work *w, const altdiff_deriv_settings *ds, const doub
 
 /* Through the K recorded sweeps z_k = T_k(z_{k-1}, theta) (z_0 held fixed):
  *   u_K = E'w,  u_{k-1} = Phi_k' u_k,  dL/dtheta = sum_k Psi_k' u_k. */
-int ad_unroll_vjp(altdiff_work *w, const double *wt, double *gq, double *gb, double *gh,
+int ad_unroll_vjp(ad_model *md, ad_state *st, const double *wt, double *gq, double *gb, double *gh,
                   altdiff_deriv_info *info)
 {
-    altdiff_int n = w->n, m = w->m, p = w->p;
+    altdiff_int n = md->n, m = md->m, p = md->p;
     double *acc = ad_calloc((size_t)(n + m + p), sizeof(double));
-    adjoint a = {w,    n,    m,    p,    n + 2 * p + m, NULL, NULL, NULL, NULL,
+    adjoint a = {md, st,    n,    m,    p,    n + 2 * p + m, NULL, NULL, NULL, NULL,
                  NULL, NULL, NULL, NULL, NULL, NULL,          NULL};
     double *u = NULL, *v = NULL;
     int status = acc ? adjoint_alloc(&a, &u, &v) : ALTDIFF_ERR_NOMEM;
@@ -190,11 +191,11 @@ int ad_unroll_vjp(altdiff_work *w, const double *wt, double *gq, double *gb, dou
         ad_fill(u, 0, a.N);
         ad_copy(u, wt, n); /* u_K = E'w */
     }
-    for (altdiff_int k = w->mask_iters - 1; k >= 0 && status == ALTDIFF_OK; k--) {
-        a.mask = w->masks + k * w->mask_row;
-        if (ad_smooth(w)) /* the x-update of sweep k is linearized at its x~ */
-            status = ad_smooth_refresh(w, w->obj.xrec + k * n);
-        if (status == ALTDIFF_OK) status = sweep_transpose(w, &a, u, v); /* Phi_k'u, Psi_k'u */
+    for (altdiff_int k = st->mask_iters - 1; k >= 0 && status == ALTDIFF_OK; k--) {
+        a.mask = st->masks + k * st->mask_row;
+        if (ad_smooth(md)) /* the x-update of sweep k is linearized at its x~ */
+            status = ad_smooth_refresh(md, md->obj.xrec + k * n);
+        if (status == ALTDIFF_OK) status = sweep_transpose(md, st, &a, u, v); /* Phi_k'u, Psi_k'u */
         ad_axpy(acc, 1.0, gq, n);
         ad_axpy(acc + n, 1.0, gb, m);
         ad_axpy(acc + n + m, 1.0, gh, p);
@@ -207,11 +208,11 @@ int ad_unroll_vjp(altdiff_work *w, const double *wt, double *gq, double *gb, dou
         ad_copy(gb, acc + n, m);
         ad_copy(gh, acc + n + m, p);
     }
-    if (ad_smooth(w)) { /* the factor at the solution again */
-        int st = ad_smooth_refresh(w, w->x);
-        if (status == ALTDIFF_OK) status = st;
+    if (ad_smooth(md)) { /* the factor at the solution again */
+        int refreshed = ad_smooth_refresh(md, st->x);
+        if (status == ALTDIFF_OK) status = refreshed;
     }
-    info->iter = w->mask_iters;
+    info->iter = st->mask_iters;
     adjoint_free(&a, u, v);
     ad_free(acc);
     return status;

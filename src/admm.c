@@ -19,150 +19,146 @@
 
 #include "ad_internal.h"
 
-/* Residual norms of one check, in original units (see altdiff.h) */
-typedef struct {
-    double r_prim, r_dual, eps_prim, eps_dual;
-    double prim_scale, dual_scale; /* the max(...) inside eps_prim, eps_dual */
-} residuals;
+typedef residuals_t residuals;
 
 /* ---- one iteration -------------------------------------------------------- */
 
 /* rhs = sigma x - q - A'(lam - rho b) - G'(nu + rho (s - h)) */
-static void x_rhs(altdiff_work *w, double rho, double sigma)
+static void x_rhs(const ad_model *md, ad_state *st, double rho, double sigma)
 {
-    altdiff_int n = w->n, m = w->m, p = w->p;
-    for (altdiff_int j = 0; j < n; j++) w->rhs[j] = sigma * w->x[j] - w->q[j];
-    for (altdiff_int i = 0; i < m; i++) w->Ax[i] = rho * w->b[i] - w->lam[i];
-    for (altdiff_int k = 0; k < p; k++) w->Gx[k] = rho * (w->h[k] - w->s[k]) - w->nu[k];
-    ad_gatxpy(w->A, w->Ax, w->rhs); /* rhs += A'(rho b - lam)           */
-    ad_gatxpy(w->G, w->Gx, w->rhs); /* rhs += G'(rho (h - s) - nu)      */
+    altdiff_int n = md->n, m = md->m, p = md->p;
+    for (altdiff_int j = 0; j < n; j++) st->rhs[j] = sigma * st->x[j] - st->q[j];
+    for (altdiff_int i = 0; i < m; i++) st->Ax[i] = rho * st->b[i] - st->lam[i];
+    for (altdiff_int k = 0; k < p; k++) st->Gx[k] = rho * (st->h[k] - st->s[k]) - st->nu[k];
+    ad_gatxpy(md->A, st->Ax, st->rhs); /* rhs += A'(rho b - lam)           */
+    ad_gatxpy(md->G, st->Gx, st->rhs); /* rhs += G'(rho (h - s) - nu)      */
 }
 
-/* s, lam, nu from x~ (in w->xt) with relaxation alpha; mask (NULL or p
+/* s, lam, nu from x~ (in st->xt) with relaxation alpha; mask (NULL or p
  * bits) records which s+ are positive */
-static void constraint_update(altdiff_work *w, double rho, double alpha, unsigned char *mask)
+static void constraint_update(const ad_model *md, ad_state *st, double rho, double alpha, unsigned char *mask)
 {
-    altdiff_int m = w->m, p = w->p;
-    ad_fill(w->Ax, 0, m);
-    ad_fill(w->Gx, 0, p);
-    ad_gaxpy(w->A, w->xt, w->Ax); /* Ax = A x~ */
-    ad_gaxpy(w->G, w->xt, w->Gx); /* Gx = G x~ */
+    altdiff_int m = md->m, p = md->p;
+    ad_fill(st->Ax, 0, m);
+    ad_fill(st->Gx, 0, p);
+    ad_gaxpy(md->A, st->xt, st->Ax); /* Ax = A x~ */
+    ad_gaxpy(md->G, st->xt, st->Gx); /* Gx = G x~ */
     for (altdiff_int i = 0; i < m; i++)
-        w->lam[i] += rho * alpha * (w->Ax[i] - w->b[i]); /* lam+ = lam + rho (Ax^ - b) */
+        st->lam[i] += rho * alpha * (st->Ax[i] - st->b[i]); /* lam+ = lam + rho (Ax^ - b) */
     double rho_inv = 1 / rho;
     for (altdiff_int k = 0; k < p; k++) {
-        double gx = alpha * w->Gx[k] + (1 - alpha) * (w->h[k] - w->s[k]); /* Gx^        */
-        double v = w->nu[k] + rho * (gx - w->h[k]);                 /* v = nu + rho (Gx^ - h) */
-        w->s[k] = ad_max(0, -v * rho_inv);      /* s+  = max(0, -nu/rho - (Gx^ - h))        */
-        w->nu[k] = ad_max(v, 0);                /* nu+ = nu + rho (Gx^ + s+ - h) = max(v, 0) */
-        if (mask && w->s[k] > 0) mask[k / 8] |= (unsigned char)(1u << (k % 8));
+        double gx = alpha * st->Gx[k] + (1 - alpha) * (st->h[k] - st->s[k]); /* Gx^        */
+        double v = st->nu[k] + rho * (gx - st->h[k]);                 /* v = nu + rho (Gx^ - h) */
+        st->s[k] = ad_max(0, -v * rho_inv);      /* s+  = max(0, -nu/rho - (Gx^ - h))        */
+        st->nu[k] = ad_max(v, 0);                /* nu+ = nu + rho (Gx^ + s+ - h) = max(v, 0) */
+        if (mask && st->s[k] > 0) mask[k / 8] |= (unsigned char)(1u << (k % 8));
     }
 }
 
 /* Room for the mask of one more iteration (settings.record); the buffer
  * doubles when full, so recording allocates O(log iterations) times. */
-static unsigned char *next_mask(altdiff_work *w)
+static unsigned char *next_mask(ad_state *st)
 {
-    if (w->mask_iters == w->mask_cap) {
-        altdiff_int cap = 2 * w->mask_cap + 64;
-        unsigned char *m = ad_realloc(w->masks, (size_t)cap, (size_t)w->mask_row);
+    if (st->mask_iters == st->mask_cap) {
+        altdiff_int cap = 2 * st->mask_cap + 64;
+        unsigned char *m = ad_realloc(st->masks, (size_t)cap, (size_t)st->mask_row);
         if (!m) return NULL;
-        w->masks = m;
-        w->mask_cap = cap;
+        st->masks = m;
+        st->mask_cap = cap;
     }
-    unsigned char *row = w->masks + w->mask_iters++ * w->mask_row;
-    for (altdiff_int b = 0; b < w->mask_row; b++) row[b] = 0;
+    unsigned char *row = st->masks + st->mask_iters++ * st->mask_row;
+    for (altdiff_int b = 0; b < st->mask_row; b++) row[b] = 0;
     return row;
 }
 
 /* One ADMM sweep at the factored rho, sigma */
-static int admm_step(altdiff_work *w)
+static int admm_step(ad_model *md, ad_state *st)
 {
-    double rho = w->F.rho, sigma = w->F.sigma, alpha = w->set.alpha;
-    unsigned char *mask = w->set.record ? next_mask(w) : NULL;
-    if (w->set.record && !mask) return ALTDIFF_ERR_NOMEM;
-    x_rhs(w, rho, sigma);
+    double rho = md->F.rho, sigma = md->F.sigma, alpha = md->set.alpha;
+    unsigned char *mask = md->set.record ? next_mask(st) : NULL;
+    if (md->set.record && !mask) return ALTDIFF_ERR_NOMEM;
+    x_rhs(md, st, rho, sigma);
     int status;
-    if (ad_smooth(w)) { /* x~ = argmin of the augmented Lagrangian (Newton) */
-        status = ad_smooth_x_update(w, w->rhs, rho, sigma);
-        if (status == ALTDIFF_OK && mask) status = ad_smooth_record(w, w->mask_iters - 1);
+    if (ad_smooth(md)) { /* x~ = argmin of the augmented Lagrangian (Newton) */
+        status = ad_smooth_x_update(md, st, st->rhs, rho, sigma);
+        if (status == ALTDIFF_OK && mask) status = ad_smooth_record(md, st, st->mask_iters - 1);
     } else {
-        ad_copy(w->xt, w->rhs, w->n);
-        status = ad_factor_solve(w, w->xt); /* x~ = H \ rhs */
+        ad_copy(st->xt, st->rhs, md->n);
+        status = ad_factor_solve(&md->F, st->xt); /* x~ = H \ rhs */
     }
     if (status != ALTDIFF_OK) return status;
-    constraint_update(w, rho, alpha, mask);
-    for (altdiff_int j = 0; j < w->n; j++)
-        w->x[j] = alpha * w->xt[j] + (1 - alpha) * w->x[j]; /* x+ = alpha x~ + (1-alpha) x */
+    constraint_update(md, st, rho, alpha, mask);
+    for (altdiff_int j = 0; j < md->n; j++)
+        st->x[j] = alpha * st->xt[j] + (1 - alpha) * st->x[j]; /* x+ = alpha x~ + (1-alpha) x */
     return ALTDIFF_OK;
 }
 
 /* ---- termination ---------------------------------------------------------- */
 
 /* Primal residuals |Ax - b|, |Gx + s - h| and their scale, unscaled by Einv */
-static void primal_residual(altdiff_work *w, const double *x, residuals *r)
+static void primal_residual(ad_model *md, ad_state *st, const double *x, residuals *r)
 {
-    altdiff_int m = w->m, p = w->p;
-    const double *Ea = w->Einv, *Eg = w->Einv + m;
-    ad_fill(w->Ax, 0, m);
-    ad_fill(w->Gx, 0, p);
-    ad_gaxpy(w->A, x, w->Ax);
-    ad_gaxpy(w->G, x, w->Gx);
-    double scale = ad_max(ad_nrm_inf_scaled(w->Ax, Ea, m), ad_nrm_inf_scaled(w->Gx, Eg, p));
+    altdiff_int m = md->m, p = md->p;
+    const double *Ea = md->sc.Einv, *Eg = md->sc.Einv + m;
+    ad_fill(st->Ax, 0, m);
+    ad_fill(st->Gx, 0, p);
+    ad_gaxpy(md->A, x, st->Ax);
+    ad_gaxpy(md->G, x, st->Gx);
+    double scale = ad_max(ad_nrm_inf_scaled(st->Ax, Ea, m), ad_nrm_inf_scaled(st->Gx, Eg, p));
     double res = 0;
     for (altdiff_int i = 0; i < m; i++) {
-        res = ad_max(res, fabs((w->Ax[i] - w->b[i]) * Ea[i]));     /* |Ax - b|     */
-        scale = ad_max(scale, fabs(w->b[i] * Ea[i]));              /* |b|          */
+        res = ad_max(res, fabs((st->Ax[i] - st->b[i]) * Ea[i]));     /* |Ax - b|     */
+        scale = ad_max(scale, fabs(st->b[i] * Ea[i]));              /* |b|          */
     }
     for (altdiff_int k = 0; k < p; k++) {
-        res = ad_max(res, fabs((w->Gx[k] + w->s[k] - w->h[k]) * Eg[k])); /* |Gx + s - h| */
-        scale = ad_max(scale, fabs((w->h[k] - w->s[k]) * Eg[k]));        /* |h - s|      */
+        res = ad_max(res, fabs((st->Gx[k] + st->s[k] - st->h[k]) * Eg[k])); /* |Gx + s - h| */
+        scale = ad_max(scale, fabs((st->h[k] - st->s[k]) * Eg[k]));        /* |h - s|      */
     }
     r->r_prim = res;
     r->prim_scale = scale;
-    r->eps_prim = w->set.eps_abs + w->set.eps_rel * scale;
+    r->eps_prim = md->set.eps_abs + md->set.eps_rel * scale;
 }
 
 /* acc += v; return |v| in original units (c^-1 D^-1 v) */
-static double accumulate(altdiff_work *w, double *acc, const double *v)
+static double accumulate(ad_model *md, double *acc, const double *v)
 {
-    ad_axpy(acc, 1.0, v, w->n);
-    return w->cinv * ad_nrm_inf_scaled(v, w->Dinv, w->n);
+    ad_axpy(acc, 1.0, v, md->n);
+    return md->sc.cinv * ad_nrm_inf_scaled(v, md->sc.Dinv, md->n);
 }
 
 /* The objective's gradient part v (scaled: P~ x~, or c D grad f(D x~)) and
  * the objective (1/2 x'Px + q'x, or f(x) + q'x) into info.obj */
-static int objective_gradient(altdiff_work *w, const double *x, double *v)
+static int objective_gradient(ad_model *md, ad_state *st, const double *x, double *v)
 {
-    if (ad_smooth(w)) return ad_smooth_gradient(w, x, v, &w->info.obj);
-    ad_fill(v, 0, w->n);
-    ad_symv_upper(w->P, x, v);                                  /* P x       */
-    w->info.obj = w->cinv * (0.5 * ad_dot(x, v, w->n) + ad_dot(w->q, x, w->n));
+    if (ad_smooth(md)) return ad_smooth_gradient(md, st, x, v, &st->info.obj);
+    ad_fill(v, 0, md->n);
+    ad_symv_upper(md->P, x, v);                                  /* P x       */
+    st->info.obj = md->sc.cinv * (0.5 * ad_dot(x, v, md->n) + ad_dot(st->q, x, md->n));
     return ALTDIFF_OK;
 }
 
 /* Dual residual |Px + q + A'lam + G'nu| (|grad f + q + ...|) and its scale;
  * also the objective. Infinite when x is outside the domain. */
-static void dual_residual(altdiff_work *w, const double *x, residuals *r)
+static void dual_residual(ad_model *md, ad_state *st, const double *x, residuals *r)
 {
-    altdiff_int n = w->n;
-    double *acc = w->wn, *v = w->wn2;
-    ad_copy(acc, w->q, n);
-    double scale = w->cinv * ad_nrm_inf_scaled(w->q, w->Dinv, n);
-    if (objective_gradient(w, x, v) != ALTDIFF_OK) {
+    altdiff_int n = md->n;
+    double *acc = st->wn, *v = st->wn2;
+    ad_copy(acc, st->q, n);
+    double scale = md->sc.cinv * ad_nrm_inf_scaled(st->q, md->sc.Dinv, n);
+    if (objective_gradient(md, st, x, v) != ALTDIFF_OK) {
         r->r_dual = r->dual_scale = r->eps_dual = INFINITY;
         return;
     }
-    scale = ad_max(scale, accumulate(w, acc, v));
+    scale = ad_max(scale, accumulate(md, acc, v));
     ad_fill(v, 0, n);
-    ad_gatxpy(w->A, w->lam, v);                                 /* A'lam     */
-    scale = ad_max(scale, accumulate(w, acc, v));
+    ad_gatxpy(md->A, st->lam, v);                                 /* A'lam     */
+    scale = ad_max(scale, accumulate(md, acc, v));
     ad_fill(v, 0, n);
-    ad_gatxpy(w->G, w->nu, v);                                  /* G'nu      */
-    scale = ad_max(scale, accumulate(w, acc, v));
-    r->r_dual = w->cinv * ad_nrm_inf_scaled(acc, w->Dinv, n);
+    ad_gatxpy(md->G, st->nu, v);                                  /* G'nu      */
+    scale = ad_max(scale, accumulate(md, acc, v));
+    r->r_dual = md->sc.cinv * ad_nrm_inf_scaled(acc, md->sc.Dinv, n);
     r->dual_scale = scale;
-    r->eps_dual = w->set.eps_abs + w->set.eps_rel * scale;
+    r->eps_dual = md->set.eps_abs + md->set.eps_rel * scale;
 }
 
 /* ---- infeasibility -------------------------------------------------------- */
@@ -170,83 +166,128 @@ static void dual_residual(altdiff_work *w, const double *x, residuals *r)
 /* Primal infeasibility (OSQP's test) on dy = (lam - lam_prev, max(nu -
  * nu_prev, 0)): |A'dlam + G'dnu| <= eps |dy| and b'dlam + h'dnu < -eps |dy|,
  * in original units. Stores the normalized certificate. */
-static int primal_infeasible(altdiff_work *w)
+static int primal_infeasible(ad_model *md, ad_state *st)
 {
-    altdiff_int n = w->n, m = w->m, p = w->p;
-    double eps = w->set.eps_pinf, *dl = w->Ax, *dn = w->Gx, *v = w->wn;
-    for (altdiff_int i = 0; i < m; i++) dl[i] = w->lam[i] - w->lam_prev[i];
-    for (altdiff_int k = 0; k < p; k++) dn[k] = ad_max(w->nu[k] - w->nu_prev[k], 0);
-    double norm = w->cinv * ad_max(ad_nrm_inf_scaled(dl, w->E, m),
-                                 ad_nrm_inf_scaled(dn, w->E + m, p));
+    altdiff_int n = md->n, m = md->m, p = md->p;
+    double eps = md->set.eps_pinf, *dl = st->Ax, *dn = st->Gx, *v = st->wn;
+    for (altdiff_int i = 0; i < m; i++) dl[i] = st->lam[i] - st->lam_prev[i];
+    for (altdiff_int k = 0; k < p; k++) dn[k] = ad_max(st->nu[k] - st->nu_prev[k], 0);
+    double norm = md->sc.cinv * ad_max(ad_nrm_inf_scaled(dl, md->sc.E, m),
+                                 ad_nrm_inf_scaled(dn, md->sc.E + m, p));
     if (norm <= eps) return 0;
-    double lhs = w->cinv * (ad_dot(w->b, dl, m) + ad_dot(w->h, dn, p)); /* b'dlam + h'dnu */
+    double lhs = md->sc.cinv * (ad_dot(st->b, dl, m) + ad_dot(st->h, dn, p)); /* b'dlam + h'dnu */
     if (lhs >= -eps * norm) return 0;
     ad_fill(v, 0, n);
-    ad_gatxpy(w->A, dl, v);
-    ad_gatxpy(w->G, dn, v);
-    if (w->cinv * ad_nrm_inf_scaled(v, w->Dinv, n) > eps * norm) return 0;
-    for (altdiff_int i = 0; i < m; i++) w->cert_lam[i] = w->cinv * w->E[i] * dl[i] / norm;
-    for (altdiff_int k = 0; k < p; k++) w->cert_nu[k] = w->cinv * w->E[m + k] * dn[k] / norm;
+    ad_gatxpy(md->A, dl, v);
+    ad_gatxpy(md->G, dn, v);
+    if (md->sc.cinv * ad_nrm_inf_scaled(v, md->sc.Dinv, n) > eps * norm) return 0;
+    for (altdiff_int i = 0; i < m; i++) st->cert_lam[i] = md->sc.cinv * md->sc.E[i] * dl[i] / norm;
+    for (altdiff_int k = 0; k < p; k++) st->cert_nu[k] = md->sc.cinv * md->sc.E[m + k] * dn[k] / norm;
     return 1;
 }
 
 /* Dual infeasibility on dx = x - x_prev: |P dx| <= eps |dx|, |A dx| <= eps
  * |dx|, G dx <= eps |dx|, q'dx < -eps |dx| (original units). */
-static int dual_infeasible(altdiff_work *w)
+static int dual_infeasible(ad_model *md, ad_state *st)
 {
-    altdiff_int n = w->n, m = w->m, p = w->p;
-    double eps = w->set.eps_dinf, *dx = w->wn, *v = w->wn2;
-    if (ad_smooth(w)) return 0; /* not detected for smooth objectives (altdiff.h) */
-    for (altdiff_int j = 0; j < n; j++) dx[j] = w->x[j] - w->x_prev[j];
-    double norm = ad_nrm_inf_scaled(dx, w->D, n);
+    altdiff_int n = md->n, m = md->m, p = md->p;
+    double eps = md->set.eps_dinf, *dx = st->wn, *v = st->wn2;
+    if (ad_smooth(md)) return 0; /* not detected for smooth objectives (altdiff.h) */
+    for (altdiff_int j = 0; j < n; j++) dx[j] = st->x[j] - st->x_prev[j];
+    double norm = ad_nrm_inf_scaled(dx, md->sc.D, n);
     if (norm <= eps) return 0;
-    if (w->cinv * ad_dot(w->q, dx, n) >= -eps * norm) return 0;      /* q'dx < 0  */
+    if (md->sc.cinv * ad_dot(st->q, dx, n) >= -eps * norm) return 0;      /* q'dx < 0  */
     ad_fill(v, 0, n);
-    ad_symv_upper(w->P, dx, v);
-    if (w->cinv * ad_nrm_inf_scaled(v, w->Dinv, n) > eps * norm) return 0; /* P dx ~ 0 */
-    ad_fill(w->Ax, 0, m);
-    ad_fill(w->Gx, 0, p);
-    ad_gaxpy(w->A, dx, w->Ax);
-    ad_gaxpy(w->G, dx, w->Gx);
-    if (ad_nrm_inf_scaled(w->Ax, w->Einv, m) > eps * norm) return 0;  /* A dx ~ 0  */
+    ad_symv_upper(md->P, dx, v);
+    if (md->sc.cinv * ad_nrm_inf_scaled(v, md->sc.Dinv, n) > eps * norm) return 0; /* P dx ~ 0 */
+    ad_fill(st->Ax, 0, m);
+    ad_fill(st->Gx, 0, p);
+    ad_gaxpy(md->A, dx, st->Ax);
+    ad_gaxpy(md->G, dx, st->Gx);
+    if (ad_nrm_inf_scaled(st->Ax, md->sc.Einv, m) > eps * norm) return 0;  /* A dx ~ 0  */
     for (altdiff_int k = 0; k < p; k++)
-        if (w->Gx[k] * w->Einv[m + k] > eps * norm) return 0;          /* G dx <~ 0 */
-    for (altdiff_int j = 0; j < n; j++) w->cert_x[j] = w->D[j] * dx[j] / norm;
+        if (st->Gx[k] * md->sc.Einv[m + k] > eps * norm) return 0;          /* G dx <~ 0 */
+    for (altdiff_int j = 0; j < n; j++) st->cert_x[j] = md->sc.D[j] * dx[j] / norm;
     return 1;
 }
 
 /* ---- adaptive rho ---------------------------------------------------------- */
 
 /* rho * sqrt( (r_prim / prim_scale) / (r_dual / dual_scale) ), within [1e-6, 1e6] */
-static double balanced_rho(const altdiff_work *w, const residuals *r)
+static double balanced_rho(const ad_model *md, const residuals *r)
 {
     double tiny = 1e-30;
     double prim = r->r_prim / (r->prim_scale + tiny), dual = r->r_dual / (r->dual_scale + tiny);
-    double rho = w->F.rho * sqrt((prim + tiny) / (dual + tiny));
+    double rho = md->F.rho * sqrt((prim + tiny) / (dual + tiny));
     return fmin(ad_max(rho, 1e-6), 1e6);
 }
 
 /* Iterations between rho changes: at least 25, and enough that they cost
  * more than a factorization. Counted in flops, not in seconds, so that a
  * solve is reproducible. */
-static altdiff_int adapt_interval(const altdiff_work *w)
+static altdiff_int adapt_interval(const ad_model *md)
 {
-    double interval = ad_factor_cost_in_sweeps(w);
+    double interval = ad_factor_cost_in_sweeps(&md->F, md->P, md->A, md->G);
     return interval < 25 ? 25 : interval > 1e6 ? 1000000 : (altdiff_int)interval;
 }
 
 /* Refactor for a balanced rho when it is far from the current one and the
  * iterations since the last change cost more than a factorization. */
-static int adapt_rho(altdiff_work *w, const residuals *r, altdiff_int k, altdiff_int *last)
+static int adapt_rho(ad_model *md, ad_state *st, const residuals *r, altdiff_int k, altdiff_int *last)
 {
-    if (!w->set.adaptive_rho || w->set.record || k - *last < adapt_interval(w))
+    if (!md->set.adaptive_rho || md->set.record || k - *last < adapt_interval(md))
         return ALTDIFF_OK;
-    double rho = balanced_rho(w, r), tol = w->set.adaptive_rho_tol;
-    if (rho < w->F.rho * tol && rho > w->F.rho / tol) return ALTDIFF_OK;
+    double rho = balanced_rho(md, r), tol = md->set.adaptive_rho_tol;
+    if (rho < md->F.rho * tol && rho > md->F.rho / tol) return ALTDIFF_OK;
     *last = k;
-    w->info.rho_updates++;
-    ad_anderson_reset(w); /* a new map */
-    return ad_factor_refactor(w, rho, w->F.sigma);
+    st->info.rho_updates++;
+    ad_anderson_reset(&st->aa); /* a new map */
+    return ad_factor_refactor(&md->F, rho, md->F.sigma);
+}
+
+/* ---- Anderson acceleration on z = (lam, nu - rho s) -------------------------- */
+
+/* z (m + p) = (lam, nu - rho s): a one-to-one code of (lam, s, nu) when
+ * s, nu >= 0 and s_i nu_i = 0 */
+static void aa_pack(const ad_model *md, const ad_state *st, double *z)
+{
+    altdiff_int m = md->m;
+    double rho = md->F.rho;
+    ad_copy(z, st->lam, m);
+    for (altdiff_int k = 0; k < md->p; k++) z[m + k] = st->nu[k] - rho * st->s[k];
+}
+
+/* (lam, s, nu) from z: nu = max(u, 0), s = max(-u, 0) / rho */
+static void aa_unpack(const ad_model *md, ad_state *st, const double *z)
+{
+    altdiff_int m = md->m;
+    double rho_inv = 1 / md->F.rho;
+    ad_copy(st->lam, z, m);
+    for (altdiff_int k = 0; k < md->p; k++) {
+        double u = z[m + k];
+        st->nu[k] = ad_max(u, 0);
+        st->s[k] = ad_max(-u, 0) * rho_inv;
+    }
+}
+
+/* Before a sweep: hand its starting point to the acceleration */
+void ad_admm_aa_begin(const ad_model *md, ad_state *st)
+{
+    if (!st->aa.active) return;
+    aa_pack(md, st, st->aa_z);
+    ad_anderson_begin(&st->aa, st->aa_z);
+}
+
+/* After it: the next point (extrapolated, or the plain one) */
+void ad_admm_aa_end(const ad_model *md, ad_state *st)
+{
+    if (!st->aa.active) return;
+    aa_pack(md, st, st->aa_z);
+    int outcome = ad_anderson_end(&st->aa, st->aa_z);
+    if (outcome == AD_AA_PLAIN) return;
+    aa_unpack(md, st, st->aa_z);
+    if (outcome == AD_AA_EXTRAPOLATED) st->info.aa_steps++;
+    else st->info.aa_rejected++;
 }
 
 /* ---- the solve -------------------------------------------------------------- */
@@ -256,24 +297,24 @@ static void log_header(void)
     printf("%8s %12s %10s %10s %10s\n", "iter", "objective", "r_prim", "r_dual", "rho");
 }
 
-static void log_line(const altdiff_work *w, altdiff_int k, const residuals *r)
+static void log_line(const ad_model *md, const ad_state *st, altdiff_int k, const residuals *r)
 {
-    printf("%8ld %12.5e %10.3e %10.3e %10.3e\n", (long)k, w->info.obj, r->r_prim, r->r_dual,
-           w->F.rho);
+    printf("%8ld %12.5e %10.3e %10.3e %10.3e\n", (long)k, st->info.obj, r->r_prim, r->r_dual,
+           md->F.rho);
 }
 
 /* The outcome of check k, or ALTDIFF_UNSOLVED to go on */
-static int check_outcome(altdiff_work *w, residuals *r, double t0)
+static int check_outcome(ad_model *md, ad_state *st, residuals *r, double t0)
 {
-    const double *x = ad_smooth(w) ? w->xt : w->x; /* smooth: the Newton point */
-    primal_residual(w, x, r);
-    dual_residual(w, x, r);
-    w->obj.tol = 0.1 * ad_max(r->eps_dual, r->r_dual); /* the next x-updates */
+    const double *x = ad_smooth(md) ? st->xt : st->x; /* smooth: the Newton point */
+    primal_residual(md, st, x, r);
+    dual_residual(md, st, x, r);
+    md->obj.tol = 0.1 * ad_max(r->eps_dual, r->r_dual); /* the next x-updates */
     if (!isfinite(r->r_prim) || !isfinite(r->r_dual)) return ALTDIFF_NUMERICAL_ERROR;
     if (r->r_prim <= r->eps_prim && r->r_dual <= r->eps_dual) return ALTDIFF_SOLVED;
-    if (primal_infeasible(w)) return ALTDIFF_PRIMAL_INFEASIBLE;
-    if (dual_infeasible(w)) return ALTDIFF_DUAL_INFEASIBLE;
-    if (w->set.time_limit > 0 && ad_time() - t0 > w->set.time_limit) return ALTDIFF_TIME_LIMIT;
+    if (primal_infeasible(md, st)) return ALTDIFF_PRIMAL_INFEASIBLE;
+    if (dual_infeasible(md, st)) return ALTDIFF_DUAL_INFEASIBLE;
+    if (md->set.time_limit > 0 && ad_time() - t0 > md->set.time_limit) return ALTDIFF_TIME_LIMIT;
     return ALTDIFF_UNSOLVED;
 }
 
@@ -284,91 +325,195 @@ static int refactor_outcome(int code)
 }
 
 /* Record the outcome of a solve in info */
-static void finish_info(altdiff_work *w, int outcome, altdiff_int k, const residuals *r,
+static void finish_info(ad_model *md, ad_state *st, int outcome, altdiff_int k, const residuals *r,
                         double t0)
 {
-    w->info.status = outcome == ALTDIFF_UNSOLVED ? ALTDIFF_MAX_ITER : outcome;
-    w->info.iter = k;
-    w->info.r_prim = r->r_prim;
-    w->info.r_dual = r->r_dual;
-    w->info.eps_prim = r->eps_prim;
-    w->info.eps_dual = r->eps_dual;
-    w->info.rho = w->F.rho;
-    w->info.t_iterate = ad_time() - t0;
+    st->info.status = outcome == ALTDIFF_UNSOLVED ? ALTDIFF_MAX_ITER : outcome;
+    st->info.iter = k;
+    st->info.r_prim = r->r_prim;
+    st->info.r_dual = r->r_dual;
+    st->info.eps_prim = r->eps_prim;
+    st->info.eps_dual = r->eps_dual;
+    st->info.rho = md->F.rho;
+    st->info.t_iterate = ad_time() - t0;
 }
 
 /* Smooth objectives: the solution is the last Newton point x~ (in the
  * domain), and the factor of H is refreshed at it for the derivatives */
-static int smooth_finish(altdiff_work *w)
+static int smooth_finish(ad_model *md, ad_state *st)
 {
-    ad_copy(w->x, w->xt, w->n);
-    return ad_smooth_refresh(w, w->x);
+    ad_copy(st->x, st->xt, md->n);
+    return ad_smooth_refresh(md, st->x);
 }
 
 /* The iterations; with t, one tangent sweep after every step, at that step's
  * rho and slack mask (the Alt-Diff recursion alongside the solve), and *rel
  * its last relative change */
-int ad_solve(altdiff_work *w, ad_tangent *t, double *rel)
+int ad_solve(ad_model *md, ad_state *st, ad_tangent *t, double *rel)
 {
-    const altdiff_settings *set = &w->set;
+    const altdiff_settings *set = &md->set;
     double t0 = ad_time();
     int outcome = ALTDIFF_UNSOLVED, code = ALTDIFF_OK;
     altdiff_int k = 0, last = 0;
     residuals r = {0, 0, 0, 0, 0, 0};
-    w->info.rho_updates = w->info.newton_steps = w->info.hess_updates = 0;
-    w->info.aa_steps = w->info.aa_rejected = 0;
-    ad_anderson_start(w, !t); /* the tangents follow the plain map */
-    w->obj.tol = INFINITY;
-    w->obj.tol_final = 0.1 * set->eps_abs;
-    w->mask_iters = 0;
-    w->mask_row = (w->p + 7) / 8 > 0 ? (w->p + 7) / 8 : 1;
+    st->info.rho_updates = st->info.newton_steps = st->info.hess_updates = 0;
+    st->info.aa_steps = st->info.aa_rejected = 0;
+    ad_anderson_start(&st->aa, !t); /* the tangents follow the plain map */
+    md->obj.tol = INFINITY;
+    md->obj.tol_final = 0.1 * set->eps_abs;
+    st->mask_iters = 0;
+    st->mask_row = (md->p + 7) / 8 > 0 ? (md->p + 7) / 8 : 1;
     if (set->verbose) log_header();
     while (outcome == ALTDIFF_UNSOLVED && k < set->max_iter) {
         int check = (++k % set->check_every == 0) || k == set->max_iter;
         if (check) {
-            ad_copy(w->x_prev, w->x, w->n);
-            ad_copy(w->lam_prev, w->lam, w->m);
-            ad_copy(w->nu_prev, w->nu, w->p);
+            ad_copy(st->x_prev, st->x, md->n);
+            ad_copy(st->lam_prev, st->lam, md->m);
+            ad_copy(st->nu_prev, st->nu, md->p);
         }
-        ad_anderson_begin(w);
-        if ((code = admm_step(w)) != ALTDIFF_OK) break;
-        if (t && ad_smooth(w) && (code = ad_smooth_refresh(w, w->xt)) != ALTDIFF_OK) break;
-        if (t && (code = ad_tangent_step(w, t, rel)) != ALTDIFF_OK) break;
+        ad_admm_aa_begin(md, st);
+        if ((code = admm_step(md, st)) != ALTDIFF_OK) break;
+        if (t && ad_smooth(md) && (code = ad_smooth_refresh(md, st->xt)) != ALTDIFF_OK) break;
+        if (t && (code = ad_tangent_step(md, st, t, rel)) != ALTDIFF_OK) break;
         if (check) {
-            outcome = check_outcome(w, &r, t0);
+            outcome = check_outcome(md, st, &r, t0);
             if (set->verbose && (k % set->verbose_every < set->check_every || outcome))
-                log_line(w, k, &r);
+                log_line(md, st, k, &r);
             if (outcome != ALTDIFF_UNSOLVED) break;
-            int rc = adapt_rho(w, &r, k, &last);
+            int rc = adapt_rho(md, st, &r, k, &last);
             if (rc == ALTDIFF_ERR_NOMEM) code = rc;
             if (rc != ALTDIFF_OK) outcome = refactor_outcome(rc);
         }
-        if (outcome == ALTDIFF_UNSOLVED && k < set->max_iter) ad_anderson_end(w);
+        if (outcome == ALTDIFF_UNSOLVED && k < set->max_iter) ad_admm_aa_end(md, st);
     }
-    if (code == ALTDIFF_OK && ad_smooth(w)) code = smooth_finish(w);
+    if (code == ALTDIFF_OK && ad_smooth(md)) code = smooth_finish(md, st);
     if (code != ALTDIFF_OK) outcome = refactor_outcome(code); /* incl. out of memory */
-    finish_info(w, outcome, k, &r, t0);
+    finish_info(md, st, outcome, k, &r, t0);
     return code == ALTDIFF_ERR_NOMEM ? code : ALTDIFF_OK;
 }
 
 int altdiff_solve(altdiff_work *w)
 {
-    return w ? ad_solve(w, NULL, NULL) : ALTDIFF_ERR_INVALID;
+    ad_model *md = w ? &w->model : NULL;
+    ad_state *st = w ? &w->state : NULL;
+    return w ? ad_solve(md, st, NULL, NULL) : ALTDIFF_ERR_INVALID;
 }
 
-/* x = D x~, s = Eg^-1 s~, lam = Ea lam~ / c, nu = Eg nu~ / c (NULL skipped);
- * s and nu over all given rows (dropped rows: s = h, nu = 0) */
-void ad_unscale_solution(const altdiff_work *w, double *x, double *s, double *lam, double *nu)
+/* ---- a point given from outside --------------------------------------------- */
+
+/* info.status = ALTDIFF_SOLVED if the iterates pass the stopping test (the
+ * residuals of a check), else ALTDIFF_UNSOLVED */
+void ad_assess(ad_model *md, ad_state *st)
 {
-    altdiff_int m = w->m;
-    if (x)
-        for (altdiff_int j = 0; j < w->n; j++) x[j] = w->D[j] * w->x[j];
-    if (lam)
-        for (altdiff_int i = 0; i < m; i++) lam[i] = w->cinv * w->E[i] * w->lam[i];
-    if (s) ad_copy(s, w->h0, w->p_all);
-    if (nu) ad_fill(nu, 0, w->p_all);
-    for (altdiff_int k = 0; k < w->p; k++) {
-        if (s) s[w->keep[k]] = w->Einv[m + k] * w->s[k];
-        if (nu) nu[w->keep[k]] = w->cinv * w->E[m + k] * w->nu[k];
+    residuals r = {0, 0, 0, 0, 0, 0};
+    primal_residual(md, st, st->x, &r);
+    dual_residual(md, st, st->x, &r);
+    int ok = isfinite(r.r_prim) && isfinite(r.r_dual) && r.r_prim <= r.eps_prim &&
+             r.r_dual <= r.eps_dual;
+    finish_info(md, st, ok ? ALTDIFF_SOLVED : ALTDIFF_UNSOLVED, 0, &r, ad_time());
+    if (!ok) st->info.status = ALTDIFF_UNSOLVED;
+    st->info.t_iterate = 0;
+}
+
+/* ---- a batch: many states on one factor --------------------------------------- */
+
+/* Start a state's solve: counters, acceleration, no masks */
+static void batch_start(ad_state *st)
+{
+    st->info.rho_updates = st->info.newton_steps = st->info.hess_updates = 0;
+    st->info.aa_steps = st->info.aa_rejected = 0;
+    st->info.status = ALTDIFF_UNSOLVED;
+    ad_anderson_start(&st->aa, 1);
+    st->mask_iters = 0;
+}
+
+/* Before the x-update of iteration k: the previous iterates at a check,
+ * the acceleration's start point, rhs into column X (n) */
+static void batch_sweep_begin(const ad_model *md, ad_state *st, int check, double *X)
+{
+    if (check) {
+        ad_copy(st->x_prev, st->x, md->n);
+        ad_copy(st->lam_prev, st->lam, md->m);
+        ad_copy(st->nu_prev, st->nu, md->p);
     }
+    ad_admm_aa_begin(md, st);
+    x_rhs(md, st, md->F.rho, md->F.sigma);
+    ad_copy(X, st->rhs, md->n);
+}
+
+/* After it: x~ from column X, then s, lam, nu and the relaxed x */
+static void batch_sweep_end(const ad_model *md, ad_state *st, const double *X)
+{
+    double alpha = md->set.alpha;
+    ad_copy(st->xt, X, md->n);
+    constraint_update(md, st, md->F.rho, alpha, NULL);
+    for (altdiff_int j = 0; j < md->n; j++)
+        st->x[j] = alpha * st->xt[j] + (1 - alpha) * st->x[j]; /* x+ = alpha x~ + (1-alpha) x */
+}
+
+/* The shared rho after a check: the geometric mean of the elements'
+ * balanced penalties, when far from the current one and the iterations
+ * since the last change cost more than a factorization; refactor once and
+ * restart every element's acceleration. */
+static int batch_adapt_rho(ad_model *md, ad_state *el, const altdiff_int *act, altdiff_int nact,
+                           const residuals *r, altdiff_int k, altdiff_int *last)
+{
+    if (!md->set.adaptive_rho || nact == 0 || k - *last < adapt_interval(md)) return ALTDIFF_OK;
+    double logsum = 0;
+    for (altdiff_int j = 0; j < nact; j++) logsum += log(balanced_rho(md, &r[act[j]]));
+    double rho = exp(logsum / (double)nact), tol = md->set.adaptive_rho_tol;
+    if (rho < md->F.rho * tol && rho > md->F.rho / tol) return ALTDIFF_OK;
+    *last = k;
+    for (altdiff_int j = 0; j < nact; j++) {
+        el[act[j]].info.rho_updates++;
+        ad_anderson_reset(&el[act[j]].aa); /* a new map */
+    }
+    return ad_factor_refactor(&md->F, rho, md->F.sigma);
+}
+
+/* Checks of iteration k: finished elements leave the active list act */
+static altdiff_int batch_check(ad_model *md, ad_state *el, altdiff_int *act, altdiff_int nact,
+                               residuals *r, altdiff_int k, double t0)
+{
+    altdiff_int kept = 0;
+    for (altdiff_int j = 0; j < nact; j++) {
+        ad_state *st = &el[act[j]];
+        int outcome = check_outcome(md, st, &r[act[j]], t0);
+        if (outcome == ALTDIFF_UNSOLVED) act[kept++] = act[j];
+        else finish_info(md, st, outcome, k, &r[act[j]], t0);
+    }
+    return kept;
+}
+
+/* Solve B states together: the x-updates of the nact elements still
+ * iterating are one solve with nact right-hand sides (X: n x B scratch,
+ * ws: its solve workspaces; act (B), r (B): scratch). Quadratic objectives. */
+int ad_solve_batch(ad_model *md, ad_state *el, altdiff_int B, double *X, altdiff_int *act,
+                   residuals_t *r, ad_solve_work *ws)
+{
+    const altdiff_settings *set = &md->set;
+    altdiff_int n = md->n, nact = B, k = 0, last = 0;
+    double t0 = ad_time();
+    int code = ALTDIFF_OK;
+    for (altdiff_int e = 0; e < B; e++) {
+        act[e] = e;
+        batch_start(&el[e]);
+        r[e] = (residuals){0, 0, 0, 0, 0, 0};
+    }
+    while (nact > 0 && k < set->max_iter) {
+        int check = (++k % set->check_every == 0) || k == set->max_iter;
+        for (altdiff_int j = 0; j < nact; j++)
+            batch_sweep_begin(md, &el[act[j]], check, X + j * n);
+        if ((code = ad_factor_solve_block(&md->F, X, nact, ws)) != ALTDIFF_OK) break;
+        for (altdiff_int j = 0; j < nact; j++) batch_sweep_end(md, &el[act[j]], X + j * n);
+        if (check) {
+            nact = batch_check(md, el, act, nact, r, k, t0);
+            code = batch_adapt_rho(md, el, act, nact, r, k, &last);
+            if (code != ALTDIFF_OK) break;
+        }
+        for (altdiff_int j = 0; j < nact && k < set->max_iter; j++) ad_admm_aa_end(md, &el[act[j]]);
+    }
+    int outcome = code == ALTDIFF_OK ? ALTDIFF_MAX_ITER : refactor_outcome(code);
+    for (altdiff_int j = 0; j < nact; j++) finish_info(md, &el[act[j]], outcome, k, &r[act[j]], t0);
+    return code == ALTDIFF_ERR_NOMEM ? code : ALTDIFF_OK;
 }

@@ -45,11 +45,11 @@ altdiff_deriv_settings altdiff_deriv_settings_default(void)
  *                    analysis, done only when the iterative estimate is large
  *                    enough for the analysis to be cheap beside it; then ~10
  *                    refined solves per right-hand side. */
-static double sweep_flops(const altdiff_work *w)
+static double sweep_flops(const ad_model *md)
 {
-    double nnz = (double)(w->A->p[w->n] + w->G->p[w->n]);
-    return 4 * w->F.cm.lnz + 2 * (double)w->P->p[w->n] + 4 * nnz +
-           10 * (double)(w->n + w->m + w->p);
+    double nnz = (double)(md->A->p[md->n] + md->G->p[md->n]);
+    return 4 * md->F.cm.lnz + 2 * (double)md->P->p[md->n] + 4 * nnz +
+           10 * (double)(md->n + md->m + md->p);
 }
 
 #define AD_ANALYZE_KKT_ABOVE 2e8 /* flops of the iterative estimate */
@@ -59,32 +59,33 @@ static double sweep_flops(const altdiff_work *w)
                                     BLAS) run ~3x more flops per second than
                                     the simplicial LDL' of the KKT matrix */
 
-int altdiff_fastest_mode(const altdiff_work *w, altdiff_int columns)
+int ad_fastest_mode(const ad_model *md, const ad_state *st, altdiff_int columns)
 {
     int iterative = columns > 0 ? ALTDIFF_MODE_ALTDIFF : ALTDIFF_MODE_GMRES;
-    if (!w || w->info.status != ALTDIFF_SOLVED) return iterative;
-    double share = w->info.aa_steps > 0 ? 0.8 : 0.5;
-    double its = ad_max(10, share * (double)w->info.iter), sweep = sweep_flops(w);
-    double N = (double)(w->n + w->m + w->p), d = (double)(columns > 1 ? columns : 1);
+    if (!md || st->info.status != ALTDIFF_SOLVED) return iterative;
+    double share = st->info.aa_steps > 0 ? 0.8 : 0.5;
+    double its = ad_max(10, share * (double)st->info.iter), sweep = sweep_flops(md);
+    double N = (double)(md->n + md->m + md->p), d = (double)(columns > 1 ? columns : 1);
     double cost = columns > 0 ? d * its * sweep : its * (sweep + 60 * N);
-    if (w->F.k == 0) { /* KKT by the augmented Lagrangian on H's pattern */
-        double nnz = (double)(w->P->p[w->n] + w->A->p[w->n] + w->G->p[w->n]);
-        double kkt = (2 * ad_factor_cost_in_sweeps(w) + 20 * d) * sweep + AD_KKT_PER_ENTRY * nnz;
+    if (md->F.lr.k == 0) { /* KKT by the augmented Lagrangian on H's pattern */
+        double nnz = (double)(md->P->p[md->n] + md->A->p[md->n] + md->G->p[md->n]);
+        double kkt = (2 * ad_factor_cost_in_sweeps(&md->F, md->P, md->A, md->G) + 20 * d) * sweep + AD_KKT_PER_ENTRY * nnz;
         return cost < kkt ? iterative : ALTDIFF_MODE_KKT;
     }
     double fl = 0, lnz = 0;
-    if (cost < AD_ANALYZE_KKT_ABOVE || ad_kkt_estimate(w, &fl, &lnz) != ALTDIFF_OK)
+    if (cost < AD_ANALYZE_KKT_ABOVE || ad_kkt_estimate(md, st, &fl, &lnz) != ALTDIFF_OK)
         return iterative;
     return AD_ITERATIVE_SPEEDUP * cost < fl + d * 40 * lnz ? iterative : ALTDIFF_MODE_KKT;
 }
 
 /* ALTDIFF_OK when the workspace holds a solution and the settings are sane */
-static int deriv_check(const altdiff_work *w, const altdiff_deriv_settings *ds)
+static int deriv_check(const ad_model *md, const ad_state *st, const altdiff_deriv_settings *ds)
 {
-    if (!w || !ds || !(ds->eps > 0) || ds->max_iter <= 0 || ds->restart <= 0 ||
+    if (ds && ds->mode == ALTDIFF_MODE_AUTO) return ALTDIFF_ERR_INVALID; /* resolved before */
+    if (!md || !ds || !(ds->eps > 0) || ds->max_iter <= 0 || ds->restart <= 0 ||
         ds->block <= 0 || ds->mode < ALTDIFF_MODE_ADJOINT || ds->mode > ALTDIFF_MODE_KKT)
         return ALTDIFF_ERR_INVALID;
-    return w->info.status == ALTDIFF_SOLVED ? ALTDIFF_OK : ALTDIFF_ERR_NOT_SOLVED;
+    return st->info.status == ALTDIFF_SOLVED ? ALTDIFF_OK : ALTDIFF_ERR_NOT_SOLVED;
 }
 
 static void info_start(altdiff_deriv_info *info)
@@ -94,70 +95,70 @@ static void info_start(altdiff_deriv_info *info)
 }
 
 /* Active and weakly active rows (used when the KKT mode does not report) */
-static void count_active(const altdiff_work *w, altdiff_deriv_info *info)
+static void count_active(const ad_model *md, const ad_state *st, altdiff_deriv_info *info)
 {
     info->active = 0;
-    for (altdiff_int k = 0; k < w->p; k++) info->active += w->s[k] == 0 && w->nu[k] > 0;
+    for (altdiff_int k = 0; k < md->p; k++) info->active += st->s[k] == 0 && st->nu[k] > 0;
 }
 
 /* ---- reverse mode ---------------------------------------------------------------- */
 
-static int vjp_forward(altdiff_work *w, const altdiff_deriv_settings *ds, const double *wx,
+static int vjp_forward(ad_model *md, ad_state *st, const altdiff_deriv_settings *ds, const double *wx,
                        double *dq, double *db, double *dh, altdiff_deriv_info *info);
 
 /* Iterative modes: w~ = D w, then g = c D g~, Ea g~, Eg g~ */
-static int vjp_iterative(altdiff_work *w, const altdiff_deriv_settings *ds, const double *wx,
+static int vjp_iterative(ad_model *md, ad_state *st, const altdiff_deriv_settings *ds, const double *wx,
                          double *dq, double *db, double *dh, altdiff_deriv_info *info)
 {
-    altdiff_int n = w->n, m = w->m, p = w->p;
+    altdiff_int n = md->n, m = md->m, p = md->p;
     double *buf = ad_malloc((size_t)(2 * n + m + p), sizeof(double));
     if (!buf) return ALTDIFF_ERR_NOMEM;
     double *wt = buf, *gq = wt + n, *gb = gq + n, *gh = gb + m;
-    for (altdiff_int j = 0; j < n; j++) wt[j] = w->D[j] * wx[j];
-    int status = ds->mode == ALTDIFF_MODE_UNROLL ? ad_unroll_vjp(w, wt, gq, gb, gh, info)
-                                                 : ad_adjoint_vjp(w, ds, wt, gq, gb, gh, info);
+    for (altdiff_int j = 0; j < n; j++) wt[j] = md->sc.D[j] * wx[j];
+    int status = ds->mode == ALTDIFF_MODE_UNROLL ? ad_unroll_vjp(md, st, wt, gq, gb, gh, info)
+                                                 : ad_adjoint_vjp(md, st, ds, wt, gq, gb, gh, info);
     if (status == ALTDIFF_OK) {
-        if (dq) for (altdiff_int j = 0; j < n; j++) dq[j] = w->c * w->D[j] * gq[j];
-        if (db) for (altdiff_int i = 0; i < m; i++) db[i] = w->E[i] * gb[i];
-        if (dh) ad_scatter_kept(w, gh, w->E + m, dh); /* Eg dL/dh~ */
+        if (dq) for (altdiff_int j = 0; j < n; j++) dq[j] = md->sc.c * md->sc.D[j] * gq[j];
+        if (db) for (altdiff_int i = 0; i < m; i++) db[i] = md->sc.E[i] * gb[i];
+        if (dh) ad_scatter_kept(md, gh, md->sc.E + m, dh); /* Eg dL/dh~ */
     }
     ad_free(buf);
     return status;
 }
 
 /* KKT mode (original units) */
-static int vjp_kkt(altdiff_work *w, const double *wx, double *dq, double *db, double *dh,
+static int vjp_kkt(ad_model *md, ad_state *st, const double *wx, double *dq, double *db, double *dh,
                    altdiff_deriv_info *info)
 {
     ad_kkt *K = NULL;
-    double *gh = ad_malloc((size_t)w->p, sizeof(double));
-    int status = gh ? ad_kkt_setup(w, &K, info) : ALTDIFF_ERR_NOMEM;
+    double *gh = ad_malloc((size_t)md->p, sizeof(double));
+    int status = gh ? ad_kkt_setup(md, st, &K, info) : ALTDIFF_ERR_NOMEM;
     if (status == ALTDIFF_OK) status = ad_kkt_vjp(K, wx, dq, db, gh);
-    if (status == ALTDIFF_OK && dh) ad_scatter_kept(w, gh, NULL, dh);
+    if (status == ALTDIFF_OK && dh) ad_scatter_kept(md, gh, NULL, dh);
     ad_kkt_free(K);
     ad_free(gh);
     return status;
 }
 
-int altdiff_vjp(altdiff_work *w, const altdiff_deriv_settings *ds, const double *wx,
+int ad_vjp(ad_model *md, ad_state *st, const altdiff_deriv_settings *ds, const double *wx,
                 double *dq, double *db, double *dh, altdiff_deriv_info *info)
 {
     altdiff_deriv_info local;
     if (!info) info = &local;
     info_start(info);
-    int status = deriv_check(w, ds);
+    int status = deriv_check(md, st, ds);
     if (status != ALTDIFF_OK) return status;
-    if (!wx || !ad_all_finite(wx, w->n)) return ALTDIFF_ERR_INVALID;
-    if (ds->mode == ALTDIFF_MODE_UNROLL && (!w->set.record || w->mask_iters == 0))
+    if (!wx || !ad_all_finite(wx, md->n)) return ALTDIFF_ERR_INVALID;
+    if (ds->mode == ALTDIFF_MODE_UNROLL && (!md->set.record || st->mask_iters == 0))
         return ALTDIFF_ERR_NOT_SOLVED; /* nothing recorded: solve with record = 1 */
     double t0 = ad_time();
-    count_active(w, info);
+    count_active(md, st, info);
     if (ds->mode == ALTDIFF_MODE_KKT)
-        status = vjp_kkt(w, wx, dq, db, dh, info);
+        status = vjp_kkt(md, st, wx, dq, db, dh, info);
     else if (ds->mode == ALTDIFF_MODE_ALTDIFF)
-        status = vjp_forward(w, ds, wx, dq, db, dh, info);
+        status = vjp_forward(md, st, ds, wx, dq, db, dh, info);
     else
-        status = vjp_iterative(w, ds, wx, dq, db, dh, info);
+        status = vjp_iterative(md, st, ds, wx, dq, db, dh, info);
     info->time = ad_time() - t0;
     return status;
 }
@@ -180,12 +181,12 @@ static void gather_grads(const double *g_pos, const altdiff_int *map, altdiff_in
  *   P (upper, entry (i,j) stands for both P_ij and P_ji):
  *       i != j:  dq_i x_j + x_i dq_j,     i == j:  dq_i x_i
  *   A:  lam_i dq_j - db_i x_j,    G (kept row k = given row i):  nu_i dq_j - dh_i x_j */
-static void pattern_grads(const altdiff_work *w, const double *x, const double *lam,
+static void pattern_grads(const ad_model *md, const double *x, const double *lam,
                           const double *nu, const double *dq, const double *db,
                           const double *dh, double *gP, double *gA, double *gG)
 {
-    const cs_dl *P = w->P, *A = w->A, *G = w->G;
-    for (altdiff_int j = 0; j < w->n; j++) {
+    const cs_dl *P = md->P, *A = md->A, *G = md->G;
+    for (altdiff_int j = 0; j < md->n; j++) {
         for (altdiff_int t = P->p[j]; t < P->p[j + 1]; t++) {
             altdiff_int i = P->i[t];
             gP[t] = i == j ? dq[i] * x[i] : dq[i] * x[j] + x[i] * dq[j];
@@ -193,20 +194,20 @@ static void pattern_grads(const altdiff_work *w, const double *x, const double *
         for (altdiff_int t = A->p[j]; t < A->p[j + 1]; t++)
             gA[t] = lam[A->i[t]] * dq[j] - db[A->i[t]] * x[j];
         for (altdiff_int t = G->p[j]; t < G->p[j + 1]; t++) {
-            altdiff_int i = w->keep[G->i[t]];
+            altdiff_int i = md->keep[G->i[t]];
             gG[t] = nu[i] * dq[j] - dh[i] * x[j];
         }
     }
 }
 
-int altdiff_matrix_grads(const altdiff_work *w, const double *dq, const double *db,
+int ad_matrix_grads(const ad_model *md, const ad_state *st, const double *dq, const double *db,
                          const double *dh, double *dPx, double *dAx, double *dGx)
 {
-    if (!w || !dq || (w->m > 0 && !db) || (w->p_all > 0 && !dh) || (dPx && ad_smooth(w)))
+    if (!md || !dq || (md->m > 0 && !db) || (md->p_all > 0 && !dh) || (dPx && ad_smooth(md)))
         return ALTDIFF_ERR_INVALID;
-    if (w->info.status != ALTDIFF_SOLVED) return ALTDIFF_ERR_NOT_SOLVED;
-    altdiff_int n = w->n, m = w->m, pa = w->p_all, nP = w->P->p[n], nA = w->A->p[n],
-                nG = w->G->p[n];
+    if (st->info.status != ALTDIFF_SOLVED) return ALTDIFF_ERR_NOT_SOLVED;
+    altdiff_int n = md->n, m = md->m, pa = md->p_all, nP = md->P->p[n], nA = md->A->p[n],
+                nG = md->G->p[n];
     size_t len = (size_t)(n + m + 2 * pa + nP + nA + nG);
     double *buf = ad_malloc(len, sizeof(double));
     altdiff_int *count = ad_malloc((size_t)(nP + nA + nG), sizeof(altdiff_int));
@@ -217,11 +218,11 @@ int altdiff_matrix_grads(const altdiff_work *w, const double *dq, const double *
     }
     double *x = buf, *lam = x + n, *s = lam + m, *nu = s + pa, *gP = nu + pa, *gA = gP + nP,
            *gG = gA + nA;
-    ad_unscale_solution(w, x, s, lam, nu);
-    pattern_grads(w, x, lam, nu, dq, db ? db : lam, dh ? dh : nu, gP, gA, gG);
-    if (dPx) gather_grads(gP, w->Pmap, w->Pnz, nP, dPx, count);
-    if (dAx) gather_grads(gA, w->Amap, w->Anz, nA, dAx, count);
-    if (dGx) gather_grads(gG, w->Gmap, w->Gnz, nG, dGx, count);
+    ad_unscale_solution(md, st, x, s, lam, nu);
+    pattern_grads(md, x, lam, nu, dq, db ? db : lam, dh ? dh : nu, gP, gA, gG);
+    if (dPx) gather_grads(gP, md->Pmap, md->Pnz, nP, dPx, count);
+    if (dAx) gather_grads(gA, md->Amap, md->Anz, nA, dAx, count);
+    if (dGx) gather_grads(gG, md->Gmap, md->Gnz, nG, dGx, count);
     ad_free(buf);
     ad_free(count);
     return ALTDIFF_OK;
@@ -255,98 +256,98 @@ static void matrix_direction(const cs_dl *pattern, double *V, const double *give
 
 /* dq += J v with J = d grad f / d theta at x (original units); for a QP
  * theta is q */
-static void theta_direction(const altdiff_work *w, const double *x, const double *v,
+static void theta_direction(const ad_model *md, const double *x, const double *v,
                             double *dq, double *scratch)
 {
-    if (!ad_smooth(w)) {
-        ad_axpy(dq, 1.0, v, w->n);
+    if (!ad_smooth(md)) {
+        ad_axpy(dq, 1.0, v, md->n);
         return;
     }
-    w->obj.f.dgrad(w->obj.f.user, x, v, scratch);
-    ad_axpy(dq, 1.0, scratch, w->n);
+    md->obj.f.dgrad(md->obj.f.user, x, v, scratch);
+    ad_axpy(dq, 1.0, scratch, md->n);
 }
 
 /* The effective vector direction (original units, h over kept rows):
  *   dq_eff = dq + J dtheta + dP x + dA'lam + dG'nu,  db_eff = db - dA x,
  *   dh_eff = dh - dG x */
-static int effective_direction(const altdiff_work *w, const altdiff_direction *dir,
+static int effective_direction(const ad_model *md, const ad_state *st, const altdiff_direction *dir,
                                double *dq, double *db, double *dh)
 {
-    altdiff_int n = w->n, m = w->m, p = w->p, nP = w->P->p[n], nA = w->A->p[n],
-                nG = w->G->p[n];
-    double *buf = ad_malloc((size_t)(2 * n + m + 2 * w->p_all + nP + nA + nG), sizeof(double));
+    altdiff_int n = md->n, m = md->m, p = md->p, nP = md->P->p[n], nA = md->A->p[n],
+                nG = md->G->p[n];
+    double *buf = ad_malloc((size_t)(2 * n + m + 2 * md->p_all + nP + nA + nG), sizeof(double));
     if (!buf) return ALTDIFF_ERR_NOMEM;
-    double *x = buf, *lam = x + n, *s = lam + m, *nu = s + w->p_all, *V = nu + w->p_all;
+    double *x = buf, *lam = x + n, *s = lam + m, *nu = s + md->p_all, *V = nu + md->p_all;
     double *Jv = V + nP + nA + nG;
-    ad_unscale_solution(w, x, s, lam, nu);
-    for (altdiff_int k = 0; k < p; k++) nu[k] = nu[w->keep[k]]; /* kept rows, in order */
+    ad_unscale_solution(md, st, x, s, lam, nu);
+    for (altdiff_int k = 0; k < p; k++) nu[k] = nu[md->keep[k]]; /* kept rows, in order */
     for (altdiff_int j = 0; j < n; j++) dq[j] = dir->q ? dir->q[j] : 0;
     for (altdiff_int i = 0; i < m; i++) db[i] = dir->b ? dir->b[i] : 0;
-    for (altdiff_int k = 0; k < p; k++) dh[k] = dir->h ? dir->h[w->keep[k]] : 0;
-    if (dir->theta) theta_direction(w, x, dir->theta, dq, Jv);
+    for (altdiff_int k = 0; k < p; k++) dh[k] = dir->h ? dir->h[md->keep[k]] : 0;
+    if (dir->theta) theta_direction(md, x, dir->theta, dq, Jv);
     if (dir->Px) { /* dq += dP x */
-        cs_dl M = *w->P;
+        cs_dl M = *md->P;
         M.x = V;
-        scatter_direction(V, nP, dir->Px, w->Pmap, w->Pnz);
+        scatter_direction(V, nP, dir->Px, md->Pmap, md->Pnz);
         ad_symv_upper(&M, x, dq);
     }
-    if (dir->Ax) matrix_direction(w->A, V, dir->Ax, w->Amap, w->Anz, lam, x, dq, db);
-    if (dir->Gx) matrix_direction(w->G, V, dir->Gx, w->Gmap, w->Gnz, nu, x, dq, dh);
+    if (dir->Ax) matrix_direction(md->A, V, dir->Ax, md->Amap, md->Anz, lam, x, dq, db);
+    if (dir->Gx) matrix_direction(md->G, V, dir->Gx, md->Gmap, md->Gnz, nu, x, dq, dh);
     ad_free(buf);
     return ALTDIFF_OK;
 }
 
 /* 1 if every given array of the direction is finite (and there is no P
  * direction for a smooth objective) */
-static int direction_finite(const altdiff_work *w, const altdiff_direction *dir)
+static int direction_finite(const ad_model *md, const altdiff_direction *dir)
 {
-    if (dir->Px && ad_smooth(w)) return 0;
-    if (dir->theta && !ad_all_finite(dir->theta, altdiff_theta_size(w))) return 0;
-    return (!dir->q || ad_all_finite(dir->q, w->n)) && (!dir->b || ad_all_finite(dir->b, w->m)) &&
-           (!dir->h || ad_all_finite(dir->h, w->p_all)) &&
-           (!dir->Px || ad_all_finite(dir->Px, w->Pnz)) &&
-           (!dir->Ax || ad_all_finite(dir->Ax, w->Anz)) &&
-           (!dir->Gx || ad_all_finite(dir->Gx, w->Gnz));
+    if (dir->Px && ad_smooth(md)) return 0;
+    if (dir->theta && !ad_all_finite(dir->theta, ad_theta_size(md))) return 0;
+    return (!dir->q || ad_all_finite(dir->q, md->n)) && (!dir->b || ad_all_finite(dir->b, md->m)) &&
+           (!dir->h || ad_all_finite(dir->h, md->p_all)) &&
+           (!dir->Px || ad_all_finite(dir->Px, md->Pnz)) &&
+           (!dir->Ax || ad_all_finite(dir->Ax, md->Anz)) &&
+           (!dir->Gx || ad_all_finite(dir->Gx, md->Gnz));
 }
 
 /* dx for effective directions (original units) by the Alt-Diff recursion:
  * d columns, scaled in place (dq~ = c D dq, db~ = Ea db, dh~ = Eg dh) */
-static int jvp_altdiff(altdiff_work *w, const altdiff_deriv_settings *ds, altdiff_int d,
+static int jvp_altdiff(ad_model *md, ad_state *st, const altdiff_deriv_settings *ds, altdiff_int d,
                        double *dq, double *db, double *dh, double *dx, altdiff_deriv_info *info)
 {
-    altdiff_int n = w->n, m = w->m, p = w->p;
+    altdiff_int n = md->n, m = md->m, p = md->p;
     for (altdiff_int c = 0; c < d; c++) {
-        for (altdiff_int j = 0; j < n; j++) dq[c * n + j] *= w->c * w->D[j];
-        for (altdiff_int i = 0; i < m; i++) db[c * m + i] *= w->E[i];
-        for (altdiff_int k = 0; k < p; k++) dh[c * p + k] *= w->E[m + k];
+        for (altdiff_int j = 0; j < n; j++) dq[c * n + j] *= md->sc.c * md->sc.D[j];
+        for (altdiff_int i = 0; i < m; i++) db[c * m + i] *= md->sc.E[i];
+        for (altdiff_int k = 0; k < p; k++) dh[c * p + k] *= md->sc.E[m + k];
     }
-    int status = ad_forward_block(w, ds, d, dq, db, dh, dx, info);
+    int status = ad_forward_block(md, st, ds, d, dq, db, dh, dx, info);
     for (altdiff_int c = 0; c < d; c++)
-        for (altdiff_int j = 0; j < n; j++) dx[c * n + j] *= w->D[j]; /* dx = D dx~ */
+        for (altdiff_int j = 0; j < n; j++) dx[c * n + j] *= md->sc.D[j]; /* dx = D dx~ */
     return status;
 }
 
-int altdiff_jvp(altdiff_work *w, const altdiff_deriv_settings *ds, const altdiff_direction *dir,
+int ad_jvp(ad_model *md, ad_state *st, const altdiff_deriv_settings *ds, const altdiff_direction *dir,
                 double *dx, altdiff_deriv_info *info)
 {
     altdiff_deriv_info local;
     if (!info) info = &local;
     info_start(info);
-    int status = deriv_check(w, ds);
+    int status = deriv_check(md, st, ds);
     if (status != ALTDIFF_OK) return status;
-    if (!dir || !dx || !direction_finite(w, dir) ||
+    if (!dir || !dx || !direction_finite(md, dir) ||
         (ds->mode != ALTDIFF_MODE_ALTDIFF && ds->mode != ALTDIFF_MODE_KKT))
         return ALTDIFF_ERR_INVALID;
     double t0 = ad_time();
-    count_active(w, info);
-    altdiff_int n = w->n, m = w->m, p = w->p;
+    count_active(md, st, info);
+    altdiff_int n = md->n, m = md->m, p = md->p;
     double *buf = ad_malloc((size_t)(n + m + p), sizeof(double));
-    status = buf ? effective_direction(w, dir, buf, buf + n, buf + n + m) : ALTDIFF_ERR_NOMEM;
+    status = buf ? effective_direction(md, st, dir, buf, buf + n, buf + n + m) : ALTDIFF_ERR_NOMEM;
     if (status == ALTDIFF_OK && ds->mode == ALTDIFF_MODE_ALTDIFF)
-        status = jvp_altdiff(w, ds, 1, buf, buf + n, buf + n + m, dx, info);
+        status = jvp_altdiff(md, st, ds, 1, buf, buf + n, buf + n + m, dx, info);
     else if (status == ALTDIFF_OK) {
         ad_kkt *K = NULL;
-        status = ad_kkt_setup(w, &K, info);
+        status = ad_kkt_setup(md, st, &K, info);
         if (status == ALTDIFF_OK) status = ad_kkt_jvp(K, buf, buf + n, buf + n + m, dx);
         ad_kkt_free(K);
     }
@@ -360,34 +361,36 @@ int altdiff_jvp(altdiff_work *w, const altdiff_deriv_settings *ds, const altdiff
 int altdiff_solve_jvp(altdiff_work *w, const altdiff_direction *dir, double *dx,
                       altdiff_deriv_info *info)
 {
+    ad_model *md = w ? &w->model : NULL;
+    ad_state *st = w ? &w->state : NULL;
     altdiff_deriv_info local;
     if (!info) info = &local;
     info_start(info);
-    if (!w || !dir || !dx || dir->Px || dir->Ax || dir->Gx || !direction_finite(w, dir))
+    if (!w || !dir || !dx || dir->Px || dir->Ax || dir->Gx || !direction_finite(md, dir))
         return ALTDIFF_ERR_INVALID;
-    altdiff_int n = w->n, m = w->m, p = w->p;
+    altdiff_int n = md->n, m = md->m, p = md->p;
     double t0 = ad_time(), rel = INFINITY;
     double *buf = ad_malloc((size_t)(n + m + p), sizeof(double));
     altdiff_direction vec = *dir; /* smooth: J theta at every iterate, below */
-    if (ad_smooth(w)) vec.theta = NULL;
-    int status = buf ? effective_direction(w, &vec, buf, buf + n, buf + n + m) : ALTDIFF_ERR_NOMEM;
+    if (ad_smooth(md)) vec.theta = NULL;
+    int status = buf ? effective_direction(md, st, &vec, buf, buf + n, buf + n + m) : ALTDIFF_ERR_NOMEM;
     ad_tangent *t = NULL;
     if (status == ALTDIFF_OK) { /* dq~ = c D dq, db~ = Ea db, dh~ = Eg dh */
-        for (altdiff_int j = 0; j < n; j++) buf[j] *= w->c * w->D[j];
-        for (altdiff_int i = 0; i < m + p; i++) buf[n + i] *= w->E[i];
-        t = ad_tangent_new(w, 1, buf, buf + n, buf + n + m, dx);
+        for (altdiff_int j = 0; j < n; j++) buf[j] *= md->sc.c * md->sc.D[j];
+        for (altdiff_int i = 0; i < m + p; i++) buf[n + i] *= md->sc.E[i];
+        t = ad_tangent_new(md, 1, buf, buf + n, buf + n + m, dx);
         status = !t ? ALTDIFF_ERR_NOMEM
-                    : ad_smooth(w) && dir->theta ? ad_tangent_theta(w, t, dir->theta)
+                    : ad_smooth(md) && dir->theta ? ad_tangent_theta(md, t, dir->theta)
                                                  : ALTDIFF_OK;
-        if (status == ALTDIFF_OK) status = ad_solve(w, t, &rel);
+        if (status == ALTDIFF_OK) status = ad_solve(md, st, t, &rel);
     }
-    for (altdiff_int j = 0; j < n; j++) dx[j] *= w->D[j]; /* dx = D dx~ */
-    ad_tangent_free(w, t);
+    for (altdiff_int j = 0; j < n; j++) dx[j] *= md->sc.D[j]; /* dx = D dx~ */
+    ad_tangent_free(md, t);
     ad_free(buf);
-    count_active(w, info);
-    info->iter = w->info.iter;
+    count_active(md, st, info);
+    info->iter = st->info.iter;
     info->residual = rel;
-    info->status = w->info.status == ALTDIFF_SOLVED ? ALTDIFF_SOLVED : ALTDIFF_MAX_ITER;
+    info->status = st->info.status == ALTDIFF_SOLVED ? ALTDIFF_SOLVED : ALTDIFF_MAX_ITER;
     info->time = ad_time() - t0;
     return status;
 }
@@ -396,10 +399,10 @@ int altdiff_solve_jvp(altdiff_work *w, const altdiff_direction *dir, double *dx,
 
 /* Unit directions e_{c0} .. e_{c0+d-1} of parameter wrt (original units) into
  * the block arrays dq (n x d), db (m x d), dh (p x d, kept rows) */
-static void unit_block(const altdiff_work *w, int wrt, altdiff_int c0, altdiff_int d,
+static void unit_block(const ad_model *md, int wrt, altdiff_int c0, altdiff_int d,
                        double *dq, double *db, double *dh)
 {
-    altdiff_int n = w->n, m = w->m, p = w->p;
+    altdiff_int n = md->n, m = md->m, p = md->p;
     ad_fill(dq, 0, n * d);
     ad_fill(db, 0, m * d);
     ad_fill(dh, 0, p * d);
@@ -408,20 +411,20 @@ static void unit_block(const altdiff_work *w, int wrt, altdiff_int c0, altdiff_i
         if (wrt == ALTDIFF_WRT_Q) dq[c * n + j] = 1;
         if (wrt == ALTDIFF_WRT_B) db[c * m + j] = 1;
         if (wrt == ALTDIFF_WRT_H) dh[c * p + j] = 1; /* j: kept row */
-        if (wrt == ALTDIFF_WRT_THETA && !ad_smooth(w)) dq[c * n + j] = 1; /* theta = q */
+        if (wrt == ALTDIFF_WRT_THETA && !ad_smooth(md)) dq[c * n + j] = 1; /* theta = q */
     }
 }
 
 /* Smooth objectives: dq (n x d) = J e_{c0} .. J e_{c0+d-1}, J = d grad f /
  * d theta at x (original units); e: k scratch */
-static void theta_block(const altdiff_work *w, altdiff_int c0, altdiff_int d, const double *x,
+static void theta_block(const ad_model *md, altdiff_int c0, altdiff_int d, const double *x,
                         double *e, double *dq)
 {
-    altdiff_int k = altdiff_theta_size(w);
+    altdiff_int k = ad_theta_size(md);
     ad_fill(e, 0, k);
     for (altdiff_int c = 0; c < d; c++) {
         e[c0 + c] = 1;
-        w->obj.f.dgrad(w->obj.f.user, x, e, dq + c * w->n);
+        md->obj.f.dgrad(md->obj.f.user, x, e, dq + c * md->n);
         e[c0 + c] = 0;
     }
 }
@@ -439,22 +442,22 @@ typedef struct {
 
 /* Columns c0 .. c0+d-1 (kept parameter indices) of the Jacobian with respect
  * to wrt, by the Alt-Diff recursion (or the KKT factor K when given) */
-static int jacobian_block(altdiff_work *w, const altdiff_deriv_settings *ds, int wrt,
+static int jacobian_block(ad_model *md, ad_state *st, const altdiff_deriv_settings *ds, int wrt,
                           altdiff_int c0, altdiff_int d, double *blk, ad_kkt *K,
                           const jac_out *out, altdiff_deriv_info *info)
 {
-    altdiff_int n = w->n, m = w->m, p = w->p;
+    altdiff_int n = md->n, m = md->m, p = md->p;
     double *dq = blk, *db = dq + n * d, *dh = db + m * d, *dx = dh + p * d;
-    unit_block(w, wrt, c0, d, dq, db, dh);
-    if (wrt == ALTDIFF_WRT_THETA && ad_smooth(w)) theta_block(w, c0, d, out->x, out->e, dq);
+    unit_block(md, wrt, c0, d, dq, db, dh);
+    if (wrt == ALTDIFF_WRT_THETA && ad_smooth(md)) theta_block(md, c0, d, out->x, out->e, dq);
     int status = ALTDIFF_OK;
     if (K)
         for (altdiff_int c = 0; c < d && status == ALTDIFF_OK; c++)
             status = ad_kkt_jvp(K, dq + c * n, db + c * m, dh + c * p, dx + c * n);
     else
-        status = jvp_altdiff(w, ds, d, dq, db, dh, dx, info);
+        status = jvp_altdiff(md, st, ds, d, dq, db, dh, dx, info);
     for (altdiff_int c = 0; c < d && status == ALTDIFF_OK; c++) {
-        altdiff_int col = wrt == ALTDIFF_WRT_H ? w->keep[c0 + c] : c0 + c;
+        altdiff_int col = wrt == ALTDIFF_WRT_H ? md->keep[c0 + c] : c0 + c;
         if (out->wx)
             out->g[col] = ad_dot(out->wx, dx + c * n, n); /* (J'w)_col = w'J e_col */
         else
@@ -464,20 +467,20 @@ static int jacobian_block(altdiff_work *w, const altdiff_deriv_settings *ds, int
 }
 
 /* Every block of columns of the Jacobian with respect to wrt */
-static int jacobian_blocks(altdiff_work *w, const altdiff_deriv_settings *ds, int wrt,
+static int jacobian_blocks(ad_model *md, ad_state *st, const altdiff_deriv_settings *ds, int wrt,
                            const jac_out *out, altdiff_deriv_info *info)
 {
-    altdiff_int n = w->n, m = w->m, p = w->p;
+    altdiff_int n = md->n, m = md->m, p = md->p;
     altdiff_int cols = wrt == ALTDIFF_WRT_Q ? n : wrt == ALTDIFF_WRT_B ? m : wrt == ALTDIFF_WRT_H
                                                                           ? p
-                                                                          : altdiff_theta_size(w);
+                                                                          : ad_theta_size(md);
     altdiff_int d = ds->mode == ALTDIFF_MODE_KKT ? 1 : (ds->block < cols ? ds->block : cols);
     ad_kkt *K = NULL;
     double *blk = ad_malloc((size_t)((2 * n + m + p) * (d > 0 ? d : 1)), sizeof(double));
     int status = blk ? ALTDIFF_OK : ALTDIFF_ERR_NOMEM;
-    if (status == ALTDIFF_OK && ds->mode == ALTDIFF_MODE_KKT) status = ad_kkt_setup(w, &K, info);
+    if (status == ALTDIFF_OK && ds->mode == ALTDIFF_MODE_KKT) status = ad_kkt_setup(md, st, &K, info);
     for (altdiff_int c0 = 0; c0 < cols && status == ALTDIFF_OK; c0 += d)
-        status = jacobian_block(w, ds, wrt, c0, cols - c0 < d ? cols - c0 : d, blk, K, out,
+        status = jacobian_block(md, st, ds, wrt, c0, cols - c0 < d ? cols - c0 : d, blk, K, out,
                                 info);
     ad_kkt_free(K);
     ad_free(blk);
@@ -485,15 +488,15 @@ static int jacobian_blocks(altdiff_work *w, const altdiff_deriv_settings *ds, in
 }
 
 /* VJP by forward mode: dq_j = w' (dx/dq) e_j, ... one block of columns at a time */
-static int vjp_forward(altdiff_work *w, const altdiff_deriv_settings *ds, const double *wx,
+static int vjp_forward(ad_model *md, ad_state *st, const altdiff_deriv_settings *ds, const double *wx,
                        double *dq, double *db, double *dh, altdiff_deriv_info *info)
 {
     double *g[3] = {dq, db, dh};
     int status = ALTDIFF_OK;
-    if (dh) ad_fill(dh, 0, w->p_all); /* dropped rows */
+    if (dh) ad_fill(dh, 0, md->p_all); /* dropped rows */
     for (int wrt = ALTDIFF_WRT_Q; wrt <= ALTDIFF_WRT_H && status == ALTDIFF_OK; wrt++) {
         jac_out out = {NULL, 0, wx, g[wrt], NULL, NULL};
-        if (g[wrt]) status = jacobian_blocks(w, ds, wrt, &out, info);
+        if (g[wrt]) status = jacobian_blocks(md, st, ds, wrt, &out, info);
     }
     return status;
 }
@@ -501,26 +504,66 @@ static int vjp_forward(altdiff_work *w, const altdiff_deriv_settings *ds, const 
 int altdiff_jacobian(altdiff_work *w, const altdiff_deriv_settings *ds, int wrt, double *J,
                      altdiff_int ldJ, altdiff_deriv_info *info)
 {
+    ad_model *md = w ? &w->model : NULL;
+    ad_state *st = w ? &w->state : NULL;
     altdiff_deriv_info local;
     if (!info) info = &local;
     info_start(info);
-    int status = deriv_check(w, ds);
+    int status = deriv_check(md, st, ds);
     if (status != ALTDIFF_OK) return status;
-    if (!J || ldJ < w->n || wrt < ALTDIFF_WRT_Q || wrt > ALTDIFF_WRT_THETA ||
+    if (!J || ldJ < md->n || wrt < ALTDIFF_WRT_Q || wrt > ALTDIFF_WRT_THETA ||
         (ds->mode != ALTDIFF_MODE_ALTDIFF && ds->mode != ALTDIFF_MODE_KKT))
         return ALTDIFF_ERR_INVALID;
     double t0 = ad_time();
-    count_active(w, info);
-    altdiff_int n = w->n, k = altdiff_theta_size(w);
-    altdiff_int given = wrt == ALTDIFF_WRT_Q ? n : wrt == ALTDIFF_WRT_B ? w->m
-                                          : wrt == ALTDIFF_WRT_H ? w->p_all : k;
+    count_active(md, st, info);
+    altdiff_int n = md->n, k = ad_theta_size(md);
+    altdiff_int given = wrt == ALTDIFF_WRT_Q ? n : wrt == ALTDIFF_WRT_B ? md->m
+                                          : wrt == ALTDIFF_WRT_H ? md->p_all : k;
     for (altdiff_int c = 0; c < given; c++) ad_fill(J + c * ldJ, 0, n); /* dropped rows */
     double *xe = ad_malloc((size_t)(n + k), sizeof(double)); /* x*, e */
     if (!xe) return ALTDIFF_ERR_NOMEM;
-    ad_unscale_solution(w, xe, NULL, NULL, NULL);
+    ad_unscale_solution(md, st, xe, NULL, NULL, NULL);
     jac_out out = {J, ldJ, NULL, NULL, xe, xe + n};
-    status = jacobian_blocks(w, ds, wrt, &out, info);
+    status = jacobian_blocks(md, st, ds, wrt, &out, info);
     ad_free(xe);
     info->time = ad_time() - t0;
     return status;
+}
+
+/* ds with ALTDIFF_MODE_AUTO replaced by the cost model's choice */
+altdiff_deriv_settings ad_resolve_mode(const ad_model *md, const ad_state *st,
+                                       const altdiff_deriv_settings *ds, altdiff_int columns)
+{
+    altdiff_deriv_settings r = *ds;
+    if (r.mode == ALTDIFF_MODE_AUTO) r.mode = ad_fastest_mode(md, st, columns);
+    return r;
+}
+
+int altdiff_fastest_mode(const altdiff_work *w, altdiff_int columns)
+{
+    if (!w) return columns > 0 ? ALTDIFF_MODE_ALTDIFF : ALTDIFF_MODE_GMRES;
+    return ad_fastest_mode(&w->model, &w->state, columns);
+}
+
+int altdiff_vjp(altdiff_work *w, const altdiff_deriv_settings *ds, const double *wx,
+                double *dq, double *db, double *dh, altdiff_deriv_info *info)
+{
+    if (!w || !ds) return ALTDIFF_ERR_INVALID;
+    altdiff_deriv_settings r = ad_resolve_mode(&w->model, &w->state, ds, 0);
+    return ad_vjp(&w->model, &w->state, &r, wx, dq, db, dh, info);
+}
+
+int altdiff_matrix_grads(const altdiff_work *w, const double *dq, const double *db,
+                         const double *dh, double *dPx, double *dAx, double *dGx)
+{
+    if (!w) return ALTDIFF_ERR_INVALID;
+    return ad_matrix_grads(&w->model, &w->state, dq, db, dh, dPx, dAx, dGx);
+}
+
+int altdiff_jvp(altdiff_work *w, const altdiff_deriv_settings *ds, const altdiff_direction *dir,
+                double *dx, altdiff_deriv_info *info)
+{
+    if (!w || !ds) return ALTDIFF_ERR_INVALID;
+    altdiff_deriv_settings r = ad_resolve_mode(&w->model, &w->state, ds, 1);
+    return ad_jvp(&w->model, &w->state, &r, dir, dx, info);
 }

@@ -26,15 +26,15 @@ typedef struct ad_tangent {
     altdiff_int d;
     double *dx, *ds, *dlam, *dnu, *dxt, *Ax, *Gx;
     const double *dq, *db, *dh;
-    cholmod_dense *Xw, *Yw, *Ew; /* solve workspaces for d columns */
+    ad_solve_work ws;            /* solve workspaces for d columns */
     const double *dtheta;        /* ad_tangent_theta: dq = base + J dtheta */
     double *base, *dq_theta;     /* n each                                 */
 } tangent;
 
 /* rhs (in t->dxt) = sigma dx - dq - A'(dlam - rho db) - G'(dnu + rho (ds - dh)) */
-static void tangent_rhs(altdiff_work *w, tangent *t, double rho, double sigma)
+static void tangent_rhs(ad_model *md, tangent *t, double rho, double sigma)
 {
-    altdiff_int n = w->n, m = w->m, p = w->p;
+    altdiff_int n = md->n, m = md->m, p = md->p;
     for (altdiff_int c = 0; c < t->d; c++) {
         double *r = t->dxt + c * n, *a = t->Ax + c * m, *g = t->Gx + c * p;
         const double *dq = t->dq ? t->dq + c * n : NULL, *db = t->db ? t->db + c * m : NULL,
@@ -44,23 +44,23 @@ static void tangent_rhs(altdiff_work *w, tangent *t, double rho, double sigma)
         for (altdiff_int i = 0; i < m; i++) a[i] = (db ? rho * db[i] : 0) - t->dlam[c * m + i];
         for (altdiff_int k = 0; k < p; k++)
             g[k] = -t->dnu[c * p + k] - rho * (t->ds[c * p + k] - (dh ? dh[k] : 0));
-        ad_gatxpy(w->A, a, r); /* r += A'(rho db - dlam)         */
-        ad_gatxpy(w->G, g, r); /* r += G'(-dnu - rho (ds - dh))  */
+        ad_gatxpy(md->A, a, r); /* r += A'(rho db - dlam)         */
+        ad_gatxpy(md->G, g, r); /* r += G'(-dnu - rho (ds - dh))  */
     }
 }
 
 /* The constraint-side tangents of column c from dx~; returns the largest change */
-static double tangent_constraints(altdiff_work *w, tangent *t, altdiff_int c, double rho,
+static double tangent_constraints(ad_model *md, ad_state *st, tangent *t, altdiff_int c, double rho,
                                   double alpha)
 {
-    altdiff_int n = w->n, m = w->m, p = w->p;
+    altdiff_int n = md->n, m = md->m, p = md->p;
     double *a = t->Ax + c * m, *g = t->Gx + c * p, *dlam = t->dlam + c * m;
     double *ds = t->ds + c * p, *dnu = t->dnu + c * p, change = 0;
     const double *db = t->db ? t->db + c * m : NULL, *dh = t->dh ? t->dh + c * p : NULL;
     ad_fill(a, 0, m);
     ad_fill(g, 0, p);
-    ad_gaxpy(w->A, t->dxt + c * n, a); /* A dx~ */
-    ad_gaxpy(w->G, t->dxt + c * n, g); /* G dx~ */
+    ad_gaxpy(md->A, t->dxt + c * n, a); /* A dx~ */
+    ad_gaxpy(md->G, t->dxt + c * n, g); /* G dx~ */
     for (altdiff_int i = 0; i < m; i++) {
         double step = rho * alpha * (a[i] - (db ? db[i] : 0)); /* dlam+ - dlam */
         dlam[i] += step;
@@ -69,7 +69,7 @@ static double tangent_constraints(altdiff_work *w, tangent *t, altdiff_int c, do
     for (altdiff_int k = 0; k < p; k++) {
         double hk = dh ? dh[k] : 0;
         double gx = alpha * g[k] + (1 - alpha) * (hk - ds[k]);          /* dGx^  */
-        double s1 = w->s[k] > 0 ? -dnu[k] / rho - (gx - hk) : 0;         /* ds+   */
+        double s1 = st->s[k] > 0 ? -dnu[k] / rho - (gx - hk) : 0;         /* ds+   */
         double nstep = rho * (gx + s1 - hk);                             /* dnu+ - dnu */
         change = ad_max(change, ad_max(fabs(s1 - ds[k]) * rho, fabs(nstep)));
         ds[k] = s1;
@@ -79,16 +79,16 @@ static double tangent_constraints(altdiff_work *w, tangent *t, altdiff_int c, do
 }
 
 /* One tangent sweep; *change = largest change of (rho dx, rho ds, dlam, dnu) */
-static int tangent_sweep(altdiff_work *w, tangent *t, double *change)
+static int tangent_sweep(ad_model *md, ad_state *st, tangent *t, double *change)
 {
-    double rho = w->F.rho, sigma = w->F.sigma, alpha = w->set.alpha;
-    altdiff_int n = w->n;
-    tangent_rhs(w, t, rho, sigma);
-    int status = ad_factor_solve_block(w, t->dxt, t->d, &t->Xw, &t->Yw, &t->Ew);
+    double rho = md->F.rho, sigma = md->F.sigma, alpha = md->set.alpha;
+    altdiff_int n = md->n;
+    tangent_rhs(md, t, rho, sigma);
+    int status = ad_factor_solve_block(&md->F, t->dxt, t->d, &t->ws);
     if (status != ALTDIFF_OK) return status;
     *change = 0;
     for (altdiff_int c = 0; c < t->d; c++) {
-        *change = ad_max(*change, tangent_constraints(w, t, c, rho, alpha));
+        *change = ad_max(*change, tangent_constraints(md, st, t, c, rho, alpha));
         for (altdiff_int j = 0; j < n; j++) {
             double *dx = t->dx + c * n + j, xn = alpha * t->dxt[c * n + j] + (1 - alpha) * *dx;
             *change = ad_max(*change, rho * fabs(xn - *dx));
@@ -99,22 +99,22 @@ static int tangent_sweep(altdiff_work *w, tangent *t, double *change)
 }
 
 /* Size of the tangents, the scale of the truncation test */
-static double tangent_size(const altdiff_work *w, const tangent *t)
+static double tangent_size(const ad_model *md, const tangent *t)
 {
     altdiff_int d = t->d;
-    double r = w->F.rho;
-    return ad_max(ad_max(r * ad_nrm_inf(t->dx, w->n * d), r * ad_nrm_inf(t->ds, w->p * d)),
-                ad_max(ad_nrm_inf(t->dlam, w->m * d), ad_nrm_inf(t->dnu, w->p * d)));
+    double r = md->F.rho;
+    return ad_max(ad_max(r * ad_nrm_inf(t->dx, md->n * d), r * ad_nrm_inf(t->ds, md->p * d)),
+                ad_max(ad_nrm_inf(t->dlam, md->m * d), ad_nrm_inf(t->dnu, md->p * d)));
 }
 
 /* The tangent state for d directions (dq (n x d), db, dh; NULL = 0), with dx
  * (n x d, caller's) as its x part, all zero, and its solve workspaces
  * allocated (by one solve of zeros), so that sweeps allocate nothing; NULL
  * when out of memory */
-ad_tangent *ad_tangent_new(altdiff_work *w, altdiff_int d, const double *dq,
+ad_tangent *ad_tangent_new(ad_model *md, altdiff_int d, const double *dq,
                            const double *db, const double *dh, double *dx)
 {
-    altdiff_int n = w->n, m = w->m, p = w->p;
+    altdiff_int n = md->n, m = md->m, p = md->p;
     tangent *t = ad_calloc(1, sizeof(tangent));
     if (!t) return NULL;
     t->d = d;
@@ -130,59 +130,57 @@ ad_tangent *ad_tangent_new(altdiff_work *w, altdiff_int d, const double *dq,
     t->Gx = ad_calloc((size_t)(p * d), sizeof(double));
     ad_fill(dx, 0, n * d);
     if (t->ds && t->dlam && t->dnu && t->dxt && t->Ax && t->Gx &&
-        ad_factor_solve_block(w, t->dxt, d, &t->Xw, &t->Yw, &t->Ew) == ALTDIFF_OK)
+        ad_factor_solve_block(&md->F, t->dxt, d, &t->ws) == ALTDIFF_OK)
         return t;
-    return ad_tangent_free(w, t);
+    return ad_tangent_free(md, t);
 }
 
-ad_tangent *ad_tangent_free(const altdiff_work *w, ad_tangent *t)
+ad_tangent *ad_tangent_free(const ad_model *md, ad_tangent *t)
 {
     if (!t) return NULL;
-    cholmod_common *cm = (cholmod_common *)&w->F.cm; /* frees only t's workspaces */
-    cholmod_l_free_dense(&t->Xw, cm);
-    cholmod_l_free_dense(&t->Yw, cm);
-    cholmod_l_free_dense(&t->Ew, cm);
+    cholmod_common *cm = (cholmod_common *)&md->F.cm; /* frees only t's workspaces */
+    ad_solve_work_free(&t->ws, cm);
     double *bufs[] = {t->ds, t->dlam, t->dnu, t->dxt, t->Ax, t->Gx, t->base, t->dq_theta};
     for (int b = 0; b < 8; b++) ad_free(bufs[b]);
     return ad_free(t);
 }
 
-int ad_tangent_theta(altdiff_work *w, ad_tangent *t, const double *dtheta)
+int ad_tangent_theta(ad_model *md, ad_tangent *t, const double *dtheta)
 {
-    t->base = ad_calloc((size_t)w->n, sizeof(double));
-    t->dq_theta = ad_malloc((size_t)w->n, sizeof(double));
+    t->base = ad_calloc((size_t)md->n, sizeof(double));
+    t->dq_theta = ad_malloc((size_t)md->n, sizeof(double));
     if (!t->base || !t->dq_theta) return ALTDIFF_ERR_NOMEM;
-    if (t->dq) ad_copy(t->base, t->dq, w->n);
+    if (t->dq) ad_copy(t->base, t->dq, md->n);
     t->dtheta = dtheta;
     t->dq = t->dq_theta;
     return ALTDIFF_OK;
 }
 
 /* One sweep at the current rho and slack mask; *rel = change / size */
-int ad_tangent_step(altdiff_work *w, ad_tangent *t, double *rel)
+int ad_tangent_step(ad_model *md, ad_state *st, ad_tangent *t, double *rel)
 {
     double change = INFINITY;
     if (t->dtheta) { /* dq~ = base + c D J(x~) dtheta at this step's x~ */
-        int st = ad_smooth_dgrad(w, w->xt, t->dtheta, t->dq_theta);
-        if (st != ALTDIFF_OK) return st;
-        ad_axpy(t->dq_theta, 1.0, t->base, w->n);
+        int rc = ad_smooth_dgrad(md, st->xt, t->dtheta, t->dq_theta);
+        if (rc != ALTDIFF_OK) return rc;
+        ad_axpy(t->dq_theta, 1.0, t->base, md->n);
     }
-    int status = tangent_sweep(w, t, &change);
-    double size = tangent_size(w, t);
+    int status = tangent_sweep(md, st, t, &change);
+    double size = tangent_size(md, t);
     *rel = size > 0 ? change / size : change;
     return status;
 }
 
-int ad_forward_block(altdiff_work *w, const altdiff_deriv_settings *ds, altdiff_int d,
+int ad_forward_block(ad_model *md, ad_state *st, const altdiff_deriv_settings *ds, altdiff_int d,
                      const double *dq, const double *db, const double *dh, double *dx,
                      altdiff_deriv_info *info)
 {
-    ad_tangent *t = ad_tangent_new(w, d, dq, db, dh, dx);
+    ad_tangent *t = ad_tangent_new(md, d, dq, db, dh, dx);
     int status = t ? ALTDIFF_OK : ALTDIFF_ERR_NOMEM;
     double rel = INFINITY, prev = 0, rate = 0, err = INFINITY;
     altdiff_int k = 0;
     while (status == ALTDIFF_OK && err > ds->eps && k < ds->max_iter) {
-        status = ad_tangent_step(w, t, &rel);
+        status = ad_tangent_step(md, st, t, &rel);
         err = ad_fixed_point_error(rel, prev, &rate); /* the step alone stops too early */
         prev = rel;
         k++;
@@ -190,6 +188,6 @@ int ad_forward_block(altdiff_work *w, const altdiff_deriv_settings *ds, altdiff_
     if (err > ds->eps) info->status = ALTDIFF_MAX_ITER; /* the caller starts at SOLVED */
     if (k > info->iter) info->iter = k;
     info->residual = ad_max(info->residual, err);
-    ad_tangent_free(w, t);
+    ad_tangent_free(md, t);
     return status;
 }

@@ -65,7 +65,8 @@ struct ad_kkt {
     int analyze_only;      /* ad_kkt_estimate: stop after the analysis       */
     /* the augmented-Lagrangian inner solve (al = 1) */
     int al;
-    const altdiff_work *w; /* scaling and the factor of H                    */
+    const ad_model *md;    /* scaling and the factor of H                    */
+    const ad_state *st;    /* the solution                                   */
     cholmod_factor *LM;    /* LL' of M with H's symbolic analysis            */
     double *Mx;            /* values of M on the pattern of H                */
     cs_dl *Ct;             /* C~' (n x (m + nJ)): the rows of C~ as columns  */
@@ -132,12 +133,12 @@ static int m_solve(ad_kkt *K, double *x)
  * then x = D x~, y_C = E_C y~ / c. */
 static int al_solve(ad_kkt *K, const double *r)
 {
-    const altdiff_work *w = K->w;
+    const ad_model *md = K->md;
     altdiff_int n = K->n, m = K->m, nc = m + K->nJ;
-    double rho = AD_KKT_AL_RHO, sigma = w->F.sigma, *b = K->du + n, prev = INFINITY;
-    for (altdiff_int j = 0; j < n; j++) K->du[j] = w->c * w->D[j] * r[j];   /* a */
-    for (altdiff_int i = 0; i < m; i++) b[i] = w->E[i] * r[n + i];           /* b */
-    for (altdiff_int k = 0; k < K->nJ; k++) b[m + k] = w->E[m + K->J[k]] * r[n + m + k];
+    double rho = AD_KKT_AL_RHO, sigma = md->F.sigma, *b = K->du + n, prev = INFINITY;
+    for (altdiff_int j = 0; j < n; j++) K->du[j] = md->sc.c * md->sc.D[j] * r[j];   /* a */
+    for (altdiff_int i = 0; i < m; i++) b[i] = md->sc.E[i] * r[n + i];           /* b */
+    for (altdiff_int k = 0; k < K->nJ; k++) b[m + k] = md->sc.E[m + K->J[k]] * r[n + m + k];
     double scale = ad_max(ad_nrm_inf(K->du, n), ad_nrm_inf(b, nc));
     ad_fill(K->xs, 0, n);
     ad_fill(K->ys, 0, nc);
@@ -155,20 +156,20 @@ static int al_solve(ad_kkt *K, const double *r)
         if (res <= 1e-15 * scale || res >= 0.5 * prev) break;
         prev = res;
     }
-    for (altdiff_int j = 0; j < n; j++) K->du[j] = w->D[j] * K->xs[j];          /* x */
-    for (altdiff_int i = 0; i < m; i++) K->du[n + i] = w->E[i] * K->ys[i] * w->cinv;
+    for (altdiff_int j = 0; j < n; j++) K->du[j] = md->sc.D[j] * K->xs[j];          /* x */
+    for (altdiff_int i = 0; i < m; i++) K->du[n + i] = md->sc.E[i] * K->ys[i] * md->sc.cinv;
     for (altdiff_int k = 0; k < K->nJ; k++)
-        K->du[n + m + k] = w->E[m + K->J[k]] * K->ys[m + k] * w->cinv;
+        K->du[n + m + k] = md->sc.E[m + K->J[k]] * K->ys[m + k] * md->sc.cinv;
     return ALTDIFF_OK;
 }
 
 /* C~' = [A~' G~_J']: column i < m is row i of A~, column m + k row J[k] of G~
  * (Gt = G~') */
-static int build_Ct(const altdiff_work *w, ad_kkt *K, const cs_dl *Gt)
+static int build_Ct(const ad_model *md, ad_kkt *K, const cs_dl *Gt)
 {
-    altdiff_int n = w->n, m = w->m;
-    cs_dl *At = ad_transpose(w->A);
-    altdiff_int nz = w->A->p[n];
+    altdiff_int n = md->n, m = md->m;
+    cs_dl *At = ad_transpose(md->A);
+    altdiff_int nz = md->A->p[n];
     for (altdiff_int k = 0; k < K->nJ; k++) nz += Gt->p[K->J[k] + 1] - Gt->p[K->J[k]];
     if (At) K->Ct = ad_spalloc(n, m + K->nJ, nz);
     int status = K->Ct ? ALTDIFF_OK : ALTDIFF_ERR_NOMEM;
@@ -233,11 +234,11 @@ static int add_gram_dense(const cholmod_sparse *H, double *Mx, const double *R, 
 /* Mx += scale (sum over the columns c of Rt with take[c]) r_c r_c', Rt
  * holding rows of C~ or G~ as columns: one outer product at a time on a
  * sparse H, one dense block product when H is full */
-static int add_rows(const altdiff_work *w, double *Mx, const cs_dl *Rt, const unsigned char *take,
+static int add_rows(const ad_model *md, double *Mx, const cs_dl *Rt, const unsigned char *take,
                     double scale)
 {
-    const cholmod_sparse *H = w->F.H;
-    altdiff_int n = w->n, rows = 0;
+    const cholmod_sparse *H = md->F.H;
+    altdiff_int n = md->n, rows = 0;
     for (altdiff_int c = 0; c < Rt->n; c++) rows += take[c];
     if ((double)((const altdiff_int *)H->p)[n] < 0.5 * (double)n * (double)(n + 1)) {
         for (altdiff_int c = 0; c < Rt->n; c++)
@@ -261,17 +262,17 @@ static int add_rows(const altdiff_work *w, double *Mx, const cs_dl *Rt, const un
 /* Mx = HP + sigma I + rho C~'C~: either built from the rows of C~, or as
  * rho HS minus the inactive rows, whichever adds fewer products. take:
  * scratch of max(m + nJ, p) flags */
-static int form_M(const altdiff_work *w, ad_kkt *K, const cs_dl *Gt, unsigned char *take)
+static int form_M(const ad_model *md, ad_kkt *K, const cs_dl *Gt, unsigned char *take)
 {
-    const ad_factor *F = &w->F;
-    altdiff_int n = w->n, nz = ((const altdiff_int *)F->H->p)[n];
+    const ad_factor *F = &md->F;
+    altdiff_int n = md->n, nz = ((const altdiff_int *)F->H->p)[n];
     double rho = AD_KKT_AL_RHO, in = 0, out = 0; /* products to add: rows in C, not in C */
     for (altdiff_int c = 0; c < K->Ct->n; c++) {
         double len = (double)(K->Ct->p[c + 1] - K->Ct->p[c]);
         in += len * len;
-        if (c >= w->m) out -= len * len; /* an active row of G */
+        if (c >= md->m) out -= len * len; /* an active row of G */
     }
-    for (altdiff_int k = 0; k < w->p; k++) {
+    for (altdiff_int k = 0; k < md->p; k++) {
         double len = (double)(Gt->p[k + 1] - Gt->p[k]);
         out += len * len;
     }
@@ -280,20 +281,20 @@ static int form_M(const altdiff_work *w, ad_kkt *K, const cs_dl *Gt, unsigned ch
     for (altdiff_int j = 0; j < n; j++) K->Mx[F->diag[j]] += F->sigma;
     if (!subtract) {
         for (altdiff_int c = 0; c < K->Ct->n; c++) take[c] = 1;
-        return add_rows(w, K->Mx, K->Ct, take, rho);
+        return add_rows(md, K->Mx, K->Ct, take, rho);
     }
-    for (altdiff_int k = 0; k < w->p; k++) take[k] = 1; /* the inactive rows of G */
+    for (altdiff_int k = 0; k < md->p; k++) take[k] = 1; /* the inactive rows of G */
     for (altdiff_int k = 0; k < K->nJ; k++) take[K->J[k]] = 0;
-    return add_rows(w, K->Mx, Gt, take, -rho);
+    return add_rows(md, K->Mx, Gt, take, -rho);
 }
 
 /* Factor M with a copy of H's factor (symbolic analysis and type kept) */
-static int factor_M(const altdiff_work *w, ad_kkt *K)
+static int factor_M(const ad_model *md, ad_kkt *K)
 {
     cholmod_common *cm = &K->cm;
-    K->LM = cholmod_l_copy_factor(w->F.L, cm);
+    K->LM = cholmod_l_copy_factor(md->F.L, cm);
     if (!K->LM) return cholmod_fail(cm);
-    cholmod_sparse V = *w->F.H; /* the pattern of H with the values of M */
+    cholmod_sparse V = *md->F.H; /* the pattern of H with the values of M */
     V.x = K->Mx;
     if (!cholmod_l_factorize(&V, K->LM, cm) || cm->status < CHOLMOD_OK) return cholmod_fail(cm);
     if (cm->status == CHOLMOD_NOT_POSDEF || K->LM->minor < K->LM->n) return ALTDIFF_ERR_NOT_POSDEF;
@@ -301,23 +302,24 @@ static int factor_M(const altdiff_work *w, ad_kkt *K)
 }
 
 /* Set up the augmented-Lagrangian inner solve; ALTDIFF_OK when it is ready */
-static int al_setup(const altdiff_work *w, ad_kkt *K)
+static int al_setup(const ad_model *md, const ad_state *st, ad_kkt *K)
 {
-    altdiff_int n = w->n, nc = w->m + K->nJ;
-    K->w = w;
-    cs_dl *Gt = ad_transpose(w->G);
-    int status = Gt ? build_Ct(w, K, Gt) : ALTDIFF_ERR_NOMEM;
-    K->Mx = ad_malloc((size_t)((const altdiff_int *)w->F.H->p)[n], sizeof(double));
+    altdiff_int n = md->n, nc = md->m + K->nJ;
+    K->md = md;
+    K->st = st;
+    cs_dl *Gt = ad_transpose(md->G);
+    int status = Gt ? build_Ct(md, K, Gt) : ALTDIFF_ERR_NOMEM;
+    K->Mx = ad_malloc((size_t)((const altdiff_int *)md->F.H->p)[n], sizeof(double));
     K->xs = ad_malloc((size_t)n, sizeof(double));
     K->t = ad_malloc((size_t)n, sizeof(double));
     K->ys = ad_malloc((size_t)(nc > 0 ? nc : 1), sizeof(double));
     K->cy = ad_malloc((size_t)(nc > 0 ? nc : 1), sizeof(double));
     K->du = ad_malloc((size_t)K->N, sizeof(double));
-    unsigned char *take = ad_malloc((size_t)(nc > w->p ? nc : w->p) + 1, 1);
+    unsigned char *take = ad_malloc((size_t)(nc > md->p ? nc : md->p) + 1, 1);
     if (status == ALTDIFF_OK && (!K->Mx || !K->xs || !K->t || !K->ys || !K->cy || !K->du || !take))
         status = ALTDIFF_ERR_NOMEM;
-    if (status == ALTDIFF_OK) status = form_M(w, K, Gt, take);
-    if (status == ALTDIFF_OK) status = factor_M(w, K);
+    if (status == ALTDIFF_OK) status = form_M(md, K, Gt, take);
+    if (status == ALTDIFF_OK) status = factor_M(md, K);
     ad_spfree(Gt);
     ad_free(take);
     return status;
@@ -346,17 +348,17 @@ static void al_free(ad_kkt *K)
  * s_k > 0 and a rounding-level nu_k = +-1e-17 (nu+ = nu + rho (Gx + s - h)
  * cancels only to rounding) as inactive, as they are. Counts the weakly
  * active rows: nu_k <= eps_dual and s_k <= eps_prim. */
-static void active_set(const altdiff_work *w, ad_kkt *K, altdiff_deriv_info *info)
+static void active_set(const ad_model *md, const ad_state *st, ad_kkt *K, altdiff_deriv_info *info)
 {
-    altdiff_int m = w->m, nJ = 0, weak = 0;
-    for (altdiff_int k = 0; k < w->p; k++) {
-        double nu = w->cinv * w->E[m + k] * w->nu[k]; /* nu = Eg nu~ / c   */
-        double s = w->Einv[m + k] * w->s[k];          /* s = Eg^-1 s~      */
+    altdiff_int m = md->m, nJ = 0, weak = 0;
+    for (altdiff_int k = 0; k < md->p; k++) {
+        double nu = md->sc.cinv * md->sc.E[m + k] * st->nu[k]; /* nu = Eg nu~ / c   */
+        double s = md->sc.Einv[m + k] * st->s[k];          /* s = Eg^-1 s~      */
         if (nu > s) K->J[nJ++] = k;
-        if (nu <= w->info.eps_dual && s <= w->info.eps_prim) weak++;
+        if (nu <= st->info.eps_dual && s <= st->info.eps_prim) weak++;
     }
     K->nJ = nJ;
-    K->N = w->n + m + nJ;
+    K->N = md->n + m + nJ;
     if (info) {
         info->active = nJ;
         info->weakly_active = weak;
@@ -364,13 +366,13 @@ static void active_set(const altdiff_work *w, ad_kkt *K, altdiff_deriv_info *inf
 }
 
 /* Number of stored entries of the upper triangle of K (diagonal included) */
-static altdiff_int kkt_nnz(const altdiff_work *w, const ad_kkt *K, const cs_dl *Gt)
+static altdiff_int kkt_nnz(const ad_model *md, const ad_kkt *K, const cs_dl *Gt)
 {
-    altdiff_int n = w->n, *Pp = w->P->p, *Pi = w->P->i, nz = Pp[n] + w->A->p[n];
+    altdiff_int n = md->n, *Pp = md->P->p, *Pi = md->P->i, nz = Pp[n] + md->A->p[n];
     for (altdiff_int j = 0; j < n; j++) /* a missing P_jj is stored as 0 */
         if (Pp[j + 1] == Pp[j] || Pi[Pp[j + 1] - 1] != j) nz++;
     for (altdiff_int k = 0; k < K->nJ; k++) nz += Gt->p[K->J[k] + 1] - Gt->p[K->J[k]];
-    return nz + w->m + K->nJ; /* zero diagonal of the (2,2) block */
+    return nz + md->m + K->nJ; /* zero diagonal of the (2,2) block */
 }
 
 /* Column c of K: entries t0..t1-1 of (Mi, Mx), then the diagonal c with value
@@ -393,19 +395,19 @@ static altdiff_int put_column(cs_dl *C, altdiff_int c, altdiff_int nz, const alt
 /* The upper triangle of K = [P A' G_J'; A 0 0; G_J 0 0] from P0x, A0x, G0x:
  * column j < n is column j of P (upper), column n + i is row i of A, column
  * n + m + k is row J[k] of G; every column ends with its diagonal */
-static int assemble(const altdiff_work *w, ad_kkt *K)
+static int assemble(const ad_model *md, ad_kkt *K)
 {
-    altdiff_int n = w->n, m = w->m, nz = 0;
-    cs_dl Av = *w->A, Gv = *w->G; /* the patterns with the values as given */
-    Av.x = w->A0x;
-    Gv.x = w->G0x;
+    altdiff_int n = md->n, m = md->m, nz = 0;
+    cs_dl Av = *md->A, Gv = *md->G; /* the patterns with the values as given */
+    Av.x = md->A0x;
+    Gv.x = md->G0x;
     cs_dl *At = ad_transpose(&Av), *Gt = ad_transpose(&Gv); /* sorted columns */
-    if (At && Gt) K->K = ad_spalloc(K->N, K->N, kkt_nnz(w, K, Gt));
+    if (At && Gt) K->K = ad_spalloc(K->N, K->N, kkt_nnz(md, K, Gt));
     int status = K->K ? ALTDIFF_OK : ALTDIFF_ERR_NOMEM;
     if (status == ALTDIFF_OK) {
         cs_dl *C = K->K;
         for (altdiff_int j = 0; j < n; j++) /* P, diagonal last (sorted upper) */
-            nz = put_column(C, j, nz, w->P->i, w->P0x, w->P->p[j], w->P->p[j + 1], 0);
+            nz = put_column(C, j, nz, md->P->i, md->P0x, md->P->p[j], md->P->p[j + 1], 0);
         for (altdiff_int i = 0; i < m; i++) /* A' and 0 */
             nz = put_column(C, n + i, nz, At->i, At->x, At->p[i], At->p[i + 1], 0);
         for (altdiff_int k = 0; k < K->nJ; k++) { /* G_J' and 0 */
@@ -459,18 +461,18 @@ static int ldl_setup(ad_kkt *K)
 }
 
 /* Everything but the struct itself; on failure the caller frees K */
-static int kkt_build(const altdiff_work *w, ad_kkt *K, altdiff_deriv_info *info)
+static int kkt_build(const ad_model *md, const ad_state *st, ad_kkt *K, altdiff_deriv_info *info)
 {
     cholmod_l_start(&K->cm);
     K->cm_started = 1;
     K->cm.print = 0;
-    K->n = w->n;
-    K->m = w->m;
-    K->p = w->p;
-    K->J = ad_malloc((size_t)(w->p > 0 ? w->p : 1), sizeof(altdiff_int));
+    K->n = md->n;
+    K->m = md->m;
+    K->p = md->p;
+    K->J = ad_malloc((size_t)(md->p > 0 ? md->p : 1), sizeof(altdiff_int));
     if (!K->J) return ALTDIFF_ERR_NOMEM;
-    active_set(w, K, info);
-    int status = assemble(w, K);
+    active_set(md, st, K, info);
+    int status = assemble(md, K);
     if (status != ALTDIFF_OK) return status;
     size_t N = (size_t)K->N;
     K->Kdx = ad_malloc((size_t)K->K->p[K->N], sizeof(double));
@@ -478,8 +480,8 @@ static int kkt_build(const altdiff_work *w, ad_kkt *K, altdiff_deriv_info *info)
     K->u = ad_malloc(N, sizeof(double));
     K->r = ad_malloc(N, sizeof(double));
     if (!K->Kdx || !K->rhs || !K->u || !K->r) return ALTDIFF_ERR_NOMEM;
-    if (!K->analyze_only && w->F.k == 0) {
-        status = al_setup(w, K);
+    if (!K->analyze_only && md->F.lr.k == 0) {
+        status = al_setup(md, st, K);
         if (status == ALTDIFF_OK) {
             K->al = 1;
             return ALTDIFF_OK;
@@ -490,14 +492,14 @@ static int kkt_build(const altdiff_work *w, ad_kkt *K, altdiff_deriv_info *info)
     return ldl_setup(K);
 }
 
-int ad_kkt_setup(const altdiff_work *w, ad_kkt **Kout, altdiff_deriv_info *info)
+int ad_kkt_setup(const ad_model *md, const ad_state *st, ad_kkt **Kout, altdiff_deriv_info *info)
 {
     if (!Kout) return ALTDIFF_ERR_INVALID;
     *Kout = NULL;
-    if (!w) return ALTDIFF_ERR_INVALID;
+    if (!md) return ALTDIFF_ERR_INVALID;
     ad_kkt *K = ad_calloc(1, sizeof(ad_kkt));
     if (!K) return ALTDIFF_ERR_NOMEM;
-    int status = kkt_build(w, K, info);
+    int status = kkt_build(md, st, K, info);
     if (status != ALTDIFF_OK) K = ad_kkt_free(K);
     *Kout = K;
     return status;
@@ -505,13 +507,13 @@ int ad_kkt_setup(const altdiff_work *w, ad_kkt **Kout, altdiff_deriv_info *info)
 
 /* The flops and nnz(L) CHOLMOD predicts for the LDL' of the KKT matrix at
  * the current solution: assembly and symbolic analysis only */
-int ad_kkt_estimate(const altdiff_work *w, double *fl, double *lnz)
+int ad_kkt_estimate(const ad_model *md, const ad_state *st, double *fl, double *lnz)
 {
     altdiff_deriv_info info;
     ad_kkt *K = ad_calloc(1, sizeof(ad_kkt));
     if (!K) return ALTDIFF_ERR_NOMEM;
     K->analyze_only = 1;
-    int status = kkt_build(w, K, &info);
+    int status = kkt_build(md, st, K, &info);
     *fl = K->cm.fl;
     *lnz = K->cm.lnz;
     ad_kkt_free(K);

@@ -7,7 +7,7 @@
  */
 #include <math.h>
 
-#include "ad_internal.h"
+#include "scaling.h"
 
 #define SCALE_MIN 1e-4 /* norms below this are left alone       */
 #define SCALE_MAX 1e4  /* and factors are kept within these bounds */
@@ -38,63 +38,99 @@ static void abs_max(const cs_dl *M, double *colmax, double *rowmax)
 }
 
 /* One Ruiz pass: d_j = 1/sqrt(|KKT column j|), e_i = 1/sqrt(|row i of S|),
- * applied to the data and accumulated in D, E. dn (n), de (m+p): scratch. */
-static void ruiz_pass(altdiff_work *w, double *dn, double *de)
+ * applied to the data and accumulated in D, E. */
+static void ruiz_pass(ad_scaling *sc, cs_dl *P, cs_dl *A, cs_dl *G)
 {
-    altdiff_int n = w->n, m = w->m, p = w->p;
+    altdiff_int n = sc->n, m = A->m, rows = sc->rows;
+    double *dn = sc->work, *de = sc->work + n;
     ad_fill(dn, 0, n);
-    ad_fill(de, 0, m + p);
-    abs_max(w->P, dn, dn); /* P symmetric, upper stored: both ends of an entry */
-    abs_max(w->A, dn, de);
-    abs_max(w->G, dn, de + m);
+    ad_fill(de, 0, rows);
+    abs_max(P, dn, dn); /* P symmetric, upper stored: both ends of an entry */
+    abs_max(A, dn, de);
+    abs_max(G, dn, de + m);
     for (altdiff_int j = 0; j < n; j++) dn[j] = ruiz_factor(dn[j]);
-    for (altdiff_int i = 0; i < m + p; i++) de[i] = ruiz_factor(de[i]);
-    scale_csc(w->P, dn, dn); /* P <- d P d  */
-    scale_csc(w->A, de, dn); /* A <- e A d  */
-    scale_csc(w->G, de + m, dn);
-    for (altdiff_int j = 0; j < n; j++) w->D[j] *= dn[j];
-    for (altdiff_int i = 0; i < m + p; i++) w->E[i] *= de[i];
+    for (altdiff_int i = 0; i < rows; i++) de[i] = ruiz_factor(de[i]);
+    scale_csc(P, dn, dn); /* P <- d P d  */
+    scale_csc(A, de, dn); /* A <- e A d  */
+    scale_csc(G, de + m, dn);
+    for (altdiff_int j = 0; j < n; j++) sc->D[j] *= dn[j];
+    for (altdiff_int i = 0; i < rows; i++) sc->E[i] *= de[i];
 }
 
-/* Cost scaling c = 1 / max(mean_j |P(:,j)|, |q~|_inf), within the bounds */
-static double cost_factor(altdiff_work *w, double *dn)
+/* Cost scaling c = 1 / max(mean_j |P(:,j)|, |D q|_inf), within the bounds */
+static double cost_factor(ad_scaling *sc, const cs_dl *P, const double *q0)
 {
-    altdiff_int n = w->n;
+    altdiff_int n = sc->n;
+    double *dn = sc->work;
     ad_fill(dn, 0, n);
-    abs_max(w->P, dn, dn);
+    abs_max(P, dn, dn);
     double mean = 0, qmax = 0;
     for (altdiff_int j = 0; j < n; j++) {
         mean += dn[j] / (double)n;
-        qmax = ad_max(qmax, fabs(w->q0[j] * w->D[j]));
+        if (q0) qmax = ad_max(qmax, fabs(q0[j] * sc->D[j]));
     }
     double norm = ad_max(mean, qmax);
     if (norm < SCALE_MIN) return 1.0;
     return 1.0 / fmin(norm, SCALE_MAX);
 }
 
-/* q~ = c D q, b~ = Ea b, h~ = Eg h (kept rows) */
-void ad_scale_vectors(altdiff_work *w)
+int ad_scaling_alloc(ad_scaling *sc, altdiff_int n, altdiff_int rows)
 {
-    for (altdiff_int j = 0; j < w->n; j++) w->q[j] = w->c * w->D[j] * w->q0[j];
-    for (altdiff_int i = 0; i < w->m; i++) w->b[i] = w->E[i] * w->b0[i];
-    for (altdiff_int k = 0; k < w->p; k++) w->h[k] = w->E[w->m + k] * w->h0[w->keep[k]];
+    sc->n = n;
+    sc->rows = rows;
+    sc->D = ad_malloc((size_t)n, sizeof(double));
+    sc->Dinv = ad_malloc((size_t)n, sizeof(double));
+    sc->E = ad_malloc((size_t)rows, sizeof(double));
+    sc->Einv = ad_malloc((size_t)rows, sizeof(double));
+    sc->work = ad_malloc((size_t)(n + rows), sizeof(double));
+    if (!sc->D || !sc->Dinv || !sc->E || !sc->Einv || !sc->work) return ALTDIFF_ERR_NOMEM;
+    ad_fill(sc->D, 1, n);
+    ad_fill(sc->Dinv, 1, n);
+    ad_fill(sc->E, 1, rows);
+    ad_fill(sc->Einv, 1, rows);
+    sc->c = sc->cinv = 1;
+    return ALTDIFF_OK;
 }
 
-/* Scale from the given values P0x, A0x, G0x, q0, b0, h0. Uses x_prev (n) and
- * wm (m + p) as scratch. */
-void ad_scale(altdiff_work *w)
+void ad_scaling_free(ad_scaling *sc)
 {
-    altdiff_int n = w->n, m = w->m, p = w->p;
-    ad_copy(w->P->x, w->P0x, w->P->p[n]);
-    ad_copy(w->A->x, w->A0x, w->A->p[n]);
-    ad_copy(w->G->x, w->G0x, w->G->p[n]);
-    ad_fill(w->D, 1, n);
-    ad_fill(w->E, 1, m + p);
-    for (int k = 0; k < w->set.scaling; k++) ruiz_pass(w, w->x_prev, w->wm);
-    w->c = w->set.scaling > 0 ? cost_factor(w, w->x_prev) : 1.0;
-    for (altdiff_int t = 0; t < w->P->p[n]; t++) w->P->x[t] *= w->c; /* P~ = c D P D */
-    w->cinv = 1.0 / w->c;
-    for (altdiff_int j = 0; j < n; j++) w->Dinv[j] = 1.0 / w->D[j];
-    for (altdiff_int i = 0; i < m + p; i++) w->Einv[i] = 1.0 / w->E[i];
-    ad_scale_vectors(w);
+    void *arrays[] = {sc->D, sc->Dinv, sc->E, sc->Einv, sc->work};
+    for (size_t k = 0; k < sizeof(arrays) / sizeof(arrays[0]); k++) ad_free(arrays[k]);
+    sc->D = sc->Dinv = sc->E = sc->Einv = sc->work = NULL;
+}
+
+void ad_scaling_compute(ad_scaling *sc, cs_dl *P, cs_dl *A, cs_dl *G, const double *q0,
+                        int passes)
+{
+    altdiff_int n = sc->n;
+    ad_fill(sc->D, 1, n);
+    ad_fill(sc->E, 1, sc->rows);
+    for (int k = 0; k < passes; k++) ruiz_pass(sc, P, A, G);
+    sc->c = passes > 0 ? cost_factor(sc, P, q0) : 1.0;
+    for (altdiff_int t = 0; t < P->p[n]; t++) P->x[t] *= sc->c; /* P~ = c D P D */
+    sc->cinv = 1.0 / sc->c;
+    for (altdiff_int j = 0; j < n; j++) sc->Dinv[j] = 1.0 / sc->D[j];
+    for (altdiff_int i = 0; i < sc->rows; i++) sc->Einv[i] = 1.0 / sc->E[i];
+}
+
+void ad_scale_cost(const ad_scaling *sc, const double *q, double *y)
+{
+    for (altdiff_int j = 0; j < sc->n; j++) y[j] = sc->c * sc->D[j] * q[j]; /* c D q */
+}
+
+void ad_scale_rows(const ad_scaling *sc, altdiff_int off, const double *v, altdiff_int len,
+                   double *y)
+{
+    for (altdiff_int i = 0; i < len; i++) y[i] = sc->E[off + i] * v[i]; /* E v */
+}
+
+void ad_unscale_x(const ad_scaling *sc, const double *xt, double *x)
+{
+    for (altdiff_int j = 0; j < sc->n; j++) x[j] = sc->D[j] * xt[j]; /* x = D x~ */
+}
+
+void ad_unscale_dual(const ad_scaling *sc, altdiff_int off, const double *yt, altdiff_int len,
+                     double *y)
+{
+    for (altdiff_int i = 0; i < len; i++) y[i] = sc->cinv * sc->E[off + i] * yt[i]; /* E y~ / c */
 }

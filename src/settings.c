@@ -1,6 +1,5 @@
 /* settings.c: defaults, validation, messages, clock */
 #include <math.h>
-#include <time.h>
 
 #include "ad_internal.h"
 
@@ -41,12 +40,7 @@ int ad_settings_check(const altdiff_settings *s)
     return ok ? ALTDIFF_OK : ALTDIFF_ERR_INVALID;
 }
 
-double ad_time(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
+const char *altdiff_version(void) { return ALTDIFF_VERSION_STRING; }
 
 const char *altdiff_error_string(int code)
 {
@@ -75,6 +69,7 @@ const char *altdiff_status_string(int status)
     case ALTDIFF_DUAL_INFEASIBLE: return "dual infeasible (unbounded)";
     case ALTDIFF_NONCONVEX: return "non-convex (P not positive semidefinite)";
     case ALTDIFF_NUMERICAL_ERROR: return "numerical error";
+    case ALTDIFF_NOT_AVAILABLE: return "not available (the element was not solved)";
     default: return "unknown status";
     }
 }

@@ -150,17 +150,17 @@ static int objective_init(ad_objective *o, const altdiff_objective *f)
 
 /* The workspace's scratch for Newton, the positions of Hess f in H, and the
  * start x~ = D^-1 x0 */
-static int objective_attach(altdiff_work *w)
+static int objective_attach(ad_model *md, ad_state *st)
 {
-    ad_objective *o = &w->obj;
-    altdiff_int n = w->n;
+    ad_objective *o = &md->obj;
+    altdiff_int n = md->n;
     if (o->kind == ALTDIFF_OBJECTIVE_ENTROPY) o->f.user = o; /* its final address */
     double **v[] = {&o->xu, &o->gu, &o->dir, &o->xn, &o->r, &o->rn, &o->cg, &o->hs};
-    altdiff_int len[] = {n, n, n, n, n, n, 4 * n, w->P->p[n] > 0 ? w->P->p[n] : 1};
+    altdiff_int len[] = {n, n, n, n, n, n, 4 * n, md->P->p[n] > 0 ? md->P->p[n] : 1};
     for (size_t k = 0; k < sizeof(v) / sizeof(v[0]); k++)
         if (!(*v[k] = ad_malloc((size_t)len[k], sizeof(double)))) return ALTDIFF_ERR_NOMEM;
-    int status = ad_factor_set_P(w, &o->Hpos);
-    for (altdiff_int j = 0; j < n; j++) w->x[j] = w->xt[j] = w->Dinv[j] * o->x0[j];
+    int status = ad_factor_set_P(&md->F, md->P, &o->Hpos);
+    for (altdiff_int j = 0; j < n; j++) st->x[j] = st->xt[j] = md->sc.Dinv[j] * o->x0[j];
     return status;
 }
 
@@ -211,8 +211,8 @@ int altdiff_setup_objective(altdiff_work **work, const altdiff_problem *prob,
         ad_smooth_free(&o);
         return status;
     }
-    (*work)->obj = o; /* the workspace owns o's arrays now */
-    status = objective_attach(*work);
+    (*work)->model.obj = o; /* the workspace owns o's arrays now */
+    status = objective_attach(&(*work)->model, &(*work)->state);
     if (status != ALTDIFF_OK) {
         altdiff_free(*work);
         *work = NULL;
@@ -231,59 +231,59 @@ void ad_smooth_free(ad_objective *o)
 /* ---- the scaled objective --------------------------------------------------- */
 
 /* o->xu = D x~ (original units) */
-static const double *original(altdiff_work *w, const double *x)
+static const double *original(ad_model *md, const double *x)
 {
-    for (altdiff_int j = 0; j < w->n; j++) w->obj.xu[j] = w->D[j] * x[j];
-    return w->obj.xu;
+    for (altdiff_int j = 0; j < md->n; j++) md->obj.xu[j] = md->sc.D[j] * x[j];
+    return md->obj.xu;
 }
 
-int ad_smooth_gradient(altdiff_work *w, const double *x, double *g, double *obj)
+int ad_smooth_gradient(ad_model *md, ad_state *st, const double *x, double *g, double *obj)
 {
-    ad_objective *o = &w->obj;
-    const double *xu = original(w, x);
+    ad_objective *o = &md->obj;
+    const double *xu = original(md, x);
     double fv;
     if (o->f.value(o->f.user, xu, &fv) != 0 || o->f.gradient(o->f.user, xu, o->gu) != 0)
         return AD_ERR_DOMAIN;
-    *obj = fv + w->cinv * ad_dot(w->q, x, w->n); /* f(x) + q'x = f + q~'x~ / c */
-    for (altdiff_int j = 0; j < w->n; j++) g[j] = w->c * w->D[j] * o->gu[j]; /* c D grad f */
+    *obj = fv + md->sc.cinv * ad_dot(st->q, x, md->n); /* f(x) + q'x = f + q~'x~ / c */
+    for (altdiff_int j = 0; j < md->n; j++) g[j] = md->sc.c * md->sc.D[j] * o->gu[j]; /* c D grad f */
     return ALTDIFF_OK;
 }
 
-static int hessian_at(altdiff_work *w, const double *x);
+static int hessian_at(ad_model *md, const double *x);
 
-int ad_smooth_refresh(altdiff_work *w, const double *x)
+int ad_smooth_refresh(ad_model *md, const double *x)
 {
-    ad_objective *o = &w->obj;
-    int status = hessian_at(w, x);
+    ad_objective *o = &md->obj;
+    int status = hessian_at(md, x);
     if (status != ALTDIFF_OK) return status;
-    for (altdiff_int k = 0; k < w->Pnz; k++) /* as given (the KKT mode's P) */
-        if (w->Pmap[k] >= 0) w->P0x[w->Pmap[k]] = o->hx[k];
-    ad_copy(w->P->x, o->hs, w->P->p[w->n]); /* P~ = c D Hess f D */
-    status = ad_factor_set_P(w, &o->Hpos);
+    for (altdiff_int k = 0; k < md->Pnz; k++) /* as given (the KKT mode's P) */
+        if (md->Pmap[k] >= 0) md->P0x[md->Pmap[k]] = o->hx[k];
+    ad_copy(md->P->x, o->hs, md->P->p[md->n]); /* P~ = c D Hess f D */
+    status = ad_factor_set_P(&md->F, md->P, &o->Hpos);
     o->stale = 0;
     o->since = 0;
-    return status == ALTDIFF_OK ? ad_factor_refactor(w, w->F.rho, w->F.sigma) : status;
+    return status == ALTDIFF_OK ? ad_factor_refactor(&md->F, md->F.rho, md->F.sigma) : status;
 }
 
-int ad_smooth_dgrad(altdiff_work *w, const double *x, const double *v, double *out)
+int ad_smooth_dgrad(ad_model *md, const double *x, const double *v, double *out)
 {
-    ad_objective *o = &w->obj;
-    o->f.dgrad(o->f.user, original(w, x), v, out);
-    for (altdiff_int j = 0; j < w->n; j++) out[j] *= w->c * w->D[j]; /* dq~ = c D J v */
-    return ad_all_finite(out, w->n) ? ALTDIFF_OK : AD_ERR_DOMAIN;
+    ad_objective *o = &md->obj;
+    o->f.dgrad(o->f.user, original(md, x), v, out);
+    for (altdiff_int j = 0; j < md->n; j++) out[j] *= md->sc.c * md->sc.D[j]; /* dq~ = c D J v */
+    return ad_all_finite(out, md->n) ? ALTDIFF_OK : AD_ERR_DOMAIN;
 }
 
-int ad_smooth_record(altdiff_work *w, altdiff_int iter)
+int ad_smooth_record(ad_model *md, ad_state *st, altdiff_int iter)
 {
-    ad_objective *o = &w->obj;
+    ad_objective *o = &md->obj;
     if (iter >= o->xrec_cap) {
         altdiff_int cap = 2 * o->xrec_cap + 64;
-        double *r = ad_realloc(o->xrec, (size_t)cap, (size_t)w->n * sizeof(double));
+        double *r = ad_realloc(o->xrec, (size_t)cap, (size_t)md->n * sizeof(double));
         if (!r) return ALTDIFF_ERR_NOMEM;
         o->xrec = r;
         o->xrec_cap = cap;
     }
-    ad_copy(o->xrec + iter * w->n, w->xt, w->n);
+    ad_copy(o->xrec + iter * md->n, st->xt, md->n);
     return ALTDIFF_OK;
 }
 
@@ -297,78 +297,78 @@ void dspmv_(const char *uplo, const int *n, const double *alpha, const double *a
 /* Sv = S'S v, S = [A; G]: from S'S on the pattern of H (kept by factor.c)
  * when no dense row was split off (one pass over packed storage when that
  * pattern is full, as for dense data), else by products with A and G
- * (using w->Ax, w->Gx) */
-static void penalty_product(altdiff_work *w, const double *v, double *Sv)
+ * (using st->Ax, st->Gx) */
+static void penalty_product(ad_model *md, ad_state *st, const double *v, double *Sv)
 {
-    const ad_factor *F = &w->F;
-    altdiff_int n = w->n, *Hp = F->H->p, nz = Hp[n];
+    const ad_factor *F = &md->F;
+    altdiff_int n = md->n, *Hp = F->H->p, nz = Hp[n];
     ad_fill(Sv, 0, n);
-    if (F->k == 0 && nz == n * (n + 1) / 2 && n <= INT32_MAX) {
+    if (F->lr.k == 0 && nz == n * (n + 1) / 2 && n <= INT32_MAX) {
         int nn = (int)n, one = 1;
         double a = 1, b = 0;
         dspmv_("U", &nn, &a, F->HS, v, &one, &b, Sv, &one);
-    } else if (F->k == 0) {
+    } else if (F->lr.k == 0) {
         cs_dl SS = {nz, n, n, Hp, F->H->i, F->HS, -1};
         ad_symv_upper(&SS, v, Sv);
     } else {
-        ad_fill(w->Ax, 0, w->m);
-        ad_fill(w->Gx, 0, w->p);
-        ad_gaxpy(w->A, v, w->Ax);
-        ad_gaxpy(w->G, v, w->Gx);
-        ad_gatxpy(w->A, w->Ax, Sv);
-        ad_gatxpy(w->G, w->Gx, Sv);
+        ad_fill(st->Ax, 0, md->m);
+        ad_fill(st->Gx, 0, md->p);
+        ad_gaxpy(md->A, v, st->Ax);
+        ad_gaxpy(md->G, v, st->Gx);
+        ad_gatxpy(md->A, st->Ax, Sv);
+        ad_gatxpy(md->G, st->Gx, Sv);
     }
 }
 
 /* phi and r = grad phi at x~ (see the top of the file); AD_ERR_DOMAIN when
  * x~ is outside the domain. */
-static int lagrangian(altdiff_work *w, const double *x, const double *rhs, double rho,
+static int lagrangian(ad_model *md, ad_state *st, const double *x, const double *rhs, double rho,
                       double sigma, double *phi, double *r)
 {
-    ad_objective *o = &w->obj;
-    altdiff_int n = w->n;
-    const double *xu = original(w, x);
+    ad_objective *o = &md->obj;
+    altdiff_int n = md->n;
+    const double *xu = original(md, x);
     double fv;
     if (o->f.value(o->f.user, xu, &fv) != 0 || !isfinite(fv) ||
         o->f.gradient(o->f.user, xu, o->gu) != 0)
         return AD_ERR_DOMAIN;
-    penalty_product(w, x, r); /* r = S'S x~ */
+    penalty_product(md, st, x, r); /* r = S'S x~ */
     double quad = rho * ad_dot(x, r, n) + sigma * ad_dot(x, x, n);
-    *phi = w->c * fv + 0.5 * quad - ad_dot(rhs, x, n);
+    *phi = md->sc.c * fv + 0.5 * quad - ad_dot(rhs, x, n);
     for (altdiff_int j = 0; j < n; j++) /* c D grad f + (rho S'S + sigma I) x - rhs */
-        r[j] = w->c * w->D[j] * o->gu[j] + rho * r[j] + sigma * x[j] - rhs[j];
+        r[j] = md->sc.c * md->sc.D[j] * o->gu[j] + rho * r[j] + sigma * x[j] - rhs[j];
     return ad_all_finite(r, n) && isfinite(*phi) ? ALTDIFF_OK : AD_ERR_DOMAIN;
 }
 
 /* |r| in original units: the dual residual's c^-1 D^-1 */
-static double residual_norm(const altdiff_work *w, const double *r)
+static double residual_norm(const ad_model *md, const double *r)
 {
-    return w->cinv * ad_nrm_inf_scaled(r, w->Dinv, w->n);
+    return md->sc.cinv * ad_nrm_inf_scaled(r, md->sc.Dinv, md->n);
 }
 
 /* The longest step t <= 1 to try from x~ along d~: within AD_FRACTION of the
  * domain's boundary when max_step is known */
-static double first_step(altdiff_work *w, const double *x, const double *d)
+static double first_step(ad_model *md, const double *x, const double *d)
 {
-    ad_objective *o = &w->obj;
+    ad_objective *o = &md->obj;
     if (!o->f.max_step) return 1;
-    for (altdiff_int j = 0; j < w->n; j++) o->xn[j] = w->D[j] * d[j]; /* D d~ */
-    double t = o->f.max_step(o->f.user, original(w, x), o->xn);
+    for (altdiff_int j = 0; j < md->n; j++) o->xn[j] = md->sc.D[j] * d[j]; /* D d~ */
+    double t = o->f.max_step(o->f.user, original(md, x), o->xn);
     return AD_FRACTION * t >= 1 ? 1 : t > 0 ? AD_FRACTION * t : 0; /* NaN: no step */
 }
 
 /* Backtrack from the first step until phi decreases enough (a relative
  * 1e-13 of slack absorbs rounding near the minimum); xn, rn, *phin at the
  * accepted point, *t its step. AD_ERR_NEWTON when no step is accepted. */
-static int line_search(altdiff_work *w, const double *x, const double *rhs, double rho,
+static int line_search(ad_model *md, ad_state *st, const double *x, const double *rhs, double rho,
                        double sigma, double phi, double *phin)
 {
-    ad_objective *o = &w->obj;
-    double slope = ad_dot(o->r, o->dir, w->n); /* r'd < 0: H is positive definite */
-    double t0 = first_step(w, x, o->dir);
+    ad_objective *o = &md->obj;
+    double slope = ad_dot(o->r, o->dir, md->n); /* r'd < 0: H is positive definite */
+    double t0 = first_step(md, x, o->dir);
     for (double t = t0; t >= AD_T_MIN; t *= 0.5) {
-        for (altdiff_int j = 0; j < w->n; j++) o->xn[j] = x[j] + t * o->dir[j];
-        if (lagrangian(w, o->xn, rhs, rho, sigma, phin, o->rn) == ALTDIFF_OK &&
+        for (altdiff_int j = 0; j < md->n; j++) o->xn[j] = x[j] + t * o->dir[j];
+        if (lagrangian(md, st, o->xn, rhs, rho, sigma, phin, o->rn) == ALTDIFF_OK &&
             *phin <= phi + AD_ARMIJO * t * slope + 1e-13 * fabs(phi))
             return ALTDIFF_OK;
     }
@@ -377,29 +377,29 @@ static int line_search(altdiff_work *w, const double *x, const double *rhs, doub
 
 /* Kv = (c D Hess f(x) D + rho S'S + sigma I) v with the Hessian's values at
  * x in o->hs (scaled, on the pattern of P~) */
-static void hessian_product(altdiff_work *w, const double *v, double rho, double sigma,
+static void hessian_product(ad_model *md, ad_state *st, const double *v, double rho, double sigma,
                             double *Kv)
 {
-    cs_dl Hf = *w->P;
-    Hf.x = w->obj.hs;
-    penalty_product(w, v, Kv);                            /* S'S v         */
-    for (altdiff_int j = 0; j < w->n; j++) Kv[j] = rho * Kv[j] + sigma * v[j];
+    cs_dl Hf = *md->P;
+    Hf.x = md->obj.hs;
+    penalty_product(md, st, v, Kv);                            /* S'S v         */
+    for (altdiff_int j = 0; j < md->n; j++) Kv[j] = rho * Kv[j] + sigma * v[j];
     ad_symv_upper(&Hf, v, Kv);                            /* + Hess~ v     */
 }
 
 /* o->hx = Hess f(D x~) on the given entries, o->hs = c D Hess f(D x~) D on
  * the pattern of P~ */
-static int hessian_at(altdiff_work *w, const double *x)
+static int hessian_at(ad_model *md, const double *x)
 {
-    ad_objective *o = &w->obj;
-    if (o->f.hessian(o->f.user, original(w, x), o->hx) != 0 || !ad_all_finite(o->hx, w->Pnz))
+    ad_objective *o = &md->obj;
+    if (o->f.hessian(o->f.user, original(md, x), o->hx) != 0 || !ad_all_finite(o->hx, md->Pnz))
         return AD_ERR_DOMAIN;
-    const cs_dl *P = w->P;
-    for (altdiff_int k = 0; k < w->Pnz; k++)
-        if (w->Pmap[k] >= 0) o->hs[w->Pmap[k]] = o->hx[k];
-    for (altdiff_int j = 0; j < w->n; j++)
+    const cs_dl *P = md->P;
+    for (altdiff_int k = 0; k < md->Pnz; k++)
+        if (md->Pmap[k] >= 0) o->hs[md->Pmap[k]] = o->hx[k];
+    for (altdiff_int j = 0; j < md->n; j++)
         for (altdiff_int t = P->p[j]; t < P->p[j + 1]; t++)
-            o->hs[t] *= w->c * w->D[P->i[t]] * w->D[j];
+            o->hs[t] *= md->sc.c * md->sc.D[P->i[t]] * md->sc.D[j];
     return ALTDIFF_OK;
 }
 
@@ -408,28 +408,28 @@ static int hessian_at(altdiff_work *w, const double *x)
  * exact in one step when the factor is fresh, and a few solves instead of a
  * factorization while the Hessian moves. Stops at |res| <= AD_CG_TOL |r|;
  * *its: the preconditioner solves. */
-static int newton_direction(altdiff_work *w, const double *x, double rho, double sigma,
+static int newton_direction(ad_model *md, ad_state *st, const double *x, double rho, double sigma,
                             int fresh, altdiff_int *its)
 {
-    ad_objective *o = &w->obj;
-    altdiff_int n = w->n;
+    ad_objective *o = &md->obj;
+    altdiff_int n = md->n;
     double *d = o->dir, *res = o->cg, *z = res + n, *pd = z + n, *Kp = pd + n;
-    int status = fresh ? ALTDIFF_OK : hessian_at(w, x); /* fresh: the refresh did it */
+    int status = fresh ? ALTDIFF_OK : hessian_at(md, x); /* fresh: the refresh did it */
     if (status != ALTDIFF_OK) return status;
     ad_fill(d, 0, n);
     for (altdiff_int j = 0; j < n; j++) res[j] = z[j] = -o->r[j]; /* res = -r - K d */
     double start = ad_nrm_inf(res, n), stop = AD_CG_TOL * start, rz = 0;
-    altdiff_int cap = (altdiff_int)fmin(AD_CG_MAX, fmax(AD_CG_MIN, ad_factor_cost_in_sweeps(w)));
+    altdiff_int cap = (altdiff_int)fmin(AD_CG_MAX, fmax(AD_CG_MIN, ad_factor_cost_in_sweeps(&md->F, md->P, md->A, md->G)));
     for (*its = 0; *its < cap && ad_nrm_inf(res, n) > stop; ++*its) {
         if (*its == AD_CG_PROBE && !fresh && /* at this rate: beyond the cap */
             AD_CG_PROBE * log(AD_CG_TOL) / log(ad_nrm_inf(res, n) / start) > (double)cap)
             return AD_CG_SLOW;
         if (*its > 0) ad_copy(z, res, n);
-        if ((status = ad_factor_solve(w, z)) != ALTDIFF_OK) return status; /* z = M^-1 res */
+        if ((status = ad_factor_solve(&md->F, z)) != ALTDIFF_OK) return status; /* z = M^-1 res */
         double rz_new = ad_dot(res, z, n), beta = *its > 0 ? rz_new / rz : 0;
         for (altdiff_int j = 0; j < n; j++) pd[j] = z[j] + beta * pd[j];
         rz = rz_new;
-        hessian_product(w, pd, rho, sigma, Kp);
+        hessian_product(md, st, pd, rho, sigma, Kp);
         double curv = ad_dot(pd, Kp, n);
         if (!(curv > 0)) return *its > 0 ? ALTDIFF_OK : AD_ERR_NEWTON; /* K not definite */
         double alpha = rz / curv;
@@ -443,80 +443,89 @@ static int newton_direction(altdiff_work *w, const double *x, double rho, double
  * refreshed at x when it is stale: when the CG solves since the last refresh
  * cost more than a factorization, when CG did not converge, or when the line
  * search failed (then the step is retried once with the fresh factor). */
-static int newton_step(altdiff_work *w, double *x, const double *rhs, double rho,
+static int newton_step(ad_model *md, ad_state *st, double *x, const double *rhs, double rho,
                        double sigma, double *phi)
 {
-    ad_objective *o = &w->obj;
+    ad_objective *o = &md->obj;
     double phin = 0;
     altdiff_int its = 0;
     for (;;) {
-        int fresh = o->stale, status = fresh ? ad_smooth_refresh(w, x) : ALTDIFF_OK;
+        int fresh = o->stale, status = fresh ? ad_smooth_refresh(md, x) : ALTDIFF_OK;
         if (status != ALTDIFF_OK) return status;
-        w->info.hess_updates += fresh;
-        status = newton_direction(w, x, rho, sigma, fresh, &its);
+        st->info.hess_updates += fresh;
+        status = newton_direction(md, st, x, rho, sigma, fresh, &its);
         o->since += its;
-        if (status == ALTDIFF_OK) status = line_search(w, x, rhs, rho, sigma, *phi, &phin);
+        if (status == ALTDIFF_OK) status = line_search(md, st, x, rhs, rho, sigma, *phi, &phin);
         if (status == ALTDIFF_OK) break;
         if (fresh || (status != AD_ERR_NEWTON && status != AD_CG_SLOW)) return status;
         o->stale = 1; /* retry with the Hessian at x */
     }
-    double budget = ad_factor_cost_in_sweeps(w); /* refresh when CG costs more */
+    double budget = ad_factor_cost_in_sweeps(&md->F, md->P, md->A, md->G); /* refresh when CG costs more */
     if (its > 1 && (double)o->since >= fmax(budget, AD_CG_MIN)) o->stale = 1;
-    ad_copy(x, o->xn, w->n);
+    ad_copy(x, o->xn, md->n);
     double *swap = o->r;
     o->r = o->rn;
     o->rn = swap;
     *phi = phin;
-    w->info.newton_steps++;
+    st->info.newton_steps++;
     return ALTDIFF_OK;
 }
 
-int ad_smooth_x_update(altdiff_work *w, const double *rhs, double rho, double sigma)
+int ad_smooth_x_update(ad_model *md, ad_state *st, const double *rhs, double rho, double sigma)
 {
-    ad_objective *o = &w->obj;
-    double *x = w->xt, phi = 0;
-    int status = lagrangian(w, x, rhs, rho, sigma, &phi, o->r);
+    ad_objective *o = &md->obj;
+    double *x = st->xt, phi = 0;
+    int status = lagrangian(md, st, x, rhs, rho, sigma, &phi, o->r);
     for (int k = 0; status == ALTDIFF_OK && k < AD_NEWTON_MAX; k++) {
-        double res = residual_norm(w, o->r);
+        double res = residual_norm(md, o->r);
         if (res <= o->tol_final || (k > 0 && res <= o->tol)) break;
-        status = newton_step(w, x, rhs, rho, sigma, &phi);
+        status = newton_step(md, st, x, rhs, rho, sigma, &phi);
     }
     return status;
 }
 
 /* ---- theta ------------------------------------------------------------------- */
 
+altdiff_int ad_theta_size(const ad_model *md)
+{
+    return md->obj.kind == ALTDIFF_OBJECTIVE_CALLBACK ? md->obj.k : md->n;
+}
+
 altdiff_int altdiff_theta_size(const altdiff_work *w)
 {
-    return !w ? 0 : w->obj.kind == ALTDIFF_OBJECTIVE_CALLBACK ? w->obj.k : w->n;
+    return w ? ad_theta_size(&w->model) : 0;
 }
 
 int altdiff_update_theta(altdiff_work *w, const double *theta)
 {
+    ad_model *md = w ? &w->model : NULL;
+    ad_state *st = w ? &w->state : NULL;
     if (!w) return ALTDIFF_ERR_INVALID;
-    if (w->obj.kind == ALTDIFF_OBJECTIVE_QUADRATIC)
+    if (md->obj.kind == ALTDIFF_OBJECTIVE_QUADRATIC)
         return theta ? altdiff_update_vectors(w, theta, NULL, NULL) : ALTDIFF_ERR_INVALID;
-    if (w->obj.kind == ALTDIFF_OBJECTIVE_ENTROPY) {
-        if (!theta || !ad_all_finite(theta, w->n)) return ALTDIFF_ERR_INVALID;
-        ad_copy(w->obj.y, theta, w->n);
+    if (md->obj.kind == ALTDIFF_OBJECTIVE_ENTROPY) {
+        if (!theta || !ad_all_finite(theta, md->n)) return ALTDIFF_ERR_INVALID;
+        ad_copy(md->obj.y, theta, md->n);
     } else if (theta) {
         return ALTDIFF_ERR_INVALID;
     }
-    w->info.status = ALTDIFF_UNSOLVED;
+    st->info.status = ALTDIFF_UNSOLVED;
     return ALTDIFF_OK;
 }
 
 int altdiff_theta_grad(const altdiff_work *w, const double *dq, double *dtheta)
 {
-    if (!w || !dq || !dtheta || !ad_all_finite(dq, w->n)) return ALTDIFF_ERR_INVALID;
-    if (w->info.status != ALTDIFF_SOLVED) return ALTDIFF_ERR_NOT_SOLVED;
-    const ad_objective *o = &w->obj;
+    const ad_model *md = w ? &w->model : NULL;
+    const ad_state *st = w ? &w->state : NULL;
+    if (!w || !dq || !dtheta || !ad_all_finite(dq, md->n)) return ALTDIFF_ERR_INVALID;
+    if (st->info.status != ALTDIFF_SOLVED) return ALTDIFF_ERR_NOT_SOLVED;
+    const ad_objective *o = &md->obj;
     if (o->kind == ALTDIFF_OBJECTIVE_QUADRATIC) {
-        ad_copy(dtheta, dq, w->n); /* theta = q */
+        ad_copy(dtheta, dq, md->n); /* theta = q */
         return ALTDIFF_OK;
     }
     if (o->k == 0) return ALTDIFF_OK;
-    ad_unscale_solution(w, o->xu, NULL, NULL, NULL); /* x* */
+    ad_unscale_solution(md, st, o->xu, NULL, NULL, NULL); /* x* */
     o->f.dgrad_t(o->f.user, o->xu, dq, dtheta); /* dL/dtheta = J' dL/dq */
     return ALTDIFF_OK;
 }

@@ -1,0 +1,40 @@
+/*
+ * anderson.h: type-II Anderson acceleration of a fixed-point map z+ = T(z)
+ * on points the caller hands in (anderson.c, doc/MATH.md section 3.6).
+ * The component knows nothing of ADMM: the caller packs its state into a
+ * vector z before a sweep and the sweep's result f = T(z) after it.
+ */
+#ifndef AD_ANDERSON_H
+#define AD_ANDERSON_H
+
+#include "sp.h"
+
+typedef struct {
+    int mem;               /* columns of memory, 0 = off                       */
+    altdiff_int dim;       /* length of the points                             */
+    altdiff_int cols, next; /* columns held, ring position of the next        */
+    double *dG, *dF;       /* dim x mem: differences of g = T(z) - z, f = T(z) */
+    double *z, *g, *f_prev, *g_prev; /* dim: the start of the sweep, its residual,
+                                        the previous plain f and g                */
+    double *gram, *chol, *gamma; /* mem x mem: dG'dG, its Cholesky factor; mem */
+    double *dfnorm2;       /* mem: |dF_j|^2                                     */
+    double gnorm_prev;     /* |g| at the point z+ was extrapolated from        */
+    int active;            /* this solve accelerates                           */
+    int started;           /* z holds the start of the current sweep           */
+    int have_prev;         /* f_prev, g_prev hold the previous sweep           */
+    int extrapolated;      /* the current sweep started from an extrapolation  */
+} ad_anderson;
+
+#define AD_AA_PLAIN 0        /* f kept: the plain sweep                     */
+#define AD_AA_EXTRAPOLATED 1 /* f replaced by the extrapolation             */
+#define AD_AA_REJECTED 2     /* the last extrapolation was rejected: f is the
+                                plain point before it, memory cleared       */
+
+int ad_anderson_alloc(ad_anderson *a, int mem, altdiff_int dim); /* 0 mem: off */
+void ad_anderson_free(ad_anderson *a);
+void ad_anderson_start(ad_anderson *a, int active); /* a new solve             */
+void ad_anderson_reset(ad_anderson *a);             /* a new map (new rho)     */
+void ad_anderson_begin(ad_anderson *a, const double *z); /* z: the sweep's start */
+int ad_anderson_end(ad_anderson *a, double *f);     /* f = T(z) -> next point  */
+
+#endif /* AD_ANDERSON_H */

@@ -1,0 +1,309 @@
+/*
+ * batch.c: B problems sharing P, A, G (doc/MATH.md section 6). One model
+ * (scaling, analysis and factor of H) and B solve states; the solve runs
+ * the elements together (ad_solve_batch: one block solve per iteration for
+ * the elements still iterating), the derivatives element by element at the
+ * stored solutions, on the shared factor.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "ad_internal.h"
+
+struct altdiff_batch {
+    ad_model model;
+    altdiff_int B;
+    ad_state *el;          /* B solve states                                 */
+    double *X;             /* n x B: right-hand sides / x~ of the block solve */
+    altdiff_int *act;      /* B: elements still iterating                    */
+    residuals_t *res;      /* B: the last check of each element              */
+    ad_solve_work ws;      /* workspaces of the block solve                  */
+};
+
+/* ---- setup ------------------------------------------------------------------- */
+
+/* Problem sizes and vectors usable (the matrices are checked on import) */
+static int problem_valid(const altdiff_problem *prob)
+{
+    if (prob->n <= 0 || prob->m < 0 || prob->p < 0 || !prob->q) return 0;
+    if ((prob->m > 0 && !prob->b) || (prob->p > 0 && !prob->h)) return 0;
+    if (!ad_all_finite(prob->q, prob->n)) return 0;
+    if (prob->m > 0 && !ad_all_finite(prob->b, prob->m)) return 0;
+    for (altdiff_int i = 0; i < prob->p; i++) /* +inf or >= infinity: no bound */
+        if (isnan(prob->h[i]) || (isinf(prob->h[i]) && prob->h[i] < 0)) return 0;
+    return 1;
+}
+
+/* Everything after the model: states with prob's vectors, solve scratch */
+static int batch_alloc(altdiff_batch *bt, const altdiff_problem *prob)
+{
+    altdiff_int B = bt->B, n = bt->model.n;
+    bt->el = ad_calloc((size_t)B, sizeof(ad_state));
+    bt->X = ad_malloc((size_t)n, (size_t)B * sizeof(double));
+    bt->act = ad_malloc((size_t)B, sizeof(altdiff_int));
+    bt->res = ad_calloc((size_t)B, sizeof(residuals_t));
+    if (!bt->el || !bt->X || !bt->act || !bt->res || (size_t)B > SIZE_MAX / sizeof(double))
+        return ALTDIFF_ERR_NOMEM;
+    for (altdiff_int e = 0; e < B; e++) {
+        int status = ad_state_alloc(&bt->model, &bt->el[e]);
+        if (status != ALTDIFF_OK) return status;
+        ad_state_set_vectors(&bt->model, &bt->el[e], prob->q, prob->b, prob->h);
+        ad_state_info_setup(&bt->model, &bt->el[e]);
+    }
+    return ALTDIFF_OK;
+}
+
+int altdiff_batch_setup(altdiff_batch **batch, const altdiff_problem *prob, altdiff_int B,
+                        const altdiff_settings *settings)
+{
+    if (!batch) return ALTDIFF_ERR_INVALID;
+    *batch = NULL;
+    altdiff_settings set = settings ? *settings : altdiff_settings_default();
+    if (!prob || B < 1 || set.record || ad_settings_check(&set) != ALTDIFF_OK ||
+        !problem_valid(prob))
+        return ALTDIFF_ERR_INVALID;
+    double t0 = ad_time();
+    altdiff_batch *bt = ad_calloc(1, sizeof(altdiff_batch));
+    if (!bt) return ALTDIFF_ERR_NOMEM;
+    bt->B = B;
+    int status = ad_model_init(&bt->model, prob, &set);
+    if (status == ALTDIFF_OK) status = batch_alloc(bt, prob);
+    if (status != ALTDIFF_OK) {
+        altdiff_batch_free(bt);
+        return status;
+    }
+    bt->model.t_setup = ad_time() - t0;
+    for (altdiff_int e = 0; e < B; e++) ad_state_info_setup(&bt->model, &bt->el[e]);
+    *batch = bt;
+    return ALTDIFF_OK;
+}
+
+void altdiff_batch_free(altdiff_batch *bt)
+{
+    if (!bt) return;
+    for (altdiff_int e = 0; bt->el && e < bt->B; e++) ad_state_free(&bt->el[e]);
+    ad_solve_work_free(&bt->ws, &bt->model.F.cm);
+    ad_model_free(&bt->model);
+    ad_free(bt->el);
+    ad_free(bt->X);
+    ad_free(bt->act);
+    ad_free(bt->res);
+    ad_free(bt);
+}
+
+altdiff_int altdiff_batch_size(const altdiff_batch *bt) { return bt ? bt->B : 0; }
+
+/* 1 if elements first .. first + count - 1 exist */
+static int range_valid(const altdiff_batch *bt, altdiff_int first, altdiff_int count)
+{
+    return bt && first >= 0 && count >= 0 && first <= bt->B - count;
+}
+
+/* ---- vectors and matrices --------------------------------------------------------- */
+
+int altdiff_batch_set_vectors(altdiff_batch *bt, altdiff_int first, altdiff_int count,
+                              const double *q, altdiff_int ldq, const double *b, altdiff_int ldb,
+                              const double *h, altdiff_int ldh)
+{
+    if (!range_valid(bt, first, count) || ldq < 0 || ldb < 0 || ldh < 0)
+        return ALTDIFF_ERR_INVALID;
+    const ad_model *md = &bt->model;
+    for (altdiff_int j = 0; j < count; j++) /* all valid before any is taken */
+        if (ad_vectors_valid(md, q ? q + j * ldq : NULL, b ? b + j * ldb : NULL,
+                             h ? h + j * ldh : NULL) != ALTDIFF_OK)
+            return ALTDIFF_ERR_INVALID;
+    for (altdiff_int j = 0; j < count; j++) {
+        ad_state *st = &bt->el[first + j];
+        ad_state_set_vectors(md, st, q ? q + j * ldq : NULL, b ? b + j * ldb : NULL,
+                             h ? h + j * ldh : NULL);
+        st->info.status = ALTDIFF_UNSOLVED;
+    }
+    return ALTDIFF_OK;
+}
+
+int altdiff_batch_update_matrices(altdiff_batch *bt, const double *Px, const double *Ax,
+                                  const double *Gx)
+{
+    if (!bt) return ALTDIFF_ERR_INVALID;
+    ad_model *md = &bt->model;
+    if ((Px && !ad_all_finite(Px, md->Pnz)) || (Ax && !ad_all_finite(Ax, md->Anz)) ||
+        (Gx && !ad_all_finite(Gx, md->Gnz)))
+        return ALTDIFF_ERR_INVALID;
+    ad_state *s0 = &bt->el[0];
+    double c0, *D0 = bt->X, *E0 = s0->wn2; /* X: n x B >= n; wn2: n + m + p */
+    int status = ad_model_set_matrices(md, Px, Ax, Gx, s0->q0, D0, E0, &c0);
+    for (altdiff_int e = 0; e < bt->B; e++) {
+        ad_state *st = &bt->el[e];
+        if (e > 0) ad_state_rescale(md, st, D0, E0, c0); /* wn2 of element 0 is E0 */
+        st->info.status = ALTDIFF_UNSOLVED;
+        ad_state_info_setup(md, st);
+    }
+    ad_state_rescale(md, s0, D0, E0, c0);
+    return status;
+}
+
+int altdiff_batch_cold_start(altdiff_batch *bt)
+{
+    if (!bt) return ALTDIFF_ERR_INVALID;
+    const ad_model *md = &bt->model;
+    for (altdiff_int e = 0; e < bt->B; e++) {
+        ad_state *st = &bt->el[e];
+        ad_fill(st->x, 0, md->n);
+        ad_fill(st->lam, 0, md->m);
+        ad_fill(st->s, 0, md->p);
+        ad_fill(st->nu, 0, md->p);
+        st->info.status = ALTDIFF_UNSOLVED;
+    }
+    return ALTDIFF_OK;
+}
+
+/* ---- solve and results --------------------------------------------------------------- */
+
+/* Iterates that hold NaN or Inf (after a numerical error) start again from 0 */
+static void clean_iterates(const ad_model *md, ad_state *st)
+{
+    if (ad_all_finite(st->x, md->n) && ad_all_finite(st->lam, md->m) &&
+        ad_all_finite(st->s, md->p) && ad_all_finite(st->nu, md->p))
+        return;
+    ad_fill(st->x, 0, md->n);
+    ad_fill(st->lam, 0, md->m);
+    ad_fill(st->s, 0, md->p);
+    ad_fill(st->nu, 0, md->p);
+}
+
+int altdiff_batch_solve(altdiff_batch *bt)
+{
+    if (!bt) return ALTDIFF_ERR_INVALID;
+    for (altdiff_int e = 0; e < bt->B; e++) clean_iterates(&bt->model, &bt->el[e]);
+    int status = ad_solve_batch(&bt->model, bt->el, bt->B, bt->X, bt->act, bt->res, &bt->ws);
+    for (altdiff_int e = 0; e < bt->B; e++) ad_state_info_setup(&bt->model, &bt->el[e]);
+    return status;
+}
+
+const altdiff_info *altdiff_batch_get_info(const altdiff_batch *bt, altdiff_int k)
+{
+    return (bt && k >= 0 && k < bt->B) ? &bt->el[k].info : NULL;
+}
+
+int altdiff_batch_get_solution(const altdiff_batch *bt, altdiff_int first, altdiff_int count,
+                               double *x, double *s, double *lam, double *nu)
+{
+    if (!range_valid(bt, first, count)) return ALTDIFF_ERR_INVALID;
+    const ad_model *md = &bt->model;
+    altdiff_int n = md->n, m = md->m, p = md->p_all;
+    for (altdiff_int j = 0; j < count; j++)
+        ad_unscale_solution(md, &bt->el[first + j], x ? x + j * n : NULL, s ? s + j * p : NULL,
+                            lam ? lam + j * m : NULL, nu ? nu + j * p : NULL);
+    return ALTDIFF_OK;
+}
+
+/* ---- derivatives at the stored solutions ---------------------------------------------- */
+
+/* Zero gradients and "not available" for an element that was not solved */
+static void unavailable(const ad_model *md, altdiff_int len, double *out, altdiff_deriv_info *info)
+{
+    (void)md;
+    if (out) ad_fill(out, 0, len);
+    if (info) {
+        memset(info, 0, sizeof(*info));
+        info->status = ALTDIFF_NOT_AVAILABLE;
+    }
+}
+
+int altdiff_batch_vjp(altdiff_batch *bt, const altdiff_deriv_settings *ds, const double *wx,
+                      double *dq, double *db, double *dh, altdiff_deriv_info *info)
+{
+    if (!bt || !ds || !wx || !ad_all_finite(wx, bt->model.n * bt->B)) return ALTDIFF_ERR_INVALID;
+    ad_model *md = &bt->model;
+    altdiff_int n = md->n, m = md->m, p = md->p_all;
+    for (altdiff_int e = 0; e < bt->B; e++) {
+        ad_state *st = &bt->el[e];
+        double *q = dq ? dq + e * n : NULL, *b = db ? db + e * m : NULL, *h = dh ? dh + e * p : NULL;
+        altdiff_deriv_info *ie = info ? info + e : NULL;
+        if (st->info.status != ALTDIFF_SOLVED) {
+            unavailable(md, n, q, ie);
+            unavailable(md, m, b, NULL);
+            unavailable(md, p, h, NULL);
+            continue;
+        }
+        altdiff_deriv_settings r = ad_resolve_mode(md, st, ds, 0);
+        int status = ad_vjp(md, st, &r, wx + e * n, q, b, h, ie);
+        if (status != ALTDIFF_OK) return status;
+    }
+    return ALTDIFF_OK;
+}
+
+/* out (+)= the matrix gradients of element e; scratch of nnz doubles */
+static int element_grads(const altdiff_batch *bt, altdiff_int e, const double *dq,
+                         const double *db, const double *dh, double *dPx, double *dAx,
+                         double *dGx)
+{
+    const ad_model *md = &bt->model;
+    altdiff_int n = md->n, m = md->m, p = md->p_all;
+    return ad_matrix_grads(md, &bt->el[e], dq + e * n, db ? db + e * m : NULL,
+                           dh ? dh + e * p : NULL, dPx, dAx, dGx);
+}
+
+int altdiff_batch_matrix_grads(const altdiff_batch *bt, const double *dq, const double *db,
+                               const double *dh, double *dPx, double *dAx, double *dGx, int sum)
+{
+    if (!bt || !dq || (bt->model.m > 0 && !db) || (bt->model.p_all > 0 && !dh) ||
+        (sum != 0 && sum != 1))
+        return ALTDIFF_ERR_INVALID;
+    const ad_model *md = &bt->model;
+    altdiff_int nP = md->Pnz, nA = md->Anz, nG = md->Gnz;
+    double *tmp = sum ? ad_malloc((size_t)(nP + nA + nG + 1), sizeof(double)) : NULL;
+    if (sum && !tmp) return ALTDIFF_ERR_NOMEM;
+    if (sum) { /* accumulate element by element */
+        if (dPx) ad_fill(dPx, 0, nP);
+        if (dAx) ad_fill(dAx, 0, nA);
+        if (dGx) ad_fill(dGx, 0, nG);
+    }
+    int status = ALTDIFF_OK;
+    for (altdiff_int e = 0; e < bt->B && status == ALTDIFF_OK; e++) {
+        double *P = dPx ? (sum ? tmp : dPx + e * nP) : NULL;
+        double *A = dAx ? (sum ? tmp + nP : dAx + e * nA) : NULL;
+        double *G = dGx ? (sum ? tmp + nP + nA : dGx + e * nG) : NULL;
+        if (bt->el[e].info.status != ALTDIFF_SOLVED) { /* contributes 0 */
+            if (!sum) {
+                if (P) ad_fill(P, 0, nP);
+                if (A) ad_fill(A, 0, nA);
+                if (G) ad_fill(G, 0, nG);
+            }
+            continue;
+        }
+        status = element_grads(bt, e, dq, db, dh, P, A, G);
+        if (sum && status == ALTDIFF_OK) {
+            if (dPx) ad_axpy(dPx, 1, P, nP);
+            if (dAx) ad_axpy(dAx, 1, A, nA);
+            if (dGx) ad_axpy(dGx, 1, G, nG);
+        }
+    }
+    ad_free(tmp);
+    return status;
+}
+
+int altdiff_batch_jvp(altdiff_batch *bt, const altdiff_deriv_settings *ds,
+                      const altdiff_direction *dir, double *dx, altdiff_deriv_info *info)
+{
+    if (!bt || !ds || !dir || !dx) return ALTDIFF_ERR_INVALID;
+    ad_model *md = &bt->model;
+    altdiff_int n = md->n, m = md->m, p = md->p_all;
+    for (altdiff_int e = 0; e < bt->B; e++) {
+        ad_state *st = &bt->el[e];
+        altdiff_deriv_info *ie = info ? info + e : NULL;
+        if (st->info.status != ALTDIFF_SOLVED) {
+            unavailable(md, n, dx + e * n, ie);
+            continue;
+        }
+        altdiff_direction d = *dir;
+        d.q = dir->q ? dir->q + e * n : NULL;
+        d.b = dir->b ? dir->b + e * m : NULL;
+        d.h = dir->h ? dir->h + e * p : NULL;
+        d.theta = NULL;
+        altdiff_deriv_settings r = ad_resolve_mode(md, st, ds, 1);
+        int status = ad_jvp(md, st, &r, &d, dx + e * n, ie);
+        if (status != ALTDIFF_OK) return status;
+    }
+    return ALTDIFF_OK;
+}

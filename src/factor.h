@@ -1,0 +1,70 @@
+/*
+ * factor.h: the factor of H = P + rho S'S + sigma I, S = [A; G] (scaled
+ * data), with the dense rows of S kept out of it (doc/MATH.md section 3.8).
+ * The component owns its CHOLMOD state and takes the matrices it needs; it
+ * knows nothing of ADMM iterates. One factor serves any number of solves.
+ */
+#ifndef AD_FACTOR_H
+#define AD_FACTOR_H
+
+#include "chol.h"
+
+/* Dense rows of S kept out of the factor (lowrank.c), by the Woodbury
+ * identity: H = Hs + rho U U', U (n x k) the dense rows as columns,
+ *     H^-1 y = Hs^-1 y - W C^-1 U' Hs^-1 y,  W = Hs^-1 U,  C = I/rho + U'W */
+typedef struct {
+    altdiff_int k;         /* number of dense rows (0: none split off)       */
+    altdiff_int n, rows;   /* n; rows of S (m + p)                          */
+    unsigned char *dense_row; /* rows flags                                  */
+    altdiff_int *drow;     /* k: their rows in S                             */
+    double *U, *W, *C;     /* n x k, n x k, k x k (Cholesky factor of C)     */
+    double *wk;            /* k scratch                                      */
+    altdiff_int *col_of_row; /* rows: the column of U holding row i, or -1   */
+} ad_lowrank;
+
+typedef struct {
+    cholmod_common cm;     /* one per factor: factors are independent       */
+    int cm_started;
+    altdiff_int n;
+    cholmod_sparse *H;     /* upper triangle (stype 1)                       */
+    double *HP, *HS;       /* values of P and of S'S on the pattern of H     */
+    altdiff_int *diag;     /* n: position of H_jj in H->x                     */
+    cholmod_factor *L;
+    ad_solve_work ws;      /* the solve workspaces of single solves          */
+    double rho, sigma;     /* values H was last factored with               */
+    ad_lowrank lr;
+    double t_analyze;      /* seconds: symbolic analysis                     */
+    double t_factor;       /* seconds: all numeric factorizations            */
+    double mem_peak;       /* peak bytes held by CHOLMOD                     */
+} ad_factor;
+
+/* Form the pattern of H from P (upper), A, G, analyze, factor at rho, sigma */
+int ad_factor_init(ad_factor *F, const cs_dl *P, const cs_dl *A, const cs_dl *G, double rho,
+                   double sigma);
+/* New values of P, A, G on the same patterns: HP, HS again, refactor */
+int ad_factor_values(ad_factor *F, const cs_dl *P, const cs_dl *A, const cs_dl *G);
+/* HP from new values of P on its pattern (positions in H kept in Hpos,
+ * nnz(P), filled on the first call); no refactorization */
+int ad_factor_set_P(ad_factor *F, const cs_dl *P, altdiff_int **Hpos);
+int ad_factor_refactor(ad_factor *F, double rho, double sigma); /* numeric only */
+int ad_factor_solve(ad_factor *F, double *x); /* x = H \ x, no allocation       */
+/* X = H \ X for d columns (n x d) with the caller's solve workspaces */
+int ad_factor_solve_block(ad_factor *F, double *X, altdiff_int d, ad_solve_work *ws);
+/* X = Hs \ X: the sparse factor alone, without the dense-row correction */
+int ad_factor_sparse_solve(ad_factor *F, double *X, altdiff_int d, ad_solve_work *ws);
+void ad_factor_free(ad_factor *F);
+
+/* The cost model (named constants in factor.c): flops of one ADMM sweep with
+ * this factor and data, and a numeric factorization's cost in sweeps */
+double ad_sweep_flops(const ad_factor *F, const cs_dl *P, const cs_dl *A, const cs_dl *G);
+double ad_factor_cost_in_sweeps(const ad_factor *F, const cs_dl *P, const cs_dl *A,
+                                const cs_dl *G);
+
+/* lowrank.c (used by factor.c only) */
+int ad_lowrank_detect(ad_lowrank *lr, const cs_dl *A, const cs_dl *G);
+void ad_lowrank_fill_U(ad_lowrank *lr, const cs_dl *A, const cs_dl *G);
+int ad_lowrank_set(ad_lowrank *lr, double rho); /* C from U and W = Hs \ U */
+void ad_lowrank_apply(ad_lowrank *lr, double *y); /* y = H^-1 y from Hs^-1 y */
+void ad_lowrank_free(ad_lowrank *lr);
+
+#endif /* AD_FACTOR_H */

@@ -1,0 +1,211 @@
+/*
+ * model.c: the model (what every solve reads: the problem as given and
+ * scaled, the scaling, the factor of H) and the solve states (what one solve
+ * writes). One model serves any number of states: a workspace holds one of
+ * each, a batch one model and B states.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "ad_internal.h"
+
+/* ---- the model: what every solve reads ----------------------------------- */
+
+/* Rows of G to keep (h_i < infinity): keep[k] = i and rowmap[i] = k or -1 */
+static int choose_rows(ad_model *md, const double *h, altdiff_int *rowmap)
+{
+    md->keep = ad_malloc((size_t)md->p_all, sizeof(altdiff_int));
+    if (!md->keep) return ALTDIFF_ERR_NOMEM;
+    altdiff_int k = 0;
+    for (altdiff_int i = 0; i < md->p_all; i++) {
+        rowmap[i] = h[i] < md->set.infinity ? k : -1;
+        if (rowmap[i] >= 0) md->keep[k++] = i;
+    }
+    md->p = k;
+    return ALTDIFF_OK;
+}
+
+/* Copy P (upper), A and G (kept rows) with the maps from the caller's entries.
+ * A block with no rows (m = 0 or p = 0) is taken as empty whatever it holds. */
+static int import_matrices(ad_model *md, const altdiff_problem *prob, altdiff_int *rowmap)
+{
+    altdiff_int n = md->n;
+    altdiff_csc none = {0, n, NULL, NULL, NULL};
+    const altdiff_csc *A = md->m > 0 ? &prob->A : &none, *G = md->p_all > 0 ? &prob->G : &none;
+    md->Pnz = (prob->P.p && prob->P.ncol == n) ? prob->P.p[n] : 0;
+    md->Anz = (A->p && A->ncol == n) ? A->p[n] : 0;
+    md->Gnz = (G->p && G->ncol == n) ? G->p[n] : 0;
+    md->Pmap = ad_malloc((size_t)md->Pnz, sizeof(altdiff_int));
+    md->Amap = ad_malloc((size_t)md->Anz, sizeof(altdiff_int));
+    md->Gmap = ad_malloc((size_t)md->Gnz, sizeof(altdiff_int));
+    if (!md->Pmap || !md->Amap || !md->Gmap) return ALTDIFF_ERR_NOMEM;
+    int status = ad_csc_import(&prob->P, n, n, NULL, n, 1, &md->P, md->Pmap);
+    if (status == ALTDIFF_OK)
+        status = ad_csc_import(A, md->m, n, NULL, md->m, 0, &md->A, md->Amap);
+    if (status == ALTDIFF_OK)
+        status = ad_csc_import(G, md->p_all, n, rowmap, md->p, 0, &md->G, md->Gmap);
+    return status;
+}
+
+/* Allocate a copy of x (n doubles); NULL on failure */
+static double *dup(const double *x, altdiff_int n)
+{
+    double *y = ad_malloc((size_t)n, sizeof(double));
+    if (y && n > 0) memcpy(y, x, sizeof(double) * (size_t)n);
+    return y;
+}
+
+/* The given matrix values (P0x, A0x, G0x) and the scaling's arrays */
+static int allocate_model(ad_model *md)
+{
+    altdiff_int n = md->n;
+    md->P0x = dup(md->P->x, md->P->p[n]);
+    md->A0x = dup(md->A->x, md->A->p[n]);
+    md->G0x = dup(md->G->x, md->G->p[n]);
+    int ok = md->P0x && md->A0x && md->G0x;
+    return ok ? ad_scaling_alloc(&md->sc, n, md->m + md->p) : ALTDIFF_ERR_NOMEM;
+}
+
+/* The model of prob (validated): kept rows, matrices, scaling (its cost
+ * factor from prob->q), the analyzed and factored H. On failure the caller
+ * frees md. */
+int ad_model_init(ad_model *md, const altdiff_problem *prob, const altdiff_settings *set)
+{
+    md->set = *set;
+    md->n = prob->n;
+    md->m = prob->m;
+    md->p_all = prob->p;
+    altdiff_int *rowmap = ad_malloc((size_t)md->p_all, sizeof(altdiff_int));
+    int status = rowmap ? choose_rows(md, prob->h, rowmap) : ALTDIFF_ERR_NOMEM;
+    if (status == ALTDIFF_OK) status = import_matrices(md, prob, rowmap);
+    ad_free(rowmap);
+    if (status == ALTDIFF_OK) status = allocate_model(md);
+    if (status != ALTDIFF_OK) return status;
+    ad_model_scale(md, prob->q);
+    return ad_factor_init(&md->F, md->P, md->A, md->G, md->set.rho, md->set.sigma);
+}
+
+void ad_model_free(ad_model *md)
+{
+    ad_factor_free(&md->F);
+    ad_scaling_free(&md->sc);
+    ad_spfree(md->P);
+    ad_spfree(md->A);
+    ad_spfree(md->G);
+    void *arrays[] = {md->keep, md->P0x, md->A0x, md->G0x, md->Pmap, md->Amap, md->Gmap};
+    for (size_t k = 0; k < sizeof(arrays) / sizeof(arrays[0]); k++) ad_free(arrays[k]);
+}
+
+/* ---- a solve state ---------------------------------------------------------- */
+
+/* Every vector one solve needs (zero iterates), Anderson memory included */
+int ad_state_alloc(const ad_model *md, ad_state *st)
+{
+    altdiff_int n = md->n, m = md->m, p = md->p;
+    st->q0 = ad_calloc((size_t)n, sizeof(double));
+    st->b0 = ad_calloc((size_t)(m > 0 ? m : 1), sizeof(double));
+    st->h0 = ad_calloc((size_t)(md->p_all > 0 ? md->p_all : 1), sizeof(double));
+    double **v[] = {&st->q, &st->x, &st->x_prev, &st->rhs, &st->xt, &st->wn,
+                    &st->cert_x, &st->b, &st->lam, &st->lam_prev, &st->Ax, &st->cert_lam,
+                    &st->h, &st->s, &st->nu, &st->nu_prev, &st->Gx, &st->cert_nu};
+    altdiff_int len[] = {n, n, n, n, n, n, n, m, m, m, m, m, p, p, p, p, p, p};
+    int ok = st->q0 && st->b0 && st->h0;
+    for (size_t k = 0; k < sizeof(len) / sizeof(len[0]); k++) {
+        *v[k] = ad_calloc((size_t)len[k], sizeof(double));
+        ok = ok && *v[k];
+    }
+    st->wn2 = ad_calloc((size_t)(n + m + p), sizeof(double));
+    st->aa_z = ad_calloc((size_t)(m + p > 0 ? m + p : 1), sizeof(double));
+    st->info.rho = md->F.rho;
+    if (!ok || !st->wn2 || !st->aa_z) return ALTDIFF_ERR_NOMEM;
+    return md->set.record ? ALTDIFF_OK : ad_anderson_alloc(&st->aa, md->set.anderson, m + p);
+}
+
+/* q0, b0, h0 (all p_all rows) = q, b, h (NULL: unchanged) and their scaled
+ * copies; the caller has validated them */
+void ad_state_set_vectors(const ad_model *md, ad_state *st, const double *q, const double *b,
+                          const double *h)
+{
+    if (q) ad_copy(st->q0, q, md->n);
+    if (b) ad_copy(st->b0, b, md->m);
+    if (h) ad_copy(st->h0, h, md->p_all);
+    ad_state_scale_vectors(md, st);
+}
+
+void ad_state_free(ad_state *st)
+{
+    ad_anderson_free(&st->aa);
+    void *arrays[] = {st->q, st->b, st->h, st->q0, st->b0, st->h0, st->x, st->s, st->lam,
+                      st->nu, st->x_prev, st->lam_prev, st->nu_prev, st->rhs, st->xt,
+                      st->Ax, st->Gx, st->wn, st->wn2, st->cert_x, st->cert_lam,
+                      st->cert_nu, st->masks, st->aa_z};
+    for (size_t k = 0; k < sizeof(arrays) / sizeof(arrays[0]); k++) ad_free(arrays[k]);
+}
+
+/* The setup figures of the model into a state's info */
+void ad_state_info_setup(const ad_model *md, ad_state *st)
+{
+    st->info.dropped_rows = md->p_all - md->p;
+    st->info.t_analyze = md->F.t_analyze;
+    st->info.t_factor = md->F.t_factor;
+    st->info.nnz_L = md->F.cm.lnz;
+    st->info.mem_factor = md->F.mem_peak;
+    st->info.t_setup = md->t_setup;
+}
+
+/* Scale from the given values P0x, A0x, G0x (cost factor from q0) */
+void ad_model_scale(ad_model *md, const double *q0)
+{
+    altdiff_int n = md->n;
+    ad_copy(md->P->x, md->P0x, md->P->p[n]);
+    ad_copy(md->A->x, md->A0x, md->A->p[n]);
+    ad_copy(md->G->x, md->G0x, md->G->p[n]);
+    ad_scaling_compute(&md->sc, md->P, md->A, md->G, q0, md->set.scaling);
+}
+
+/* q~ = c D q, b~ = Ea b, h~ = Eg h (kept rows) */
+void ad_state_scale_vectors(const ad_model *md, ad_state *st)
+{
+    ad_scale_cost(&md->sc, st->q0, st->q);
+    ad_scale_rows(&md->sc, 0, st->b0, md->m, st->b);
+    for (altdiff_int k = 0; k < md->p; k++) st->h[k] = md->sc.E[md->m + k] * st->h0[md->keep[k]];
+}
+
+/* Keep the iterates' meaning (x, s, lam, nu in original units) when the
+ * scaling changes from (D0, E0, c0) to (D, E, c); then q~, b~, h~ again */
+void ad_state_rescale(const ad_model *md, ad_state *st, const double *D0, const double *E0,
+                      double c0)
+{
+    altdiff_int m = md->m;
+    const ad_scaling *sc = &md->sc;
+    for (altdiff_int j = 0; j < md->n; j++) st->x[j] *= D0[j] / sc->D[j]; /* x = D x~ */
+    for (altdiff_int j = 0; j < md->n && ad_smooth(md); j++) st->xt[j] *= D0[j] / sc->D[j];
+    for (altdiff_int i = 0; i < m; i++) st->lam[i] *= (sc->c / c0) * (E0[i] / sc->E[i]);
+    for (altdiff_int k = m; k < m + md->p; k++) {
+        st->s[k - m] *= sc->E[k] / E0[k];                  /* s = Eg^-1 s~      */
+        st->nu[k - m] *= (sc->c / c0) * (E0[k] / sc->E[k]); /* nu = Eg nu~ / c   */
+    }
+    ad_state_scale_vectors(md, st);
+}
+
+void ad_scatter_kept(const ad_model *md, const double *v, const double *scale, double *out)
+{
+    ad_fill(out, 0, md->p_all);
+    for (altdiff_int k = 0; k < md->p; k++) out[md->keep[k]] = (scale ? scale[k] : 1) * v[k];
+}
+
+/* x = D x~, s = Eg^-1 s~, lam = Ea lam~ / c, nu = Eg nu~ / c */
+void ad_unscale_solution(const ad_model *md, const ad_state *st, double *x, double *s,
+                         double *lam, double *nu)
+{
+    altdiff_int m = md->m;
+    const ad_scaling *sc = &md->sc;
+    if (x) ad_unscale_x(sc, st->x, x);
+    if (lam) ad_unscale_dual(sc, 0, st->lam, m, lam);
+    if (s) ad_copy(s, st->h0, md->p_all);
+    if (nu) ad_fill(nu, 0, md->p_all);
+    for (altdiff_int k = 0; k < md->p; k++) {
+        if (s) s[md->keep[k]] = sc->Einv[m + k] * st->s[k];
+        if (nu) nu[md->keep[k]] = sc->cinv * sc->E[m + k] * st->nu[k];
+    }
+}
