@@ -20,6 +20,7 @@
 
 #include <stddef.h>
 #include <string.h>
+#include <time.h>
 
 #include "altdiff.h"
 
@@ -209,7 +210,26 @@ typedef struct {
     altdiff_batch *b;
     altdiff_int B, n, m, p, nnzP, nnzA, nnzG;
     int busy;
+    double c_seconds; /* wall time spent inside the library's numerics */
 } BatchObject;
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* a library call with the GIL released, its wall time added to c_seconds */
+#define TIMED_CALL(self, stmt)                     \
+    do {                                           \
+        double t0_;                                \
+        Py_BEGIN_ALLOW_THREADS                     \
+        t0_ = now();                               \
+        stmt;                                      \
+        (self)->c_seconds += now() - t0_;          \
+        Py_END_ALLOW_THREADS                       \
+    } while (0)
 
 static int acquire(BatchObject *self)
 {
@@ -312,9 +332,7 @@ static int Batch_init(BatchObject *self, PyObject *args, PyObject *kw)
 
     altdiff_batch *bt = NULL;
     int rc;
-    Py_BEGIN_ALLOW_THREADS
-    rc = altdiff_batch_setup(&bt, &prob, (altdiff_int)B, &set);
-    Py_END_ALLOW_THREADS
+    TIMED_CALL(self, rc = altdiff_batch_setup(&bt, &prob, (altdiff_int)B, &set));
     if (rc != ALTDIFF_OK) {
         raise_code(rc, "altdiff_batch_setup", "arguments P, A, G, q, b, h or the settings");
         goto done;
@@ -404,9 +422,7 @@ static PyObject *Batch_update_matrices(BatchObject *self, PyObject *args, PyObje
     if (as_array(Go, NPY_FLOAT64, self->nnzG, "Gx", 1, &Ga) < 0) goto done;
     if (acquire(self) < 0) goto done;
     int rc;
-    Py_BEGIN_ALLOW_THREADS
-    rc = altdiff_batch_update_matrices(self->b, DPTR(Pa), DPTR(Aa), DPTR(Ga));
-    Py_END_ALLOW_THREADS
+    TIMED_CALL(self, rc = altdiff_batch_update_matrices(self->b, DPTR(Pa), DPTR(Aa), DPTR(Ga)));
     release(self);
     if (rc != ALTDIFF_OK) {
         raise_code(rc, "altdiff_batch_update_matrices", "arguments Px, Ax, Gx");
@@ -433,9 +449,7 @@ static PyObject *Batch_solve(BatchObject *self, PyObject *Py_UNUSED(ignored))
 {
     if (acquire(self) < 0) return NULL;
     int rc;
-    Py_BEGIN_ALLOW_THREADS
-    rc = altdiff_batch_solve(self->b);
-    Py_END_ALLOW_THREADS
+    TIMED_CALL(self, rc = altdiff_batch_solve(self->b));
     release(self);
     if (rc != ALTDIFF_OK) return raise_code(rc, "altdiff_batch_solve", NULL);
     Py_RETURN_NONE;
@@ -578,10 +592,8 @@ static PyObject *Batch_vjp(BatchObject *self, PyObject *args, PyObject *kw)
     }
     if (acquire(self) < 0) goto done;
     int rc;
-    Py_BEGIN_ALLOW_THREADS
-    rc = altdiff_batch_vjp(self->b, &ds, DPTR(wa), DPTR(dq), self->m ? DPTR(db) : NULL,
-                           self->p ? DPTR(dh) : NULL, di);
-    Py_END_ALLOW_THREADS
+    TIMED_CALL(self, rc = altdiff_batch_vjp(self->b, &ds, DPTR(wa), DPTR(dq), self->m ? DPTR(db) : NULL,
+                           self->p ? DPTR(dh) : NULL, di));
     release(self);
     if (rc != ALTDIFF_OK) {
         raise_code(rc, "altdiff_batch_vjp", "argument dx or the derivative settings");
@@ -626,12 +638,10 @@ static PyObject *Batch_matrix_grads(BatchObject *self, PyObject *args, PyObject 
     if (!dP || !dA || !dG) goto done;
     if (acquire(self) < 0) goto done;
     int rc;
-    Py_BEGIN_ALLOW_THREADS
-    rc = altdiff_batch_matrix_grads(self->b, DPTR(qa), DPTR(ba), DPTR(ha),
+    TIMED_CALL(self, rc = altdiff_batch_matrix_grads(self->b, DPTR(qa), DPTR(ba), DPTR(ha),
                                     wP && self->nnzP ? DPTR(dP) : NULL,
                                     wA && self->nnzA ? DPTR(dA) : NULL,
-                                    wG && self->nnzG ? DPTR(dG) : NULL, sum);
-    Py_END_ALLOW_THREADS
+                                    wG && self->nnzG ? DPTR(dG) : NULL, sum));
     release(self);
     if (rc != ALTDIFF_OK) {
         raise_code(rc, "altdiff_batch_matrix_grads", "arguments dq, db, dh");
@@ -688,9 +698,7 @@ static PyObject *Batch_jvp(BatchObject *self, PyObject *args, PyObject *kw)
     dir.Gx = DPTR(a[5]);
     if (acquire(self) < 0) goto done;
     int rc;
-    Py_BEGIN_ALLOW_THREADS
-    rc = altdiff_batch_jvp(self->b, &ds, &dir, DPTR(dx), di);
-    Py_END_ALLOW_THREADS
+    TIMED_CALL(self, rc = altdiff_batch_jvp(self->b, &ds, &dir, DPTR(dx), di));
     release(self);
     if (rc != ALTDIFF_OK) {
         raise_code(rc, "altdiff_batch_jvp", "arguments dq, db, dh, dP, dA, dG or the derivative settings");
@@ -727,6 +735,7 @@ static PyObject *Batch_get(BatchObject *self, void *which)
     case 3: return PyLong_FromLongLong(self->p);
     case 4: return Py_BuildValue("(LLL)", (long long)self->nnzP, (long long)self->nnzA,
                                  (long long)self->nnzG);
+    case 6: return PyFloat_FromDouble(self->c_seconds);
     default: return PyBool_FromLong(self->b == NULL);
     }
 }
@@ -738,6 +747,10 @@ static PyGetSetDef Batch_getset[] = {
     {"p", (getter)Batch_get, NULL, "inequality rows", (void *)3},
     {"nnz", (getter)Batch_get, NULL, "(nnz(P), nnz(A), nnz(G)) as given at setup", (void *)4},
     {"closed", (getter)Batch_get, NULL, "True after close()", (void *)5},
+    {"c_seconds", (getter)Batch_get, NULL,
+     "wall seconds spent in the library's numerics (setup, solve, update, VJP, JVP, matrix "
+     "gradients) by this Batch: the binding's overhead is the rest",
+     (void *)6},
     {NULL, NULL, NULL, NULL, NULL}};
 
 static PyMethodDef Batch_methods[] = {
