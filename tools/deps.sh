@@ -2,7 +2,8 @@
 # Install the Debian 12 packages altdiff needs (as root, or through sudo).
 set -euo pipefail
 pkgs=(build-essential meson ninja-build pkg-config libsuitesparse-dev libmetis-dev
-      libopenblas-dev check zlib1g-dev)
+      libopenblas-dev check zlib1g-dev
+      python3-dev python3-numpy python3-scipy python3-torch python3-matplotlib)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
