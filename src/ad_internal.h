@@ -92,7 +92,7 @@ struct altdiff_work {
 /* settings.c */
 int ad_settings_check(const altdiff_settings *set);
 
-/* setup.c: validation shared with the batch */
+/* model.c: validation shared by the workspace and the batch */
 int ad_vectors_valid(const ad_model *md, const double *q, const double *b, const double *h);
 int ad_model_set_matrices(ad_model *md, const double *Px, const double *Ax, const double *Gx,
                           const double *q0, double *D0, double *E0, double *c0);
@@ -216,6 +216,8 @@ int ad_smooth_dgrad(ad_model *md, const double *x, const double *v, double *out)
 /* Room for and a copy of x~ of the current iteration (settings.record) */
 int ad_smooth_record(ad_model *md, ad_state *st, altdiff_int iter);
 void ad_smooth_free(ad_objective *o);
+int ad_smooth_prepare(ad_objective *o, const altdiff_problem *prob, const altdiff_objective *f);
+int ad_smooth_attach(ad_model *md, ad_state *st);
 altdiff_int ad_theta_size(const ad_model *md); /* k (callbacks) or n */
 
 

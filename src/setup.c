@@ -116,21 +116,6 @@ int altdiff_warm_start(altdiff_work *w, const double *x, const double *s, const 
 
 /* ---- updates --------------------------------------------------------------- */
 
-/* ALTDIFF_OK if q (n), b (m), h (p_all) are finite (NULL: skipped) and h
- * keeps the rows dropped at setup infinite and the others finite */
-int ad_vectors_valid(const ad_model *md, const double *q, const double *b, const double *h)
-{
-    if ((q && !ad_all_finite(q, md->n)) || (b && !ad_all_finite(b, md->m)))
-        return ALTDIFF_ERR_INVALID;
-    if (h)
-        for (altdiff_int i = 0, k = 0; i < md->p_all; i++) {
-            int kept = k < md->p && md->keep[k] == i;
-            if (isnan(h[i]) || (h[i] < md->set.infinity) != kept) return ALTDIFF_ERR_INVALID;
-            k += kept;
-        }
-    return ALTDIFF_OK;
-}
-
 int altdiff_update_vectors(altdiff_work *w, const double *q, const double *b, const double *h)
 {
     if (!w || ad_vectors_valid(&w->model, q, b, h) != ALTDIFF_OK) return ALTDIFF_ERR_INVALID;
@@ -217,4 +202,42 @@ int altdiff_set_solution(altdiff_work *w, const double *x, const double *s, cons
     ad_assess(&w->model, st);
     ad_state_info_setup(&w->model, st);
     return ALTDIFF_OK;
+}
+
+/* ---- smooth objectives ------------------------------------------------------------ */
+
+int altdiff_setup_objective(altdiff_work **work, const altdiff_problem *prob,
+                            const altdiff_objective *f, const altdiff_settings *settings)
+{
+    if (!work) return ALTDIFF_ERR_INVALID;
+    *work = NULL;
+    if (!prob || !f || prob->n <= 0) return ALTDIFF_ERR_INVALID;
+    if (f->kind == ALTDIFF_OBJECTIVE_QUADRATIC) return altdiff_setup(work, prob, settings);
+    altdiff_int n = prob->n;
+    ad_objective o;
+    memset(&o, 0, sizeof(o));
+    double *q = prob->q ? NULL : ad_calloc((size_t)n, sizeof(double));
+    int status = (prob->q || q) ? ad_smooth_prepare(&o, prob, f) : ALTDIFF_ERR_NOMEM;
+    altdiff_settings set = settings ? *settings : altdiff_settings_default();
+    if (set.anderson >= 0 && set.anderson <= 50) /* unused here; an invalid value stays */
+        set.anderson = 0;                          /* for altdiff_setup to reject     */
+    if (status == ALTDIFF_OK) { /* the QP setup with P = Hess f(x0) */
+        altdiff_problem qp = *prob;
+        altdiff_csc P = {n, n, o.f.hess.p, o.f.hess.i, o.hx};
+        qp.P = P;
+        qp.q = prob->q ? prob->q : q;
+        status = altdiff_setup(work, &qp, &set);
+    }
+    ad_free(q);
+    if (status != ALTDIFF_OK) {
+        ad_smooth_free(&o);
+        return status;
+    }
+    (*work)->model.obj = o; /* the workspace owns o's arrays now */
+    status = ad_smooth_attach(&(*work)->model, &(*work)->state);
+    if (status != ALTDIFF_OK) {
+        altdiff_free(*work);
+        *work = NULL;
+    }
+    return status;
 }

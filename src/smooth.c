@@ -178,47 +178,24 @@ static int start_hessian(ad_objective *o)
     return ALTDIFF_OK;
 }
 
-int altdiff_setup_objective(altdiff_work **work, const altdiff_problem *prob,
-                            const altdiff_objective *f, const altdiff_settings *settings)
+/* The objective f for prob (n, q): its callbacks and start point, and its
+ * Hessian at the start point in o->hx (the P of the QP setup). Quadratic
+ * objectives are not taken here. On failure the caller frees o. */
+int ad_smooth_prepare(ad_objective *o, const altdiff_problem *prob, const altdiff_objective *f)
 {
-    if (!work) return ALTDIFF_ERR_INVALID;
-    *work = NULL;
-    if (!prob || !f || prob->n <= 0) return ALTDIFF_ERR_INVALID;
-    if (f->kind == ALTDIFF_OBJECTIVE_QUADRATIC) return altdiff_setup(work, prob, settings);
-    altdiff_int n = prob->n;
     int has_P = prob->P.p && prob->P.ncol > 0 && prob->P.p[prob->P.ncol] > 0;
     if (has_P || (f->kind != ALTDIFF_OBJECTIVE_ENTROPY && f->kind != ALTDIFF_OBJECTIVE_CALLBACK))
         return ALTDIFF_ERR_INVALID;
-    ad_objective o;
-    memset(&o, 0, sizeof(o));
-    o.n = n;
-    double *q = prob->q ? NULL : ad_calloc((size_t)n, sizeof(double));
-    int status = (prob->q || q) ? objective_init(&o, f) : ALTDIFF_ERR_NOMEM;
-    if (f->kind == ALTDIFF_OBJECTIVE_ENTROPY) o.f.user = &o; /* moved with o below */
-    if (status == ALTDIFF_OK) status = start_hessian(&o);
-    altdiff_settings set = settings ? *settings : altdiff_settings_default();
-    if (set.anderson >= 0 && set.anderson <= 50) /* unused here; an invalid value stays */
-        set.anderson = 0;                          /* for altdiff_setup to reject     */
-    if (status == ALTDIFF_OK) { /* the QP setup with P = Hess f(x0) */
-        altdiff_problem qp = *prob;
-        altdiff_csc P = {n, n, o.f.hess.p, o.f.hess.i, o.hx};
-        qp.P = P;
-        qp.q = prob->q ? prob->q : q;
-        status = altdiff_setup(work, &qp, &set);
-    }
-    ad_free(q);
-    if (status != ALTDIFF_OK) {
-        ad_smooth_free(&o);
-        return status;
-    }
-    (*work)->model.obj = o; /* the workspace owns o's arrays now */
-    status = objective_attach(&(*work)->model, &(*work)->state);
-    if (status != ALTDIFF_OK) {
-        altdiff_free(*work);
-        *work = NULL;
-    }
+    memset(o, 0, sizeof(*o));
+    o->n = prob->n;
+    int status = objective_init(o, f);
+    if (f->kind == ALTDIFF_OBJECTIVE_ENTROPY) o->f.user = o; /* until o moves */
+    if (status == ALTDIFF_OK) status = start_hessian(o);
     return status;
 }
+
+/* After the QP setup with P = Hess f(x0): the model takes the objective */
+int ad_smooth_attach(ad_model *md, ad_state *st) { return objective_attach(md, st); }
 
 void ad_smooth_free(ad_objective *o)
 {
@@ -502,7 +479,12 @@ int altdiff_update_theta(altdiff_work *w, const double *theta)
     ad_state *st = w ? &w->state : NULL;
     if (!w) return ALTDIFF_ERR_INVALID;
     if (md->obj.kind == ALTDIFF_OBJECTIVE_QUADRATIC)
-        return theta ? altdiff_update_vectors(w, theta, NULL, NULL) : ALTDIFF_ERR_INVALID;
+    {
+        if (!theta || ad_vectors_valid(md, theta, NULL, NULL) != ALTDIFF_OK) return ALTDIFF_ERR_INVALID;
+        ad_state_set_vectors(md, st, theta, NULL, NULL);
+        st->info.status = ALTDIFF_UNSOLVED;
+        return ALTDIFF_OK;
+    }
     if (md->obj.kind == ALTDIFF_OBJECTIVE_ENTROPY) {
         if (!theta || !ad_all_finite(theta, md->n)) return ALTDIFF_ERR_INVALID;
         ad_copy(md->obj.y, theta, md->n);
