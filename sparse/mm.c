@@ -29,12 +29,14 @@
  * Allocation failures return ALTDIFF_ERR_NOMEM ("PATH: out of memory").
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sp.h"
@@ -42,6 +44,15 @@
 #define MM_BUF 65536     /* initial reader buffer (bytes)          */
 #define MM_CAP0 4096     /* initial triplet capacity (entries)     */
 #define MM_TOK 40        /* token characters quoted in a message   */
+#define MM_LINE_MAX (1 << 20) /* longest line accepted (bytes, 1 MiB)  */
+#define MM_READ_LONG (-100)   /* reader_next: a line over MM_LINE_MAX */
+#define MM_MAX_DIM ((altdiff_int)1 << 40) /* largest nrow or ncol: keeps
+                                  every index sum and byte count of the
+                                  readers and of CSC arrays overflow-free */
+/* Fewest bytes an entry takes after the size line: a value "v\n" (array)
+ * or "i j v\n" (coordinate); the last one may lack its newline. */
+#define MM_ARRAY_MIN 2
+#define MM_COORD_MIN 6
 
 /* ======================================================================== */
 /* === messages ========================================================== */
@@ -61,6 +72,8 @@ static int mm_fail(int code, char *err, size_t errlen, const char *path, altdiff
         va_end(ap);
     }
     err[errlen - 1] = '\0';
+    for (char *c = err; *c; c++) /* one printable line: no CR, LF, ESC ... */
+        if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = '?';
     return code;
 }
 
@@ -82,15 +95,26 @@ typedef struct {
     size_t cap, pos, len;
     int eof;          /* fread has hit the end of the file              */
     altdiff_int line; /* number of the line last returned (1-based)     */
+    long long size;   /* the file's size in bytes (fstat at open)       */
+    long long got;    /* bytes fread so far                             */
 } mm_reader;
 
-/* Make room to read more: move unread data to the front, double if full. */
+/* Bytes of the file after the last line returned (by its size at open) */
+static long long reader_left(const mm_reader *r)
+{
+    long long left = r->size - (r->got - (long long)(r->len - r->pos));
+    return left > 0 ? left : 0;
+}
+
+/* Make room to read more: move unread data to the front, double if full
+ * (up to one line of MM_LINE_MAX bytes plus its newline and a NUL). */
 static int reader_room(mm_reader *r)
 {
     memmove(r->buf, r->buf + r->pos, r->len - r->pos);
     r->len -= r->pos;
     r->pos = 0;
     if (r->len + 1 < r->cap) return ALTDIFF_OK;
+    if (r->len > MM_LINE_MAX) return MM_READ_LONG; /* no newline in MM_LINE_MAX + 1 bytes */
     char *nb = ad_malloc(2 * r->cap, 1);
     if (!nb) return ALTDIFF_ERR_NOMEM;
     memcpy(nb, r->buf, r->len);
@@ -101,7 +125,8 @@ static int reader_room(mm_reader *r)
 }
 
 /* Next line in *s (NUL terminated, without "\n" or "\r\n"), its length in *n.
- * Returns 1 for a line, 0 at the end of the file, or an error code. */
+ * Returns 1 for a line, 0 at the end of the file, or an error code
+ * (MM_READ_LONG for a line longer than MM_LINE_MAX). */
 static int reader_next(mm_reader *r, char **s, size_t *n)
 {
     for (;;) {
@@ -110,6 +135,7 @@ static int reader_next(mm_reader *r, char **s, size_t *n)
         char *nl = memchr(b, '\n', avail);
         if (nl || (r->eof && avail > 0)) {
             size_t k = nl ? (size_t)(nl - b) : avail; /* the last line may lack "\n" */
+            if (k > MM_LINE_MAX) return MM_READ_LONG;
             r->pos += nl ? k + 1 : k;
             b[k] = '\0'; /* room: reader_room keeps len < cap */
             if (k > 0 && b[k - 1] == '\r') b[--k] = '\0';
@@ -123,6 +149,7 @@ static int reader_next(mm_reader *r, char **s, size_t *n)
         if (st != ALTDIFF_OK) return st;
         size_t got = fread(r->buf + r->len, 1, r->cap - 1 - r->len, r->f);
         r->len += got;
+        r->got += (long long)got;
         if (got == 0) {
             if (ferror(r->f)) return ALTDIFF_ERR_IO;
             r->eof = 1;
@@ -195,6 +222,9 @@ typedef struct {
     int symmetric;         /* 1: symmetric, 0: general                  */
     altdiff_int nrow, ncol;
     altdiff_int nnz;       /* entries announced (array: implied)        */
+    altdiff_int want_nrow, want_ncol; /* the caller's shape, -1: any     */
+    int header_only;       /* stop after the size line                  */
+    long long size;        /* the file's size in bytes                  */
     altdiff_int nz, cap;   /* entries read, capacity of the arrays      */
     altdiff_int *ti, *tj;  /* coordinate: 0-based row, column (cap)     */
     altdiff_int *tl;       /* coordinate: line of each entry (cap)      */
@@ -288,8 +318,34 @@ static altdiff_int max_entries(const mm_data *d)
     return (r > INT64_MAX / c) ? -1 : r * c;
 }
 
-/* "nrow ncol nnz" (coordinate) or "nrow ncol" (array) */
-static int parse_size(mm_data *d, char *s, altdiff_int line)
+/* The announced sizes against what the file can hold: MM_MAX_DIM, the
+ * caller's shape, and the bytes left after the size line (left), so that
+ * nothing is allocated for entries the file cannot contain */
+static int check_sizes(mm_data *d, long long left, altdiff_int line)
+{
+    const char *P = d->path;
+#define BAD(...) mm_fail(ALTDIFF_ERR_INVALID, d->err, d->errlen, P, line, __VA_ARGS__)
+    long long r = d->nrow, c = d->ncol;
+    if (r > MM_MAX_DIM || c > MM_MAX_DIM)
+        return BAD("size %lld x %lld exceeds the largest dimension accepted (%lld)", r, c,
+                   (long long)MM_MAX_DIM);
+    if ((d->want_nrow >= 0 && r != d->want_nrow) || (d->want_ncol >= 0 && c != d->want_ncol))
+        return BAD("matrix is %lld x %lld, expected %lld x %lld", r, c,
+                   (long long)d->want_nrow, (long long)(d->want_ncol >= 0 ? d->want_ncol : c));
+    int per = d->array ? MM_ARRAY_MIN : MM_COORD_MIN;
+    /* nnz entries need at least per * nnz - 1 bytes (no newline after the
+     * last); left bytes hold at most (left + 1) / per */
+    if (d->nnz > (left + 1) / per)
+        return BAD("%lld %s announced, but the %lld bytes after the size line can hold at "
+                   "most %lld (a%s takes at least %d bytes)", (long long)d->nnz,
+                   d->array ? "values" : "entries", left, (left + 1) / per,
+                   d->array ? " value" : "n entry 'i j v'", per);
+    return ALTDIFF_OK;
+#undef BAD
+}
+
+/* "nrow ncol nnz" (coordinate) or "nrow ncol" (array); left: bytes after it */
+static int parse_size(mm_data *d, char *s, long long left, altdiff_int line)
 {
     long long v[3] = {0, 0, 0};
     int want = d->array ? 2 : 3;
@@ -316,7 +372,7 @@ static int parse_size(mm_data *d, char *s, altdiff_int line)
     if (!d->array && most >= 0 && d->nnz > most)
         return BAD("%lld entries cannot fit in a %s %lld x %lld matrix without duplicates",
                    v[2], d->symmetric ? "symmetric" : "general", v[0], v[1]);
-    return ALTDIFF_OK;
+    return check_sizes(d, left, line);
 #undef BAD
 }
 
@@ -386,9 +442,21 @@ static int parse_entry(mm_data *d, char *s, altdiff_int line)
 /* === reading a whole file ============================================== */
 /* ======================================================================== */
 
-/* Map a reader status (NOMEM or IO) to a message */
-static int reader_fail(mm_data *d, int st)
+/* A carriage return inside a line: the file has CR-only line endings
+ * (classic Mac OS) or binary junk */
+static int cr_fail(mm_data *d, altdiff_int line)
 {
+    return mm_fail(ALTDIFF_ERR_INVALID, d->err, d->errlen, d->path, line,
+                   "carriage return inside the line (CR-only line endings are not supported: "
+                   "use LF or CRLF)");
+}
+
+/* Map a reader status (NOMEM, IO or a long line after line) to a message */
+static int reader_fail(mm_data *d, int st, altdiff_int line)
+{
+    if (st == MM_READ_LONG)
+        return mm_fail(ALTDIFF_ERR_INVALID, d->err, d->errlen, d->path, line + 1,
+                       "line longer than %d bytes", MM_LINE_MAX);
     if (st == ALTDIFF_ERR_NOMEM)
         return mm_fail(st, d->err, d->errlen, d->path, 0, "out of memory");
     return mm_fail_sys(d->err, d->errlen, d->path, "read error", errno);
@@ -405,9 +473,11 @@ static int parse_body(mm_data *d, mm_reader *r)
             return mm_fail(ALTDIFF_ERR_INVALID, d->err, d->errlen, d->path, r->line,
                            "NUL byte in the line");
         if (is_skippable(s)) continue;
+        if (memchr(s, '\r', n)) return cr_fail(d, r->line);
         if (!have_size) {
-            st = parse_size(d, s, r->line);
+            st = parse_size(d, s, reader_left(r), r->line);
             have_size = 1;
+            if (st == ALTDIFF_OK && d->header_only) return ALTDIFF_OK;
         } else if (d->nz == d->nnz) {
             return mm_fail(ALTDIFF_ERR_INVALID, d->err, d->errlen, d->path, r->line,
                            "more entries than announced (%lld)", (long long)d->nnz);
@@ -416,7 +486,7 @@ static int parse_body(mm_data *d, mm_reader *r)
         }
         if (st != ALTDIFF_OK) return st;
     }
-    if (st < 0) return reader_fail(d, st);
+    if (st < 0) return reader_fail(d, st, r->line);
     if (!have_size)
         return mm_fail(ALTDIFF_ERR_INVALID, d->err, d->errlen, d->path, r->line,
                        "missing size line");
@@ -433,35 +503,78 @@ static int parse_lines(mm_data *d, mm_reader *r)
     char *s;
     size_t n;
     int st = reader_next(r, &s, &n);
-    if (st < 0) return reader_fail(d, st);
+    if (st < 0) return reader_fail(d, st, r->line);
     if (st == 0)
         return mm_fail(ALTDIFF_ERR_INVALID, d->err, d->errlen, d->path, 0,
                        "empty file (no %%%%MatrixMarket banner)");
     if (memchr(s, '\0', n))
         return mm_fail(ALTDIFF_ERR_INVALID, d->err, d->errlen, d->path, 1,
                        "missing %%%%MatrixMarket banner (NUL byte)");
+    if (memchr(s, '\r', n)) return cr_fail(d, 1);
     st = parse_banner(d, s);
     return st == ALTDIFF_OK ? parse_body(d, r) : st;
+}
+
+/* "cannot open" with the reason; a symbolic link to nothing says so */
+static int open_fail(mm_data *d, int e)
+{
+    struct stat sb;
+    if (e == ENOENT && lstat(d->path, &sb) == 0 && S_ISLNK(sb.st_mode))
+        return mm_fail(ALTDIFF_ERR_IO, d->err, d->errlen, d->path, 0,
+                       "cannot open: dangling symbolic link (its target does not exist)");
+    return mm_fail_sys(d->err, d->errlen, d->path, "cannot open", e);
+}
+
+/* What kind of file sb is, for a message */
+static const char *file_kind(const struct stat *sb)
+{
+    return S_ISDIR(sb->st_mode)    ? "a directory"
+           : S_ISFIFO(sb->st_mode) ? "a FIFO"
+           : S_ISCHR(sb->st_mode)  ? "a character device"
+           : S_ISBLK(sb->st_mode)  ? "a block device"
+           : S_ISSOCK(sb->st_mode) ? "a socket"
+                                   : "not a regular file";
+}
+
+/* Open d->path for reading only if it is a regular file: O_NONBLOCK so that
+ * opening a FIFO cannot block, fstat (no race with a stat before) to reject
+ * FIFOs, devices and directories; then blocking reads again. *size = its
+ * size in bytes. */
+static int open_regular(mm_data *d, FILE **f, long long *size)
+{
+    struct stat sb;
+    *f = NULL;
+    int fd = open(d->path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) return open_fail(d, errno);
+    int st = ALTDIFF_OK;
+    if (fstat(fd, &sb) != 0) st = mm_fail_sys(d->err, d->errlen, d->path, "cannot stat", errno);
+    else if (!S_ISREG(sb.st_mode))
+        st = mm_fail(ALTDIFF_ERR_IO, d->err, d->errlen, d->path, 0,
+                     "cannot read: %s, not a regular file", file_kind(&sb));
+    int fl = st == ALTDIFF_OK ? fcntl(fd, F_GETFL) : -1;
+    if (st == ALTDIFF_OK && (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0))
+        st = mm_fail_sys(d->err, d->errlen, d->path, "cannot open", errno);
+    if (st == ALTDIFF_OK && !(*f = fdopen(fd, "rb")))
+        st = mm_fail_sys(d->err, d->errlen, d->path, "cannot open", errno);
+    if (st != ALTDIFF_OK) {
+        close(fd);
+        return st;
+    }
+    *size = (long long)sb.st_size;
+    return ALTDIFF_OK;
 }
 
 /* Parse the file at d->path into d (entries in file order) */
 static int mm_parse(mm_data *d)
 {
     mm_reader r = {.cap = MM_BUF};
-    int st = ALTDIFF_OK;
+    int st = open_regular(d, &r.f, &r.size);
+    if (st != ALTDIFF_OK) return st;
+    d->size = r.size;
     r.buf = ad_malloc(r.cap, 1);
-    if (!r.buf) {
-        st = mm_fail(ALTDIFF_ERR_NOMEM, d->err, d->errlen, d->path, 0, "out of memory");
-        goto done;
-    }
-    r.f = fopen(d->path, "rb");
-    if (!r.f) {
-        st = mm_fail_sys(d->err, d->errlen, d->path, "cannot open", errno);
-        goto done;
-    }
-    st = parse_lines(d, &r);
-done:
-    if (r.f) fclose(r.f);
+    st = r.buf ? parse_lines(d, &r)
+               : mm_fail(ALTDIFF_ERR_NOMEM, d->err, d->errlen, d->path, 0, "out of memory");
+    fclose(r.f);
     ad_free(r.buf);
     if (st != ALTDIFF_OK) data_free(d);
     return st;
@@ -503,9 +616,36 @@ static void bucket_sort(const mm_data *d, int canon, int by_col, altdiff_int nke
     }
 }
 
-/* Order the entries by column, then row, ties in file order: perm (nz)
- * lists the entries, Cp (ncol+1) the column starts. */
-static int sort_entries(const mm_data *d, int canon, altdiff_int *Cp, altdiff_int *perm)
+/* One entry for the comparison sort: its key and its place in the file */
+typedef struct {
+    altdiff_int col, row, k;
+} mm_key;
+
+static int key_cmp(const void *pa, const void *pb)
+{
+    const mm_key *a = pa, *b = pb;
+    if (a->col != b->col) return a->col < b->col ? -1 : 1;
+    if (a->row != b->row) return a->row < b->row ? -1 : 1;
+    return (a->k > b->k) - (a->k < b->k); /* file order: a stable sort */
+}
+
+/* perm (nz) = the entries by column, then row, ties in file order, by a
+ * comparison sort: O(nz log nz) whatever the announced dimensions */
+static int sort_compare(const mm_data *d, int canon, altdiff_int *perm)
+{
+    mm_key *key = ad_malloc((size_t)d->nz, sizeof(mm_key));
+    if (!key) return ALTDIFF_ERR_NOMEM;
+    for (altdiff_int k = 0; k < d->nz; k++)
+        key[k] = (mm_key){key_col(d, k, canon), key_row(d, k, canon), k};
+    if (d->nz > 1) qsort(key, (size_t)d->nz, sizeof(mm_key), key_cmp);
+    for (altdiff_int k = 0; k < d->nz; k++) perm[k] = key[k].k;
+    ad_free(key);
+    return ALTDIFF_OK;
+}
+
+/* The same order by two stable counting sorts (by row, then by column):
+ * O(nrow + ncol + nz) time and memory, for dimensions near nz */
+static int sort_counting(const mm_data *d, int canon, altdiff_int *perm)
 {
     altdiff_int nk = d->nrow > d->ncol ? d->nrow : d->ncol;
     altdiff_int *w = ad_malloc((size_t)nk + 1, sizeof(altdiff_int));
@@ -517,31 +657,40 @@ static int sort_entries(const mm_data *d, int canon, altdiff_int *Cp, altdiff_in
     }
     bucket_sort(d, canon, 0, d->nrow, NULL, tmp, w); /* by row             */
     bucket_sort(d, canon, 1, d->ncol, tmp, perm, w); /* stably by column   */
-    Cp[0] = 0;                                       /* w[j] = end of col j */
-    for (altdiff_int j = 0; j < d->ncol; j++) Cp[j + 1] = w[j];
     ad_free(w);
     ad_free(tmp);
     return ALTDIFF_OK;
 }
 
-/* Reject duplicate entries; names the earliest line that repeats an entry */
+/* Order the entries by column, then row, ties in file order (perm, nz):
+ * counting sorts when the dimensions are within a few times nz, else a
+ * comparison sort, so that a huge announced size costs no work or memory */
+static int sort_entries(const mm_data *d, int canon, altdiff_int *perm)
+{
+    altdiff_int nk = d->nrow > d->ncol ? d->nrow : d->ncol;
+    return nk <= 4 * d->nz + MM_CAP0 ? sort_counting(d, canon, perm)
+                                     : sort_compare(d, canon, perm);
+}
+
+/* Reject duplicate entries; names the earliest line that repeats an entry
+ * (after sorting, a duplicate follows the entry it repeats) */
 static int check_duplicates(const mm_data *d)
 {
-    altdiff_int n = d->ncol, nz = d->nz, *Cp, *perm, worst = -1, first = -1;
+    altdiff_int nz = d->nz, *perm, worst = -1, first = -1;
     int canon = d->symmetric, st = ALTDIFF_ERR_NOMEM;
-    Cp = ad_malloc((size_t)n + 1, sizeof(altdiff_int));
     perm = ad_malloc((size_t)nz, sizeof(altdiff_int));
-    if (Cp && perm) st = sort_entries(d, canon, Cp, perm);
+    if (perm) st = sort_entries(d, canon, perm);
     if (st != ALTDIFF_OK) goto done;
-    for (altdiff_int j = 0; j < n; j++)
-        for (altdiff_int t = Cp[j] + 1; t < Cp[j + 1]; t++) {
-            altdiff_int a = perm[t - 1], b = perm[t]; /* b is later in the file */
-            if (key_row(d, a, canon) != key_row(d, b, canon)) continue;
-            if (worst < 0 || d->tl[b] < d->tl[worst]) {
-                worst = b;
-                first = a;
-            }
+    for (altdiff_int t = 1; t < nz; t++) {
+        altdiff_int a = perm[t - 1], b = perm[t]; /* b is later in the file */
+        if (key_col(d, a, canon) != key_col(d, b, canon) ||
+            key_row(d, a, canon) != key_row(d, b, canon))
+            continue;
+        if (worst < 0 || d->tl[b] < d->tl[worst]) {
+            worst = b;
+            first = a;
         }
+    }
     if (worst >= 0)
         st = mm_fail(ALTDIFF_ERR_INVALID, d->err, d->errlen, d->path, d->tl[worst],
                      "duplicate entry (%lld,%lld): already given as (%lld,%lld) on line %lld",
@@ -549,7 +698,6 @@ static int check_duplicates(const mm_data *d)
                      (long long)d->ti[first] + 1, (long long)d->tj[first] + 1,
                      (long long)d->tl[first]);
 done:
-    ad_free(Cp);
     ad_free(perm);
     if (st == ALTDIFF_ERR_NOMEM) mm_fail(st, d->err, d->errlen, d->path, 0, "out of memory");
     return st;
@@ -588,7 +736,12 @@ static void array_to_csc(const mm_data *d, cs_dl *A)
 static int coord_to_csc(const mm_data *d, cs_dl *A)
 {
     altdiff_int *perm = ad_malloc((size_t)d->nz, sizeof(altdiff_int));
-    int st = perm ? sort_entries(d, 0, A->p, perm) : ALTDIFF_ERR_NOMEM;
+    int st = perm ? sort_entries(d, 0, perm) : ALTDIFF_ERR_NOMEM;
+    if (st == ALTDIFF_OK) {
+        for (altdiff_int j = 0; j <= d->ncol; j++) A->p[j] = 0;
+        for (altdiff_int t = 0; t < d->nz; t++) A->p[d->tj[t] + 1]++; /* column counts */
+        for (altdiff_int j = 0; j < d->ncol; j++) A->p[j + 1] += A->p[j];
+    }
     if (st == ALTDIFF_OK)
         for (altdiff_int t = 0; t < d->nz; t++) {
             A->i[t] = d->ti[perm[t]]; /* A(i,j) = entry perm[t] */
@@ -598,9 +751,24 @@ static int coord_to_csc(const mm_data *d, cs_dl *A)
     return st;
 }
 
-int ad_mm_read_sparse(const char *path, cs_dl **A, int *symmetric, char *err, size_t errlen)
+int ad_mm_read_header(const char *path, ad_mm_header *h, char *err, size_t errlen)
 {
-    mm_data d = {.path = path, .err = err, .errlen = errlen};
+    mm_data d = {.path = path, .err = err, .errlen = errlen, .want_nrow = -1,
+                 .want_ncol = -1, .header_only = 1};
+    if (!path || !h)
+        return mm_fail(ALTDIFF_ERR_INVALID, err, errlen, path ? path : "(null)", 0,
+                       "invalid argument");
+    int st = mm_parse(&d);
+    if (st != ALTDIFF_OK) return st;
+    *h = (ad_mm_header){d.array, d.integer, d.symmetric, d.nrow, d.ncol, d.nnz, d.size};
+    return ALTDIFF_OK;
+}
+
+int ad_mm_read_sparse_shape(const char *path, altdiff_int nrow, altdiff_int ncol, cs_dl **A,
+                            int *symmetric, char *err, size_t errlen)
+{
+    mm_data d = {.path = path, .err = err, .errlen = errlen, .want_nrow = nrow,
+                 .want_ncol = ncol};
     if (A) *A = NULL;
     if (!path || !A)
         return mm_fail(ALTDIFF_ERR_INVALID, err, errlen, path ? path : "(null)", 0,
@@ -619,6 +787,11 @@ int ad_mm_read_sparse(const char *path, cs_dl **A, int *symmetric, char *err, si
     if (symmetric) *symmetric = d.symmetric;
     *A = C;
     return ALTDIFF_OK;
+}
+
+int ad_mm_read_sparse(const char *path, cs_dl **A, int *symmetric, char *err, size_t errlen)
+{
+    return ad_mm_read_sparse_shape(path, -1, -1, A, symmetric, err, errlen);
 }
 
 /* Scatter the entries of d into the zeroed dense X (column-major), mirroring
@@ -643,10 +816,12 @@ static void scatter_dense(const mm_data *d, double *X)
     }
 }
 
-int ad_mm_read_dense(const char *path, double **x, altdiff_int *nrow, altdiff_int *ncol,
-                     char *err, size_t errlen)
+int ad_mm_read_dense_shape(const char *path, altdiff_int want_nrow, altdiff_int want_ncol,
+                           double **x, altdiff_int *nrow, altdiff_int *ncol, char *err,
+                           size_t errlen)
 {
-    mm_data d = {.path = path, .err = err, .errlen = errlen};
+    mm_data d = {.path = path, .err = err, .errlen = errlen, .want_nrow = want_nrow,
+                 .want_ncol = want_ncol};
     if (x) *x = NULL;
     if (!path || !x || !nrow || !ncol)
         return mm_fail(ALTDIFF_ERR_INVALID, err, errlen, path ? path : "(null)", 0,
@@ -665,6 +840,12 @@ int ad_mm_read_dense(const char *path, double **x, altdiff_int *nrow, altdiff_in
     *nrow = m;
     *ncol = n;
     return ALTDIFF_OK;
+}
+
+int ad_mm_read_dense(const char *path, double **x, altdiff_int *nrow, altdiff_int *ncol,
+                     char *err, size_t errlen)
+{
+    return ad_mm_read_dense_shape(path, -1, -1, x, nrow, ncol, err, errlen);
 }
 
 /* ======================================================================== */
@@ -738,32 +919,89 @@ int ad_mm_write_dense(const char *path, const double *x, altdiff_int nrow, altdi
     return close_tmp(f, tmp, path, err, errlen);
 }
 
-/* 1 if A is a CSC matrix with row indices in range and finite values */
-static int csc_ok(const cs_dl *A)
+static int cmp_index(const void *pa, const void *pb)
 {
-    if (!A || A->nz != -1 || A->m < 0 || A->n < 0 || !A->p || A->p[0] != 0) return 0;
+    altdiff_int a = *(const altdiff_int *)pa, b = *(const altdiff_int *)pb;
+    return (a > b) - (a < b);
+}
+
+/* Column j of A has no repeated row index: sorted columns in O(length),
+ * others through a sorted copy (w, room for the longest column). Returns
+ * the repeated index or -1. */
+static altdiff_int column_repeat(const cs_dl *A, altdiff_int j, altdiff_int *w)
+{
+    altdiff_int a = A->p[j], e = A->p[j + 1], k;
+    for (k = a + 1; k < e && A->i[k - 1] < A->i[k]; k++) continue;
+    if (k >= e) return -1; /* strictly increasing */
+    memcpy(w, A->i + a, (size_t)(e - a) * sizeof(altdiff_int));
+    qsort(w, (size_t)(e - a), sizeof(altdiff_int), cmp_index);
+    for (k = 1; k < e - a; k++)
+        if (w[k - 1] == w[k]) return w[k];
+    return -1;
+}
+
+/* The structure of A: p from 0, nondecreasing; i and x present when there
+ * are entries. Returns a message or NULL. */
+static const char *csc_shape_error(const cs_dl *A)
+{
+    if (!A) return "no matrix";
+    if (A->nz != -1 || A->m < 0 || A->n < 0) return "not a CSC matrix (bad size)";
+    if (!A->p) return "column pointers p are NULL";
+    if (A->p[0] != 0) return "p[0] is not 0";
     for (altdiff_int j = 0; j < A->n; j++)
-        if (A->p[j + 1] < A->p[j]) return 0;
-    altdiff_int nz = A->p[A->n];
-    if (nz > 0 && (!A->i || !A->x)) return 0;
-    for (altdiff_int t = 0; t < nz; t++)
-        if (A->i[t] < 0 || A->i[t] >= A->m) return 0;
-    return all_finite(A->x, nz);
+        if (A->p[j + 1] < A->p[j]) return "column pointers p decrease";
+    if (A->p[A->n] > 0 && !A->i) return "row indices i are NULL";
+    if (A->p[A->n] > 0 && !A->x) return "values x are NULL";
+    return NULL;
+}
+
+int ad_mm_check_csc(const char *path, const cs_dl *A, int tri, char *err, size_t errlen)
+{
+    const char *P = path ? path : "(null)", *why = csc_shape_error(A);
+#define BAD(...) mm_fail(ALTDIFF_ERR_INVALID, err, errlen, P, 0, __VA_ARGS__)
+    if (why) return BAD("invalid matrix: %s", why);
+    if (tri && A->m != A->n)
+        return BAD("symmetric matrix must be square, not %lld x %lld", (long long)A->m,
+                   (long long)A->n);
+    altdiff_int longest = 0, upper = 0, lower = 0;
+    for (altdiff_int j = 0; j < A->n; j++) {
+        if (A->p[j + 1] - A->p[j] > longest) longest = A->p[j + 1] - A->p[j];
+        for (altdiff_int t = A->p[j]; t < A->p[j + 1]; t++) {
+            altdiff_int i = A->i[t];
+            if (i < 0 || i >= A->m)
+                return BAD("invalid matrix: row index %lld of column %lld out of range 0..%lld",
+                           (long long)i, (long long)j, (long long)A->m - 1);
+            if (!isfinite(A->x[t]))
+                return BAD("refusing to write NaN or Inf (entry (%lld,%lld))", (long long)i,
+                           (long long)j);
+            upper += i < j;
+            lower += i > j;
+            if ((tri == 1 && i > j) || (tri == -1 && i < j))
+                return BAD("invalid matrix: entry (%lld,%lld) outside the %s triangle",
+                           (long long)i, (long long)j, tri == 1 ? "upper" : "lower");
+        }
+    }
+    if (tri == 2 && upper > 0 && lower > 0)
+        return BAD("symmetric matrix must hold one triangle only (it has entries on both sides)");
+    altdiff_int *w = ad_malloc((size_t)longest, sizeof(altdiff_int));
+    if (!w) return mm_fail(ALTDIFF_ERR_NOMEM, err, errlen, P, 0, "out of memory");
+    altdiff_int j = 0, rep = -1;
+    for (; j < A->n && rep < 0; j++) rep = column_repeat(A, j, w);
+    ad_free(w);
+    if (rep >= 0)
+        return BAD("invalid matrix: row index %lld repeated in column %lld", (long long)rep,
+                   (long long)j - 1);
+    return ALTDIFF_OK;
+#undef BAD
 }
 
 int ad_mm_write_sparse(const char *path, const cs_dl *A, int symmetric, char *err,
                        size_t errlen)
 {
     if (!path) return mm_fail(ALTDIFF_ERR_INVALID, err, errlen, "(null)", 0, "no path");
-    if (!csc_ok(A))
-        return mm_fail(ALTDIFF_ERR_INVALID, err, errlen, path, 0,
-                       "not a valid CSC matrix (or NaN/Inf values)");
-    if (symmetric && A->m != A->n)
-        return mm_fail(ALTDIFF_ERR_INVALID, err, errlen, path, 0,
-                       "symmetric matrix must be square, not %lld x %lld", (long long)A->m,
-                       (long long)A->n);
+    int st = ad_mm_check_csc(path, A, symmetric ? 2 : 0, err, errlen);
+    if (st != ALTDIFF_OK) return st;
     char *tmp;
-    int st = ALTDIFF_OK;
     FILE *f = open_tmp(path, &tmp, &st, err, errlen);
     if (!f) return st;
     altdiff_int n = A->n, *Ap = A->p, *Ai = A->i;

@@ -74,13 +74,50 @@ int ad_mm_read_sparse(const char *path, cs_dl **A, int *symmetric, char *err, si
 int ad_mm_read_dense(const char *path, double **x, altdiff_int *nrow, altdiff_int *ncol,
                      char *err, size_t errlen);
 
+/* What the banner and size line of a file announce. nnz: entries stored
+ * (array: values, n(n+1)/2 for symmetric); bytes: the file's size. */
+typedef struct {
+    int array, integer, symmetric;
+    altdiff_int nrow, ncol, nnz;
+    long long bytes;
+} ad_mm_header;
+
+/* Read only the banner and the size line, with every check the readers make
+ * on them: dimensions at most 2^40, and the entries announced must fit in
+ * the bytes after the size line (an array value takes at least 2 bytes,
+ * "v\n", a coordinate entry 6, "i j v\n"; the last newline may be missing).
+ * Work and memory: O(bytes up to the size line). */
+int ad_mm_read_header(const char *path, ad_mm_header *h, char *err, size_t errlen);
+
+/* The readers with the shape the caller expects (nrow, ncol; -1 = any),
+ * checked on the size line before anything is allocated for the entries.
+ * Every reader opens only regular files (O_NONBLOCK + fstat: FIFOs, devices
+ * and directories are refused without blocking), refuses lines longer than
+ * 1 MiB and CR-only line endings, and keeps work and memory of a rejected
+ * file proportional to the bytes read from it: a huge announced dimension
+ * costs nothing until an accepted file's output is built (CSC: ncol + 1
+ * column pointers; dense: nrow * ncol values; bound them with the shape). */
+int ad_mm_read_sparse_shape(const char *path, altdiff_int nrow, altdiff_int ncol, cs_dl **A,
+                            int *symmetric, char *err, size_t errlen);
+int ad_mm_read_dense_shape(const char *path, altdiff_int want_nrow, altdiff_int want_ncol,
+                           double **x, altdiff_int *nrow, altdiff_int *ncol, char *err,
+                           size_t errlen);
+
 /* Write "array real general" (column-major x) / "coordinate real general|
- * symmetric" with full round-trip precision. The file appears complete or
+ * symmetric" (A checked by ad_mm_check_csc; symmetric: one triangle) with
+ * full round-trip precision. The file appears complete or
  * not at all (written to PATH.tmp, then renamed). */
 int ad_mm_write_dense(const char *path, const double *x, altdiff_int nrow, altdiff_int ncol,
                       char *err, size_t errlen);
 int ad_mm_write_sparse(const char *path, const cs_dl *A, int symmetric, char *err,
                        size_t errlen);
+
+/* Validate A before anything reads its entries: p from 0 and nondecreasing,
+ * i and x non-NULL when there are entries, row indices in 0..m-1 and not
+ * repeated within a column, finite values; tri 1 (upper: i <= j), -1 (lower)
+ * or 2 (one triangle, either) also demands a square matrix. ALTDIFF_OK or
+ * ALTDIFF_ERR_INVALID ("PATH: what, where" in err), ALTDIFF_ERR_NOMEM. */
+int ad_mm_check_csc(const char *path, const cs_dl *A, int tri, char *err, size_t errlen);
 
 /* ---- dense vector kernels (vec.c) -------------------------------------- */
 /* max(a, b) that propagates NaN (fmax drops it) and inlines (fmax is a

@@ -9,9 +9,21 @@
  * P.mtx may be "symmetric" (entries from either triangle, or both as long
  * as no position is given twice) or "general", and then it must be exactly
  * symmetric: P(i,j) == P(j,i), an absent entry counting as 0.  A.mtx and
- * G.mtx must be "general".  Vectors may be array (n x 1) or coordinate (n x 1,
- * absent entries 0).  A missing A/b pair gives m = 0 (G/h: p = 0); one file
- * of a pair without the other is an error naming the missing file.
+ * G.mtx may be "general" or "symmetric" (square, entries from either
+ * triangle, expanded to both: SciPy writes e.g. -I that way).  Vectors may be
+ * array (n x 1) or coordinate (n x 1, absent entries 0).  A missing A/b pair
+ * gives m = 0 (G/h: p = 0); one file of a pair without the other is an error
+ * naming the missing file.
+ *
+ * Hostile directories.  Every header (banner and size line) is read and the
+ * dimensions cross-checked before any body is read, so a lying size line
+ * costs only the bytes up to it; the mm.c readers bound the entries of each
+ * file by its size.  A problem may not have more variables (n) or constraint
+ * rows (m, p) than its files have bytes (a variable or row without a byte of
+ * data in any file is a lie of the size line, and would cost memory and work
+ * far beyond the input).  Files must be regular files (FIFOs, devices and
+ * directories are refused without blocking); a P.mtx (or any file) that is
+ * a symbolic link to nothing is an error, not an absent file.
  *
  * The owned problem stores P as its upper triangle (row <= col), and P, A, G
  * in CSC with sorted columns.  An absent block (P = 0, m = 0, p = 0) has
@@ -54,12 +66,12 @@ static const char *in_dir(dir_ctx *c, const char *name)
     return c->path;
 }
 
-/* 0 only if the file certainly does not exist (other failures show up when
- * the file is opened, with their own message) */
+/* 0 only if nothing at all is at path (lstat: ENOENT; a dangling symbolic
+ * link is present, and its open fails with a message saying so) */
 static int file_exists(const char *path)
 {
     struct stat sb;
-    return stat(path, &sb) == 0 || errno != ENOENT;
+    return lstat(path, &sb) == 0 || errno != ENOENT;
 }
 
 /* Move the arrays of A into (*p, *i, *x) and free the shell of A */
@@ -154,113 +166,226 @@ done:
     return st;
 }
 
-/* Read P.mtx if present (*n = its size) or leave *n = -1 */
-static int read_P(dir_ctx *c, altdiff_owned_problem *o, altdiff_int *n)
+/* Full matrix of a symmetric file's entries A (either triangle, no
+ * position twice): column j of F is column j of A merged with column j of
+ * T = A' without its diagonal entry (already in A) */
+static int full_of(const cs_dl *A, cs_dl **F, const char *path, char *err, size_t errlen)
 {
-    const char *path = in_dir(c, "P.mtx");
-    cs_dl *A = NULL, *U = NULL;
-    int sym = 0, st;
-    *n = -1;
-    if (!file_exists(path)) return ALTDIFF_OK;
-    st = ad_mm_read_sparse(path, &A, &sym, c->err, c->errlen);
-    if (st != ALTDIFF_OK) return st;
-    if (A->m != A->n)
-        st = io_fail(ALTDIFF_ERR_INVALID, c->err, c->errlen,
-                     "%s: P is %lld x %lld, it must be square", path, (long long)A->m,
-                     (long long)A->n);
-    if (st == ALTDIFF_OK) st = upper_of(A, sym, &U, path, c->err, c->errlen);
-    if (st == ALTDIFF_OK) {
-        *n = U->n;
-        take_csc(U, &o->Pp, &o->Pi, &o->Px);
+    altdiff_int n = A->n, nz = 0;
+    cs_dl *T = ad_transpose(A); /* T = A', sorted columns */
+    *F = T ? ad_spalloc(n, n, 2 * A->p[n]) : NULL;
+    if (!*F) {
+        ad_spfree(T);
+        return io_fail(ALTDIFF_ERR_NOMEM, err, errlen, "%s: out of memory", path);
     }
-    ad_spfree(A);
+    for (altdiff_int j = 0; j < n; j++) {
+        altdiff_int a = A->p[j], ae = A->p[j + 1], b = T->p[j], be = T->p[j + 1];
+        while (a < ae || b < be) {
+            int from_a = (b >= be) || (a < ae && A->i[a] <= T->i[b]);
+            if (!from_a && T->i[b] == j) { /* the diagonal: taken from A */
+                b++;
+                continue;
+            }
+            (*F)->i[nz] = from_a ? A->i[a] : T->i[b]; /* F(i,j) = A(i,j) or A(j,i) */
+            (*F)->x[nz++] = from_a ? A->x[a++] : T->x[b++];
+        }
+        (*F)->p[j + 1] = nz;
+    }
+    ad_spfree(T);
+    return ALTDIFF_OK;
+}
+
+/* ======================================================================== */
+/* === headers: every size checked before any body is read =============== */
+/* ======================================================================== */
+
+enum { F_P, F_Q, F_A, F_B, F_G, F_H, F_Y, F_COUNT };
+static const char *file_name[F_COUNT] = {"P.mtx", "q.mtx", "A.mtx", "b.mtx",
+                                         "G.mtx", "h.mtx", "y.mtx"};
+
+/* What the headers of a problem directory say */
+typedef struct {
+    int present[F_COUNT];
+    ad_mm_header h[F_COUNT];
+    long long bytes;          /* all files present, together           */
+    altdiff_int n, m, p;
+    int n_from;               /* the file that fixes n (F_P, F_Q, F_Y)  */
+    char n_why[160];          /* "n = 3 (from P.mtx)"                   */
+} dir_plan;
+
+/* A vector header: k x 1, and k == want when want >= 0 ("why" says where
+ * want comes from) */
+static int check_vec(const char *path, const char *name, const ad_mm_header *h, altdiff_int want,
+                     const char *why, char *err, size_t errlen)
+{
+    if (h->ncol == 1 && (want < 0 || h->nrow == want)) return ALTDIFF_OK;
+    if (want >= 0)
+        return io_fail(ALTDIFF_ERR_INVALID, err, errlen, "%s: %s is %lld x %lld but %s (expected "
+                       "%lld x 1)", path, name, (long long)h->nrow, (long long)h->ncol, why,
+                       (long long)want);
+    return io_fail(ALTDIFF_ERR_INVALID, err, errlen, "%s: %s is %lld x %lld, expected a column "
+                   "vector (k x 1)", path, name, (long long)h->nrow, (long long)h->ncol);
+}
+
+/* A required file that is absent: the message of a failed open */
+static int missing_file(dir_ctx *c, int f)
+{
+    return io_fail(ALTDIFF_ERR_IO, c->err, c->errlen, "%s: cannot open: %s",
+                   in_dir(c, file_name[f]), strerror(ENOENT));
+}
+
+/* Which files are there; the pairs A/b and G/h come together */
+static int plan_presence(dir_ctx *c, dir_plan *pl, int entropy)
+{
+    for (int f = 0; f < F_COUNT; f++) pl->present[f] = file_exists(in_dir(c, file_name[f]));
+    if (entropy && pl->present[F_P])
+        return io_fail(ALTDIFF_ERR_INVALID, c->err, c->errlen, "%s: present, but the entropy "
+                       "objective has no P (remove it, or use --objective quadratic)",
+                       in_dir(c, "P.mtx"));
+    if (entropy) pl->present[F_P] = 0;
+    else pl->present[F_Y] = 0; /* a y.mtx beside a QP is not ours */
+    if (entropy && !pl->present[F_Y]) return missing_file(c, F_Y);
+    if (!entropy && !pl->present[F_Q]) return missing_file(c, F_Q);
+    for (int f = F_A; f <= F_G; f += 2)
+        if (pl->present[f] != pl->present[f + 1]) {
+            int miss = pl->present[f] ? f + 1 : f;
+            return io_fail(ALTDIFF_ERR_INVALID, c->err, c->errlen, "%s: missing (%s is present, "
+                           "the two come together)", in_dir(c, file_name[miss]),
+                           file_name[miss == f ? f + 1 : f]);
+        }
+    return ALTDIFF_OK;
+}
+
+/* n from P.mtx (square), y.mtx (a vector, n >= 1) or q.mtx, and q's size */
+static int plan_objective(dir_ctx *c, dir_plan *pl)
+{
+    ad_mm_header *h = pl->h;
+    char why[160];
+    int st = ALTDIFF_OK;
+    pl->n_from = pl->present[F_P] ? F_P : pl->present[F_Y] ? F_Y : F_Q;
+    if (pl->n_from == F_P && h[F_P].nrow != h[F_P].ncol)
+        return io_fail(ALTDIFF_ERR_INVALID, c->err, c->errlen, "%s: P is %lld x %lld, it must "
+                       "be square", in_dir(c, "P.mtx"), (long long)h[F_P].nrow,
+                       (long long)h[F_P].ncol);
+    if (pl->n_from == F_Y) {
+        st = check_vec(in_dir(c, "y.mtx"), "y", &h[F_Y], -1, NULL, c->err, c->errlen);
+        if (st == ALTDIFF_OK && h[F_Y].nrow < 1)
+            st = io_fail(ALTDIFF_ERR_INVALID, c->err, c->errlen, "%s: y is empty (n = 0)",
+                         in_dir(c, "y.mtx"));
+    }
+    pl->n = h[pl->n_from].nrow;
+    if (st == ALTDIFF_OK && pl->present[F_Q]) {
+        snprintf(why, sizeof(why), "%s is %lld x %lld", file_name[pl->n_from], (long long)pl->n,
+                 (long long)h[pl->n_from].ncol);
+        st = check_vec(in_dir(c, "q.mtx"), "q", &h[F_Q], pl->n_from == F_Q ? -1 : pl->n, why,
+                       c->err, c->errlen);
+        if (pl->n_from == F_Q) pl->n = h[F_Q].nrow;
+    }
+    snprintf(pl->n_why, sizeof(pl->n_why), "n = %lld (from %s)", (long long)pl->n,
+             file_name[pl->n_from]);
+    return st;
+}
+
+/* A constraint block M (rows x n) and its right-hand side V (rows x 1) */
+static int plan_block(dir_ctx *c, dir_plan *pl, int fm, altdiff_int *rows)
+{
+    const ad_mm_header *hm = &pl->h[fm];
+    const char *sym = fm == F_A ? "A" : "G";
+    char why[160];
+    *rows = 0;
+    if (!pl->present[fm]) return ALTDIFF_OK;
+    if (hm->ncol != pl->n)
+        return io_fail(ALTDIFF_ERR_INVALID, c->err, c->errlen, "%s: %s is %lld x %lld but %s "
+                       "(expected %lld columns)", in_dir(c, file_name[fm]), sym,
+                       (long long)hm->nrow, (long long)hm->ncol, pl->n_why, (long long)pl->n);
+    *rows = hm->nrow;
+    snprintf(why, sizeof(why), "%s is %lld x %lld", file_name[fm], (long long)hm->nrow,
+             (long long)hm->ncol);
+    return check_vec(in_dir(c, file_name[fm + 1]), fm == F_A ? "b" : "h", &pl->h[fm + 1], *rows,
+                     why, c->err, c->errlen);
+}
+
+/* No more variables or rows than bytes in the files (see the top) */
+static int plan_bytes(dir_ctx *c, const dir_plan *pl)
+{
+    struct {
+        altdiff_int k;
+        int f;
+        const char *what;
+    } dim[3] = {{pl->n, pl->n_from, "n (variables)"}, {pl->m, F_A, "m (rows of A)"},
+                {pl->p, F_G, "p (rows of G)"}};
+    for (int d = 0; d < 3; d++)
+        if (dim[d].k > pl->bytes)
+            return io_fail(ALTDIFF_ERR_INVALID, c->err, c->errlen, "%s: %s = %lld, but the "
+                           "problem's files hold only %lld bytes (at most one variable or row "
+                           "per byte of data)", in_dir(c, file_name[dim[d].f]), dim[d].what,
+                           (long long)dim[d].k, pl->bytes);
+    return ALTDIFF_OK;
+}
+
+/* Read and cross-check every header: dimensions n, m, p into pl */
+static int plan_dir(dir_ctx *c, dir_plan *pl, int entropy)
+{
+    int st = plan_presence(c, pl, entropy);
+    for (int f = 0; f < F_COUNT && st == ALTDIFF_OK; f++) {
+        if (!pl->present[f]) continue;
+        st = ad_mm_read_header(in_dir(c, file_name[f]), &pl->h[f], c->err, c->errlen);
+        pl->bytes += pl->h[f].bytes;
+    }
+    if (st == ALTDIFF_OK) st = plan_objective(c, pl);
+    if (st == ALTDIFF_OK) st = plan_block(c, pl, F_A, &pl->m);
+    if (st == ALTDIFF_OK) st = plan_block(c, pl, F_G, &pl->p);
+    if (st == ALTDIFF_OK) st = plan_bytes(c, pl);
     return st;
 }
 
 /* ======================================================================== */
-/* === vectors and constraint blocks ===================================== */
+/* === bodies, at the sizes of the plan ================================== */
 /* ======================================================================== */
 
-/* Read PATH as a vector; *len = its length. Fails unless it is k x 1 and,
- * when want >= 0, k == want ("why" says where want comes from). */
-static int read_vec(const char *path, const char *name, altdiff_int want, const char *why,
-                    double **v, altdiff_int *len, char *err, size_t errlen)
+/* P.mtx (n x n) as its upper triangle */
+static int read_P(dir_ctx *c, altdiff_owned_problem *o, altdiff_int n)
 {
-    altdiff_int nrow = 0, ncol = 0;
-    int st = ad_mm_read_dense(path, v, &nrow, &ncol, err, errlen);
-    if (st != ALTDIFF_OK) return st;
-    if (ncol != 1 || (want >= 0 && nrow != want)) {
-        if (want >= 0)
-            io_fail(ALTDIFF_ERR_INVALID, err, errlen, "%s: %s is %lld x %lld but %s "
-                    "(expected %lld x 1)", path, name, (long long)nrow, (long long)ncol, why,
-                    (long long)want);
-        else
-            io_fail(ALTDIFF_ERR_INVALID, err, errlen, "%s: %s is %lld x %lld, expected a "
-                    "column vector (k x 1)", path, name, (long long)nrow, (long long)ncol);
-        *v = ad_free(*v);
-        return ALTDIFF_ERR_INVALID;
-    }
-    *len = nrow;
-    return ALTDIFF_OK;
-}
-
-/* One constraint block: matrix file M (rows x n) with its right-hand side V
- * (rows x 1), both present or both absent (then rows = 0). */
-typedef struct {
-    const char *mname, *vname;    /* "A.mtx", "b.mtx"             */
-    const char *msym, *vsym;      /* "A", "b" for messages         */
-    altdiff_int rows;             /* out: m or p                   */
-    altdiff_int *Mp, *Mi;         /* out: owned CSC of M           */
-    double *Mx, *v;               /* out: values of M, owned V     */
-} block_io;
-
-/* Read M, check it is general with n columns (n_why says where n is from) */
-static int read_block_matrix(dir_ctx *c, block_io *k, altdiff_int n, const char *n_why)
-{
-    const char *path = in_dir(c, k->mname);
-    cs_dl *M = NULL;
+    const char *path = in_dir(c, "P.mtx");
+    cs_dl *A = NULL, *U = NULL;
     int sym = 0;
-    int st = ad_mm_read_sparse(path, &M, &sym, c->err, c->errlen);
-    if (st != ALTDIFF_OK) return st;
-    if (sym)
-        st = io_fail(ALTDIFF_ERR_INVALID, c->err, c->errlen, "%s: %s must be 'general', "
-                     "not 'symmetric'", path, k->msym);
-    else if (M->n != n)
-        st = io_fail(ALTDIFF_ERR_INVALID, c->err, c->errlen, "%s: %s is %lld x %lld but %s "
-                     "(expected %lld columns)", path, k->msym, (long long)M->m,
-                     (long long)M->n, n_why, (long long)n);
-    if (st != ALTDIFF_OK) {
-        ad_spfree(M);
-        return st;
-    }
-    k->rows = M->m;
-    take_csc(M, &k->Mp, &k->Mi, &k->Mx);
-    return ALTDIFF_OK;
+    int st = ad_mm_read_sparse_shape(path, n, n, &A, &sym, c->err, c->errlen);
+    if (st == ALTDIFF_OK) st = upper_of(A, sym, &U, path, c->err, c->errlen);
+    if (st == ALTDIFF_OK) take_csc(U, &o->Pp, &o->Pi, &o->Px);
+    ad_spfree(A);
+    return st;
 }
 
-static int read_block(dir_ctx *c, block_io *k, altdiff_int n, const char *n_why)
+/* A vector file of the plan's length */
+static int read_vec_body(dir_ctx *c, int f, altdiff_int len, double **v)
 {
-    int has_m = file_exists(in_dir(c, k->mname)), has_v = file_exists(in_dir(c, k->vname));
-    char why[160];
-    k->rows = 0;
-    if (!has_m && !has_v) {
-        int st = empty_csc(n, &k->Mp, &k->Mi, &k->Mx);
-        if (st != ALTDIFF_OK) io_fail(st, c->err, c->errlen, "%s: out of memory", c->dir);
-        return st;
+    altdiff_int r, k;
+    return ad_mm_read_dense_shape(in_dir(c, file_name[f]), len, 1, v, &r, &k, c->err,
+                                  c->errlen);
+}
+
+/* Constraint matrix fm (rows x n; symmetric: expanded) into (p, i, x), or
+ * an empty block when absent */
+static int read_block_matrix(dir_ctx *c, const dir_plan *pl, int fm, altdiff_int rows,
+                             altdiff_int **p, altdiff_int **i, double **x)
+{
+    const char *path = in_dir(c, file_name[fm]);
+    altdiff_int n = pl->n;
+    cs_dl *M = NULL, *F = NULL;
+    int sym = 0, st;
+    if (!pl->present[fm]) {
+        st = empty_csc(n, p, i, x);
+        return st == ALTDIFF_OK ? st : io_fail(st, c->err, c->errlen, "%s: out of memory", c->dir);
     }
-    if (has_m != has_v) {
-        const char *missing = has_m ? k->vname : k->mname;
-        return io_fail(ALTDIFF_ERR_INVALID, c->err, c->errlen, "%s: missing (%s is present, "
-                       "the two come together)", in_dir(c, missing),
-                       has_m ? k->mname : k->vname);
+    st = ad_mm_read_sparse_shape(path, rows, n, &M, &sym, c->err, c->errlen);
+    if (st == ALTDIFF_OK && sym) st = full_of(M, &F, path, c->err, c->errlen);
+    if (st == ALTDIFF_OK) {
+        take_csc(F ? F : M, p, i, x);
+        if (F) ad_spfree(M);
+    } else {
+        ad_spfree(M);
     }
-    int st = read_block_matrix(c, k, n, n_why);
-    if (st != ALTDIFF_OK) return st;
-    snprintf(why, sizeof(why), "%s is %lld x %lld", k->mname, (long long)k->rows,
-             (long long)n);
-    altdiff_int len;
-    return read_vec(in_dir(c, k->vname), k->vsym, k->rows, why, &k->v, &len, c->err,
-                    c->errlen);
+    return st;
 }
 
 /* ======================================================================== */
@@ -300,69 +425,36 @@ static void set_views(altdiff_owned_problem *o, altdiff_int n, altdiff_int m, al
     pr->h = o->h;
 }
 
-/* P (optional), then q, which fixes n when P is absent (*has_P = 0) */
-static int read_objective(dir_ctx *c, altdiff_owned_problem *o, altdiff_int *n, int *has_P)
+/* The bodies of the planned files into o (y: the entropy's y); P absent
+ * (P = 0, or the entropy) is an empty n x n block */
+static int read_bodies(dir_ctx *c, const dir_plan *pl, altdiff_owned_problem *o, double **y)
 {
-    char why[160];
-    int st = read_P(c, o, n);
-    if (st != ALTDIFF_OK) return st;
-    *has_P = (*n >= 0);
-    snprintf(why, sizeof(why), "P.mtx is %lld x %lld", (long long)*n, (long long)*n);
-    st = read_vec(in_dir(c, "q.mtx"), "q", *n, why, &o->q, n, c->err, c->errlen);
-    if (st == ALTDIFF_OK && !o->Pp) { /* no P.mtx: P = 0 */
-        st = empty_csc(*n, &o->Pp, &o->Pi, &o->Px);
-        if (st != ALTDIFF_OK) io_fail(st, c->err, c->errlen, "%s: out of memory", c->dir);
-    }
+    altdiff_int n = pl->n;
+    int st = ALTDIFF_OK;
+    if (pl->present[F_P]) st = read_P(c, o, n);
+    else if ((st = empty_csc(n, &o->Pp, &o->Pi, &o->Px)) != ALTDIFF_OK)
+        io_fail(st, c->err, c->errlen, "%s: out of memory", c->dir);
+    if (st == ALTDIFF_OK && y) st = read_vec_body(c, F_Y, n, y);
+    if (st == ALTDIFF_OK && pl->present[F_Q]) st = read_vec_body(c, F_Q, n, &o->q);
+    if (st == ALTDIFF_OK) st = read_block_matrix(c, pl, F_A, pl->m, &o->Ap, &o->Ai, &o->Ax);
+    if (st == ALTDIFF_OK && pl->present[F_B]) st = read_vec_body(c, F_B, pl->m, &o->b);
+    if (st == ALTDIFF_OK) st = read_block_matrix(c, pl, F_G, pl->p, &o->Gp, &o->Gi, &o->Gx);
+    if (st == ALTDIFF_OK && pl->present[F_H]) st = read_vec_body(c, F_H, pl->p, &o->h);
+    if (st == ALTDIFF_OK) set_views(o, n, pl->m, pl->p);
     return st;
 }
 
-/* The entropy's files: no P.mtx, y.mtx (which fixes n), q.mtx optional;
- * P becomes an empty n x n matrix */
-static int read_entropy(dir_ctx *c, altdiff_owned_problem *o, double **y, altdiff_int *n)
+/* The directory itself: "no such directory" rather than a file's failure */
+static int check_dir(const char *dir, char *err, size_t errlen)
 {
-    char why[160];
-    const char *path = in_dir(c, "P.mtx");
-    if (file_exists(path))
-        return io_fail(ALTDIFF_ERR_INVALID, c->err, c->errlen, "%s: present, but the entropy "
-                       "objective has no P (remove it, or use --objective quadratic)", path);
-    int st = read_vec(in_dir(c, "y.mtx"), "y", -1, NULL, y, n, c->err, c->errlen);
-    if (st == ALTDIFF_OK && *n < 1)
-        st = io_fail(ALTDIFF_ERR_INVALID, c->err, c->errlen, "%s: y is empty (n = 0)",
-                     in_dir(c, "y.mtx"));
-    snprintf(why, sizeof(why), "y.mtx is %lld x 1", (long long)*n);
-    if (st == ALTDIFF_OK && file_exists(in_dir(c, "q.mtx")))
-        st = read_vec(in_dir(c, "q.mtx"), "q", *n, why, &o->q, n, c->err, c->errlen);
-    if (st == ALTDIFF_OK) {
-        st = empty_csc(*n, &o->Pp, &o->Pi, &o->Px);
-        if (st != ALTDIFF_OK) io_fail(st, c->err, c->errlen, "%s: out of memory", c->dir);
-    }
-    return st;
-}
-
-/* Read all files of the directory into o: the QP's (y NULL) or the
- * entropy's */
-static int read_all(dir_ctx *c, altdiff_owned_problem *o, double **y)
-{
-    altdiff_int n = 0;
-    char why[160];
-    int has_P = 0, st = y ? read_entropy(c, o, y, &n) : read_objective(c, o, &n, &has_P);
-    if (st != ALTDIFF_OK) return st;
-    snprintf(why, sizeof(why), "n = %lld (from %s)", (long long)n,
-             y ? "y.mtx" : has_P ? "P.mtx" : "q.mtx");
-    block_io A = {"A.mtx", "b.mtx", "A", "b", 0, NULL, NULL, NULL, NULL};
-    block_io G = {"G.mtx", "h.mtx", "G", "h", 0, NULL, NULL, NULL, NULL};
-    st = read_block(c, &A, n, why);
-    if (st == ALTDIFF_OK) st = read_block(c, &G, n, why);
-    o->Ap = A.Mp; /* o owns whatever was read, even on failure */
-    o->Ai = A.Mi;
-    o->Ax = A.Mx;
-    o->b = A.v;
-    o->Gp = G.Mp;
-    o->Gi = G.Mi;
-    o->Gx = G.Mx;
-    o->h = G.v;
-    if (st == ALTDIFF_OK) set_views(o, n, A.rows, G.rows);
-    return st;
+    struct stat sb;
+    if (stat(dir, &sb) != 0)
+        return io_fail(ALTDIFF_ERR_IO, err, errlen, "%s: cannot open the problem directory: %s",
+                       dir, strerror(errno));
+    if (!S_ISDIR(sb.st_mode))
+        return io_fail(ALTDIFF_ERR_IO, err, errlen, "%s: not a directory (a problem is a "
+                       "directory of .mtx files)", dir);
+    return ALTDIFF_OK;
 }
 
 /* altdiff_read_problem (y NULL) and altdiff_read_entropy_problem */
@@ -374,11 +466,16 @@ static int read_problem(const char *dir, altdiff_owned_problem **out, double **y
     *out = NULL;
     if (y) *y = NULL;
     if (!dir) return io_fail(ALTDIFF_ERR_INVALID, err, errlen, "read_problem: dir is NULL");
+    int st = check_dir(dir, err, errlen);
+    if (st != ALTDIFF_OK) return st;
     dir_ctx c = {dir, NULL, strlen(dir) + 8, err, errlen}; /* "/" "P.mtx" NUL */
+    dir_plan pl;
+    memset(&pl, 0, sizeof(pl));
     altdiff_owned_problem *o = ad_calloc(1, sizeof(altdiff_owned_problem));
     c.path = ad_malloc(c.cap, 1);
-    int st = (o && c.path) ? read_all(&c, o, y)
-                           : io_fail(ALTDIFF_ERR_NOMEM, err, errlen, "%s: out of memory", dir);
+    if (!o || !c.path) st = io_fail(ALTDIFF_ERR_NOMEM, err, errlen, "%s: out of memory", dir);
+    if (st == ALTDIFF_OK) st = plan_dir(&c, &pl, y != NULL);
+    if (st == ALTDIFF_OK) st = read_bodies(&c, &pl, o, y);
     ad_free(c.path);
     if (st != ALTDIFF_OK) {
         altdiff_free_problem(o);
@@ -410,14 +507,18 @@ ALTDIFF_API int altdiff_read_vector(const char *path, altdiff_int n, double **v,
                                     size_t errlen)
 {
     char why[64];
-    altdiff_int len;
+    altdiff_int r, k;
+    ad_mm_header h;
     if (err && errlen) err[0] = '\0';
     if (v) *v = NULL;
     if (!path || !v || n < 0)
         return io_fail(ALTDIFF_ERR_INVALID, err, errlen, "%s: invalid argument",
                        path ? path : "read_vector");
     snprintf(why, sizeof(why), "n = %lld", (long long)n);
-    return read_vec(path, "the vector", n, why, v, &len, err, errlen);
+    int st = ad_mm_read_header(path, &h, err, errlen); /* the size before the body */
+    if (st == ALTDIFF_OK) st = check_vec(path, "the vector", &h, n, why, err, errlen);
+    if (st == ALTDIFF_OK) st = ad_mm_read_dense_shape(path, n, 1, v, &r, &k, err, errlen);
+    return st;
 }
 
 ALTDIFF_API void altdiff_free_array(void *v) { ad_free(v); }
@@ -430,17 +531,24 @@ ALTDIFF_API int altdiff_write_dense(const char *path, const double *x, altdiff_i
 }
 
 /* Write M as coordinate Matrix Market; a symmetric M given by its upper
- * triangle is written as the lower one (the Matrix Market convention). */
+ * triangle is written as the lower one (the Matrix Market convention). M is
+ * validated (ad_mm_check_csc, the upper triangle for symmetric) before the
+ * transpose reads a single index. */
 ALTDIFF_API int altdiff_write_sparse(const char *path, const altdiff_csc *M, int symmetric,
                                      char *err, size_t errlen)
 {
-    if (!M || !M->p) return ALTDIFF_ERR_INVALID;
-    cs_dl V = {M->p[M->ncol], M->nrow, M->ncol, (altdiff_int *)M->p, (altdiff_int *)M->i,
-               (double *)M->x, -1};
-    if (!symmetric) return ad_mm_write_sparse(path, &V, 0, err, errlen);
+    if (err && errlen) err[0] = '\0';
+    if (!path) return io_fail(ALTDIFF_ERR_INVALID, err, errlen, "write_sparse: path is NULL");
+    if (!M) return io_fail(ALTDIFF_ERR_INVALID, err, errlen, "%s: invalid matrix: M is NULL",
+                           path);
+    cs_dl V = {M->p && M->ncol >= 0 ? M->p[M->ncol] : 0, M->nrow, M->ncol,
+               (altdiff_int *)M->p, (altdiff_int *)M->i, (double *)M->x, -1};
+    int st = ad_mm_check_csc(path, &V, symmetric ? 1 : 0, err, errlen);
+    if (st != ALTDIFF_OK || !symmetric) return st != ALTDIFF_OK ? st
+                                                 : ad_mm_write_sparse(path, &V, 0, err, errlen);
     cs_dl *T = ad_transpose(&V); /* upper -> lower */
-    if (!T) return ALTDIFF_ERR_NOMEM;
-    int status = ad_mm_write_sparse(path, T, 1, err, errlen);
+    if (!T) return io_fail(ALTDIFF_ERR_NOMEM, err, errlen, "%s: out of memory", path);
+    st = ad_mm_write_sparse(path, T, 1, err, errlen);
     ad_spfree(T);
-    return status;
+    return st;
 }

@@ -24,26 +24,43 @@
  * constant is added to the objective of the summary. "convert" writes such a
  * file as a problem directory with the constant in OUTDIR/constant.txt.
  *
- * Exit status: 0 solved (or generated, converted); 1 the solver stopped without a
- * solution (infeasible, unbounded, limits, numerical trouble); 2 usage error;
- * 3 bad input (unreadable or malformed files, invalid problem); 4 cannot
- * write the output.
+ * Exit status, one per cause: 0 solved (or generated); 1 the solver stopped
+ * without a solution (infeasible, unbounded, limits, numerical trouble) or a
+ * derivative did not converge; 2 usage error; 3 bad input (unreadable or
+ * malformed files, invalid problem); 4 cannot write the output (nothing
+ * written); 5 out of memory, wherever it happens (reading, setup, solve,
+ * derivatives, output), including an address-space limit too small for the
+ * BLAS (see blas_memory_guard).
  */
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS */
 #include <errno.h>
 #include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "altdiff.h"
 #include "bench.h"
 #include "gen.h"
 
-enum { EXIT_SOLVED = 0, EXIT_UNSOLVED = 1, EXIT_USAGE = 2, EXIT_INPUT = 3, EXIT_OUTPUT = 4 };
+enum {
+    EXIT_SOLVED = 0,
+    EXIT_UNSOLVED = 1,
+    EXIT_USAGE = 2,
+    EXIT_INPUT = 3,
+    EXIT_OUTPUT = 4,
+    EXIT_NOMEM = 5
+};
+
+/* The exit status for a library error code rc where other errors mean
+ * other_exit: out of memory is EXIT_NOMEM wherever it happens */
+static int exit_for(int rc, int other_exit) { return rc == ALTDIFF_ERR_NOMEM ? EXIT_NOMEM : other_exit; }
 
 static void usage(FILE *f)
 {
@@ -104,7 +121,10 @@ static void usage(FILE *f)
             "  --grad-eps E   derivative tolerance (default: the value of --eps)\n"
             "  The summary adds a line 'backward:' with mode, time, iterations, residual.\n\n"
             "exit status: 0 solved, 1 not solved (infeasible, unbounded, limit, numerical\n"
-            "  error; the reason is on stderr), 2 usage error, 3 bad input, 4 output error\n\n",
+            "  error, derivative not converged; the reason is on stderr), 2 usage error,\n"
+            "  3 bad input (unreadable, malformed or inconsistent files), 4 output error\n"
+            "  (nothing written), 5 out of memory (anywhere, including a memory limit\n"
+            "  such as ulimit -v too small for the BLAS work buffer)\n\n",
             ALTDIFF_DEFAULT_EPS_ABS, ALTDIFF_DEFAULT_MAX_ITER, ALTDIFF_DEFAULT_RHO,
             ALTDIFF_DEFAULT_ANDERSON);
     fputs("altdiff convert FILE.qps OUTDIR\n"
@@ -349,29 +369,120 @@ static int write_one(const char *path, const out_file *f, char *err, size_t errl
     return altdiff_write_dense(path, f->x, f->nrow, f->ncol, err, errlen);
 }
 
-/* Write every output to OUTDIR/.NAME.part, then rename them all: the files
- * appear together or not at all. */
-static int write_outputs(const char *dir, const out_file *v, int count)
+/* The three names of output k: OUTDIR/NAME, OUTDIR/.NAME.part (written
+ * first), OUTDIR/.NAME.old (the replaced file, until all are in place) */
+typedef struct {
+    char final[4200], part[4200], old[4200];
+    int had_old;  /* final existed and was kept as old */
+    int renamed;  /* part is now final                  */
+} out_names;
+
+static void out_name(out_names *o, const char *dir, const char *name)
 {
-    char part[4200], final[4200], err[512];
-    int k, ok = make_dirs(dir) == 0;
-    if (!ok) fprintf(stderr, "altdiff: cannot create output directory %s\n", dir);
-    for (k = 0; ok && k < count; k++) {
-        snprintf(part, sizeof(part), "%s/.%s.part", dir, v[k].name);
-        ok = write_one(part, &v[k], err, sizeof(err)) == ALTDIFF_OK;
-        if (!ok) fprintf(stderr, "altdiff: %s\n", err);
-    }
-    for (int j = 0; j < count; j++) {
-        snprintf(part, sizeof(part), "%s/.%s.part", dir, v[j].name);
-        snprintf(final, sizeof(final), "%s/%s", dir, v[j].name);
-        if (!ok) {
-            remove(part);
-        } else if (rename(part, final) != 0) {
-            fprintf(stderr, "altdiff: cannot rename %s to %s\n", part, final);
-            ok = 0;
+    snprintf(o->final, sizeof(o->final), "%s/%s", dir, name);
+    snprintf(o->part, sizeof(o->part), "%s/.%s.part", dir, name);
+    snprintf(o->old, sizeof(o->old), "%s/.%s.old", dir, name);
+}
+
+/* Every target must be absent or a regular file (rename cannot replace a
+ * directory or another kind of file): checked before anything is written */
+static int check_targets(const out_names *nm, int count)
+{
+    struct stat sb;
+    for (int k = 0; k < count; k++) {
+        if (lstat(nm[k].final, &sb) != 0) {
+            if (errno == ENOENT) continue;
+            fprintf(stderr, "altdiff: %s: cannot check the output: %s\n", nm[k].final,
+                    strerror(errno));
+            return 0;
+        }
+        if (!S_ISREG(sb.st_mode)) {
+            fprintf(stderr, "altdiff: %s: exists and is not a regular file (%s); nothing was "
+                            "written\n", nm[k].final, S_ISDIR(sb.st_mode) ? "a directory"
+                                                                          : "not replaceable");
+            return 0;
         }
     }
-    return ok ? EXIT_SOLVED : EXIT_OUTPUT;
+    return 1;
+}
+
+/* Test hook: ALTDIFF_TEST_FAIL_RENAME=NAME makes the rename of NAME fail,
+ * so that the tests can watch the rollback of the files renamed before it */
+static int rename_output(const out_names *o)
+{
+    const char *fail = getenv("ALTDIFF_TEST_FAIL_RENAME");
+    size_t lf = fail ? strlen(fail) : 0, ln = strlen(o->final);
+    if (lf > 0 && lf < ln && o->final[ln - lf - 1] == '/' && !strcmp(o->final + ln - lf, fail)) {
+        errno = EIO;
+        return -1;
+    }
+    return rename(o->part, o->final);
+}
+
+/* Put part in place of final, keeping a replaced final as old (a hard
+ * link, so final never disappears; a rename where links do not work) */
+static int commit_one(out_names *o)
+{
+    struct stat sb;
+    remove(o->old); /* a stale one from a killed run */
+    o->had_old = lstat(o->final, &sb) == 0;
+    if (o->had_old && link(o->final, o->old) != 0 && rename(o->final, o->old) != 0) {
+        o->had_old = 0;
+        return -1;
+    }
+    if (rename_output(o) != 0) {
+        int e = errno;
+        if (o->had_old && lstat(o->final, &sb) != 0) rename(o->old, o->final);
+        else if (o->had_old) remove(o->old);
+        o->had_old = 0;
+        errno = e;
+        return -1;
+    }
+    o->renamed = 1;
+    return 0;
+}
+
+/* Undo: every renamed output gets its old file back (or goes), no part
+ * file stays; with ok, only the old files go */
+static void finish_outputs(out_names *nm, int count, int ok)
+{
+    for (int k = 0; k < count; k++) {
+        if (!ok && nm[k].renamed) {
+            if (nm[k].had_old) rename(nm[k].old, nm[k].final); /* the old file back */
+            else remove(nm[k].final);
+        }
+        if (nm[k].had_old && (ok || !nm[k].renamed)) remove(nm[k].old);
+        if (!nm[k].renamed) remove(nm[k].part);
+    }
+}
+
+/* All outputs or none: check every target, write every output to
+ * OUTDIR/.NAME.part, then rename them into place; if a rename fails, the
+ * files already renamed are rolled back to what they replaced. */
+static int write_outputs(const char *dir, const out_file *v, int count)
+{
+    char err[512];
+    out_names nm[12];
+    int k, ok = make_dirs(dir) == 0, status = EXIT_OUTPUT;
+    if (!ok) fprintf(stderr, "altdiff: cannot create output directory %s: %s\n", dir,
+                     strerror(errno));
+    memset(nm, 0, sizeof(nm));
+    for (k = 0; k < count; k++) out_name(&nm[k], dir, v[k].name);
+    if (ok) ok = check_targets(nm, count);
+    for (k = 0; ok && k < count; k++) {
+        int rc = write_one(nm[k].part, &v[k], err, sizeof(err));
+        ok = rc == ALTDIFF_OK;
+        if (!ok) fprintf(stderr, "altdiff: %s\n", err);
+        if (!ok) status = exit_for(rc, EXIT_OUTPUT);
+    }
+    for (k = 0; ok && k < count; k++) {
+        ok = commit_one(&nm[k]) == 0;
+        if (!ok) fprintf(stderr, "altdiff: cannot rename %s to %s: %s; the outputs renamed "
+                                 "before it were rolled back, nothing was written\n",
+                         nm[k].part, nm[k].final, strerror(errno));
+    }
+    finish_outputs(nm, count, ok);
+    return ok ? EXIT_SOLVED : status;
 }
 
 /* Everything a solve writes: solution, gradients, Jacobian */
@@ -426,7 +537,7 @@ static int report_backward(int rc, const altdiff_deriv_info *di, int mode)
     if (rc != ALTDIFF_OK || di->status != ALTDIFF_SOLVED) {
         fprintf(stderr, "altdiff: derivative failed: %s\n",
                 rc != ALTDIFF_OK ? altdiff_error_string(rc) : "did not reach --grad-eps");
-        return EXIT_UNSOLVED;
+        return exit_for(rc, EXIT_UNSOLVED);
     }
     return EXIT_SOLVED;
 }
@@ -436,14 +547,15 @@ static int report_backward(int rc, const altdiff_deriv_info *di, int mode)
 static int matrix_gradients(altdiff_work *w, const altdiff_problem *prob, const solve_args *a,
                             outputs *o)
 {
-    int qp = a->objective == ALTDIFF_OBJECTIVE_QUADRATIC;
+    int qp = a->objective == ALTDIFF_OBJECTIVE_QUADRATIC, rc = ALTDIFF_OK;
     o->dP = qp ? alloc_vec(nnz(&prob->P)) : NULL;
     o->dA = alloc_vec(nnz(&prob->A));
     o->dG = alloc_vec(nnz(&prob->G));
     if ((qp && !o->dP) || !o->dA || !o->dG ||
-        altdiff_matrix_grads(w, o->dq, o->db, o->dh, o->dP, o->dA, o->dG) != ALTDIFF_OK) {
-        fprintf(stderr, "altdiff: matrix gradients failed\n");
-        return EXIT_UNSOLVED;
+        (rc = altdiff_matrix_grads(w, o->dq, o->db, o->dh, o->dP, o->dA, o->dG)) != ALTDIFF_OK) {
+        fprintf(stderr, "altdiff: matrix gradients failed: %s\n",
+                altdiff_error_string(rc != ALTDIFF_OK ? rc : ALTDIFF_ERR_NOMEM));
+        return exit_for(rc != ALTDIFF_OK ? rc : ALTDIFF_ERR_NOMEM, EXIT_UNSOLVED);
     }
     if (qp) add_sparse(o, "dP.mtx", &o->Pv, &prob->P, o->dP, 1);
     if (prob->m > 0) add_sparse(o, "dA.mtx", &o->Av, &prob->A, o->dA, 0);
@@ -458,16 +570,18 @@ static int gradients(altdiff_work *w, const altdiff_problem *prob, const solve_a
 {
     char err[1024];
     double *wv = NULL;
-    if (altdiff_read_vector(a->grad, prob->n, &wv, err, sizeof(err)) != ALTDIFF_OK) {
+    int rc = altdiff_read_vector(a->grad, prob->n, &wv, err, sizeof(err));
+    if (rc != ALTDIFF_OK) {
         fprintf(stderr, "altdiff: %s\n", err);
-        return EXIT_INPUT;
+        return exit_for(rc, EXIT_INPUT);
     }
     o->dq = alloc_vec(prob->n);
     o->db = alloc_vec(prob->m);
     o->dh = alloc_vec(prob->p);
     altdiff_deriv_info di;
-    int rc = (o->dq && o->db && o->dh) ? altdiff_vjp(w, ds, wv, o->dq, o->db, o->dh, &di)
-                                       : ALTDIFF_ERR_NOMEM;
+    memset(&di, 0, sizeof(di));
+    rc = (o->dq && o->db && o->dh) ? altdiff_vjp(w, ds, wv, o->dq, o->db, o->dh, &di)
+                                   : ALTDIFF_ERR_NOMEM;
     altdiff_free_array(wv);
     int status = report_backward(rc, &di, ds->mode);
     if (status != EXIT_SOLVED) return status;
@@ -476,9 +590,10 @@ static int gradients(altdiff_work *w, const altdiff_problem *prob, const solve_a
     } else { /* dy = (d grad f / dy)' dq = -dq for the entropy */
         altdiff_int k = altdiff_theta_size(w);
         o->dy = k >= 0 ? alloc_vec(k) : NULL;
-        if (!o->dy || altdiff_theta_grad(w, o->dq, o->dy) != ALTDIFF_OK) {
-            fprintf(stderr, "altdiff: dL/dy failed\n");
-            return EXIT_UNSOLVED;
+        rc = o->dy ? altdiff_theta_grad(w, o->dq, o->dy) : ALTDIFF_ERR_NOMEM;
+        if (rc != ALTDIFF_OK) {
+            fprintf(stderr, "altdiff: dL/dy failed: %s\n", altdiff_error_string(rc));
+            return exit_for(rc, EXIT_UNSOLVED);
         }
         add_file(o, "dy.mtx", o->dy, k, 1);
     }
@@ -508,6 +623,7 @@ static int jacobian(altdiff_work *w, const altdiff_problem *prob, const solve_ar
     }
     o->J = malloc(sizeof(double) * (size_t)(prob->n * cols + 1));
     altdiff_deriv_info di;
+    memset(&di, 0, sizeof(di));
     int rc = o->J ? altdiff_jacobian(w, ds, a->jacobian, o->J, prob->n, &di) : ALTDIFF_ERR_NOMEM;
     int status = report_backward(rc, &di, ds->mode);
     if (status == EXIT_SOLVED) add_file(o, names[a->jacobian], o->J, prob->n, cols);
@@ -526,7 +642,7 @@ static int write_results(altdiff_work *w, const altdiff_problem *prob, const sol
     if (!o.x || !o.s || !o.lam || !o.nu) {
         free_outputs(&o);
         fprintf(stderr, "altdiff: out of memory\n");
-        return EXIT_OUTPUT;
+        return EXIT_NOMEM;
     }
     altdiff_get_solution(w, o.x, o.s, o.lam, o.nu);
     add_file(&o, "x.mtx", o.x, prob->n, 1);
@@ -567,7 +683,7 @@ static int solve_and_report(const altdiff_problem *prob, const double *y, const 
     if (rc != ALTDIFF_OK) {
         fprintf(stderr, "altdiff: %s: %s\n", a->dir, altdiff_error_string(rc));
         return rc == ALTDIFF_ERR_NOT_POSDEF || rc == ALTDIFF_ERR_INVALID ? EXIT_INPUT
-                                                                          : EXIT_UNSOLVED;
+                                                                          : exit_for(rc, EXIT_UNSOLVED);
     }
     rc = altdiff_solve(w);
     const altdiff_info *info = altdiff_get_info(w);
@@ -576,7 +692,7 @@ static int solve_and_report(const altdiff_problem *prob, const double *y, const 
     if (rc != ALTDIFF_OK || info->status != ALTDIFF_SOLVED) {
         fprintf(stderr, "altdiff: %s: not solved: %s\n", a->dir,
                 rc != ALTDIFF_OK ? altdiff_error_string(rc) : altdiff_status_string(info->status));
-        status = EXIT_UNSOLVED;
+        status = exit_for(rc, EXIT_UNSOLVED);
     } else if (a->out) {
         status = write_results(w, prob, a);
     }
@@ -584,8 +700,6 @@ static int solve_and_report(const altdiff_problem *prob, const double *y, const 
     return status;
 }
 
-/* 1 if path names a directory (a problem directory), 0 otherwise (a file:
- * QPS/MPS) */
 /* Read the QPS/MPS file path (warnings to stderr); EXIT_SOLVED or
  * EXIT_INPUT (reported) */
 static int read_qps(const char *path, altdiff_owned_problem **op, double *c0)
@@ -614,10 +728,84 @@ static int read_input(const solve_args *a, altdiff_owned_problem **op, double **
         }
         return read_qps(a->dir, op, c0);
     }
-    if (ad_gen_read_dir(a->dir, a->objective, op, y, err, sizeof(err)) != ALTDIFF_OK) {
+    int rc = ad_gen_read_dir(a->dir, a->objective, op, y, err, sizeof(err));
+    if (rc != ALTDIFF_OK) {
         fprintf(stderr, "altdiff: %s\n", err);
-        return EXIT_INPUT;
+        return exit_for(rc, EXIT_INPUT);
     }
+    return EXIT_SOLVED;
+}
+
+/* ---- memory limits and the BLAS ------------------------------------------
+ * OpenBLAS (Debian's libopenblas 0.3.21, pthreads) maps a 128 MiB work
+ * buffer (mmap of BUFFER_SIZE) per thread at the first level-3 or LAPACK
+ * call (CHOLMOD's dpotrf, the dense S'S by dsyrk), and blas_memory_alloc
+ * retries a failed mmap in an endless loop (driver/others/memory.c:
+ * do { ... } while (map_address == -1)): under ulimit -v of 100-300 MB the
+ * shipped default instance hung there for ever, with two threads needing
+ * two buffers; libgomp's threads (CHOLMOD) then fail with "Thread creation
+ * failed" and exit 1. So under an address-space or data limit the CLI
+ *   1. runs single-threaded: re-executes itself once with
+ *      OPENBLAS_NUM_THREADS=1 and OMP_THREAD_LIMIT=1 (both libraries read
+ *      them when they load), so that one buffer serves every call;
+ *   2. maps and unmaps that much memory itself: when it fails, the BLAS
+ *      would hang, so the CLI stops with "out of memory" (exit 5);
+ *   3. calls dsyrk once on a 1 x 1 matrix, so OpenBLAS maps its buffer now,
+ *      while it fits, and reuses it (it never unmaps) for every later call.
+ * Later failures are ordinary allocation failures: out of memory, exit 5. */
+#define BLAS_BUFFER ((size_t)128 << 20) /* OpenBLAS's BUFFER_SIZE (x86_64) */
+#define BLAS_HEADROOM ((size_t)16 << 20) /* its page-aligned header, and room to
+                                            allocate for the message and exit */
+
+void dsyrk_(const char *uplo, const char *trans, const int *n, const int *k,
+            const double *alpha, const double *a, const int *lda, const double *beta,
+            double *c, const int *ldc);
+
+/* The address-space (ulimit -v) or data (ulimit -d) limit in bytes, 0 if none */
+static unsigned long long memory_limit(void)
+{
+    struct rlimit rl;
+    unsigned long long lim = 0;
+    int which[2] = {RLIMIT_AS, RLIMIT_DATA};
+    for (int k = 0; k < 2; k++)
+        if (getrlimit(which[k], &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+            (lim == 0 || rl.rlim_cur < lim))
+            lim = rl.rlim_cur;
+    return lim;
+}
+
+/* 1 if the environment variable name is already value */
+static int env_is(const char *name, const char *value)
+{
+    const char *v = getenv(name);
+    return v && !strcmp(v, value);
+}
+
+/* Steps 1-3 above; EXIT_SOLVED to go on, EXIT_NOMEM (reported) to stop */
+static int blas_memory_guard(char **argv)
+{
+    unsigned long long lim = memory_limit();
+    if (lim == 0) return EXIT_SOLVED;
+    if (!env_is("OPENBLAS_NUM_THREADS", "1") || !env_is("OMP_THREAD_LIMIT", "1")) {
+        if (setenv("OPENBLAS_NUM_THREADS", "1", 1) == 0 && setenv("OMP_THREAD_LIMIT", "1", 1) == 0)
+            execv("/proc/self/exe", argv);
+        fprintf(stderr, "altdiff: warning: memory limit set, but could not re-execute with "
+                        "OPENBLAS_NUM_THREADS=1 OMP_THREAD_LIMIT=1 (%s)\n", strerror(errno));
+    }
+    size_t len = BLAS_BUFFER + BLAS_HEADROOM;
+    void *probe = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (probe == MAP_FAILED) {
+        fprintf(stderr, "altdiff: out of memory: the memory limit (ulimit -v or -d) of %.0f MB "
+                        "leaves no room for the %zu MiB work buffer OpenBLAS maps at its first "
+                        "call (OpenBLAS retries a failed mapping for ever): %zu MiB must be free\n",
+                lim / 1048576.0, BLAS_BUFFER >> 20, len >> 20);
+        return EXIT_NOMEM;
+    }
+    munmap(probe, len);
+    const int one = 1;
+    const double alpha = 1, a = 1, beta = 0;
+    double c = 0;
+    dsyrk_("L", "N", &one, &one, &alpha, &a, &one, &beta, &c, &one); /* c = a^2: maps the buffer */
     return EXIT_SOLVED;
 }
 
@@ -625,6 +813,8 @@ static int cmd_solve(int argc, char **argv)
 {
     solve_args a;
     int rc = parse_solve(argc, argv, &a);
+    if (rc != EXIT_SOLVED) return rc;
+    rc = blas_memory_guard(argv);
     if (rc != EXIT_SOLVED) return rc;
     altdiff_owned_problem *op = NULL;
     double *y = NULL, c0 = 0, t0 = now();
