@@ -119,17 +119,25 @@ typedef struct {
  * (unscaled) data, infinity norms:
  *   r_prim   = max( |A x - b|, |G x + s - h| )
  *   r_dual   = | P x + q + A'lam + G'nu |
- *   eps_prim = eps_abs + eps_rel * max( |A x|, |b|, |G x|, |h - s| )
- *   eps_dual = eps_abs + eps_rel * max( |P x|, |q|, |A'lam|, |G'nu| )
+ *   eps_prim = eps_abs + eps_rel * max( |A x|, |G x|, |b|, |h_i| over rows
+ *                                       with s_i = 0 )
+ *   eps_dual = eps_abs + eps_rel * max( |P x|, |q|, |A'lam + G'nu| )
+ *   gap      = | x'Px + q'x + b'lam + h'nu |   (primal minus dual objective,
+ *              f_p = 1/2 x'Px + q'x, f_d = -1/2 x'Px - b'lam - h'nu)
+ *   eps_gap  = eps_abs + eps_rel * max( |f_p|, |f_d| )
+ * The scales are quantities that cannot cancel or be widened by the residual
+ * itself (A'lam + G'nu as one vector, the dual objective as one number).
  * The iterates always satisfy s >= 0, nu >= 0 and s_i nu_i = 0 exactly, so
- * r_prim <= eps_prim and r_dual <= eps_dual make x, s, lam, nu an approximate
- * KKT point: status ALTDIFF_SOLVED. */
+ * r_prim <= eps_prim, r_dual <= eps_dual and gap <= eps_gap make x, s, lam,
+ * nu an approximate KKT point: status ALTDIFF_SOLVED. Smooth objectives
+ * have no gap test (gap = 0). */
 typedef struct {
     int status;            /* ALTDIFF_SOLVED, ALTDIFF_MAX_ITER, ...            */
     altdiff_int iter;      /* iterations taken                                 */
     double obj;            /* 1/2 x'Px + q'x                                   */
     double r_prim, r_dual; /* residuals (see above)                            */
     double eps_prim, eps_dual;
+    double gap, eps_gap;   /* duality gap and its tolerance (see above)        */
     double rho;            /* final penalty                                    */
     altdiff_int rho_updates; /* numeric refactorizations for a new rho        */
     altdiff_int dropped_rows; /* inequality rows with h_i >= infinity         */

@@ -175,6 +175,8 @@ int ad_solve(ad_model *md, ad_state *st, ad_tangent *t, double *rel);
 typedef struct {
     double r_prim, r_dual, eps_prim, eps_dual;
     double prim_scale, dual_scale; /* the max(...) inside eps_prim, eps_dual */
+    double xPx;            /* x'Px (original units), for the gap         */
+    double gap, eps_gap;   /* duality gap and its tolerance              */
 } residuals_t;
 /* admm.c: B states on the model's factor, x-updates as one block solve
  * (X: n x B, act: B, r: B scratch; ws: the block solve's workspaces) */

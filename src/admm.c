@@ -95,7 +95,10 @@ static int admm_step(ad_model *md, ad_state *st)
 
 /* ---- termination ---------------------------------------------------------- */
 
-/* Primal residuals |Ax - b|, |Gx + s - h| and their scale, unscaled by Einv */
+/* Primal residuals |Ax - b|, |Gx + s - h| and their scale
+ *     max( |Ax|, |Gx|, |b|, |h_k| over rows with s_k = 0 )
+ * (unscaled by Einv). The rows with s_k > 0 enter through |Gx| alone: their
+ * h - s = Gx - r would let a residual r widen its own tolerance. */
 static void primal_residual(ad_model *md, ad_state *st, const double *x, residuals *r)
 {
     altdiff_int m = md->m, p = md->p;
@@ -112,7 +115,7 @@ static void primal_residual(ad_model *md, ad_state *st, const double *x, residua
     }
     for (altdiff_int k = 0; k < p; k++) {
         res = ad_max(res, fabs((st->Gx[k] + st->s[k] - st->h[k]) * Eg[k])); /* |Gx + s - h| */
-        scale = ad_max(scale, fabs((st->h[k] - st->s[k]) * Eg[k]));        /* |h - s|      */
+        if (st->s[k] == 0) scale = ad_max(scale, fabs(st->h[k] * Eg[k]));  /* |h_active|   */
     }
     r->r_prim = res;
     r->prim_scale = scale;
@@ -137,8 +140,10 @@ static int objective_gradient(ad_model *md, ad_state *st, const double *x, doubl
     return ALTDIFF_OK;
 }
 
-/* Dual residual |Px + q + A'lam + G'nu| (|grad f + q + ...|) and its scale;
- * also the objective. Infinite when x is outside the domain. */
+/* Dual residual |Px + q + A'lam + G'nu| (|grad f + q + ...|) and its scale
+ *     max( |Px|, |q|, |A'lam + G'nu| )
+ * (the multipliers' term as one vector: A'lam and G'nu may each be huge and
+ * cancel); also the objective. Infinite when x is outside the domain. */
 static void dual_residual(ad_model *md, ad_state *st, const double *x, residuals *r)
 {
     altdiff_int n = md->n;
@@ -147,18 +152,45 @@ static void dual_residual(ad_model *md, ad_state *st, const double *x, residuals
     double scale = md->sc.cinv * ad_nrm_inf_scaled(st->q, md->sc.Dinv, n);
     if (objective_gradient(md, st, x, v) != ALTDIFF_OK) {
         r->r_dual = r->dual_scale = r->eps_dual = INFINITY;
+        r->xPx = NAN;
         return;
     }
+    r->xPx = md->sc.cinv * ad_dot(x, v, n);                        /* x'Px      */
     scale = ad_max(scale, accumulate(md, acc, v));
     ad_fill(v, 0, n);
     ad_gatxpy(md->A, st->lam, v);                                 /* A'lam     */
-    scale = ad_max(scale, accumulate(md, acc, v));
-    ad_fill(v, 0, n);
-    ad_gatxpy(md->G, st->nu, v);                                  /* G'nu      */
+    ad_gatxpy(md->G, st->nu, v);                                  /* + G'nu    */
     scale = ad_max(scale, accumulate(md, acc, v));
     r->r_dual = md->sc.cinv * ad_nrm_inf_scaled(acc, md->sc.Dinv, n);
     r->dual_scale = scale;
     r->eps_dual = md->set.eps_abs + md->set.eps_rel * scale;
+}
+
+/* Duality gap of a QP, original units (after dual_residual, x'Px in r):
+ *     f_p = 1/2 x'Px + q'x,   f_d = -1/2 x'Px - b'lam - h'nu,
+ *     gap = |f_p - f_d| = |x'Px + q'x + b'lam + h'nu|,
+ *     eps_gap = eps_abs + eps_rel max(|f_p|, |f_d|)
+ * (the dual objective as one number: its terms may cancel). Smooth
+ * objectives have no gap test (gap = 0). */
+static void duality_gap(ad_model *md, ad_state *st, const double *x, residuals *r)
+{
+    if (ad_smooth(md)) {
+        r->gap = 0;
+        r->eps_gap = INFINITY;
+        return;
+    }
+    double c = md->sc.cinv;
+    double qx = c * ad_dot(st->q, x, md->n);
+    double by = c * (ad_dot(st->b, st->lam, md->m) + ad_dot(st->h, st->nu, md->p));
+    double fp = 0.5 * r->xPx + qx, fd = -0.5 * r->xPx - by;
+    r->gap = fabs(fp - fd);
+    r->eps_gap = md->set.eps_abs + md->set.eps_rel * ad_max(fabs(fp), fabs(fd));
+}
+
+/* 1 if the residuals and the gap pass the stopping test */
+static int converged(const residuals *r)
+{
+    return r->r_prim <= r->eps_prim && r->r_dual <= r->eps_dual && r->gap <= r->eps_gap;
 }
 
 /* ---- infeasibility -------------------------------------------------------- */
@@ -309,9 +341,11 @@ static int check_outcome(ad_model *md, ad_state *st, residuals *r, double t0)
     const double *x = ad_smooth(md) ? st->xt : st->x; /* smooth: the Newton point */
     primal_residual(md, st, x, r);
     dual_residual(md, st, x, r);
+    duality_gap(md, st, x, r);
     md->obj.tol = 0.1 * ad_max(r->eps_dual, r->r_dual); /* the next x-updates */
-    if (!isfinite(r->r_prim) || !isfinite(r->r_dual)) return ALTDIFF_NUMERICAL_ERROR;
-    if (r->r_prim <= r->eps_prim && r->r_dual <= r->eps_dual) return ALTDIFF_SOLVED;
+    if (!isfinite(r->r_prim) || !isfinite(r->r_dual) || !isfinite(r->gap))
+        return ALTDIFF_NUMERICAL_ERROR;
+    if (converged(r)) return ALTDIFF_SOLVED;
     if (primal_infeasible(md, st)) return ALTDIFF_PRIMAL_INFEASIBLE;
     if (dual_infeasible(md, st)) return ALTDIFF_DUAL_INFEASIBLE;
     if (md->set.time_limit > 0 && ad_time() - t0 > md->set.time_limit) return ALTDIFF_TIME_LIMIT;
@@ -334,6 +368,8 @@ static void finish_info(ad_model *md, ad_state *st, int outcome, altdiff_int k, 
     st->info.r_dual = r->r_dual;
     st->info.eps_prim = r->eps_prim;
     st->info.eps_dual = r->eps_dual;
+    st->info.gap = r->gap;
+    st->info.eps_gap = r->eps_gap;
     st->info.rho = md->F.rho;
     st->info.t_iterate = ad_time() - t0;
 }
@@ -355,7 +391,7 @@ int ad_solve(ad_model *md, ad_state *st, ad_tangent *t, double *rel)
     double t0 = ad_time();
     int outcome = ALTDIFF_UNSOLVED, code = ALTDIFF_OK;
     altdiff_int k = 0, last = 0;
-    residuals r = {0, 0, 0, 0, 0, 0};
+    residuals r = {0};
     st->info.rho_updates = st->info.newton_steps = st->info.hess_updates = 0;
     st->info.aa_steps = st->info.aa_rejected = 0;
     ad_anderson_start(&st->aa, !t); /* the tangents follow the plain map */
@@ -405,11 +441,11 @@ int altdiff_solve(altdiff_work *w)
  * residuals of a check), else ALTDIFF_UNSOLVED */
 void ad_assess(ad_model *md, ad_state *st)
 {
-    residuals r = {0, 0, 0, 0, 0, 0};
+    residuals r = {0};
     primal_residual(md, st, st->x, &r);
     dual_residual(md, st, st->x, &r);
-    int ok = isfinite(r.r_prim) && isfinite(r.r_dual) && r.r_prim <= r.eps_prim &&
-             r.r_dual <= r.eps_dual;
+    duality_gap(md, st, st->x, &r);
+    int ok = isfinite(r.r_prim) && isfinite(r.r_dual) && isfinite(r.gap) && converged(&r);
     finish_info(md, st, ok ? ALTDIFF_SOLVED : ALTDIFF_UNSOLVED, 0, &r, ad_time());
     if (!ok) st->info.status = ALTDIFF_UNSOLVED;
     st->info.t_iterate = 0;
@@ -498,7 +534,7 @@ int ad_solve_batch(ad_model *md, ad_state *el, altdiff_int B, double *X, altdiff
     for (altdiff_int e = 0; e < B; e++) {
         act[e] = e;
         batch_start(&el[e]);
-        r[e] = (residuals){0, 0, 0, 0, 0, 0};
+        r[e] = (residuals){0};
     }
     while (nact > 0 && k < set->max_iter) {
         int check = (++k % set->check_every == 0) || k == set->max_iter;

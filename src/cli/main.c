@@ -312,6 +312,8 @@ static void print_summary(const altdiff_info *info, double t_read, int objective
         printf("objective: %.12e\n", info->obj);
     printf("residuals: primal %.3e (tol %.3e), dual %.3e (tol %.3e)\n", info->r_prim,
            info->eps_prim, info->r_dual, info->eps_dual);
+    if (objective == ALTDIFF_OBJECTIVE_QUADRATIC)
+        printf("gap: %.3e (tol %.3e)\n", info->gap, info->eps_gap);
     printf("rho: %.3e (%ld updates)\n", info->rho, (long)info->rho_updates);
     if (objective == ALTDIFF_OBJECTIVE_QUADRATIC)
         printf("anderson: %ld extrapolations, %ld rejected\n", (long)info->aa_steps,
