@@ -807,7 +807,7 @@ START_TEST(test_write_sparse_validates)
     tmpdir_make(dir, sizeof(dir));
     snprintf(path, sizeof(path), "%s/S.mtx", dir);
     altdiff_int p2[] = {0, 1, 2}, neg[] = {-1, 1}, big[] = {0, 100000000}, low[] = {1, 1};
-    altdiff_int p3[] = {0, 0, 2}, rep[] = {1, 1}, pbad[] = {0, 2, 1};
+    altdiff_int p3[] = {0, 0, 2}, p4[] = {0, 0, 1, 2}, rep[] = {1, 1}, pbad[] = {0, 2, 1};
     double x[] = {1, 2};
     struct {
         altdiff_csc M;
@@ -821,7 +821,7 @@ START_TEST(test_write_sparse_validates)
         {{2, 2, p2, p2, NULL}, 1, "values x are NULL"},
         {{2, 2, p2, NULL, x}, 1, "row indices i are NULL"},
         {{2, 2, NULL, p2, x}, 1, "column pointers p are NULL"},
-        {{2, 3, p3, p2, x}, 1, "must be square"},
+        {{2, 3, p4, p2, x}, 1, "must be square"},
         {{2, 2, p3, rep, x}, 1, "row index 1 repeated in column 1"},
         {{2, 2, p3, rep, x}, 0, "row index 1 repeated in column 1"},
         {{2, 2, pbad, p2, x}, 0, "column pointers p decrease"},

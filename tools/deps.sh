@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Install the Debian 12 packages altdiff needs (as root, or through sudo).
+# With --fuzz also clang and libclang-rt-14-dev, for the fuzzers that
+# tools/test.sh runs when they are available (tools/fuzz.sh).
 set -euo pipefail
 pkgs=(build-essential meson ninja-build pkg-config libsuitesparse-dev libmetis-dev
       libopenblas-dev check)
+[ "${1:-}" = "--fuzz" ] && pkgs+=(clang libclang-rt-14-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -15,3 +15,14 @@ CK_FORK=no UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   meson test -C build-asan --print-errorlogs --num-processes 2
 echo "== tests, optimized build"
 meson test -C build --print-errorlogs --num-processes 2
+# The fuzzers of the readers (tests/fuzz), about a minute each, when clang
+# with libFuzzer is installed (bash tools/deps.sh --fuzz); FUZZ_SECONDS=0 skips.
+secs=${FUZZ_SECONDS:-60}
+if [ "$secs" != 0 ] && command -v clang >/dev/null &&
+   echo 'int LLVMFuzzerTestOneInput(const char *d, long n) { return 0; }' |
+   clang -x c -fsanitize=fuzzer - -o /dev/null 2>/dev/null; then
+  echo "== fuzzing the readers, $secs s each"
+  bash tools/fuzz.sh "$secs"
+else
+  echo "== fuzzers skipped (no clang with libFuzzer: bash tools/deps.sh --fuzz)"
+fi
