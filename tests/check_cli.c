@@ -96,6 +96,8 @@ START_TEST(test_help)
     ck_assert(output_has("stdout", "exit status"));
     ck_assert(output_has("stdout", "--objective"));
     ck_assert(output_has("stdout", "entropy"));
+    ck_assert(output_has("stdout", "5 out of memory"));
+    ck_assert(output_has("stdout", "4 output error"));
     ck_assert_int_eq(run(""), 2);
 }
 END_TEST
@@ -546,6 +548,166 @@ START_TEST(test_entropy_bad_input)
 }
 END_TEST
 
+/* ---- hostile inputs, outputs, exit codes (issue 14) ---------------------- */
+
+/* Write text to dir/name */
+static void put(const char *dir, const char *name, const char *text)
+{
+    char path[2048];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* 1 if dir/name holds exactly text */
+static int holds(const char *dir, const char *name, const char *text)
+{
+    char path[2048], buf[4096];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    size_t len = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[len] = 0;
+    return strcmp(buf, text) == 0;
+}
+
+/* Entries of dir whose name contains part */
+static int count_named(const char *dir, const char *part)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof(cmd), "ls -A %s | grep -c -- '%s' >%s/count", dir, part, tmp);
+    if (system(cmd) == -1) return -1;
+    snprintf(cmd, sizeof(cmd), "%s/count", tmp);
+    FILE *f = fopen(cmd, "r");
+    int n = -1;
+    if (f && fscanf(f, "%d", &n) != 1) n = -1;
+    if (f) fclose(f);
+    return n;
+}
+
+/* A FIFO as q.mtx or as the --grad file, a dangling P.mtx, a problem file
+ * that is a directory: exit 3 at once, naming the file (a FIFO used to
+ * block for ever in open, a dangling P.mtx to solve the LP P = 0) */
+START_TEST(test_cli_not_regular)
+{
+    char dir[512], path[1024], args[4096];
+    snprintf(dir, sizeof(dir), "%s/p", tmp);
+    snprintf(args, sizeof(args), "mkdir -p %s && cp %s/q.mtx %s/A.mtx %s/b.mtx %s", dir, EQ_BOX,
+             EQ_BOX, EQ_BOX, dir);
+    ck_assert_int_eq(system(args), 0);
+    snprintf(path, sizeof(path), "%s/P.mtx", dir);
+    ck_assert_int_eq(symlink("/nonexistent/P.mtx", path), 0);
+    snprintf(args, sizeof(args), "solve %s", dir);
+    ck_assert_int_eq(run(args), 3);
+    ck_assert(output_has("stderr", "P.mtx: cannot open: dangling symbolic link"));
+    unlink(path);
+    snprintf(args, sizeof(args), "cp %s/P.mtx %s/G.mtx %s/h.mtx %s", EQ_BOX, EQ_BOX, EQ_BOX, dir);
+    ck_assert_int_eq(system(args), 0);
+    snprintf(path, sizeof(path), "%s/w.mtx", tmp); /* --grad FIFO */
+    ck_assert_int_eq(mkfifo(path, 0600), 0);
+    snprintf(args, sizeof(args), "solve %s --out %s/o --grad %s", dir, tmp, path);
+    ck_assert_int_eq(run(args), 3);
+    ck_assert(output_has("stderr", "w.mtx: cannot read: a FIFO, not a regular file"));
+    ck_assert(!exists(tmp, "o/x.mtx"));
+    snprintf(path, sizeof(path), "%s/q.mtx", dir); /* q.mtx FIFO */
+    unlink(path);
+    ck_assert_int_eq(mkfifo(path, 0600), 0);
+    snprintf(args, sizeof(args), "solve %s", dir);
+    ck_assert_int_eq(run(args), 3);
+    ck_assert(output_has("stderr", "q.mtx: cannot read: a FIFO"));
+    unlink(path);
+    ck_assert_int_eq(mkdir(path, 0700), 0); /* q.mtx a directory */
+    ck_assert_int_eq(run(args), 3);
+    ck_assert(output_has("stderr", "q.mtx: cannot read: a directory"));
+    /* a tiny file claiming a huge size */
+    rmdir(path);
+    put(dir, "q.mtx", "%%MatrixMarket matrix coordinate real general\n50000000 1 0\n");
+    ck_assert_int_eq(run(args), 3);
+    ck_assert(output_has("stderr", "P.mtx is 4 x 4"));
+}
+END_TEST
+
+/* nu.mtx a non-empty directory in OUTDIR: nothing is written, the old x.mtx
+ * stays, no .part file (x, s, lam used to be replaced and .nu.mtx.part
+ * left) */
+START_TEST(test_cli_outputs_all_or_nothing)
+{
+    char out[512], args[4096];
+    snprintf(out, sizeof(out), "%s/out", tmp);
+    ck_assert_int_eq(mkdir(out, 0700), 0);
+    put(out, "x.mtx", "old x\n");
+    snprintf(args, sizeof(args), "mkdir -p %s/nu.mtx && touch %s/nu.mtx/keep", out, out);
+    ck_assert_int_eq(system(args), 0);
+    snprintf(args, sizeof(args), "solve %s --out %s", EQ_BOX, out);
+    ck_assert_int_eq(run(args), 4);
+    ck_assert(output_has("stderr", "nu.mtx: exists and is not a regular file (a directory)"));
+    ck_assert(holds(out, "x.mtx", "old x\n"));
+    ck_assert(!exists(out, "s.mtx") && !exists(out, "lam.mtx"));
+    ck_assert_int_eq(count_named(out, ".part"), 0);
+    ck_assert_int_eq(count_named(out, ".old"), 0);
+    ck_assert_int_eq(count_named(out, ""), 2); /* x.mtx, nu.mtx/ */
+}
+END_TEST
+
+/* A rename failing midway (lam.mtx, the third): x.mtx and s.mtx, already
+ * renamed, are rolled back to what they replaced (x) or removed (s) */
+START_TEST(test_cli_outputs_rollback)
+{
+    char out[512], args[4096];
+    snprintf(out, sizeof(out), "%s/out", tmp);
+    ck_assert_int_eq(mkdir(out, 0700), 0);
+    put(out, "x.mtx", "old x\n");
+    put(out, "nu.mtx", "old nu\n");
+    snprintf(args, sizeof(args), "solve %s --out %s", EQ_BOX, out);
+    ck_assert(setenv("ALTDIFF_TEST_FAIL_RENAME", "lam.mtx", 1) == 0);
+    int rc = run(args);
+    unsetenv("ALTDIFF_TEST_FAIL_RENAME");
+    ck_assert_int_eq(rc, 4);
+    ck_assert(output_has("stderr", "rolled back"));
+    ck_assert(holds(out, "x.mtx", "old x\n") && holds(out, "nu.mtx", "old nu\n"));
+    ck_assert(!exists(out, "s.mtx") && !exists(out, "lam.mtx"));
+    ck_assert_int_eq(count_named(out, ".part"), 0);
+    ck_assert_int_eq(count_named(out, ".old"), 0);
+    ck_assert_int_eq(run(args), 0); /* and without the fault all four are replaced */
+    ck_assert(!holds(out, "x.mtx", "old x\n") && exists(out, "lam.mtx"));
+    ck_assert_int_eq(count_named(out, ".old"), 0);
+}
+END_TEST
+
+/* Under an address-space limit the CLI ends cleanly: exit 5 with a message
+ * where OpenBLAS's 128 MiB buffer cannot be mapped (it used to hang in
+ * OpenBLAS's allocator retry loop), solved above that. Not under ASan,
+ * whose shadow memory needs terabytes of address space. */
+START_TEST(test_cli_memory_limit)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    return;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+    return;
+#endif
+#endif
+    char cmd[4096];
+    const int mb[] = {64, 100, 150, 250};
+    for (int k = 0; k < 4; k++) {
+        snprintf(cmd, sizeof(cmd), "prlimit --as=%d timeout 60 %s solve %s/default >%s/stdout "
+                 "2>%s/stderr", mb[k] << 20, AD_ALTDIFF_EXE, AD_DATA_DIR, tmp, tmp);
+        int rc = system(cmd);
+        rc = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+        if (mb[k] < 200) {
+            ck_assert_msg(rc == 5, "%d MB: exit %d", mb[k], rc);
+            ck_assert(output_has("stderr", "altdiff: out of memory: the memory limit"));
+        } else {
+            ck_assert_msg(rc == 0, "%d MB: exit %d", mb[k], rc);
+            ck_assert(output_has("stdout", "status: solved"));
+        }
+    }
+}
+END_TEST
+
 static Suite *suite_cli(void)
 {
     Suite *s = suite_create("cli");
@@ -559,6 +721,10 @@ static Suite *suite_cli(void)
     tcase_add_test(tc, test_unsolved_writes_nothing);
     tcase_add_test(tc, test_grad_modes_agree);
     tcase_add_test(tc, test_jacobian_and_matrix_grads);
+    tcase_add_test(tc, test_cli_not_regular);
+    tcase_add_test(tc, test_cli_outputs_all_or_nothing);
+    tcase_add_test(tc, test_cli_outputs_rollback);
+    tcase_add_test(tc, test_cli_memory_limit);
     suite_add_tcase(s, tc);
     tc = tcase_create("entropy");
     tcase_add_checked_fixture(tc, setup_tmp, teardown_tmp);

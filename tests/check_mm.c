@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -602,6 +603,255 @@ START_TEST(test_large_vector)
 END_TEST
 
 /* ======================================================================== */
+/* === hostile inputs (issue 14) ========================================= */
+/* ======================================================================== */
+
+/* Write text (len bytes) to dir/name */
+static void put_file(const char *dir, const char *name, const char *text, size_t len)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(text, 1, len, f), len);
+    fclose(f);
+}
+#define PUT(dir, name, text) put_file(dir, name, text, sizeof(text) - 1)
+
+static const char q3[] = "%%MatrixMarket matrix array real general\n3 1\n1\n2\n3\n";
+
+/* altdiff_read_problem(dir) fails with code and a message holding key1 and
+ * key2, fast (the sizes claimed would take seconds and gigabytes) */
+static void problem_fails(const char *dir, int code, const char *key1, const char *key2)
+{
+    char err[ERRLEN];
+    altdiff_owned_problem *o = (altdiff_owned_problem *)1;
+    double t = now();
+    ck_assert_int_eq(altdiff_read_problem(dir, &o, err, sizeof(err)), code);
+    t = now() - t;
+    ck_assert_ptr_null(o);
+    ck_assert_has(err, key1);
+    ck_assert_has(err, key2);
+    ck_assert_ptr_null(strchr(err, '\n'));
+    ck_assert_ptr_null(strchr(err, '\r'));
+    ck_assert_msg(t < 0.5, "rejecting took %.2f s", t);
+}
+
+/* Tiny files announcing huge sizes: rejected from the headers, before any
+ * body is read or anything of that size allocated */
+START_TEST(test_huge_sizes)
+{
+    char dir[512];
+    tmpdir_make(dir, sizeof(dir));
+    PUT(dir, "P.mtx", "%%MatrixMarket matrix coordinate real symmetric\n300000000 300000000 1\n"
+                      "1 1 1\n");
+    PUT(dir, "q.mtx", q3);
+    problem_fails(dir, ALTDIFF_ERR_INVALID, "q.mtx: q is 3 x 1 but P.mtx is 300000000 x 300000000",
+                  "expected 300000000 x 1");
+    PUT(dir, "P.mtx", "%%MatrixMarket matrix coordinate real symmetric\n2147483648 2147483648 1\n"
+                      "1 1 1\n");
+    problem_fails(dir, ALTDIFF_ERR_INVALID, "P.mtx is 2147483648 x 2147483648", "q.mtx");
+    /* consistent lies: P and q agree on n = 3e8, 136 bytes in all */
+    PUT(dir, "q.mtx", "%%MatrixMarket matrix coordinate real general\n300000000 1 0\n");
+    PUT(dir, "P.mtx", "%%MatrixMarket matrix coordinate real symmetric\n300000000 300000000 1\n"
+                      "1 1 1\n");
+    problem_fails(dir, ALTDIFF_ERR_INVALID, "P.mtx: n (variables) = 300000000", "bytes");
+    /* a valid 59-byte q.mtx with n = 5e7 and nothing else */
+    unlink(strcat(strcpy((char[1024]){0}, dir), "/P.mtx"));
+    PUT(dir, "q.mtx", "%%MatrixMarket matrix coordinate real general\n50000000 1 0\n");
+    problem_fails(dir, ALTDIFF_ERR_INVALID, "q.mtx: n (variables) = 50000000",
+                  "files hold only 59 bytes");
+    /* an array q announcing 5e7 values in 45 bytes */
+    PUT(dir, "q.mtx", "%%MatrixMarket matrix array real general\n50000000 1\n1\n");
+    problem_fails(dir, ALTDIFF_ERR_INVALID, "q.mtx:2: 50000000 values announced",
+                  "can hold at most 1");
+    /* A claiming 3e8 rows (66 bytes) */
+    PUT(dir, "q.mtx", q3);
+    PUT(dir, "A.mtx", "%%MatrixMarket matrix coordinate real general\n300000000 3 1\n1 1 1\n");
+    PUT(dir, "b.mtx", "%%MatrixMarket matrix array real general\n300000000 1\n1\n");
+    problem_fails(dir, ALTDIFF_ERR_INVALID, "b.mtx:2: 300000000 values announced", "at most 1");
+    PUT(dir, "b.mtx", "%%MatrixMarket matrix coordinate real general\n300000000 1 0\n");
+    problem_fails(dir, ALTDIFF_ERR_INVALID, "A.mtx: m (rows of A) = 300000000", "bytes");
+    tmpdir_remove(dir);
+    /* single files: coordinate nnz against bytes, the 2^40 bound */
+    tmpdir_make(dir, sizeof(dir));
+    char path[1024], err[ERRLEN];
+    cs_dl *A = NULL;
+    PUT(dir, "c.mtx", "%%MatrixMarket matrix coordinate real general\n10 10 3\n1 1 1\n2 2 2\n");
+    snprintf(path, sizeof(path), "%s/c.mtx", dir);
+    ck_assert_int_eq(ad_mm_read_sparse(path, &A, NULL, err, sizeof(err)), ALTDIFF_ERR_INVALID);
+    ck_assert_has(err, ":2: 3 entries announced, but the 12 bytes after the size line can hold "
+                       "at most 2");
+    PUT(dir, "c.mtx", "%%MatrixMarket matrix coordinate real general\n2000000000000 1 0\n");
+    ck_assert_int_eq(ad_mm_read_sparse(path, &A, NULL, err, sizeof(err)), ALTDIFF_ERR_INVALID);
+    ck_assert_has(err, "exceeds the largest dimension");
+    /* a huge row count with one entry reads in O(nnz) */
+    PUT(dir, "c.mtx", "%%MatrixMarket matrix coordinate real general\n1000000000000 2 1\n"
+                      "999999999999 2 5\n");
+    ck_assert_int_eq(ad_mm_read_sparse(path, &A, NULL, err, sizeof(err)), ALTDIFF_OK);
+    ck_assert(A->m == 1000000000000LL && A->n == 2 && A->p[2] == 1 && A->i[0] == 999999999998LL);
+    ad_spfree(A);
+    /* the shape is checked on the size line */
+    double *x = NULL;
+    altdiff_int m, n;
+    PUT(dir, "c.mtx", "%%MatrixMarket matrix coordinate real general\n100000000 1 0\n");
+    ck_assert_int_eq(ad_mm_read_dense_shape(path, 3, 1, &x, &m, &n, err, sizeof(err)),
+                     ALTDIFF_ERR_INVALID);
+    ck_assert_has(err, ":2: matrix is 100000000 x 1, expected 3 x 1");
+    ck_assert_int_eq(altdiff_read_vector(path, 3, &x, err, sizeof(err)), ALTDIFF_ERR_INVALID);
+    ck_assert_has(err, "the vector is 100000000 x 1 but n = 3");
+    tmpdir_remove(dir);
+}
+END_TEST
+
+/* Lines over 1 MiB are refused (a file linked to /dev/zero would otherwise
+ * grow a buffer until memory runs out); CR-only files print no CR */
+START_TEST(test_long_line_and_cr)
+{
+    char dir[512], path[1024], err[ERRLEN];
+    tmpdir_make(dir, sizeof(dir));
+    size_t len = (2u << 20) + 100;
+    char *text = malloc(len);
+    const char *head = "%%MatrixMarket matrix array real general\n1 1\n";
+    memset(text, '1', len);
+    memcpy(text, head, strlen(head));
+    put_file(dir, "long.mtx", text, len);
+    free(text);
+    snprintf(path, sizeof(path), "%s/long.mtx", dir);
+    double *x = NULL;
+    altdiff_int m, n;
+    ck_assert_int_eq(ad_mm_read_dense(path, &x, &m, &n, err, sizeof(err)), ALTDIFF_ERR_INVALID);
+    ck_assert_has(err, "long.mtx:3: line longer than 1048576 bytes");
+    PUT(dir, "cr.mtx", "%%MatrixMarket matrix array real general\r2 1\r1\r2\r");
+    snprintf(path, sizeof(path), "%s/cr.mtx", dir);
+    ck_assert_int_eq(ad_mm_read_dense(path, &x, &m, &n, err, sizeof(err)), ALTDIFF_ERR_INVALID);
+    ck_assert_has(err, "cr.mtx:1: carriage return inside the line");
+    ck_assert_ptr_null(strchr(err, '\r'));
+    PUT(dir, "cr.mtx", "%%MatrixMarket matrix array real general\n2 1\n1\n2\r3\n");
+    ck_assert_int_eq(ad_mm_read_dense(path, &x, &m, &n, err, sizeof(err)), ALTDIFF_ERR_INVALID);
+    ck_assert_has(err, "cr.mtx:4: carriage return");
+    PUT(dir, "cr.mtx", "%%MatrixMarket matrix array real general\n2 1\n\x1b[31m\n2\n");
+    ck_assert_int_eq(ad_mm_read_dense(path, &x, &m, &n, err, sizeof(err)), ALTDIFF_ERR_INVALID);
+    ck_assert_ptr_null(strchr(err, '\x1b')); /* control characters are not echoed */
+    ck_assert_has(err, "?[31m");
+    tmpdir_remove(dir);
+}
+END_TEST
+
+/* Only regular files are read: a FIFO (never blocks), a directory, a
+ * device; a dangling symbolic link is an error, not an absent file */
+START_TEST(test_not_regular)
+{
+    char dir[512], path[1024], target[1024], err[ERRLEN];
+    double *x = NULL;
+    altdiff_int m, n;
+    tmpdir_make(dir, sizeof(dir));
+    PUT(dir, "P.mtx", "%%MatrixMarket matrix coordinate real symmetric\n3 3 1\n1 1 1\n");
+    snprintf(path, sizeof(path), "%s/q.mtx", dir);
+    ck_assert_int_eq(mkfifo(path, 0600), 0);
+    problem_fails(dir, ALTDIFF_ERR_IO, "q.mtx: cannot read: a FIFO", "not a regular file");
+    ck_assert_int_eq(altdiff_read_vector(path, 3, &x, err, sizeof(err)), ALTDIFF_ERR_IO);
+    ck_assert_has(err, "a FIFO");
+    unlink(path);
+    ck_assert_int_eq(mkdir(path, 0700), 0);
+    problem_fails(dir, ALTDIFF_ERR_IO, "q.mtx: cannot read: a directory", "not a regular file");
+    rmdir(path);
+    ck_assert_int_eq(ad_mm_read_dense("/dev/zero", &x, &m, &n, err, sizeof(err)), ALTDIFF_ERR_IO);
+    ck_assert_has(err, "/dev/zero: cannot read: a character device");
+    PUT(dir, "q.mtx", q3);
+    snprintf(path, sizeof(path), "%s/P.mtx", dir); /* P.mtx -> nowhere: not "P = 0" */
+    unlink(path);
+    snprintf(target, sizeof(target), "%s/no_such_P.mtx", dir);
+    ck_assert_int_eq(symlink(target, path), 0);
+    problem_fails(dir, ALTDIFF_ERR_IO, "P.mtx: cannot open: dangling symbolic link", "P.mtx");
+    snprintf(path, sizeof(path), "%s/b.mtx", dir); /* a dangling b.mtx is not an absent pair */
+    ck_assert_int_eq(symlink(target, path), 0);
+    problem_fails(dir, ALTDIFF_ERR_INVALID, "A.mtx: missing", "b.mtx is present");
+    tmpdir_remove(dir);
+    problem_fails("/nonexistent/problem", ALTDIFF_ERR_IO,
+                  "/nonexistent/problem: cannot open the problem directory", "No such file");
+    problem_fails("/dev/null", ALTDIFF_ERR_IO, "/dev/null: not a directory", "problem");
+}
+END_TEST
+
+/* A.mtx and G.mtx may be symmetric (SciPy writes -I that way): both
+ * triangles */
+START_TEST(test_problem_AG_symmetric)
+{
+    altdiff_owned_problem *o = read_good_problem("mm_good/A_symmetric");
+    const altdiff_int Ap[] = {0, 1, 2, 2}, Ai[] = {1, 0}; /* (2,1) and its mirror (1,2) */
+    const double Ax[] = {1, 1};
+    check_view(&o->prob.A, 3, 3, Ap, Ai, Ax);
+    altdiff_free_problem(o);
+    char dir[512];
+    tmpdir_make(dir, sizeof(dir));
+    PUT(dir, "q.mtx", q3);
+    PUT(dir, "G.mtx", "%%MatrixMarket matrix coordinate real symmetric\n3 3 4\n1 1 -1\n2 2 -1\n"
+                      "3 3 -1\n3 1 0.5\n");
+    PUT(dir, "h.mtx", q3);
+    char err[ERRLEN];
+    ck_assert_int_eq(altdiff_read_problem(dir, &o, err, sizeof(err)), ALTDIFF_OK);
+    const altdiff_int Gp[] = {0, 2, 3, 5}, Gi[] = {0, 2, 1, 0, 2};
+    const double Gx[] = {-1, 0.5, -1, 0.5, -1};
+    check_view(&o->prob.G, 3, 3, Gp, Gi, Gx);
+    altdiff_free_problem(o);
+    tmpdir_remove(dir);
+}
+END_TEST
+
+/* altdiff_write_sparse validates before it transposes or writes: each bad
+ * matrix is refused with a message and leaves no file */
+START_TEST(test_write_sparse_validates)
+{
+    char dir[512], path[1024], err[ERRLEN];
+    tmpdir_make(dir, sizeof(dir));
+    snprintf(path, sizeof(path), "%s/S.mtx", dir);
+    altdiff_int p2[] = {0, 1, 2}, neg[] = {-1, 1}, big[] = {0, 100000000}, low[] = {1, 1};
+    altdiff_int p3[] = {0, 0, 2}, p4[] = {0, 0, 1, 2}, rep[] = {1, 1}, pbad[] = {0, 2, 1};
+    double x[] = {1, 2};
+    struct {
+        altdiff_csc M;
+        int sym;
+        const char *key;
+    } bad[] = {
+        {{2, 2, p2, neg, x}, 1, "row index -1 of column 0 out of range 0..1"},
+        {{2, 2, p2, big, x}, 1, "row index 100000000 of column 1 out of range"},
+        {{2, 2, p2, low, x}, 1, "entry (1,0) outside the upper triangle"},
+        {{2, 2, p2, neg, x}, 0, "row index -1"},
+        {{2, 2, p2, p2, NULL}, 1, "values x are NULL"},
+        {{2, 2, p2, NULL, x}, 1, "row indices i are NULL"},
+        {{2, 2, NULL, p2, x}, 1, "column pointers p are NULL"},
+        {{2, 3, p4, p2, x}, 1, "must be square"},
+        {{2, 2, p3, rep, x}, 1, "row index 1 repeated in column 1"},
+        {{2, 2, p3, rep, x}, 0, "row index 1 repeated in column 1"},
+        {{2, 2, pbad, p2, x}, 0, "column pointers p decrease"},
+        {{-1, 2, p2, p2, x}, 0, "bad size"},
+    };
+    for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+        err[0] = 0;
+        ck_assert_int_eq(altdiff_write_sparse(path, &bad[k].M, bad[k].sym, err, sizeof(err)),
+                         ALTDIFF_ERR_INVALID);
+        ck_assert_has(err, bad[k].key);
+        ck_assert_int_eq(dir_count(dir), 0);
+    }
+    ck_assert_int_eq(altdiff_write_sparse(path, NULL, 1, err, sizeof(err)), ALTDIFF_ERR_INVALID);
+    ck_assert_has(err, "M is NULL");
+    /* an upper triangle with unsorted rows is fine, and round-trips */
+    altdiff_int up[] = {0, 1, 3}, ui[] = {0, 1, 0};
+    double ux[] = {4, 5, 6};
+    altdiff_csc U = {2, 2, up, ui, ux};
+    ck_assert_int_eq(altdiff_write_sparse(path, &U, 1, err, sizeof(err)), ALTDIFF_OK);
+    cs_dl *B = NULL;
+    int sym = 0;
+    ck_assert_int_eq(ad_mm_read_sparse(path, &B, &sym, err, sizeof(err)), ALTDIFF_OK);
+    ck_assert(sym == 1 && B->p[2] == 3); /* lower: (1,1) (2,1) (2,2) */
+    ck_assert(B->i[0] == 0 && B->x[0] == 4 && B->i[1] == 1 && B->x[1] == 6 && B->x[2] == 5);
+    ad_spfree(B);
+    tmpdir_remove(dir);
+}
+END_TEST
+
+/* ======================================================================== */
 /* === allocation failures =============================================== */
 /* ======================================================================== */
 
@@ -704,6 +954,10 @@ static Suite *suite_mm(void)
     tcase_add_loop_test(bad, test_bad_dir, 0, N_BAD_DIRS);
     tcase_add_test(bad, test_nul_byte_and_missing_file);
     tcase_add_test(bad, test_problem_bad_args);
+    tcase_add_test(bad, test_huge_sizes);
+    tcase_add_test(bad, test_long_line_and_cr);
+    tcase_add_test(bad, test_not_regular);
+    tcase_add_test(bad, test_write_sparse_validates);
     suite_add_tcase(s, bad);
     TCase *good = tcase_create("good");
     tcase_add_test(good, test_good_comments);
@@ -716,6 +970,7 @@ static Suite *suite_mm(void)
     tcase_add_test(good, test_problem_P_array_sym);
     tcase_add_test(good, test_problem_LP);
     tcase_add_test(good, test_problem_eq_box);
+    tcase_add_test(good, test_problem_AG_symmetric);
     suite_add_tcase(s, good);
     TCase *wr = tcase_create("write");
     tcase_add_test(wr, test_roundtrip_dense);

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Build the libFuzzer harnesses of tests/fuzz with clang (-fsanitize=fuzzer,
+# address,undefined) and run each for SECONDS (default 60). New inputs go to
+# build-fuzz/corpus-NAME (the seeds in tests/fuzz/corpus stay untouched);
+# crashes, leaks, timeouts and OOMs leave artifacts in build-fuzz/ and fail
+# the run. Needs clang and libclang-rt-14-dev (tools/deps.sh --fuzz).
+#   bash tools/fuzz.sh [SECONDS] [mm|problem ...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-60}
+shift || true
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(mm problem)
+CC=${FUZZ_CC:-clang}
+out=build-fuzz
+mkdir -p "$out"
+src=(sparse/alloc.c sparse/csc.c sparse/vec.c sparse/mm.c src/problem_io.c)
+flags=(-g -O1 -std=c11 -D_POSIX_C_SOURCE=200809L -DALTDIFF_BUILDING
+       -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+       -Iinclude -Isparse -Isrc -I/usr/include/suitesparse)
+for t in "${targets[@]}"; do
+  "$CC" "${flags[@]}" "${src[@]}" "tests/fuzz/fuzz_$t.c" -o "$out/fuzz_$t" \
+    -lcxsparse -lsuitesparseconfig -lm
+  mkdir -p "$out/corpus-$t"
+  echo "== fuzz_$t: $secs s"
+  # -rss_limit_mb/-malloc_limit_mb: an input may not make the readers use
+  # more than 512 MB (the reader's memory is bounded by the input's bytes)
+  "$out/fuzz_$t" "$out/corpus-$t" "tests/fuzz/corpus/$t" -max_total_time="$secs" \
+    -max_len=65536 -timeout=10 -rss_limit_mb=1024 -malloc_limit_mb=512 \
+    -artifact_prefix="$out/$t-" -print_final_stats=1 2>&1 |
+    grep -E "^(INFO: Seed|#[0-9]+ *DONE|stat::number_of_executed_units|stat::peak_rss|==[0-9]+==|SUMMARY|artifact_prefix|Test unit written)" || true
+  # a failure leaves an artifact
+  if ls "$out/$t-"* >/dev/null 2>&1; then
+    echo "fuzz_$t: found a failing input: $(ls "$out/$t-"*)"; exit 1
+  fi
+done
