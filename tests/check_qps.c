@@ -435,6 +435,8 @@ START_TEST(test_cli_solve)
     ck_assert_int_eq(run("solve " QPS_DIR "/bad/duplicate.qps"), 3);
     ck_assert(output_has("stderr", "duplicate.qps:8:"));
     ck_assert_int_eq(run("solve " QPS_DIR "/qp2.qps --objective entropy"), 2);
+    ck_assert_int_eq(run("solve /nonexistent/x.QPS.gz"), 3); /* by its name a QPS file */
+    ck_assert(output_has("stderr", "/nonexistent/x.QPS.gz: cannot open"));
     char cmd[512];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp);
     ck_assert_int_eq(system(cmd), 0);

@@ -40,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -702,6 +703,21 @@ static int solve_and_report(const altdiff_problem *prob, const double *y, const 
     return status;
 }
 
+/* 1 if path is to be read as a QPS/MPS file: an existing file that is not a
+ * directory, or a name ending in .qps, .mps, .sif (any case, also + .gz);
+ * else it is a problem directory */
+static int is_qps_path(const char *path)
+{
+    static const char *ext[] = {".qps", ".mps", ".sif"};
+    struct stat st;
+    if (stat(path, &st) == 0) return !S_ISDIR(st.st_mode);
+    size_t len = strlen(path);
+    if (len > 3 && !strcasecmp(path + len - 3, ".gz")) len -= 3;
+    for (int k = 0; k < 3; k++)
+        if (len >= 4 && !strncasecmp(path + len - 4, ext[k], 4)) return 1;
+    return 0;
+}
+
 /* Read the QPS/MPS file path (warnings to stderr); EXIT_SOLVED or
  * EXIT_INPUT (reported) */
 static int read_qps(const char *path, altdiff_owned_problem **op, double *c0)
@@ -721,8 +737,7 @@ static int read_input(const solve_args *a, altdiff_owned_problem **op, double **
     char err[1024];
     *y = NULL;
     *c0 = 0;
-    struct stat sb;
-    if (stat(a->dir, &sb) == 0 && !S_ISDIR(sb.st_mode)) { /* a file: QPS/MPS */
+    if (is_qps_path(a->dir)) {
         if (a->objective != ALTDIFF_OBJECTIVE_QUADRATIC) {
             fprintf(stderr, "altdiff solve: %s: a QPS file holds a quadratic objective "
                     "(--objective entropy needs a problem directory)\n", a->dir);
