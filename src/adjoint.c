@@ -158,7 +158,7 @@ int ad_adjoint_vjp(ad_model *md, ad_state *st, const altdiff_deriv_settings *ds,
     int status = r && rhs ? adjoint_alloc(&a, &a.uf, &a.vf) : ALTDIFF_ERR_NOMEM;
     if (status == ALTDIFF_OK) {
         ad_fill(rhs, 0, Nr);
-        ad_copy(rhs, wt, n);                           /* S'E'w = (md, st, 0, 0)        */
+        ad_copy(rhs, wt, n);                           /* S'E'w = (w, 0, 0)             */
         status = ad_fold_solve(&op, ds, rhs, r, info); /* (I - S'Phi'S) r = S'E'w  */
     }
     if (status == ALTDIFF_OK) {
