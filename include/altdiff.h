@@ -19,7 +19,12 @@
  *
  * Conventions.  Every function returns ALTDIFF_OK (0) or a negative error code
  * (altdiff_error_string gives the text); the outcome of a solve is in
- * altdiff_info.status.  Input arrays are borrowed and copied by setup.  The
+ * altdiff_info.status.  What went wrong and where ("q[17] is NaN", "A has
+ * entries of 1e+300 in column 2: A'A has entries of 1e600 ...", "settings.rho
+ * is 0 (needs 0 < rho < inf)") is in the message of altdiff_last_error (a
+ * workspace), altdiff_batch_last_error (a batch) or the err buffer of
+ * altdiff_setup_err, altdiff_setup_objective_err and altdiff_batch_setup_err
+ * (before any workspace exists).  Input arrays are borrowed and copied by setup.  The
  * library never prints unless settings.verbose is set, never aborts, and has
  * no global state: separate workspaces may be used from separate threads.
  */
@@ -50,7 +55,9 @@ typedef int64_t altdiff_int; /* same width as SuiteSparse_long */
                                        positive semidefinite                 */
 #define ALTDIFF_ERR_CHOLMOD (-4)    /* CHOLMOD failed (other than not posdef) */
 #define ALTDIFF_ERR_IO (-5)         /* reading or writing a file failed       */
-#define ALTDIFF_ERR_NOT_SOLVED (-6) /* needs a solved problem                 */
+#define ALTDIFF_ERR_NOT_SOLVED (-6) /* needs a solved problem; from
+                                       altdiff_get_solution: the values copied
+                                       are not a usable point               */
 
 /* ---- solve outcome (altdiff_info.status) -------------------------------- */
 #define ALTDIFF_UNSOLVED 0           /* no solve yet                         */
@@ -158,7 +165,9 @@ typedef struct {
 /* A sparse matrix in compressed sparse column form (borrowed, 0-based):
  * column j holds rows i[p[j] .. p[j+1]-1] with values x[...]; p has ncol+1
  * entries. Row indices within a column need not be sorted but must not
- * repeat. A matrix with nrow or ncol 0 may have NULL arrays. */
+ * repeat. A matrix with nrow or ncol 0 may have NULL arrays; any other matrix
+ * needs p (ncol + 1 entries, p[0] = 0, nondecreasing: a matrix without
+ * entries has p all 0) and, when p[ncol] > 0, i and x. */
 typedef struct {
     altdiff_int nrow, ncol;
     const altdiff_int *p, *i;
@@ -184,32 +193,71 @@ ALTDIFF_API altdiff_settings altdiff_settings_default(void);
 
 /* Validate and copy the problem, scale it, form H = P + rho A'A + rho G'G +
  * sigma I, analyze and factor it. On failure *work is NULL and nothing
- * leaks. ALTDIFF_ERR_NOT_POSDEF when H is not positive definite. */
+ * leaks. ALTDIFF_ERR_INVALID for a bad argument, size, index or value
+ * (NaN/Inf anywhere, h_i = -inf), a setting out of range, and for data whose
+ * products overflow: a diagonal entry of H that is not finite in double
+ * precision (e.g. A with entries of 1e300: A'A has entries of 1e600).
+ * ALTDIFF_ERR_NOT_POSDEF when H is finite but not positive definite (P is
+ * not positive semidefinite). */
 ALTDIFF_API int altdiff_setup(altdiff_work **work, const altdiff_problem *prob,
                               const altdiff_settings *settings);
 
+/* altdiff_setup that also writes why it failed into err (errlen bytes,
+ * always NUL terminated; may be NULL): one line saying what and where,
+ * e.g. "q[17] is NaN", "P.p[3] = -7 < P.p[2] = 2: column pointers must not
+ * decrease", "G: row index 5 out of range 0..2 (column 1, entry 3)",
+ * "settings.alpha is 2 (needs 0 < alpha < 2)". Empty on success. */
+ALTDIFF_API int altdiff_setup_err(altdiff_work **work, const altdiff_problem *prob,
+                                  const altdiff_settings *settings, char *err, size_t errlen);
+
+/* The text of the last error of a call on work: what and where (the
+ * message of a failed update, warm start or solve; "" when the last solve or
+ * failing call left none). Valid until the next call on work; never NULL
+ * (for work NULL a fixed text). */
+ALTDIFF_API const char *altdiff_last_error(const altdiff_work *work);
+
 /* Run ADMM from the current iterates (zero after setup, the last solution
  * after a solve, or what altdiff_warm_start set). Returns ALTDIFF_OK when the
- * solve ran, whatever its outcome: see altdiff_get_info()->status. */
+ * solve ran, whatever its outcome: see altdiff_get_info()->status.
+ * A workspace recovers by itself: after a solve that ended in
+ * ALTDIFF_NUMERICAL_ERROR or ALTDIFF_NONCONVEX, or left iterates with NaN or
+ * Inf, the next solve refactors H at settings.rho and sigma (the last ones
+ * of altdiff_update_rho) and starts from clean iterates: zero (a smooth
+ * objective: its start point), or what altdiff_warm_start set in between;
+ * altdiff_last_error then says what happened. */
 ALTDIFF_API int altdiff_solve(altdiff_work *work);
 
 ALTDIFF_API const altdiff_info *altdiff_get_info(const altdiff_work *work);
 
 /* Copy out the last iterates: x (n), s (p), lam (m), nu (p). Any pointer may
- * be NULL. For a dropped row (h_i >= infinity) nu_i = 0 and s_i = h_i. */
+ * be NULL. For a dropped row (h_i >= infinity) nu_i = 0 and s_i = h_i.
+ * Returns ALTDIFF_OK when the iterates are a usable point: the last solve
+ * reached ALTDIFF_SOLVED, or any other outcome (iteration or time limit,
+ * infeasible, no solve yet) with finite iterates; ALTDIFF_ERR_NOT_SOLVED
+ * when the last solve ended in ALTDIFF_NUMERICAL_ERROR or ALTDIFF_NONCONVEX
+ * or an iterate is NaN or Inf (the values are copied all the same). */
 ALTDIFF_API int altdiff_get_solution(const altdiff_work *work, double *x, double *s,
                                      double *lam, double *nu);
 
 /* Certificates after ALTDIFF_PRIMAL_INFEASIBLE (dlam (m), dnu (p) >= 0 with
  * A'dlam + G'dnu ~ 0 and b'dlam + h'dnu < 0) or ALTDIFF_DUAL_INFEASIBLE
  * (dx (n) with P dx ~ 0, A dx ~ 0, G dx <= ~0, q'dx < 0), normalized to
- * infinity norm 1. NULL pointers are skipped. */
+ * infinity norm 1. NULL pointers are skipped. The arrays are copied in any
+ * case; ALTDIFF_ERR_NOT_SOLVED when the last solve did not end in
+ * ALTDIFF_PRIMAL_INFEASIBLE or ALTDIFF_DUAL_INFEASIBLE (no certificate). */
 ALTDIFF_API int altdiff_get_certificate(const altdiff_work *work, double *dx,
                                         double *dlam, double *dnu);
 
 /* Set the iterates the next solve starts from. NULL means zero, except x
  * for a smooth objective: there NULL means its start point, and a given x
- * must be in the domain (else ALTDIFF_ERR_INVALID). */
+ * must be in the domain (else ALTDIFF_ERR_INVALID). Every value must be
+ * finite ("lam[2] is NaN" in altdiff_last_error); nothing changes on
+ * failure.
+ *
+ * The updates below validate their arguments like setup (NaN/Inf, h_i =
+ * -inf, ...; the message in altdiff_last_error names the array and index)
+ * and change nothing when they fail: the data, the factor of H and the
+ * iterates (in original units) stay those before the call. */
 ALTDIFF_API int altdiff_warm_start(altdiff_work *work, const double *x, const double *s,
                                    const double *lam, const double *nu);
 
@@ -220,12 +268,16 @@ ALTDIFF_API int altdiff_update_vectors(altdiff_work *work, const double *q, cons
 
 /* New values of P, A, G on the patterns given at setup (arrays in the same
  * order as the x arrays given then; NULL = unchanged). Rescales and refactors
- * numerically; no new symbolic analysis. */
+ * numerically; no new symbolic analysis. ALTDIFF_ERR_INVALID also when H
+ * overflows, ALTDIFF_ERR_NOT_POSDEF when it is not positive definite: the
+ * old values are then restored (and factored again). */
 ALTDIFF_API int altdiff_update_matrices(altdiff_work *work, const double *Px, const double *Ax,
                                         const double *Gx);
 
 /* New penalty rho > 0 and/or sigma >= 0 (negative = unchanged): numeric
- * refactorization only. */
+ * refactorization only. ALTDIFF_ERR_INVALID for rho = 0, NaN or Inf values
+ * and for a rho that makes rho A'A + rho G'G overflow; on a failed
+ * factorization the old rho and sigma stay. */
 ALTDIFF_API int altdiff_update_rho(altdiff_work *work, double rho, double sigma);
 
 /* Release everything; accepts NULL. */
@@ -383,6 +435,15 @@ typedef struct altdiff_batch altdiff_batch; /* opaque */
 ALTDIFF_API int altdiff_batch_setup(altdiff_batch **batch, const altdiff_problem *prob,
                                     altdiff_int B, const altdiff_settings *settings);
 
+/* altdiff_batch_setup writing why it failed into err (as altdiff_setup_err) */
+ALTDIFF_API int altdiff_batch_setup_err(altdiff_batch **batch, const altdiff_problem *prob,
+                                        altdiff_int B, const altdiff_settings *settings,
+                                        char *err, size_t errlen);
+
+/* The text of the last error of a call on batch ("element 3: q[1] is NaN",
+ * or the first element whose solve failed); as altdiff_last_error */
+ALTDIFF_API const char *altdiff_batch_last_error(const altdiff_batch *batch);
+
 ALTDIFF_API altdiff_int altdiff_batch_size(const altdiff_batch *batch);
 
 /* New vectors for elements first .. first + count - 1: element first + j
@@ -405,7 +466,11 @@ ALTDIFF_API int altdiff_batch_update_matrices(altdiff_batch *batch, const double
 ALTDIFF_API int altdiff_batch_cold_start(altdiff_batch *batch);
 
 /* Solve every element (from its current iterates). ALTDIFF_OK whenever the
- * solve ran; per-element outcomes in altdiff_batch_get_info. */
+ * solve ran; per-element outcomes in altdiff_batch_get_info. Recovery as
+ * for a workspace: an element whose last solve ended in
+ * ALTDIFF_NUMERICAL_ERROR or ALTDIFF_NONCONVEX, or left NaN/Inf, starts
+ * from zero iterates, and after such a failure the shared H is refactored
+ * at settings.rho first. */
 ALTDIFF_API int altdiff_batch_solve(altdiff_batch *batch);
 
 /* Element k's info (NULL for k out of range): status, iterations, residuals,
@@ -414,7 +479,9 @@ ALTDIFF_API const altdiff_info *altdiff_batch_get_info(const altdiff_batch *batc
                                                        altdiff_int k);
 
 /* Solutions of elements first .. first + count - 1 (element-major: x n,
- * s p, lam m, nu p values per element; NULL skipped). */
+ * s p, lam m, nu p values per element; NULL skipped). ALTDIFF_ERR_NOT_SOLVED
+ * (values copied all the same) when one of them failed as in
+ * altdiff_get_solution. */
 ALTDIFF_API int altdiff_batch_get_solution(const altdiff_batch *batch, altdiff_int first,
                                            altdiff_int count, double *x, double *s,
                                            double *lam, double *nu);
@@ -480,7 +547,10 @@ ALTDIFF_API void altdiff_batch_free(altdiff_batch *batch);
  *   ALTDIFF_OBJECTIVE_CALLBACK   the callbacks below (theta has length k)
  * Unboundedness is not detected for non-quadratic objectives (f should be
  * bounded below on the feasible set): such a solve ends at the iteration
- * limit or with ALTDIFF_NUMERICAL_ERROR. */
+ * limit or with ALTDIFF_NUMERICAL_ERROR. Neither is infeasibility (no point
+ * of the domain meets the constraints, e.g. the entropy with 1'x = 1 and
+ * x_1 >= 2): it ends the same way, and altdiff_last_error names it as the
+ * likely cause of a numerical error. */
 #define ALTDIFF_OBJECTIVE_QUADRATIC 0
 #define ALTDIFF_OBJECTIVE_ENTROPY 1
 #define ALTDIFF_OBJECTIVE_CALLBACK 2
@@ -523,12 +593,21 @@ ALTDIFF_API int altdiff_setup_objective(altdiff_work **work, const altdiff_probl
                                         const altdiff_objective *f,
                                         const altdiff_settings *settings);
 
-/* New theta for the built-ins (QUADRATIC: q, ENTROPY: y; n values): no
+/* altdiff_setup_objective writing why it failed into err (as
+ * altdiff_setup_err) */
+ALTDIFF_API int altdiff_setup_objective_err(altdiff_work **work, const altdiff_problem *prob,
+                                            const altdiff_objective *f,
+                                            const altdiff_settings *settings, char *err,
+                                            size_t errlen);
+
+/* New theta for the built-ins (QUADRATIC: q, ENTROPY: y; n values, all
+ * finite, else ALTDIFF_ERR_INVALID and nothing changes): no
  * refactorization. For CALLBACK theta must be NULL: the caller changed its
  * own data, and the workspace forgets its solution. */
 ALTDIFF_API int altdiff_update_theta(altdiff_work *work, const double *theta);
 
-/* Length k of theta (n for the built-ins and for QPs) */
+/* Length k of theta (n for the built-ins and for QPs; may be 0 for
+ * callbacks); -1 for work NULL */
 ALTDIFF_API altdiff_int altdiff_theta_size(const altdiff_work *work);
 
 /* dL/dtheta (k) = (d grad f / d theta)' dq at the solution, from dq = dL/dq

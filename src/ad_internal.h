@@ -45,6 +45,9 @@ typedef struct {
 } ad_objective;
 
 
+/* Room for one error message: "what, where" (check.c) */
+#define AD_MSG_LEN 256
+
 typedef struct ad_model_s ad_model;
 typedef struct ad_state_s ad_state;
 
@@ -91,6 +94,7 @@ struct ad_model_s {
     ad_factor F;
     ad_objective obj;
     double t_setup;        /* seconds: the whole of setup                    */
+    char msg[AD_MSG_LEN];  /* the last error's text (altdiff_last_error)     */
 };
 
 /* What one solve writes: its vectors q, b, h, the iterates, scratch,
@@ -118,10 +122,47 @@ struct ad_state_s {
 struct altdiff_work {
     ad_model model;
     ad_state state;
+    int repair;            /* the last solve failed: the next one refactors H
+                              at settings.rho, sigma and starts from clean
+                              iterates (unless warm is set)                  */
+    int warm;              /* altdiff_warm_start since the last solve         */
 };
+
+/* setup.c: around every solve of a workspace (altdiff_solve,
+ * altdiff_solve_jvp): repair after a failed solve (clean iterates, H at
+ * settings.rho; an error code if that fails) and clear the last message;
+ * afterwards note a failure (message, repair) for the next solve */
+int ad_work_before_solve(altdiff_work *w);
+void ad_work_after_solve(altdiff_work *w);
 
 /* settings.c */
 int ad_settings_check(const altdiff_settings *set);
+/* The same with "which field, which value" into msg (len bytes; may be NULL) */
+int ad_settings_check_msg(const altdiff_settings *set, char *msg, size_t len);
+
+/* check.c: validation with messages that say what and where ("q[17] is
+ * NaN", "P.p[3] = -7 < P.p[2] = 2"); each returns ALTDIFF_OK or
+ * ALTDIFF_ERR_INVALID (ALTDIFF_ERR_NOMEM: a scratch allocation failed) and
+ * writes into msg (len bytes, may be NULL) only on failure */
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+void ad_msg(char *msg, size_t len, const char *fmt, ...);
+/* Sizes, vectors and matrices of a problem, before anything is allocated */
+int ad_check_problem(const altdiff_problem *prob, char *msg, size_t len);
+/* Values v[0..len-1] finite ("NAME[k] is NaN") */
+int ad_check_finite(const char *name, const double *v, altdiff_int n, char *msg, size_t len);
+/* New q (n), b (m), h (p_all) of an update (NULL: skipped): finite, and h
+ * keeps the rows dropped at setup infinite and the others finite */
+int ad_check_vectors(const ad_model *md, const double *q, const double *b, const double *h,
+                     char *msg, size_t len);
+/* Every diagonal entry of H = P~ + rho A~'A~ + rho G~'G~ + sigma I finite
+ * (the scaled matrices of md): else which column, which product overflows,
+ * in md->msg. By Cauchy-Schwarz |(A'A)_jk| <= sqrt((A'A)_jj (A'A)_kk), so a
+ * finite diagonal means a finite H. */
+int ad_check_H(ad_model *md, double rho, double sigma);
+/* md->msg for a failure code of a factorization of H at rho, sigma */
+void ad_factor_msg(ad_model *md, int code, double rho, double sigma);
 
 /* model.c: validation shared by the workspace and the batch */
 int ad_vectors_valid(const ad_model *md, const double *q, const double *b, const double *h);

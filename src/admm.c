@@ -423,13 +423,6 @@ int ad_solve(ad_model *md, ad_state *st, ad_tangent *t, double *rel)
     return code == ALTDIFF_ERR_NOMEM ? code : ALTDIFF_OK;
 }
 
-int altdiff_solve(altdiff_work *w)
-{
-    ad_model *md = w ? &w->model : NULL;
-    ad_state *st = w ? &w->state : NULL;
-    return w ? ad_solve(md, st, NULL, NULL) : ALTDIFF_ERR_INVALID;
-}
-
 /* ---- a point given from outside --------------------------------------------- */
 
 /* info.status = ALTDIFF_SOLVED if the iterates pass the stopping test (the

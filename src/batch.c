@@ -19,18 +19,6 @@ struct altdiff_batch {
 
 /* ---- setup ------------------------------------------------------------------- */
 
-/* Problem sizes and vectors usable (the matrices are checked on import) */
-static int problem_valid(const altdiff_problem *prob)
-{
-    if (prob->n <= 0 || prob->m < 0 || prob->p < 0 || !prob->q) return 0;
-    if ((prob->m > 0 && !prob->b) || (prob->p > 0 && !prob->h)) return 0;
-    if (!ad_all_finite(prob->q, prob->n)) return 0;
-    if (prob->m > 0 && !ad_all_finite(prob->b, prob->m)) return 0;
-    for (altdiff_int i = 0; i < prob->p; i++) /* +inf or >= infinity: no bound */
-        if (isnan(prob->h[i]) || (isinf(prob->h[i]) && prob->h[i] < 0)) return 0;
-    return 1;
-}
-
 /* Everything after the model: states with prob's vectors, solve scratch */
 static int batch_alloc(altdiff_batch *bt, const altdiff_problem *prob)
 {
@@ -54,29 +42,69 @@ static int batch_alloc(altdiff_batch *bt, const altdiff_problem *prob)
     return ALTDIFF_OK;
 }
 
-int altdiff_batch_setup(altdiff_batch **batch, const altdiff_problem *prob, altdiff_int B,
-                        const altdiff_settings *settings)
+/* Sizes, settings and the problem usable (msg: why not, AD_MSG_LEN bytes) */
+static int batch_args_valid(altdiff_batch **batch, const altdiff_problem *prob,
+                            altdiff_int B, const altdiff_settings *set, char *msg)
 {
-    if (!batch) return ALTDIFF_ERR_INVALID;
-    *batch = NULL;
-    altdiff_settings set = settings ? *settings : altdiff_settings_default();
-    if (!prob || B < 1 || set.record || ad_settings_check(&set) != ALTDIFF_OK ||
-        !problem_valid(prob))
+    if (!batch || !prob || B < 1) {
+        ad_msg(msg, AD_MSG_LEN, !batch ? "batch is NULL" : !prob ? "prob is NULL"
+                                                            : "B = %lld, needs B >= 1",
+               (long long)B);
         return ALTDIFF_ERR_INVALID;
+    }
+    if (set->record) {
+        ad_msg(msg, AD_MSG_LEN, "settings.record is %d: a batch does not record", set->record);
+        return ALTDIFF_ERR_INVALID;
+    }
+    int status = ad_settings_check_msg(set, msg, AD_MSG_LEN);
+    return status == ALTDIFF_OK ? ad_check_problem(prob, msg, AD_MSG_LEN) : status;
+}
+
+int altdiff_batch_setup_err(altdiff_batch **batch, const altdiff_problem *prob, altdiff_int B,
+                            const altdiff_settings *settings, char *err, size_t errlen)
+{
+    char msg[AD_MSG_LEN] = "";
+    if (batch) *batch = NULL;
+    altdiff_settings set = settings ? *settings : altdiff_settings_default();
+    int status = batch_args_valid(batch, prob, B, &set, msg);
+    if (status != ALTDIFF_OK) {
+        ad_msg(err, errlen, "%s", msg);
+        return status;
+    }
     double t0 = ad_time();
     altdiff_batch *bt = ad_calloc(1, sizeof(altdiff_batch));
-    if (!bt) return ALTDIFF_ERR_NOMEM;
+    if (!bt) {
+        ad_msg(err, errlen, "out of memory allocating the batch");
+        return ALTDIFF_ERR_NOMEM;
+    }
     bt->B = B;
-    int status = ad_model_init(&bt->model, prob, &set);
+    status = ad_model_init(&bt->model, prob, &set);
     if (status == ALTDIFF_OK) status = batch_alloc(bt, prob);
     if (status != ALTDIFF_OK) {
+        if (!bt->model.msg[0]) /* the import's or an allocation's */
+            ad_msg(bt->model.msg, AD_MSG_LEN, "%s", status == ALTDIFF_ERR_INVALID
+                   ? "P: an entry given in both triangles with different values"
+                   : altdiff_error_string(status));
+        ad_msg(err, errlen, "%s", bt->model.msg);
         altdiff_batch_free(bt);
         return status;
     }
     bt->model.t_setup = ad_time() - t0;
     for (altdiff_int e = 0; e < B; e++) ad_state_info_setup(&bt->model, &bt->el[e]);
     *batch = bt;
+    ad_msg(err, errlen, "%s", "");
     return ALTDIFF_OK;
+}
+
+int altdiff_batch_setup(altdiff_batch **batch, const altdiff_problem *prob, altdiff_int B,
+                        const altdiff_settings *settings)
+{
+    return altdiff_batch_setup_err(batch, prob, B, settings, NULL, 0);
+}
+
+const char *altdiff_batch_last_error(const altdiff_batch *bt)
+{
+    return bt ? bt->model.msg : "no batch (NULL)";
 }
 
 void altdiff_batch_free(altdiff_batch *bt)
@@ -106,11 +134,15 @@ int altdiff_batch_set_vectors(altdiff_batch *bt, altdiff_int first, altdiff_int 
 {
     if (!range_valid(bt, first, count) || ldq < 0 || ldb < 0 || ldh < 0)
         return ALTDIFF_ERR_INVALID;
-    const ad_model *md = &bt->model;
-    for (altdiff_int j = 0; j < count; j++) /* all valid before any is taken */
-        if (ad_vectors_valid(md, q ? q + j * ldq : NULL, b ? b + j * ldb : NULL,
-                             h ? h + j * ldh : NULL) != ALTDIFF_OK)
+    ad_model *md = &bt->model;
+    for (altdiff_int j = 0; j < count; j++) { /* all valid before any is taken */
+        char why[AD_MSG_LEN];
+        if (ad_check_vectors(md, q ? q + j * ldq : NULL, b ? b + j * ldb : NULL,
+                             h ? h + j * ldh : NULL, why, sizeof(why)) != ALTDIFF_OK) {
+            ad_msg(md->msg, AD_MSG_LEN, "element %lld: %s", (long long)(first + j), why);
             return ALTDIFF_ERR_INVALID;
+        }
+    }
     for (altdiff_int j = 0; j < count; j++) {
         ad_state *st = &bt->el[first + j];
         ad_state_set_vectors(md, st, q ? q + j * ldq : NULL, b ? b + j * ldb : NULL,
@@ -125,9 +157,10 @@ int altdiff_batch_update_matrices(altdiff_batch *bt, const double *Px, const dou
 {
     if (!bt) return ALTDIFF_ERR_INVALID;
     ad_model *md = &bt->model;
-    if ((Px && !ad_all_finite(Px, md->Pnz)) || (Ax && !ad_all_finite(Ax, md->Anz)) ||
-        (Gx && !ad_all_finite(Gx, md->Gnz)))
-        return ALTDIFF_ERR_INVALID;
+    int valid = (!Px || ad_check_finite("Px", Px, md->Pnz, md->msg, AD_MSG_LEN) == ALTDIFF_OK) &&
+                (!Ax || ad_check_finite("Ax", Ax, md->Anz, md->msg, AD_MSG_LEN) == ALTDIFF_OK) &&
+                (!Gx || ad_check_finite("Gx", Gx, md->Gnz, md->msg, AD_MSG_LEN) == ALTDIFF_OK);
+    if (!valid) return ALTDIFF_ERR_INVALID;
     ad_state *s0 = &bt->el[0];
     double c0, *D0 = bt->bw.X, *E0 = s0->wn2; /* X: n x B >= n; wn2: n + m + p */
     int status = ad_model_set_matrices(md, Px, Ax, Gx, s0->q0, D0, E0, &c0);
@@ -158,12 +191,20 @@ int altdiff_batch_cold_start(altdiff_batch *bt)
 
 /* ---- solve and results --------------------------------------------------------------- */
 
-/* Iterates that hold NaN or Inf (after a numerical error) start again from 0 */
+/* 1 if the element's last solve failed: its outcome or non-finite iterates */
+static int element_failed(const ad_model *md, const ad_state *st)
+{
+    int status = st->info.status;
+    return status == ALTDIFF_NUMERICAL_ERROR || status == ALTDIFF_NONCONVEX ||
+           !ad_all_finite(st->x, md->n) || !ad_all_finite(st->lam, md->m) ||
+           !ad_all_finite(st->s, md->p) || !ad_all_finite(st->nu, md->p);
+}
+
+/* Iterates of a failed element (a numerical error, NaN or Inf) start again
+ * from 0 */
 static void clean_iterates(const ad_model *md, ad_state *st)
 {
-    if (ad_all_finite(st->x, md->n) && ad_all_finite(st->lam, md->m) &&
-        ad_all_finite(st->s, md->p) && ad_all_finite(st->nu, md->p))
-        return;
+    if (!element_failed(md, st)) return;
     ad_fill(st->x, 0, md->n);
     ad_fill(st->lam, 0, md->m);
     ad_fill(st->s, 0, md->p);
@@ -173,8 +214,24 @@ static void clean_iterates(const ad_model *md, ad_state *st)
 int altdiff_batch_solve(altdiff_batch *bt)
 {
     if (!bt) return ALTDIFF_ERR_INVALID;
-    for (altdiff_int e = 0; e < bt->B; e++) clean_iterates(&bt->model, &bt->el[e]);
-    int status = ad_solve_batch(&bt->model, bt->el, bt->B, &bt->bw);
+    ad_model *md = &bt->model;
+    int failed = !isfinite(md->F.rho); /* a rho made of NaN residuals */
+    for (altdiff_int e = 0; e < bt->B; e++) failed |= element_failed(md, &bt->el[e]);
+    for (altdiff_int e = 0; e < bt->B; e++) clean_iterates(md, &bt->el[e]);
+    md->msg[0] = 0;
+    /* after a failure: H again at the settings' rho (the shared factor may
+     * hold the rho of NaN residuals) */
+    int status = failed ? ad_factor_refactor(&md->F, md->set.rho, md->set.sigma) : ALTDIFF_OK;
+    if (status != ALTDIFF_OK) {
+        ad_factor_msg(md, status, md->set.rho, md->set.sigma);
+        return status;
+    }
+    status = ad_solve_batch(md, bt->el, bt->B, &bt->bw);
+    for (altdiff_int e = 0; e < bt->B && !md->msg[0]; e++) /* the first failure, by name */
+        if (element_failed(md, &bt->el[e]))
+            ad_msg(md->msg, AD_MSG_LEN, "element %lld: %s after %lld iterations; the next "
+                   "solve starts it from clean iterates", (long long)e,
+                   altdiff_status_string(bt->el[e].info.status), (long long)bt->el[e].info.iter);
     for (altdiff_int e = 0; e < bt->B; e++) ad_state_info_setup(&bt->model, &bt->el[e]);
     return status;
 }
@@ -190,10 +247,13 @@ int altdiff_batch_get_solution(const altdiff_batch *bt, altdiff_int first, altdi
     if (!range_valid(bt, first, count)) return ALTDIFF_ERR_INVALID;
     const ad_model *md = &bt->model;
     altdiff_int n = md->n, m = md->m, p = md->p_all;
-    for (altdiff_int j = 0; j < count; j++)
+    int failed = 0;
+    for (altdiff_int j = 0; j < count; j++) {
         ad_unscale_solution(md, &bt->el[first + j], x ? x + j * n : NULL, s ? s + j * p : NULL,
                             lam ? lam + j * m : NULL, nu ? nu + j * p : NULL);
-    return ALTDIFF_OK;
+        failed |= element_failed(md, &bt->el[first + j]);
+    }
+    return failed ? ALTDIFF_ERR_NOT_SOLVED : ALTDIFF_OK;
 }
 
 /* ---- derivatives at the stored solutions ---------------------------------------------- */

@@ -382,7 +382,11 @@ int altdiff_solve_jvp(altdiff_work *w, const altdiff_direction *dir, double *dx,
         status = !t ? ALTDIFF_ERR_NOMEM
                     : ad_smooth(md) && dir->theta ? ad_tangent_theta(md, t, dir->theta)
                                                  : ALTDIFF_OK;
-        if (status == ALTDIFF_OK) status = ad_solve(md, st, t, &rel);
+        if (status == ALTDIFF_OK) status = ad_work_before_solve(w); /* after a failure */
+        if (status == ALTDIFF_OK) {
+            status = ad_solve(md, st, t, &rel);
+            ad_work_after_solve(w);
+        }
     }
     for (altdiff_int j = 0; j < n; j++) dx[j] *= md->sc.D[j]; /* dx = D dx~ */
     ad_tangent_free(md, t);

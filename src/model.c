@@ -88,7 +88,12 @@ int ad_model_init(ad_model *md, const altdiff_problem *prob, const altdiff_setti
     ad_model_scale(md, prob->q);
     md->F.Ad = md->Ab.dense; /* S'S from the dense copies when they exist */
     md->F.Gd = md->Gb.dense;
-    return ad_factor_init(&md->F, md->P, md->A, md->G, md->set.rho, md->set.sigma);
+    status = ad_check_H(md, md->set.rho, md->set.sigma); /* overflow: say where */
+    if (status == ALTDIFF_OK)
+        status = ad_factor_init(&md->F, md->P, md->A, md->G, md->set.rho, md->set.sigma);
+    if (status != ALTDIFF_OK && !md->msg[0])
+        ad_factor_msg(md, status, md->set.rho, md->set.sigma);
+    return status;
 }
 
 void ad_model_free(ad_model *md)

@@ -27,18 +27,42 @@ altdiff_settings altdiff_settings_default(void)
     return s;
 }
 
-/* ALTDIFF_OK if every field is in its documented range */
-int ad_settings_check(const altdiff_settings *s)
+/* ALTDIFF_OK if every field is in its documented range; else the first
+ * field out of it, by name, into msg */
+int ad_settings_check_msg(const altdiff_settings *s, char *msg, size_t len)
 {
-    int ok = s->rho > 0 && isfinite(s->rho) && s->sigma >= 0 && isfinite(s->sigma) &&
-             s->alpha > 0 && s->alpha < 2 && s->eps_abs >= 0 && s->eps_rel >= 0 &&
-             s->eps_abs + s->eps_rel > 0 && s->eps_pinf > 0 && s->eps_dinf > 0 &&
-             s->max_iter > 0 && s->time_limit >= 0 && s->check_every > 0 &&
-             s->scaling >= 0 && s->scaling <= 100 && s->adaptive_rho_tol > 1 &&
-             s->infinity > 0 && s->verbose_every > 0 && (s->record == 0 || s->record == 1) &&
-             s->anderson >= 0 && s->anderson <= 50;
-    return ok ? ALTDIFF_OK : ALTDIFF_ERR_INVALID;
+    const char *bad = NULL, *rule = NULL;
+    double v = 0;
+#define AD_FIELD(ok, name, value, needs)                                                      \
+    if (!bad && !(ok)) {                                                                       \
+        bad = name;                                                                            \
+        v = (double)(value);                                                                   \
+        rule = needs;                                                                          \
+    }
+    AD_FIELD(s->rho > 0 && isfinite(s->rho), "rho", s->rho, "0 < rho < inf")
+    AD_FIELD(s->sigma >= 0 && isfinite(s->sigma), "sigma", s->sigma, "0 <= sigma < inf")
+    AD_FIELD(s->alpha > 0 && s->alpha < 2, "alpha", s->alpha, "0 < alpha < 2")
+    AD_FIELD(s->eps_abs >= 0, "eps_abs", s->eps_abs, "eps_abs >= 0")
+    AD_FIELD(s->eps_rel >= 0, "eps_rel", s->eps_rel, "eps_rel >= 0")
+    AD_FIELD(s->eps_abs + s->eps_rel > 0, "eps_abs + eps_rel", s->eps_abs + s->eps_rel, "> 0")
+    AD_FIELD(s->eps_pinf > 0, "eps_pinf", s->eps_pinf, "eps_pinf > 0")
+    AD_FIELD(s->eps_dinf > 0, "eps_dinf", s->eps_dinf, "eps_dinf > 0")
+    AD_FIELD(s->max_iter > 0, "max_iter", s->max_iter, "max_iter > 0")
+    AD_FIELD(s->time_limit >= 0, "time_limit", s->time_limit, "time_limit >= 0")
+    AD_FIELD(s->check_every > 0, "check_every", s->check_every, "check_every > 0")
+    AD_FIELD(s->scaling >= 0 && s->scaling <= 100, "scaling", s->scaling, "0..100")
+    AD_FIELD(s->adaptive_rho_tol > 1, "adaptive_rho_tol", s->adaptive_rho_tol, "> 1")
+    AD_FIELD(s->infinity > 0, "infinity", s->infinity, "infinity > 0")
+    AD_FIELD(s->verbose_every > 0, "verbose_every", s->verbose_every, "verbose_every > 0")
+    AD_FIELD(s->record == 0 || s->record == 1, "record", s->record, "0 or 1")
+    AD_FIELD(s->anderson >= 0 && s->anderson <= 50, "anderson", s->anderson, "0..50")
+#undef AD_FIELD
+    if (!bad) return ALTDIFF_OK;
+    ad_msg(msg, len, "settings.%s is %g (needs %s)", bad, v, rule);
+    return ALTDIFF_ERR_INVALID;
 }
+
+int ad_settings_check(const altdiff_settings *s) { return ad_settings_check_msg(s, NULL, 0); }
 
 const char *altdiff_version(void) { return ALTDIFF_VERSION_STRING; }
 

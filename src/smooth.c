@@ -474,27 +474,30 @@ altdiff_int ad_theta_size(const ad_model *md)
 
 altdiff_int altdiff_theta_size(const altdiff_work *w)
 {
-    return w ? ad_theta_size(&w->model) : 0;
+    return w ? ad_theta_size(&w->model) : -1;
 }
 
+/* Validated like setup (every value finite, "theta[k] is NaN"); a failure
+ * changes nothing */
 int altdiff_update_theta(altdiff_work *w, const double *theta)
 {
-    ad_model *md = w ? &w->model : NULL;
-    ad_state *st = w ? &w->state : NULL;
     if (!w) return ALTDIFF_ERR_INVALID;
-    if (md->obj.kind == ALTDIFF_OBJECTIVE_QUADRATIC)
-    {
-        if (!theta || ad_vectors_valid(md, theta, NULL, NULL) != ALTDIFF_OK) return ALTDIFF_ERR_INVALID;
-        ad_state_set_vectors(md, st, theta, NULL, NULL);
-        st->info.status = ALTDIFF_UNSOLVED;
-        return ALTDIFF_OK;
-    }
-    if (md->obj.kind == ALTDIFF_OBJECTIVE_ENTROPY) {
-        if (!theta || !ad_all_finite(theta, md->n)) return ALTDIFF_ERR_INVALID;
-        ad_copy(md->obj.y, theta, md->n);
-    } else if (theta) {
+    ad_model *md = &w->model;
+    ad_state *st = &w->state;
+    int kind = md->obj.kind;
+    if (kind != ALTDIFF_OBJECTIVE_CALLBACK && !theta) {
+        ad_msg(md->msg, AD_MSG_LEN, "theta is NULL (the objective takes %lld values)",
+               (long long)md->n);
         return ALTDIFF_ERR_INVALID;
     }
+    if (kind == ALTDIFF_OBJECTIVE_CALLBACK && theta) {
+        ad_msg(md->msg, AD_MSG_LEN, "theta must be NULL for a callback objective");
+        return ALTDIFF_ERR_INVALID;
+    }
+    if (theta && ad_check_finite("theta", theta, md->n, md->msg, AD_MSG_LEN) != ALTDIFF_OK)
+        return ALTDIFF_ERR_INVALID;
+    if (kind == ALTDIFF_OBJECTIVE_QUADRATIC) ad_state_set_vectors(md, st, theta, NULL, NULL);
+    if (kind == ALTDIFF_OBJECTIVE_ENTROPY) ad_copy(md->obj.y, theta, md->n);
     st->info.status = ALTDIFF_UNSOLVED;
     return ALTDIFF_OK;
 }

@@ -202,6 +202,48 @@ static void write_infeasible(char *dir)
     }
 }
 
+/* Write the files (name, text) into the new directory tmp/name */
+static void write_dir(char *dir, const char *name, const char *const files[][2], int count)
+{
+    char path[1024];
+    snprintf(dir, 256, "%s/%s", tmp, name);
+    ck_assert_int_eq(mkdir(dir, 0777), 0);
+    for (int k = 0; k < count; k++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, files[k][0]);
+        FILE *f = fopen(path, "w");
+        ck_assert_ptr_nonnull(f);
+        fputs(files[k][1], f);
+        fclose(f);
+    }
+}
+
+/* The summary counts the rows dropped for h >= 1e20; an A whose A'A
+ * overflows is reported as that, not as "P is not positive semidefinite" */
+START_TEST(test_cli_dropped_rows_and_overflow)
+{
+    char dir[256], args[4096];
+    const char *const dropped[][2] = {
+        {"P.mtx", "%%MatrixMarket matrix coordinate real symmetric\n1 1 1\n1 1 1\n"},
+        {"q.mtx", "%%MatrixMarket matrix array real general\n1 1\n-1\n"},
+        {"G.mtx", "%%MatrixMarket matrix coordinate real general\n2 1 2\n1 1 1\n2 1 -1\n"},
+        {"h.mtx", "%%MatrixMarket matrix array real general\n2 1\n1e30\n5\n"}};
+    write_dir(dir, "dropped", dropped, 4);
+    snprintf(args, sizeof(args), "solve %s", dir);
+    ck_assert_int_eq(run(args), 0);
+    ck_assert(output_has("stdout", "dropped rows: 1 (h >= 1e20)"));
+    const char *const big[][2] = {
+        {"P.mtx", "%%MatrixMarket matrix coordinate real symmetric\n1 1 1\n1 1 1\n"},
+        {"q.mtx", "%%MatrixMarket matrix array real general\n1 1\n-1\n"},
+        {"A.mtx", "%%MatrixMarket matrix coordinate real general\n1 1 1\n1 1 1e300\n"},
+        {"b.mtx", "%%MatrixMarket matrix array real general\n1 1\n1\n"}};
+    write_dir(dir, "overflow", big, 4);
+    snprintf(args, sizeof(args), "solve %s", dir);
+    ck_assert_int_ne(run(args), 0);
+    ck_assert(output_has("stderr", "A'A") && output_has("stderr", "overflow"));
+    ck_assert(!output_has("stderr", "not positive"));
+}
+END_TEST
+
 START_TEST(test_unsolved_writes_nothing)
 {
     char dir[256], args[4096], out[1024];
@@ -719,6 +761,7 @@ static Suite *suite_cli(void)
     tcase_add_test(tc, test_solve_anderson);
     tcase_add_test(tc, test_bad_input);
     tcase_add_test(tc, test_unsolved_writes_nothing);
+    tcase_add_test(tc, test_cli_dropped_rows_and_overflow);
     tcase_add_test(tc, test_grad_modes_agree);
     tcase_add_test(tc, test_jacobian_and_matrix_grads);
     tcase_add_test(tc, test_cli_not_regular);

@@ -332,9 +332,11 @@ static int Batch_init(BatchObject *self, PyObject *args, PyObject *kw)
 
     altdiff_batch *bt = NULL;
     int rc;
-    TIMED_CALL(self, rc = altdiff_batch_setup(&bt, &prob, (altdiff_int)B, &set));
+    char err[256];
+    TIMED_CALL(self, rc = altdiff_batch_setup_err(&bt, &prob, (altdiff_int)B, &set, err,
+                                                  sizeof(err)));
     if (rc != ALTDIFF_OK) {
-        raise_code(rc, "altdiff_batch_setup", "arguments P, A, G, q, b, h or the settings");
+        raise_code(rc, "altdiff_batch_setup", err);
         goto done;
     }
     self->b = bt;
@@ -524,7 +526,8 @@ static PyObject *Batch_solution(BatchObject *self, PyObject *args, PyObject *kw)
     if (!x || !s || !lam || !nu) goto done;
     int rc = altdiff_batch_get_solution(self->b, first, count, DPTR(x), self->p ? DPTR(s) : NULL,
                                         self->m ? DPTR(lam) : NULL, self->p ? DPTR(nu) : NULL);
-    if (rc != ALTDIFF_OK) {
+    /* NOT_SOLVED: an element failed; its status says so, the values are copied */
+    if (rc != ALTDIFF_OK && rc != ALTDIFF_ERR_NOT_SOLVED) {
         raise_code(rc, "altdiff_batch_get_solution", NULL);
         goto done;
     }

@@ -316,6 +316,8 @@ static void print_summary(const altdiff_info *info, double t_read, int objective
     if (objective == ALTDIFF_OBJECTIVE_QUADRATIC)
         printf("gap: %.3e (tol %.3e)\n", info->gap, info->eps_gap);
     printf("rho: %.3e (%ld updates)\n", info->rho, (long)info->rho_updates);
+    if (info->dropped_rows > 0)
+        printf("dropped rows: %ld (h >= 1e20)\n", (long)info->dropped_rows);
     if (objective == ALTDIFF_OBJECTIVE_QUADRATIC)
         printf("anderson: %ld extrapolations, %ld rejected\n", (long)info->aa_steps,
                (long)info->aa_rejected);
@@ -665,16 +667,17 @@ static int write_results(altdiff_work *w, const altdiff_problem *prob, const sol
     return status;
 }
 
-/* Setup for the objective of a (y: the entropy's y) */
+/* Setup for the objective of a (y: the entropy's y); why it failed in err */
 static int setup_work(altdiff_work **w, const altdiff_problem *prob, const double *y,
-                      const solve_args *a)
+                      const solve_args *a, char *err, size_t errlen)
 {
     altdiff_objective f;
-    if (a->objective == ALTDIFF_OBJECTIVE_QUADRATIC) return altdiff_setup(w, prob, &a->set);
+    if (a->objective == ALTDIFF_OBJECTIVE_QUADRATIC)
+        return altdiff_setup_err(w, prob, &a->set, err, errlen);
     memset(&f, 0, sizeof(f));
     f.kind = a->objective;
     f.y = y;
-    return altdiff_setup_objective(w, prob, &f, &a->set);
+    return altdiff_setup_objective_err(w, prob, &f, &a->set, err, errlen);
 }
 
 /* Solve and write; the exit status */
@@ -682,9 +685,10 @@ static int solve_and_report(const altdiff_problem *prob, const double *y, const 
                             double t_read, double c0)
 {
     altdiff_work *w = NULL;
-    int rc = setup_work(&w, prob, y, a);
+    char err[256];
+    int rc = setup_work(&w, prob, y, a, err, sizeof(err));
     if (rc != ALTDIFF_OK) {
-        fprintf(stderr, "altdiff: %s: %s\n", a->dir, altdiff_error_string(rc));
+        fprintf(stderr, "altdiff: %s: %s: %s\n", a->dir, altdiff_error_string(rc), err);
         return rc == ALTDIFF_ERR_NOT_POSDEF || rc == ALTDIFF_ERR_INVALID ? EXIT_INPUT
                                                                           : exit_for(rc, EXIT_UNSOLVED);
     }
