@@ -19,6 +19,9 @@
  * instead of dq.mtx, --matrix-grads no dP.mtx, and --jacobian y writes
  * Jy.mtx = dx/dy (ALTDIFF_WRT_THETA); --jacobian y needs the entropy.
  *
+ * A quadratic directory whose q.mtx, b.mtx or h.mtx has several columns is
+ * a batch of problems sharing P, A, G (solve_batch.c).
+ *
  * A problem given as a file (anything that is not a directory) is read as
  * QPS/MPS (altdiff_read_qps): its warnings go to stderr and its objective
  * constant is added to the objective of the summary. "convert" writes such a
@@ -52,8 +55,7 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage:\n"
+    fputs("usage:\n"
             "  altdiff solve DIR [--objective quadratic|entropy] [--out OUTDIR] [--eps E]\n"
             "                [--max-iter N] [--rho R] [--anderson M] [--time-limit S] [--verbose]\n"
             "                [--grad W.mtx [--matrix-grads] | --jacobian q|b|h|y] [--mode M]\n"
@@ -67,7 +69,17 @@ static void usage(FILE *f)
             "  (Matrix Market files P.mtx, q.mtx, and optionally A.mtx + b.mtx, G.mtx + h.mtx;\n"
             "  a missing pair means no such constraints, a missing P.mtx means P = 0;\n"
             "  h_i >= 1e20 means row i has no bound), solve it with the Alt-Diff ADMM and\n"
-            "  print a summary: status, iterations, objective, residuals, times, memory.\n"
+            "  print a summary: status, iterations, objective, residuals, times, memory.\n",
+            f);
+    fputs("  Batch: when q.mtx, b.mtx or h.mtx has B > 1 columns (a file of one column is\n"
+            "  shared), DIR is B problems sharing P, A, G, solved together on one factor;\n"
+            "  a batch summary is printed, --out writes arrays of B columns and status.txt\n"
+            "  (per element: index, status, iterations[, derivative]) whatever the\n"
+            "  statuses, --grad takes W of 1 or B columns, --matrix-grads sums over the\n"
+            "  elements, --jacobian and --mode unroll are not available; exit 0 only when\n"
+            "  every element was solved (and differentiated)\n",
+            f);
+    fprintf(f,
             "  FILE.qps instead of DIR (any file; .qps, .mps, .sif, also gzipped .gz): a QPS/MPS\n"
             "  file (fixed or free MPS, QUADOBJ/QMATRIX, RANGES, BOUNDS, OBJSENSE; the first\n"
             "  RHS/RANGES/BOUNDS set; warnings on stderr); the objective printed includes\n"
