@@ -672,6 +672,27 @@ ALTDIFF_API int altdiff_read_qps(const char *path, altdiff_owned_problem **out,
 ALTDIFF_API int altdiff_read_vector(const char *path, altdiff_int n, double **v, char *err,
                                     size_t errlen);
 
+/* Read a dense Matrix Market matrix of any shape (array, or coordinate with
+ * absent entries 0; real or integer) into *x, nrow x ncol values in
+ * column-major order (free with altdiff_free_array). Errors as
+ * altdiff_read_vector; on failure *x is NULL. */
+ALTDIFF_API int altdiff_read_dense(const char *path, double **x, altdiff_int *nrow,
+                                   altdiff_int *ncol, char *err, size_t errlen);
+
+/* Read a batch directory (for altdiff_batch_setup): as altdiff_read_problem,
+ * except that q.mtx, b.mtx and h.mtx may have several columns, one vector per
+ * element: n x kq, m x kb, p x kh with each of kq, kb, kh either 1 (the
+ * vector is shared by every element) or B, the number of elements (*B, the
+ * largest count; another count is ALTDIFF_ERR_INVALID naming the file).
+ * The owned arrays hold every column ((*out)->q: n x kq column-major, b, h
+ * likewise) and the view (*out)->prob the first columns, so prob is element
+ * 0 as a single problem. cols (3 entries, may be NULL) receives kq, kb, kh
+ * (1 for an absent block). Files of one column everywhere: the problem of
+ * altdiff_read_problem and *B = 1. Errors as altdiff_read_problem. */
+ALTDIFF_API int altdiff_read_problem_batch(const char *dir, altdiff_owned_problem **out,
+                                           altdiff_int *B, altdiff_int cols[3], char *err,
+                                           size_t errlen);
+
 /* Release an array returned by altdiff_read_vector; accepts NULL. */
 ALTDIFF_API void altdiff_free_array(void *v);
 

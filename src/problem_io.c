@@ -552,3 +552,128 @@ ALTDIFF_API int altdiff_write_sparse(const char *path, const altdiff_csc *M, int
     ad_spfree(T);
     return st;
 }
+
+/* ======================================================================== */
+/* === dense arrays of any shape ========================================= */
+/* ======================================================================== */
+
+ALTDIFF_API int altdiff_read_dense(const char *path, double **x, altdiff_int *nrow,
+                                   altdiff_int *ncol, char *err, size_t errlen)
+{
+    if (err && errlen) err[0] = '\0';
+    if (x) *x = NULL;
+    if (!path || !x || !nrow || !ncol)
+        return io_fail(ALTDIFF_ERR_INVALID, err, errlen, "%s: invalid argument",
+                       path ? path : "read_dense");
+    return ad_mm_read_dense_shape(path, -1, -1, x, nrow, ncol, err, errlen);
+}
+
+/* ======================================================================== */
+/* === batch directories: q, b, h with several columns ==================== */
+/* ======================================================================== */
+
+static const int batch_file[3] = {F_Q, F_B, F_H}; /* the vectors, in cols order */
+
+/* The column counts of q, b, h from the plan's headers into cols; the
+ * headers are changed to one column, so that the plan checks their rows as
+ * for a single problem (a file of 0 columns is left for it to refuse) */
+static void batch_columns(dir_plan *pl, altdiff_int cols[3])
+{
+    for (int k = 0; k < 3; k++) {
+        ad_mm_header *h = &pl->h[batch_file[k]];
+        cols[k] = 1;
+        if (!pl->present[batch_file[k]] || h->ncol < 1) continue;
+        cols[k] = h->ncol;
+        h->ncol = 1;
+    }
+}
+
+/* B = the largest column count; every count must be 1 (shared) or B */
+static int batch_count(dir_ctx *c, const altdiff_int cols[3], altdiff_int *B)
+{
+    int widest = 0;
+    for (int k = 1; k < 3; k++)
+        if (cols[k] > cols[widest]) widest = k;
+    *B = cols[widest];
+    for (int k = 0; k < 3; k++)
+        if (cols[k] != 1 && cols[k] != *B)
+            return io_fail(ALTDIFF_ERR_INVALID, c->err, c->errlen, "%s: %lld columns, but %s has "
+                           "%lld (a batch's vectors have 1 column, shared by all elements, or "
+                           "one per element)", in_dir(c, file_name[batch_file[k]]),
+                           (long long)cols[k], file_name[batch_file[widest]], (long long)*B);
+    return ALTDIFF_OK;
+}
+
+/* plan_dir for a batch directory: the vectors' column counts into cols */
+static int plan_batch_dir(dir_ctx *c, dir_plan *pl, altdiff_int cols[3], altdiff_int *B)
+{
+    int st = plan_presence(c, pl, 0);
+    for (int f = 0; f < F_COUNT && st == ALTDIFF_OK; f++) {
+        if (!pl->present[f]) continue;
+        st = ad_mm_read_header(in_dir(c, file_name[f]), &pl->h[f], c->err, c->errlen);
+        pl->bytes += pl->h[f].bytes;
+    }
+    if (st == ALTDIFF_OK) {
+        batch_columns(pl, cols);
+        st = batch_count(c, cols, B);
+    }
+    if (st == ALTDIFF_OK) st = plan_objective(c, pl);
+    if (st == ALTDIFF_OK) st = plan_block(c, pl, F_A, &pl->m);
+    if (st == ALTDIFF_OK) st = plan_block(c, pl, F_G, &pl->p);
+    if (st == ALTDIFF_OK) st = plan_bytes(c, pl);
+    return st;
+}
+
+/* read_bodies with the vectors of cols columns (len x cols each) */
+static int read_batch_bodies(dir_ctx *c, const dir_plan *pl, const altdiff_int cols[3],
+                             altdiff_owned_problem *o)
+{
+    altdiff_int n = pl->n, r, k;
+    double **vec[3] = {&o->q, &o->b, &o->h};
+    altdiff_int len[3] = {pl->n, pl->m, pl->p};
+    int st = ALTDIFF_OK;
+    if (pl->present[F_P]) st = read_P(c, o, n);
+    else if ((st = empty_csc(n, &o->Pp, &o->Pi, &o->Px)) != ALTDIFF_OK)
+        io_fail(st, c->err, c->errlen, "%s: out of memory", c->dir);
+    for (int v = 0; v < 3 && st == ALTDIFF_OK; v++) { /* the order of read_bodies */
+        if (v == 1) st = read_block_matrix(c, pl, F_A, pl->m, &o->Ap, &o->Ai, &o->Ax);
+        if (v == 2) st = read_block_matrix(c, pl, F_G, pl->p, &o->Gp, &o->Gi, &o->Gx);
+        if (st == ALTDIFF_OK && pl->present[batch_file[v]])
+            st = ad_mm_read_dense_shape(in_dir(c, file_name[batch_file[v]]), len[v], cols[v],
+                                        vec[v], &r, &k, c->err, c->errlen);
+    }
+    if (st == ALTDIFF_OK) set_views(o, n, pl->m, pl->p); /* element 0: the first columns */
+    return st;
+}
+
+ALTDIFF_API int altdiff_read_problem_batch(const char *dir, altdiff_owned_problem **out,
+                                           altdiff_int *B, altdiff_int cols[3], char *err,
+                                           size_t errlen)
+{
+    altdiff_int kc[3] = {1, 1, 1}, nb = 1;
+    if (err && errlen) err[0] = '\0';
+    if (!out || !B) return io_fail(ALTDIFF_ERR_INVALID, err, errlen, "read_problem_batch: "
+                                   "out or B is NULL");
+    *out = NULL;
+    *B = 0;
+    if (!dir) return io_fail(ALTDIFF_ERR_INVALID, err, errlen, "read_problem_batch: dir is NULL");
+    int st = check_dir(dir, err, errlen);
+    if (st != ALTDIFF_OK) return st;
+    dir_ctx c = {dir, NULL, strlen(dir) + 8, err, errlen}; /* "/" "P.mtx" NUL */
+    dir_plan pl;
+    memset(&pl, 0, sizeof(pl));
+    altdiff_owned_problem *o = ad_calloc(1, sizeof(altdiff_owned_problem));
+    c.path = ad_malloc(c.cap, 1);
+    if (!o || !c.path) st = io_fail(ALTDIFF_ERR_NOMEM, err, errlen, "%s: out of memory", dir);
+    if (st == ALTDIFF_OK) st = plan_batch_dir(&c, &pl, kc, &nb);
+    if (st == ALTDIFF_OK) st = read_batch_bodies(&c, &pl, kc, o);
+    ad_free(c.path);
+    if (st != ALTDIFF_OK) {
+        altdiff_free_problem(o);
+        return st;
+    }
+    *out = o;
+    *B = nb;
+    if (cols) memcpy(cols, kc, sizeof(kc));
+    return ALTDIFF_OK;
+}

@@ -750,6 +750,22 @@ START_TEST(test_cli_memory_limit)
 }
 END_TEST
 
+/* altdiff bench runs the harness altdiff-bench (its own executable) with
+ * the same arguments: its help and one small case */
+START_TEST(test_bench_dispatch)
+{
+    char args[1024];
+    ck_assert_int_eq(run("bench --help"), 0);
+    ck_assert(output_has("stdout", "--modes LIST"));
+    snprintf(args, sizeof(args), "bench sparsemax %s/b.csv n=20 --modes kkt --eps 1e-6 "
+             "--repeat 1 --ref-eps 0", tmp);
+    ck_assert_int_eq(run(args), 0);
+    ck_assert(output_has("b.csv", "family,n,m,p"));
+    ck_assert(output_has("b.csv", "sparsemax,20,1,40,"));
+    ck_assert_int_eq(run("bench"), 2);
+}
+END_TEST
+
 static Suite *suite_cli(void)
 {
     Suite *s = suite_create("cli");
@@ -768,6 +784,7 @@ static Suite *suite_cli(void)
     tcase_add_test(tc, test_cli_outputs_all_or_nothing);
     tcase_add_test(tc, test_cli_outputs_rollback);
     tcase_add_test(tc, test_cli_memory_limit);
+    tcase_add_test(tc, test_bench_dispatch);
     suite_add_tcase(s, tc);
     tc = tcase_create("entropy");
     tcase_add_checked_fixture(tc, setup_tmp, teardown_tmp);

@@ -5,7 +5,7 @@
  * construction: dimensions, the stored triangle of P, the structure of the
  * constraints, feasibility (manycon: the exact KKT point), determinism, and
  * the rejection of bad arguments. The entropy family is read back with
- * ad_gen_read_dir (it has y.mtx instead of P.mtx and q.mtx).
+ * cli_gen_read_dir (it has y.mtx instead of P.mtx and q.mtx).
  */
 #include <check.h>
 #include <dirent.h>
@@ -98,7 +98,7 @@ static const char *first_line(const char *path)
 
 /* ---- running the generator ---------------------------------------------- */
 
-/* ad_gen_main("gen", family, dir, options..., NULL): its exit status */
+/* cli_gen_main("gen", family, dir, options..., NULL): its exit status */
 static int gen(const char *family, const char *dir, ...)
 {
     char *argv[32] = {"gen", (char *)family, (char *)dir};
@@ -109,10 +109,10 @@ static int gen(const char *family, const char *dir, ...)
         argv[argc++] = (char *)a;
     va_end(ap);
     fflush(stdout);
-    return ad_gen_main(argc, argv);
+    return cli_gen_main(argc, argv);
 }
 
-/* The exit status of ad_gen_main(argc, argv) and its stderr in msg */
+/* The exit status of cli_gen_main(argc, argv) and its stderr in msg */
 static int gen_stderr(int argc, char **argv, char *msg, size_t len)
 {
     char path[] = "/tmp/altdiff_gen_err_XXXXXX";
@@ -120,7 +120,7 @@ static int gen_stderr(int argc, char **argv, char *msg, size_t len)
     ck_assert_int_ge(fd, 0);
     fflush(stderr);
     dup2(fd, STDERR_FILENO);
-    int status = ad_gen_main(argc, argv);
+    int status = cli_gen_main(argc, argv);
     fflush(stderr);
     dup2(saved, STDERR_FILENO);
     close(saved);
@@ -478,13 +478,13 @@ END_TEST
 
 /* ---- entropy ------------------------------------------------------------ */
 
-/* Read an entropy directory with ad_gen_read_dir */
+/* Read an entropy directory with cli_gen_read_dir */
 static altdiff_owned_problem *read_entropy(const char *dir, double **y)
 {
     altdiff_owned_problem *op = NULL;
     char err[512] = "";
-    int rc = ad_gen_read_dir(dir, ALTDIFF_OBJECTIVE_ENTROPY, &op, y, err, sizeof(err));
-    ck_assert_msg(rc == ALTDIFF_OK && op && *y, "ad_gen_read_dir(%s): %d %s", dir, rc, err);
+    int rc = cli_gen_read_dir(dir, ALTDIFF_OBJECTIVE_ENTROPY, &op, y, err, sizeof(err));
+    ck_assert_msg(rc == ALTDIFF_OK && op && *y, "cli_gen_read_dir(%s): %d %s", dir, rc, err);
     return op;
 }
 
@@ -553,7 +553,7 @@ START_TEST(test_entropy)
 }
 END_TEST
 
-/* ad_gen_read_dir: the quadratic objective is altdiff_read_problem; the
+/* cli_gen_read_dir: the quadratic objective is altdiff_read_problem; the
  * entropy rejects P.mtx and a q.mtx of the wrong length, reads a right one */
 START_TEST(test_read_dir)
 {
@@ -562,11 +562,11 @@ START_TEST(test_read_dir)
     double *y = NULL;
     const char *dir = tmp_dir();
     ck_assert_int_eq(gen("dense", dir, "n=5", "m=2", "p=3", NULL), 0);
-    ck_assert_int_eq(ad_gen_read_dir(dir, ALTDIFF_OBJECTIVE_QUADRATIC, &op, &y, err, sizeof(err)),
+    ck_assert_int_eq(cli_gen_read_dir(dir, ALTDIFF_OBJECTIVE_QUADRATIC, &op, &y, err, sizeof(err)),
                      ALTDIFF_OK);
     ck_assert(op && !y && op->prob.n == 5 && op->prob.m == 2 && op->prob.p == 3);
     altdiff_free_problem(op);
-    ck_assert_int_eq(ad_gen_read_dir(dir, ALTDIFF_OBJECTIVE_ENTROPY, &op, &y, err, sizeof(err)),
+    ck_assert_int_eq(cli_gen_read_dir(dir, ALTDIFF_OBJECTIVE_ENTROPY, &op, &y, err, sizeof(err)),
                      ALTDIFF_ERR_INVALID); /* P.mtx present */
     ck_assert(!op && !y && strstr(err, "P.mtx"));
     rm_rf(dir);
@@ -581,12 +581,12 @@ START_TEST(test_read_dir)
     altdiff_free_problem(op);
     altdiff_free_array(y);
     ck_assert_int_eq(altdiff_write_dense(join(dir, "q.mtx"), q, 5, 1, err, sizeof(err)), 0);
-    ck_assert_int_eq(ad_gen_read_dir(dir, ALTDIFF_OBJECTIVE_ENTROPY, &op, &y, err, sizeof(err)),
+    ck_assert_int_eq(cli_gen_read_dir(dir, ALTDIFF_OBJECTIVE_ENTROPY, &op, &y, err, sizeof(err)),
                      ALTDIFF_ERR_INVALID);
     ck_assert(!op && !y && strstr(err, "q.mtx"));
     unlink(join(dir, "q.mtx"));
     unlink(join(dir, "y.mtx"));
-    ck_assert_int_eq(ad_gen_read_dir(dir, ALTDIFF_OBJECTIVE_ENTROPY, &op, &y, err, sizeof(err)),
+    ck_assert_int_eq(cli_gen_read_dir(dir, ALTDIFF_OBJECTIVE_ENTROPY, &op, &y, err, sizeof(err)),
                      ALTDIFF_ERR_IO);
     ck_assert(!op && !y && strstr(err, "y.mtx"));
     rm_rf(dir);
@@ -607,7 +607,7 @@ START_TEST(test_read_dir_oom)
     ck_assert_int_eq(altdiff_write_dense(join(dir, "q.mtx"), q, 8, 1, err, sizeof(err)), 0);
     for (k = 0; k < 10000; k++) {
         ad_fault_arm(k);
-        int rc = ad_gen_read_dir(dir, ALTDIFF_OBJECTIVE_ENTROPY, &op, &y, err, sizeof(err));
+        int rc = cli_gen_read_dir(dir, ALTDIFF_OBJECTIVE_ENTROPY, &op, &y, err, sizeof(err));
         int fired = ad_fault_fired();
         ad_fault_arm(-1);
         if (!fired) {
@@ -850,7 +850,7 @@ START_TEST(test_usage)
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
-    ad_gen_usage(f);
+    cli_gen_usage(f);
     fclose(f);
     const char *words[] = {"dense",    "sparsemax", "manycon", "grid",   "randsparse",
                            "entropy",  "seed",      "feasible", "ratio", "density",

@@ -100,7 +100,7 @@ typedef struct {
     uint64_t seed;       /* of the cotangent w                                */
 } bench_args;
 
-void ad_bench_usage(FILE *f)
+void bench_usage(FILE *f)
 {
     fputs("altdiff bench FAMILY|DIR OUT.csv [key=value ...] [options]\n"
           "  Scaling experiment on one case: generate FAMILY with the key=value options of\n"
@@ -233,7 +233,7 @@ static int bench_is_dir(const char *s)
     return strchr(s, '/') != NULL || d != NULL;
 }
 
-/* Parse argv (see ad_bench_main); 0, or 2 with a message */
+/* Parse argv (see bench_main); 0, or 2 with a message */
 static int bench_parse(int argc, char **argv, bench_args *a)
 {
     bench_defaults(a);
@@ -723,7 +723,7 @@ static int case_read(bench_case *c)
     bench_shared *sh = c->sh;
     snprintf(sh->phase, sizeof(sh->phase), "reading the problem");
     arm(c->a->gen_budget);
-    int rc = ad_gen_read_dir(c->dir, c->a->objective, &c->op, &c->y, err, sizeof(err));
+    int rc = cli_gen_read_dir(c->dir, c->a->objective, &c->op, &c->y, err, sizeof(err));
     arm(0);
     if (rc != ALTDIFF_OK) {
         fill_all(c->a, sh, 0, code_status(rc), err);
@@ -869,7 +869,7 @@ static int gen_child(void *ctx)
     for (int k = 0; k < a->nkeys; k++) argv[3 + k] = a->keys[k];
     argv[3 + a->nkeys] = NULL;
     arm(a->gen_budget);
-    return ad_gen_main(3 + a->nkeys, argv);
+    return cli_gen_main(3 + a->nkeys, argv);
 }
 
 /* n, m, p as the generator derives them from the keys: the sizes of the rows
@@ -1060,7 +1060,7 @@ static int bench_case_run(const bench_args *a, bench_shared *sh)
  * forward solve factored (the KKT mode, smooth objectives). OMP_THREAD_LIMIT=1
  * keeps every region to one thread; libgomp reads it when it loads, so the
  * bench re-executes itself once with it set. The BLAS keeps its threads. */
-void ad_bench_exec_fork_safe(char **argv)
+void bench_exec_fork_safe(char **argv)
 {
     if (getenv("OMP_THREAD_LIMIT")) return;
     if (setenv("OMP_THREAD_LIMIT", "1", 1) != 0) return;
@@ -1069,7 +1069,7 @@ void ad_bench_exec_fork_safe(char **argv)
                     "set it in the environment if a run hangs\n", strerror(errno));
 }
 
-int ad_bench_main(int argc, char **argv)
+int bench_main(int argc, char **argv)
 {
     bench_args a;
     if (bench_parse(argc, argv, &a)) return 2;
@@ -1087,4 +1087,16 @@ int ad_bench_main(int argc, char **argv)
     if (rc == 0) bench_summary(&a, sh, bench_now() - t0);
     munmap(sh, sizeof(bench_shared));
     return rc;
+}
+
+/* altdiff-bench FAMILY|DIR OUT.csv [key=value ...] [options]: the harness
+ * is its own program (not installed), which "altdiff bench ..." runs */
+int main(int argc, char **argv)
+{
+    if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        bench_usage(stdout);
+        return 0;
+    }
+    bench_exec_fork_safe(argv);
+    return bench_main(argc, argv);
 }

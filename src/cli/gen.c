@@ -25,7 +25,7 @@
  *               row when density < 1); x0 uniform in [0.5, 1.5)/n (strictly
  *               positive), b = A x0, h = G x0 + u/n, u uniform [0,1). Writes
  *               y.mtx instead of P.mtx and q.mtx (altdiff solve --objective
- *               entropy; ad_gen_read_dir reads it back).
+ *               entropy; cli_gen_read_dir reads it back).
  *
  *   control, portfolio, lasso, huber, svm, eqqp, randqp
  *               the benchmark classes of first-order QP solvers, as in the
@@ -33,7 +33,7 @@
  *
  * Everything is drawn from one splitmix64 stream seeded by seed=S in a fixed
  * order, so the same arguments give byte-identical files. Matrices are built
- * as CSC (cs_dl) with sorted columns; P holds its lower triangle (i >= j).
+ * as CSC (gen_sp) with sorted columns; P holds its lower triangle (i >= j).
  * Extra files: x_feas.mtx (dense and randsparse with feasible=1, entropy: the
  * feasible point x0), x_true.mtx and nu_true.mtx (manycon: the solution).
  */
@@ -45,13 +45,129 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include "gen.h"
-#include "sp.h"
 
 #define GEN_MAX_DIM 1000000000LL /* largest n, m, p accepted      */
 #define GEN_NB 64                /* dense M'M: columns per tile    */
 #define GEN_KB 256               /* dense M'M: rows per tile panel */
+
+/* ---- memory and sparse matrices: the generator's own (it uses only the
+ * public altdiff.h, not the library's internal substrate) ---------------- */
+
+/* A compressed-column matrix with sorted columns: column j holds rows
+ * i[p[j] .. p[j+1]-1] with values x[...] (m x n, room for nzmax entries) */
+typedef struct {
+    altdiff_int nzmax, m, n, *p, *i;
+    double *x;
+} gen_sp;
+
+/* count * size bytes (at least one), NULL on overflow or failure */
+static void *gen_malloc(size_t count, size_t size)
+{
+    if (count == 0) count = 1;
+    if (size == 0) size = 1;
+    return count > SIZE_MAX / size ? NULL : malloc(count * size);
+}
+
+static void *gen_calloc(size_t count, size_t size)
+{
+    if (count == 0) count = 1;
+    if (size == 0) size = 1;
+    return count > SIZE_MAX / size ? NULL : calloc(count, size);
+}
+
+/* NULL on failure, ptr then kept */
+static void *gen_realloc(void *ptr, size_t count, size_t size)
+{
+    if (count == 0) count = 1;
+    if (size == 0) size = 1;
+    return count > SIZE_MAX / size ? NULL : realloc(ptr, count * size);
+}
+
+/* free(ptr); returns NULL */
+static void *gen_free(void *ptr)
+{
+    free(ptr);
+    return NULL;
+}
+
+static gen_sp *gen_spfree(gen_sp *A)
+{
+    if (!A) return NULL;
+    free(A->p);
+    free(A->i);
+    free(A->x);
+    return gen_free(A);
+}
+
+/* m x n with room for nzmax entries, column pointers zero */
+static gen_sp *gen_spalloc(altdiff_int m, altdiff_int n, altdiff_int nzmax)
+{
+    gen_sp *A = gen_calloc(1, sizeof(gen_sp));
+    if (!A) return NULL;
+    A->m = m;
+    A->n = n;
+    A->nzmax = nzmax;
+    A->p = gen_calloc((size_t)n + 1, sizeof(altdiff_int));
+    A->i = gen_malloc((size_t)nzmax, sizeof(altdiff_int));
+    A->x = gen_malloc((size_t)nzmax, sizeof(double));
+    return (A->p && A->i && A->x) ? A : gen_spfree(A);
+}
+
+/* A' (its columns sorted), or NULL if out of memory */
+static gen_sp *gen_transpose(const gen_sp *A)
+{
+    altdiff_int m = A->m, n = A->n, *Ap = A->p, sum = 0;
+    gen_sp *C = gen_spalloc(n, m, Ap[n]);
+    altdiff_int *w = gen_calloc((size_t)m + 1, sizeof(altdiff_int));
+    if (!C || !w) {
+        free(w);
+        return gen_spfree(C);
+    }
+    for (altdiff_int t = 0; t < Ap[n]; t++) w[A->i[t]]++; /* row counts */
+    for (altdiff_int i = 0; i < m; i++) { /* w = where row i's entries go */
+        C->p[i] = sum;
+        sum += w[i];
+        w[i] = C->p[i];
+    }
+    C->p[m] = sum;
+    for (altdiff_int j = 0; j < n; j++)
+        for (altdiff_int t = Ap[j]; t < Ap[j + 1]; t++) {
+            altdiff_int q = w[A->i[t]]++;
+            C->i[q] = j; /* C(j,i) = A(i,j) */
+            C->x[q] = A->x[t];
+        }
+    free(w);
+    return C;
+}
+
+/* y += A x */
+static void gen_gaxpy(const gen_sp *A, const double *x, double *y)
+{
+    for (altdiff_int j = 0; j < A->n; j++)
+        for (altdiff_int t = A->p[j]; t < A->p[j + 1]; t++) y[A->i[t]] += A->x[t] * x[j];
+}
+
+/* y += A' x */
+static void gen_gatxpy(const gen_sp *A, const double *x, double *y)
+{
+    for (altdiff_int j = 0; j < A->n; j++) {
+        double yj = 0;
+        for (altdiff_int t = A->p[j]; t < A->p[j + 1]; t++) yj += A->x[t] * x[A->i[t]];
+        y[j] += yj;
+    }
+}
+
+static double gen_max(double a, double b) { return (a > b || a != a) ? a : b; }
+
+static double gen_nrm_inf(const double *x, altdiff_int n)
+{
+    double v = 0;
+    for (altdiff_int k = 0; k < n; k++) v = gen_max(v, fabs(x[k]));
+    return v;
+}
 
 /* ---- random numbers: splitmix64, Box-Muller ----------------------------- */
 
@@ -87,7 +203,7 @@ static altdiff_int gen_index(gen_rng *r, altdiff_int n)
 /* x = n standard normals, or NULL if out of memory */
 static double *gen_normals(gen_rng *r, altdiff_int n)
 {
-    double *x = ad_malloc((size_t)n, sizeof(double));
+    double *x = gen_malloc((size_t)n, sizeof(double));
     if (x)
         for (altdiff_int k = 0; k < n; k++) x[k] = gen_normal(r);
     return x;
@@ -116,13 +232,13 @@ static void gen_sample(gen_rng *r, altdiff_int n, altdiff_int d, altdiff_int *ou
 /* ---- matrices ----------------------------------------------------------- */
 
 /* nrow x ncol with d distinct random rows per column, standard normal values */
-static cs_dl *gen_randcols(gen_rng *r, altdiff_int nrow, altdiff_int ncol, altdiff_int d)
+static gen_sp *gen_randcols(gen_rng *r, altdiff_int nrow, altdiff_int ncol, altdiff_int d)
 {
-    cs_dl *C = ad_spalloc(nrow, ncol, ncol * d);
-    altdiff_int *mark = ad_malloc((size_t)nrow, sizeof(altdiff_int));
+    gen_sp *C = gen_spalloc(nrow, ncol, ncol * d);
+    altdiff_int *mark = gen_malloc((size_t)nrow, sizeof(altdiff_int));
     if (!C || !mark) {
-        ad_free(mark);
-        return ad_spfree(C);
+        gen_free(mark);
+        return gen_spfree(C);
     }
     for (altdiff_int i = 0; i < nrow; i++) mark[i] = -1;
     for (altdiff_int j = 0; j < ncol; j++) {
@@ -131,24 +247,24 @@ static cs_dl *gen_randcols(gen_rng *r, altdiff_int nrow, altdiff_int ncol, altdi
         for (altdiff_int t = j * d; t < (j + 1) * d; t++) C->x[t] = gen_normal(r);
     }
     C->p[ncol] = ncol * d;
-    ad_free(mark);
+    gen_free(mark);
     return C;
 }
 
 /* nrow x ncol with d distinct random columns per row (the transpose of
  * gen_randcols), so that no row is empty when d >= 1 */
-static cs_dl *gen_randrows(gen_rng *r, altdiff_int nrow, altdiff_int ncol, altdiff_int d)
+static gen_sp *gen_randrows(gen_rng *r, altdiff_int nrow, altdiff_int ncol, altdiff_int d)
 {
-    cs_dl *Ct = gen_randcols(r, ncol, nrow, d);
-    cs_dl *C = Ct ? ad_transpose(Ct) : NULL;
-    ad_spfree(Ct);
+    gen_sp *Ct = gen_randcols(r, ncol, nrow, d);
+    gen_sp *C = Ct ? gen_transpose(Ct) : NULL;
+    gen_spfree(Ct);
     return C;
 }
 
 /* m x n with every entry standard normal (column-major draw order) */
-static cs_dl *gen_densecsc(gen_rng *r, altdiff_int m, altdiff_int n)
+static gen_sp *gen_densecsc(gen_rng *r, altdiff_int m, altdiff_int n)
 {
-    cs_dl *C = ad_spalloc(m, n, m * n);
+    gen_sp *C = gen_spalloc(m, n, m * n);
     if (!C) return NULL;
     for (altdiff_int j = 0; j < n; j++) {
         C->p[j] = j * m;
@@ -164,7 +280,7 @@ static cs_dl *gen_densecsc(gen_rng *r, altdiff_int m, altdiff_int n)
 /* Column j of tril(B'B) + shift I: pattern list[0..len-1] (unsorted, the
  * diagonal first) and values w[list[.]]; mark (n) gets stamp j. Returns len.
  * Bt = B', so column k of Bt is row k of B. */
-static altdiff_int gen_gram_col(const cs_dl *B, const cs_dl *Bt, altdiff_int j, double shift,
+static altdiff_int gen_gram_col(const gen_sp *B, const gen_sp *Bt, altdiff_int j, double shift,
                                 altdiff_int *mark, altdiff_int *list, double *w)
 {
     altdiff_int *Bp = B->p, *Bi = B->i, *Btp = Bt->p, *Bti = Bt->i, len = 1;
@@ -189,7 +305,7 @@ static altdiff_int gen_gram_col(const cs_dl *B, const cs_dl *Bt, altdiff_int j, 
 }
 
 /* Count the entries of tril(B'B) + shift I (pass 1 of gen_gram_lower) */
-static altdiff_int gen_gram_count(const cs_dl *B, const cs_dl *Bt, altdiff_int *mark,
+static altdiff_int gen_gram_count(const gen_sp *B, const gen_sp *Bt, altdiff_int *mark,
                                   altdiff_int *list, double *w)
 {
     altdiff_int nz = 0;
@@ -200,16 +316,16 @@ static altdiff_int gen_gram_count(const cs_dl *B, const cs_dl *Bt, altdiff_int *
 
 /* P = tril(B'B) + shift I (shift > 0 puts every diagonal entry in), columns
  * sorted. NULL if out of memory. */
-static cs_dl *gen_gram_lower(const cs_dl *B, double shift)
+static gen_sp *gen_gram_lower(const gen_sp *B, double shift)
 {
     altdiff_int n = B->n, nz = 0;
-    cs_dl *P = NULL, *Bt = ad_transpose(B);
-    altdiff_int *mark = ad_malloc((size_t)n, sizeof(altdiff_int));
-    altdiff_int *list = ad_malloc((size_t)n, sizeof(altdiff_int));
-    double *w = ad_malloc((size_t)n, sizeof(double));
+    gen_sp *P = NULL, *Bt = gen_transpose(B);
+    altdiff_int *mark = gen_malloc((size_t)n, sizeof(altdiff_int));
+    altdiff_int *list = gen_malloc((size_t)n, sizeof(altdiff_int));
+    double *w = gen_malloc((size_t)n, sizeof(double));
     if (!Bt || !mark || !list || !w) goto done;
     for (altdiff_int j = 0; j < n; j++) mark[j] = -1;
-    P = ad_spalloc(n, n, gen_gram_count(B, Bt, mark, list, w));
+    P = gen_spalloc(n, n, gen_gram_count(B, Bt, mark, list, w));
     if (!P) goto done;
     for (altdiff_int j = 0; j < n; j++) {
         altdiff_int len = gen_gram_col(B, Bt, j, shift, mark, list, w);
@@ -222,17 +338,17 @@ static cs_dl *gen_gram_lower(const cs_dl *B, double shift)
     }
     P->p[n] = nz;
 done:
-    ad_spfree(Bt);
-    ad_free(mark);
-    ad_free(list);
-    ad_free(w);
+    gen_spfree(Bt);
+    gen_free(mark);
+    gen_free(list);
+    gen_free(w);
     return P;
 }
 
 /* P_ij += M(kb:ke,i)' M(kb:ke,j) for the tile jb <= j < je, max(ib,j) <= i <
  * ie; pj[i] is P_ij (column j holds rows j..n-1 contiguously). Four columns
  * i at a time, each dot product summed in row order. */
-static void gen_gram_tile(const double *M, altdiff_int n, cs_dl *P, altdiff_int jb, altdiff_int ib,
+static void gen_gram_tile(const double *M, altdiff_int n, gen_sp *P, altdiff_int jb, altdiff_int ib,
                           altdiff_int kb)
 {
     altdiff_int je = jb + GEN_NB < n ? jb + GEN_NB : n, ie = ib + GEN_NB < n ? ib + GEN_NB : n;
@@ -266,9 +382,9 @@ static void gen_gram_tile(const double *M, altdiff_int n, cs_dl *P, altdiff_int 
 
 /* P = tril(M'M) for M n x n column-major (all n(n+1)/2 entries stored),
  * computed in GEN_NB x GEN_NB tiles over GEN_KB-row panels kept in cache */
-static cs_dl *gen_gram_dense(const double *M, altdiff_int n)
+static gen_sp *gen_gram_dense(const double *M, altdiff_int n)
 {
-    cs_dl *P = ad_spalloc(n, n, n * (n + 1) / 2);
+    gen_sp *P = gen_spalloc(n, n, n * (n + 1) / 2);
     if (!P) return NULL;
     for (altdiff_int j = 0, t = 0; j < n; j++) {
         P->p[j] = t;
@@ -285,7 +401,7 @@ static cs_dl *gen_gram_dense(const double *M, altdiff_int n)
 }
 
 /* y += P x for symmetric P of which one triangle is stored */
-static void gen_symv(const cs_dl *P, const double *x, double *y)
+static void gen_symv(const gen_sp *P, const double *x, double *y)
 {
     altdiff_int n = P->n, *Pp = P->p, *Pi = P->i;
     double *Px = P->x;
@@ -308,8 +424,8 @@ typedef struct {
 
 typedef struct {
     altdiff_int n, m, p;
-    cs_dl *P;      /* n x n, lower triangle; NULL for the entropy    */
-    cs_dl *A, *G;  /* m x n, p x n; NULL when m = 0 (p = 0)          */
+    gen_sp *P;      /* n x n, lower triangle; NULL for the entropy    */
+    gen_sp *A, *G;  /* m x n, p x n; NULL when m = 0 (p = 0)          */
     double *q;     /* n, or NULL (entropy)                           */
     double *y;     /* n: the entropy's y, or NULL                    */
     double *b, *h; /* m, p; NULL when empty                          */
@@ -320,15 +436,15 @@ typedef struct {
 
 static void gen_problem_free(gen_problem *g)
 {
-    ad_spfree(g->P);
-    ad_spfree(g->A);
-    ad_spfree(g->G);
-    ad_free(g->q);
-    ad_free(g->y);
-    ad_free(g->b);
-    ad_free(g->h);
-    ad_free(g->x0);
-    ad_free(g->nu0);
+    gen_spfree(g->P);
+    gen_spfree(g->A);
+    gen_spfree(g->G);
+    gen_free(g->q);
+    gen_free(g->y);
+    gen_free(g->b);
+    gen_free(g->h);
+    gen_free(g->x0);
+    gen_free(g->nu0);
 }
 
 /* b = A x0, h = G x0 + u with x0 ~ N(0,I), u ~ U[0,1)^p (x0 is feasible,
@@ -343,11 +459,11 @@ static int gen_rhs(gen_rng *r, int feasible, gen_problem *g)
     }
     g->x0 = gen_normals(r, g->n);
     g->x0_file = "x_feas.mtx";
-    g->b = m ? ad_calloc((size_t)m, sizeof(double)) : NULL;
-    g->h = p ? ad_calloc((size_t)p, sizeof(double)) : NULL;
+    g->b = m ? gen_calloc((size_t)m, sizeof(double)) : NULL;
+    g->h = p ? gen_calloc((size_t)p, sizeof(double)) : NULL;
     if (!g->x0 || (m && !g->b) || (p && !g->h)) return ALTDIFF_ERR_NOMEM;
-    if (m) ad_gaxpy(g->A, g->x0, g->b); /* b = A x0 */
-    if (p) ad_gaxpy(g->G, g->x0, g->h); /* h = G x0 */
+    if (m) gen_gaxpy(g->A, g->x0, g->b); /* b = A x0 */
+    if (p) gen_gaxpy(g->G, g->x0, g->h); /* h = G x0 */
     for (altdiff_int i = 0; i < p; i++) {
         g->h[i] += gen_unif(r); /* h = G x0 + u */
     }
@@ -360,7 +476,7 @@ static int gen_make_dense(const gen_opts *o, gen_rng *r, gen_problem *g)
     altdiff_int n = o->n;
     double *M = gen_normals(r, n * n);
     g->P = M ? gen_gram_dense(M, n) : NULL;
-    ad_free(M);
+    gen_free(M);
     if (!g->P) return ALTDIFF_ERR_NOMEM;
     g->q = gen_normals(r, n);
     g->A = g->m ? gen_densecsc(r, g->m, n) : NULL;
@@ -373,12 +489,12 @@ static int gen_make_dense(const gen_opts *o, gen_rng *r, gen_problem *g)
 static int gen_make_sparsemax(const gen_opts *o, gen_rng *r, gen_problem *g)
 {
     altdiff_int n = o->n;
-    g->P = ad_spalloc(n, n, n);
-    g->A = ad_spalloc(1, n, n);
-    g->G = ad_spalloc(2 * n, n, 2 * n);
-    g->q = ad_malloc((size_t)n, sizeof(double));
-    g->b = ad_malloc(1, sizeof(double));
-    g->h = ad_malloc(2 * (size_t)n, sizeof(double));
+    g->P = gen_spalloc(n, n, n);
+    g->A = gen_spalloc(1, n, n);
+    g->G = gen_spalloc(2 * n, n, 2 * n);
+    g->q = gen_malloc((size_t)n, sizeof(double));
+    g->b = gen_malloc(1, sizeof(double));
+    g->h = gen_malloc(2 * (size_t)n, sizeof(double));
     if (!g->P || !g->A || !g->G || !g->q || !g->b || !g->h) return ALTDIFF_ERR_NOMEM;
     for (altdiff_int j = 0; j < n; j++) {
         g->P->p[j] = g->A->p[j] = j;
@@ -404,18 +520,18 @@ static int gen_make_sparsemax(const gen_opts *o, gen_rng *r, gen_problem *g)
 /* manycon multipliers: nu0_i ~ U[0.1,1) on na random rows, 0 elsewhere */
 static double *gen_nu_active(gen_rng *r, altdiff_int p, altdiff_int na)
 {
-    double *nu = ad_calloc((size_t)p, sizeof(double));
-    altdiff_int *mark = ad_malloc((size_t)p, sizeof(altdiff_int));
-    altdiff_int *act = ad_malloc((size_t)na, sizeof(altdiff_int));
+    double *nu = gen_calloc((size_t)p, sizeof(double));
+    altdiff_int *mark = gen_malloc((size_t)p, sizeof(altdiff_int));
+    altdiff_int *act = gen_malloc((size_t)na, sizeof(altdiff_int));
     if (nu && mark && act) {
         for (altdiff_int i = 0; i < p; i++) mark[i] = -1;
         gen_sample(r, p, na, act, mark, 0);
         for (altdiff_int c = 0; c < na; c++) nu[act[c]] = 0.1 + 0.9 * gen_unif(r);
     }
     int ok = (mark && act);
-    ad_free(mark);
-    ad_free(act);
-    return ok ? nu : ad_free(nu);
+    gen_free(mark);
+    gen_free(act);
+    return ok ? nu : gen_free(nu);
 }
 
 /* Active rows of manycon: half of them, but at most n/2: more active rows
@@ -431,33 +547,33 @@ static altdiff_int manycon_active(altdiff_int n, altdiff_int p)
 static int gen_make_manycon(const gen_opts *o, gen_rng *r, gen_problem *g)
 {
     altdiff_int n = o->n, p = g->p;
-    cs_dl *B = gen_randcols(r, n, n, n < 3 ? n : 3);
+    gen_sp *B = gen_randcols(r, n, n, n < 3 ? n : 3);
     g->P = B ? gen_gram_lower(B, 0.1) : NULL; /* P = B'B + 0.1 I */
-    ad_spfree(B);
+    gen_spfree(B);
     g->G = g->P ? gen_randrows(r, p, n, (altdiff_int)o->density) : NULL;
     if (!g->G) return ALTDIFF_ERR_NOMEM;
     g->x0 = gen_normals(r, n);
     g->x0_file = "x_true.mtx";
     g->nu0 = gen_nu_active(r, p, manycon_active(n, p));
-    g->h = ad_calloc((size_t)p, sizeof(double));
-    g->q = ad_calloc((size_t)n, sizeof(double));
+    g->h = gen_calloc((size_t)p, sizeof(double));
+    g->q = gen_calloc((size_t)n, sizeof(double));
     if (!g->x0 || !g->nu0 || !g->h || !g->q) return ALTDIFF_ERR_NOMEM;
-    ad_gaxpy(g->G, g->x0, g->h); /* h = G x0 */
+    gen_gaxpy(g->G, g->x0, g->h); /* h = G x0 */
     for (altdiff_int i = 0; i < p; i++) {
         if (g->nu0[i] == 0) g->h[i] += 0.1 + 0.9 * gen_unif(r); /* inactive: slack */
     }
     gen_symv(g->P, g->x0, g->q);                            /* q = P x0         */
-    ad_gatxpy(g->G, g->nu0, g->q);                          /* q = P x0 + G'nu0 */
+    gen_gatxpy(g->G, g->nu0, g->q);                          /* q = P x0 + G'nu0 */
     for (altdiff_int j = 0; j < n; j++) g->q[j] = -g->q[j]; /* q = -P x0 - G'nu0 */
     return ALTDIFF_OK;
 }
 
 /* grid P = tril(L) + 0.01 I: L the 5-point Laplacian of the k x k grid,
  * node (r,c) = variable r + c k (4 on the diagonal, -1 per grid neighbor) */
-static cs_dl *gen_laplacian(altdiff_int k)
+static gen_sp *gen_laplacian(altdiff_int k)
 {
     altdiff_int n = k * k, t = 0;
-    cs_dl *P = ad_spalloc(n, n, 3 * n);
+    gen_sp *P = gen_spalloc(n, n, 3 * n);
     if (!P) return NULL;
     for (altdiff_int c = 0; c < k; c++)
         for (altdiff_int r = 0; r < k; r++) {
@@ -482,14 +598,14 @@ static cs_dl *gen_laplacian(altdiff_int k)
  * spread evenly over the floor(k/2)^2 disjoint blocks at (2a, 2b), or, when
  * fewer than k fit (k = 3, 5), over all (k-1)^2 blocks at (a, b): these
  * overlap but distinct blocks are always linearly independent. */
-static cs_dl *gen_blocks(altdiff_int k)
+static gen_sp *gen_blocks(altdiff_int k)
 {
     altdiff_int n = k * k, h = k / 2, s = 2; /* h x h block corners, stride s */
     if (h * h < k) {
         h = k - 1;
         s = 1;
     }
-    cs_dl *At = ad_spalloc(n, k, 4 * k), *A = NULL;
+    gen_sp *At = gen_spalloc(n, k, 4 * k), *A = NULL;
     if (!At) return NULL;
     for (altdiff_int e = 0; e < k; e++) {
         altdiff_int pos = e * (h * h) / k, a = pos % h, b = pos / h;
@@ -502,8 +618,8 @@ static cs_dl *gen_blocks(altdiff_int k)
         for (int c = 0; c < 4; c++) At->x[4 * e + c] = 1; /* sum of block = 0 */
     }
     At->p[k] = 4 * k;
-    A = ad_transpose(At);
-    ad_spfree(At);
+    A = gen_transpose(At);
+    gen_spfree(At);
     return A;
 }
 
@@ -515,9 +631,9 @@ static int gen_make_grid(const gen_opts *o, gen_rng *r, gen_problem *g)
     g->P = gen_laplacian(k);
     g->q = gen_normals(r, n);
     g->A = gen_blocks(k);
-    g->b = ad_calloc((size_t)k, sizeof(double)); /* b = 0 */
-    g->G = ad_spalloc(2 * n, n, 2 * n);
-    g->h = ad_malloc(2 * (size_t)n, sizeof(double));
+    g->b = gen_calloc((size_t)k, sizeof(double)); /* b = 0 */
+    g->G = gen_spalloc(2 * n, n, 2 * n);
+    g->h = gen_malloc(2 * (size_t)n, sizeof(double));
     if (!g->P || !g->q || !g->A || !g->b || !g->G || !g->h) return ALTDIFF_ERR_NOMEM;
     for (altdiff_int j = 0; j < n; j++) {
         g->G->p[j] = 2 * j;
@@ -537,9 +653,9 @@ static int gen_make_randsparse(const gen_opts *o, gen_rng *r, gen_problem *g)
 {
     altdiff_int n = o->n, d = (altdiff_int)llround(o->density * (double)n);
     if (d < 1) d = 1;
-    cs_dl *B = gen_randcols(r, n, n, d);
+    gen_sp *B = gen_randcols(r, n, n, d);
     g->P = B ? gen_gram_lower(B, 1e-2) : NULL;
-    ad_spfree(B);
+    gen_spfree(B);
     g->q = gen_normals(r, n);
     g->A = g->m ? gen_randrows(r, g->m, n, d) : NULL;
     g->G = g->p ? gen_randrows(r, g->p, n, d) : NULL;
@@ -549,7 +665,7 @@ static int gen_make_randsparse(const gen_opts *o, gen_rng *r, gen_problem *g)
 
 /* nrow x n with standard normal entries: dense (density 1), else random
  * sparse with d = max(1, round(density n)) nonzeros per row */
-static cs_dl *gen_rows(gen_rng *r, altdiff_int nrow, altdiff_int n, double density)
+static gen_sp *gen_rows(gen_rng *r, altdiff_int nrow, altdiff_int n, double density)
 {
     altdiff_int d = (altdiff_int)llround(density * (double)n);
     if (density >= 1) return gen_densecsc(r, nrow, n);
@@ -565,15 +681,15 @@ static int gen_make_entropy(const gen_opts *o, gen_rng *r, gen_problem *g)
     g->y = gen_normals(r, n);
     g->A = m ? gen_rows(r, m, n, o->density) : NULL;
     g->G = p ? gen_rows(r, p, n, o->density) : NULL;
-    g->x0 = ad_malloc((size_t)n, sizeof(double));
+    g->x0 = gen_malloc((size_t)n, sizeof(double));
     g->x0_file = "x_feas.mtx";
-    g->b = m ? ad_calloc((size_t)m, sizeof(double)) : NULL;
-    g->h = p ? ad_calloc((size_t)p, sizeof(double)) : NULL;
+    g->b = m ? gen_calloc((size_t)m, sizeof(double)) : NULL;
+    g->h = p ? gen_calloc((size_t)p, sizeof(double)) : NULL;
     if (!g->y || (m && (!g->A || !g->b)) || (p && (!g->G || !g->h)) || !g->x0)
         return ALTDIFF_ERR_NOMEM;
     for (altdiff_int j = 0; j < n; j++) g->x0[j] = (0.5 + gen_unif(r)) / (double)n; /* x0 > 0 */
-    if (m) ad_gaxpy(g->A, g->x0, g->b);                                            /* b = A x0 */
-    if (p) ad_gaxpy(g->G, g->x0, g->h);                                            /* h = G x0 */
+    if (m) gen_gaxpy(g->A, g->x0, g->b);                                            /* b = A x0 */
+    if (p) gen_gaxpy(g->G, g->x0, g->h);                                            /* h = G x0 */
     for (altdiff_int i = 0; i < p; i++) g->h[i] += gen_unif(r) / (double)n; /* h = G x0 + u/n */
     return ALTDIFF_OK;
 }
@@ -598,11 +714,11 @@ static void coo_add(gen_coo *c, altdiff_int i, altdiff_int j, double x)
     if (c->failed) return;
     if (c->nz == c->cap) {
         altdiff_int cap = c->cap ? 2 * c->cap : 1024;
-        altdiff_int *ni = ad_realloc(c->i, (size_t)cap, sizeof(altdiff_int));
+        altdiff_int *ni = gen_realloc(c->i, (size_t)cap, sizeof(altdiff_int));
         if (ni) c->i = ni;
-        altdiff_int *nj = ni ? ad_realloc(c->j, (size_t)cap, sizeof(altdiff_int)) : NULL;
+        altdiff_int *nj = ni ? gen_realloc(c->j, (size_t)cap, sizeof(altdiff_int)) : NULL;
         if (nj) c->j = nj;
-        double *nx = nj ? ad_realloc(c->x, (size_t)cap, sizeof(double)) : NULL;
+        double *nx = nj ? gen_realloc(c->x, (size_t)cap, sizeof(double)) : NULL;
         if (!nx) {
             c->failed = 1;
             return;
@@ -616,7 +732,7 @@ static void coo_add(gen_coo *c, altdiff_int i, altdiff_int j, double x)
 }
 
 /* Add s * M at rows r0.., columns c0.. */
-static void coo_add_csc(gen_coo *c, const cs_dl *M, altdiff_int r0, altdiff_int c0, double s)
+static void coo_add_csc(gen_coo *c, const gen_sp *M, altdiff_int r0, altdiff_int c0, double s)
 {
     for (altdiff_int j = 0; j < M->n; j++)
         for (altdiff_int t = M->p[j]; t < M->p[j + 1]; t++) coo_add(c, r0 + M->i[t], c0 + j, s * M->x[t]);
@@ -631,13 +747,13 @@ static void coo_add_eye(gen_coo *c, altdiff_int r0, altdiff_int c0, altdiff_int 
 /* The m x n CSC matrix of the entries (no position twice), sorted columns:
  * bucketed by row into M', then transposed. Frees the entries. NULL if out
  * of memory. */
-static cs_dl *coo_csc(gen_coo *c, altdiff_int m, altdiff_int n)
+static gen_sp *coo_csc(gen_coo *c, altdiff_int m, altdiff_int n)
 {
-    cs_dl *Mt = c->failed ? NULL : ad_spalloc(n, m, c->nz), *M = NULL;
+    gen_sp *Mt = c->failed ? NULL : gen_spalloc(n, m, c->nz), *M = NULL;
     if (Mt) {
         for (altdiff_int k = 0; k < c->nz; k++) Mt->p[c->i[k] + 1]++; /* row counts */
         for (altdiff_int r = 0; r < m; r++) Mt->p[r + 1] += Mt->p[r];
-        altdiff_int *next = ad_malloc((size_t)m + 1, sizeof(altdiff_int));
+        altdiff_int *next = gen_malloc((size_t)m + 1, sizeof(altdiff_int));
         if (next) {
             memcpy(next, Mt->p, sizeof(altdiff_int) * ((size_t)m + 1));
             for (altdiff_int k = 0; k < c->nz; k++) {
@@ -645,14 +761,14 @@ static cs_dl *coo_csc(gen_coo *c, altdiff_int m, altdiff_int n)
                 Mt->i[q] = c->j[k]; /* M'(j,i) = M(i,j) */
                 Mt->x[q] = c->x[k];
             }
-            M = ad_transpose(Mt);
+            M = gen_transpose(Mt);
         }
-        ad_free(next);
+        gen_free(next);
     }
-    ad_spfree(Mt);
-    ad_free(c->i);
-    ad_free(c->j);
-    ad_free(c->x);
+    gen_spfree(Mt);
+    gen_free(c->i);
+    gen_free(c->j);
+    gen_free(c->x);
     memset(c, 0, sizeof(*c));
     return M;
 }
@@ -666,11 +782,11 @@ static altdiff_int gen_per(double density, altdiff_int rows)
 
 /* The random QP's P = B'B + 1e-2 I, B n x n with d(n) nonzeros per column
  * (OSQP: P = M M' + alpha I, M 15% dense) */
-static cs_dl *gen_rand_P(gen_rng *r, altdiff_int n, double density)
+static gen_sp *gen_rand_P(gen_rng *r, altdiff_int n, double density)
 {
-    cs_dl *B = gen_randcols(r, n, n, gen_per(density, n));
-    cs_dl *P = B ? gen_gram_lower(B, 1e-2) : NULL;
-    ad_spfree(B);
+    gen_sp *B = gen_randcols(r, n, n, gen_per(density, n));
+    gen_sp *P = B ? gen_gram_lower(B, 1e-2) : NULL;
+    gen_spfree(B);
     return P;
 }
 
@@ -683,17 +799,17 @@ static int gen_make_randqp(const gen_opts *o, gen_rng *r, gen_problem *g)
     gen_coo c = {0};
     g->P = gen_rand_P(r, n, o->density);
     g->q = gen_normals(r, n);
-    cs_dl *A = gen_randrows(r, rows, n, gen_per(o->density, n));
-    g->h = ad_malloc((size_t)g->p, sizeof(double));
+    gen_sp *A = gen_randrows(r, rows, n, gen_per(o->density, n));
+    g->h = gen_malloc((size_t)g->p, sizeof(double));
     if (!g->P || !g->q || !A || !g->h) {
-        ad_spfree(A);
+        gen_spfree(A);
         return ALTDIFF_ERR_NOMEM;
     }
     for (altdiff_int i = 0; i < rows; i++) g->h[i] = gen_unif(r);        /* u */
     for (altdiff_int i = 0; i < rows; i++) g->h[rows + i] = gen_unif(r); /* -l */
     coo_add_csc(&c, A, 0, 0, 1);     /*  A x <= u  */
     coo_add_csc(&c, A, rows, 0, -1); /* -A x <= -l */
-    ad_spfree(A);
+    gen_spfree(A);
     g->G = coo_csc(&c, g->p, n);
     return g->G ? ALTDIFF_OK : ALTDIFF_ERR_NOMEM;
 }
@@ -709,14 +825,14 @@ static int gen_make_eqqp(const gen_opts *o, gen_rng *r, gen_problem *g)
     g->A = g->m ? gen_randrows(r, g->m, n, gen_per(o->density, n)) : NULL;
     g->x0 = gen_normals(r, n);
     g->x0_file = "x_feas.mtx";
-    g->b = g->m ? ad_calloc((size_t)g->m, sizeof(double)) : NULL;
+    g->b = g->m ? gen_calloc((size_t)g->m, sizeof(double)) : NULL;
     if (!g->P || !g->q || !g->x0 || (g->m && (!g->A || !g->b))) return ALTDIFF_ERR_NOMEM;
-    if (g->m) ad_gaxpy(g->A, g->x0, g->b); /* b = A x0 */
+    if (g->m) gen_gaxpy(g->A, g->x0, g->b); /* b = A x0 */
     return ALTDIFF_OK;
 }
 
 /* P = 2 diag(w) (n x n, lower triangle = the diagonal), zeros left out */
-static cs_dl *gen_diag2(const double *w, altdiff_int n)
+static gen_sp *gen_diag2(const double *w, altdiff_int n)
 {
     gen_coo c = {0};
     for (altdiff_int j = 0; j < n; j++)
@@ -739,8 +855,8 @@ static int gen_make_control(const gen_opts *o, gen_rng *r, gen_problem *g)
 {
     altdiff_int nx = o->n, nu = nx / 2 > 0 ? nx / 2 : 1, T = GEN_T, xu = (T + 1) * nx;
     altdiff_int d = gen_per(o->density, nx);
-    cs_dl *D = gen_randcols(r, nx, nx, d), *Bd = gen_randcols(r, nx, nu, d), *Ad = NULL;
-    double *w = ad_calloc((size_t)g->n, sizeof(double)), *rowsum = ad_calloc((size_t)nx, sizeof(double));
+    gen_sp *D = gen_randcols(r, nx, nx, d), *Bd = gen_randcols(r, nx, nu, d), *Ad = NULL;
+    double *w = gen_calloc((size_t)g->n, sizeof(double)), *rowsum = gen_calloc((size_t)nx, sizeof(double));
     gen_coo c = {0};
     int st = (D && Bd && w && rowsum) ? ALTDIFF_OK : ALTDIFF_ERR_NOMEM;
     if (st != ALTDIFF_OK) goto done;
@@ -759,7 +875,7 @@ static int gen_make_control(const gen_opts *o, gen_rng *r, gen_problem *g)
     }
     double s = 1; /* Ad = s (I + D) with |Ad|_inf <= 0.95 */
     for (altdiff_int t = 0; t < Ad->p[nx]; t++) rowsum[Ad->i[t]] += fabs(Ad->x[t]);
-    for (altdiff_int i = 0; i < nx; i++) s = ad_max(s, rowsum[i]);
+    for (altdiff_int i = 0; i < nx; i++) s = gen_max(s, rowsum[i]);
     s = 0.95 / s;
     for (altdiff_int i = 0; i < nx; i++) { /* Q on x_0 .. x_T */
         double qi = gen_unif(r) < 0.7 ? 10 * gen_unif(r) : 0;
@@ -767,9 +883,9 @@ static int gen_make_control(const gen_opts *o, gen_rng *r, gen_problem *g)
     }
     for (altdiff_int k = xu; k < g->n; k++) w[k] = 0.1; /* R */
     g->P = gen_diag2(w, g->n);
-    g->q = ad_calloc((size_t)g->n, sizeof(double));
-    g->b = ad_calloc((size_t)g->m, sizeof(double));
-    g->h = ad_malloc((size_t)g->p, sizeof(double));
+    g->q = gen_calloc((size_t)g->n, sizeof(double));
+    g->b = gen_calloc((size_t)g->m, sizeof(double));
+    g->h = gen_malloc((size_t)g->p, sizeof(double));
     if (!g->P || !g->q || !g->b || !g->h) {
         st = ALTDIFF_ERR_NOMEM;
         goto done;
@@ -790,11 +906,11 @@ static int gen_make_control(const gen_opts *o, gen_rng *r, gen_problem *g)
         g->h[k] = g->h[boxed + k] = nx + k < xu ? 1.0 : 0.5;
     if (!g->A || !g->G) st = ALTDIFF_ERR_NOMEM;
 done:
-    ad_spfree(D);
-    ad_spfree(Ad);
-    ad_spfree(Bd);
-    ad_free(w);
-    ad_free(rowsum);
+    gen_spfree(D);
+    gen_spfree(Ad);
+    gen_spfree(Bd);
+    gen_free(w);
+    gen_free(rowsum);
     return st;
 }
 
@@ -805,23 +921,23 @@ done:
 static int gen_make_portfolio(const gen_opts *o, gen_rng *r, gen_problem *g)
 {
     altdiff_int n = o->n, k = g->m - 1, N = g->n;
-    cs_dl *F = gen_randcols(r, n, k, gen_per(o->density, n));
-    double *w = ad_malloc((size_t)N, sizeof(double));
+    gen_sp *F = gen_randcols(r, n, k, gen_per(o->density, n));
+    double *w = gen_malloc((size_t)N, sizeof(double));
     gen_coo c = {0};
-    g->q = ad_calloc((size_t)N, sizeof(double));
-    g->b = ad_calloc((size_t)g->m, sizeof(double));
-    g->h = ad_calloc((size_t)n, sizeof(double)); /* -x <= 0 */
+    g->q = gen_calloc((size_t)N, sizeof(double));
+    g->b = gen_calloc((size_t)g->m, sizeof(double));
+    g->h = gen_calloc((size_t)n, sizeof(double)); /* -x <= 0 */
     if (!F || !w || !g->q || !g->b || !g->h) {
-        ad_spfree(F);
-        ad_free(w);
+        gen_spfree(F);
+        gen_free(w);
         return ALTDIFF_ERR_NOMEM;
     }
     for (altdiff_int j = 0; j < n; j++) w[j] = sqrt((double)k) * gen_unif(r); /* D */
     for (altdiff_int j = n; j < N; j++) w[j] = 1;                             /* y'y */
     for (altdiff_int j = 0; j < n; j++) g->q[j] = -gen_normal(r);             /* -mu */
     g->P = gen_diag2(w, N);
-    ad_free(w);
-    cs_dl *Ft = ad_transpose(F);
+    gen_free(w);
+    gen_sp *Ft = gen_transpose(F);
     if (Ft) coo_add_csc(&c, Ft, 0, 0, 1); /* F'x - y = 0 */
     coo_add_eye(&c, 0, n, k, -1);
     for (altdiff_int j = 0; j < n; j++) coo_add(&c, k, j, 1); /* 1'x = 1 */
@@ -829,22 +945,22 @@ static int gen_make_portfolio(const gen_opts *o, gen_rng *r, gen_problem *g)
     g->A = Ft ? coo_csc(&c, g->m, N) : NULL;
     coo_add_eye(&c, 0, 0, n, -1);
     g->G = coo_csc(&c, n, N);
-    ad_spfree(F);
-    ad_spfree(Ft);
+    gen_spfree(F);
+    gen_spfree(Ft);
     return g->P && g->A && g->G ? ALTDIFF_OK : ALTDIFF_ERR_NOMEM;
 }
 
 /* Data of the regression classes: A (rows x n, d(n) N(0,1) entries per
  * row) and v with v_i = 0 or N(0, 1/n) with probability 1/2 each (sparse,
  * lasso) or v ~ N(0, 1/n) (huber) */
-static cs_dl *gen_regression(gen_rng *r, altdiff_int rows, altdiff_int n, double density,
+static gen_sp *gen_regression(gen_rng *r, altdiff_int rows, altdiff_int n, double density,
                              int sparse_v, double **v)
 {
-    cs_dl *A = gen_randrows(r, rows, n, gen_per(density, n));
-    *v = ad_malloc((size_t)n, sizeof(double));
+    gen_sp *A = gen_randrows(r, rows, n, gen_per(density, n));
+    *v = gen_malloc((size_t)n, sizeof(double));
     if (!A || !*v) {
-        *v = ad_free(*v);
-        return ad_spfree(A);
+        *v = gen_free(*v);
+        return gen_spfree(A);
     }
     for (altdiff_int j = 0; j < n; j++) {
         int zero = sparse_v && gen_unif(r) < 0.5;
@@ -859,18 +975,18 @@ static cs_dl *gen_regression(gen_rng *r, altdiff_int rows, altdiff_int n, double
 static int gen_make_lasso(const gen_opts *o, gen_rng *r, gen_problem *g)
 {
     altdiff_int n = o->n, rows = g->m, N = g->n;
-    double *v = NULL, *w = ad_calloc((size_t)N, sizeof(double)), *atb = ad_calloc((size_t)n, sizeof(double));
-    cs_dl *A = gen_regression(r, rows, n, o->density, 1, &v);
+    double *v = NULL, *w = gen_calloc((size_t)N, sizeof(double)), *atb = gen_calloc((size_t)n, sizeof(double));
+    gen_sp *A = gen_regression(r, rows, n, o->density, 1, &v);
     gen_coo c = {0};
-    g->q = ad_calloc((size_t)N, sizeof(double));
-    g->b = ad_calloc((size_t)rows, sizeof(double));
-    g->h = ad_calloc((size_t)g->p, sizeof(double));
+    g->q = gen_calloc((size_t)N, sizeof(double));
+    g->b = gen_calloc((size_t)rows, sizeof(double));
+    g->h = gen_calloc((size_t)g->p, sizeof(double));
     int st = (A && w && atb && g->q && g->b && g->h) ? ALTDIFF_OK : ALTDIFF_ERR_NOMEM;
     if (st == ALTDIFF_OK) {
-        ad_gaxpy(A, v, g->b);                                                /* b = A v     */
+        gen_gaxpy(A, v, g->b);                                                /* b = A v     */
         for (altdiff_int i = 0; i < rows; i++) g->b[i] += gen_normal(r);     /*   + e       */
-        ad_gatxpy(A, g->b, atb);
-        double lambda = ad_nrm_inf(atb, n) / 5;
+        gen_gatxpy(A, g->b, atb);
+        double lambda = gen_nrm_inf(atb, n) / 5;
         for (altdiff_int j = n + rows; j < N; j++) g->q[j] = lambda;         /* lambda 1't  */
         for (altdiff_int j = n; j < n + rows; j++) w[j] = 1;                 /* y'y         */
         g->P = gen_diag2(w, N);
@@ -884,10 +1000,10 @@ static int gen_make_lasso(const gen_opts *o, gen_rng *r, gen_problem *g)
         g->G = coo_csc(&c, g->p, N);
         if (!g->P || !g->A || !g->G) st = ALTDIFF_ERR_NOMEM;
     }
-    ad_spfree(A);
-    ad_free(v);
-    ad_free(w);
-    ad_free(atb);
+    gen_spfree(A);
+    gen_free(v);
+    gen_free(w);
+    gen_free(atb);
     return st;
 }
 
@@ -898,15 +1014,15 @@ static int gen_make_lasso(const gen_opts *o, gen_rng *r, gen_problem *g)
 static int gen_make_huber(const gen_opts *o, gen_rng *r, gen_problem *g)
 {
     altdiff_int n = o->n, rows = g->m, N = g->n;
-    double *v = NULL, *w = ad_calloc((size_t)N, sizeof(double));
-    cs_dl *A = gen_regression(r, rows, n, o->density, 0, &v);
+    double *v = NULL, *w = gen_calloc((size_t)N, sizeof(double));
+    gen_sp *A = gen_regression(r, rows, n, o->density, 0, &v);
     gen_coo c = {0};
-    g->q = ad_calloc((size_t)N, sizeof(double));
-    g->b = ad_calloc((size_t)rows, sizeof(double));
-    g->h = ad_calloc((size_t)g->p, sizeof(double)); /* -r <= 0, -s <= 0 */
+    g->q = gen_calloc((size_t)N, sizeof(double));
+    g->b = gen_calloc((size_t)rows, sizeof(double));
+    g->h = gen_calloc((size_t)g->p, sizeof(double)); /* -r <= 0, -s <= 0 */
     int st = (A && w && g->q && g->b && g->h) ? ALTDIFF_OK : ALTDIFF_ERR_NOMEM;
     if (st == ALTDIFF_OK) {
-        ad_gaxpy(A, v, g->b); /* b = A v + e */
+        gen_gaxpy(A, v, g->b); /* b = A v + e */
         for (altdiff_int i = 0; i < rows; i++)
             g->b[i] += gen_unif(r) < 0.95 ? 0.5 * gen_normal(r) : 10 * gen_unif(r);
         for (altdiff_int j = n; j < n + rows; j++) w[j] = 1;        /* u'u       */
@@ -921,9 +1037,9 @@ static int gen_make_huber(const gen_opts *o, gen_rng *r, gen_problem *g)
         g->G = coo_csc(&c, g->p, N);
         if (!g->P || !g->A || !g->G) st = ALTDIFF_ERR_NOMEM;
     }
-    ad_spfree(A);
-    ad_free(v);
-    ad_free(w);
+    gen_spfree(A);
+    gen_free(v);
+    gen_free(w);
     return st;
 }
 
@@ -935,11 +1051,11 @@ static int gen_make_huber(const gen_opts *o, gen_rng *r, gen_problem *g)
 static int gen_make_svm(const gen_opts *o, gen_rng *r, gen_problem *g)
 {
     altdiff_int n = o->n, rows = g->p / 2, N = g->n, half = (rows + 1) / 2;
-    double *w = ad_calloc((size_t)N, sizeof(double));
-    cs_dl *A = gen_randrows(r, rows, n, gen_per(o->density, n));
+    double *w = gen_calloc((size_t)N, sizeof(double));
+    gen_sp *A = gen_randrows(r, rows, n, gen_per(o->density, n));
     gen_coo c = {0};
-    g->q = ad_calloc((size_t)N, sizeof(double));
-    g->h = ad_calloc((size_t)g->p, sizeof(double));
+    g->q = gen_calloc((size_t)N, sizeof(double));
+    g->h = gen_calloc((size_t)g->p, sizeof(double));
     int st = (A && w && g->q && g->h) ? ALTDIFF_OK : ALTDIFF_ERR_NOMEM;
     if (st == ALTDIFF_OK) {
         for (altdiff_int t = 0; t < A->p[n]; t++) { /* b_i a_ij, a_ij ~ N(b_i/n, 1/n) */
@@ -956,8 +1072,8 @@ static int gen_make_svm(const gen_opts *o, gen_rng *r, gen_problem *g)
         g->G = coo_csc(&c, g->p, N);
         if (!g->P || !g->G) st = ALTDIFF_ERR_NOMEM;
     }
-    ad_spfree(A);
-    ad_free(w);
+    gen_spfree(A);
+    gen_free(w);
     return st;
 }
 
@@ -986,7 +1102,7 @@ static const gen_family gen_families[] = {
 };
 #define GEN_NFAMILIES (sizeof(gen_families) / sizeof(gen_families[0]))
 
-void ad_gen_usage(FILE *f)
+void cli_gen_usage(FILE *f)
 {
     fputs("altdiff gen FAMILY OUTDIR [key=value ...]\n"
           "  Write a problem directory OUTDIR/{P,q,A,b,G,h}.mtx (entropy: y.mtx instead of\n"
@@ -1255,7 +1371,7 @@ static int gen_sizes(const gen_family *f, gen_opts *o, gen_problem *g)
 static int gen_mkdir(const char *dir)
 {
     size_t len = strlen(dir);
-    char *s = ad_malloc(len + 1, 1);
+    char *s = gen_malloc(len + 1, 1);
     struct stat st;
     int ok = (s != NULL);
     if (ok) memcpy(s, dir, len + 1);
@@ -1273,29 +1389,69 @@ static int gen_mkdir(const char *dir)
     if (!ok)
         fprintf(stderr, "altdiff gen: cannot create directory '%s': %s\n", dir,
                 s ? strerror(errno) : "out of memory");
-    ad_free(s);
+    gen_free(s);
     return ok ? 0 : 1;
+}
+
+/* The lower triangle L of a symmetric matrix as "coordinate real symmetric"
+ * to path, with the format, round-trip precision and .tmp-then-rename of
+ * altdiff_write_sparse (which takes the upper triangle: for P it would need
+ * two more copies of a dense P). ALTDIFF_OK or ALTDIFF_ERR_IO, message in err */
+static int gen_write_lower(const char *path, const gen_sp *L, char *err, size_t errlen)
+{
+    size_t len = strlen(path);
+    char *tmp = gen_malloc(len + 5, 1);
+    FILE *f = NULL;
+    if (tmp) {
+        memcpy(tmp, path, len);
+        memcpy(tmp + len, ".tmp", 5); /* tmp = PATH.tmp */
+        f = fopen(tmp, "wb");
+    }
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot create: %s", tmp ? tmp : path,
+                 tmp ? strerror(errno) : "out of memory");
+        free(tmp);
+        return tmp ? ALTDIFF_ERR_IO : ALTDIFF_ERR_NOMEM;
+    }
+    altdiff_int n = L->n;
+    fprintf(f, "%%%%MatrixMarket matrix coordinate real symmetric\n%lld %lld %lld\n",
+            (long long)L->m, (long long)n, (long long)L->p[n]);
+    for (altdiff_int j = 0; j < n; j++)
+        for (altdiff_int t = L->p[j]; t < L->p[j + 1]; t++)
+            fprintf(f, "%lld %lld %.17g\n", (long long)L->i[t] + 1, (long long)j + 1, L->x[t]);
+    int bad = ferror(f) || fflush(f) != 0 || fsync(fileno(f)) != 0;
+    bad = (fclose(f) != 0) || bad;
+    if (!bad && rename(tmp, path) != 0) bad = 1;
+    if (bad) {
+        snprintf(err, errlen, "%s: write error: %s", path, strerror(errno));
+        remove(tmp);
+    }
+    free(tmp);
+    return bad ? ALTDIFF_ERR_IO : ALTDIFF_OK;
 }
 
 /* Write DIR/NAME: the sparse S (symmetric: its lower triangle) or, S NULL,
  * the vector x (len). 0, or 1 with a message. */
-static int gen_write_file(const char *dir, const char *name, const cs_dl *S, int symmetric,
+static int gen_write_file(const char *dir, const char *name, const gen_sp *S, int symmetric,
                           const double *x, altdiff_int len)
 {
     char err[1024];
     size_t dl = strlen(dir), nl = strlen(name);
-    char *path = ad_malloc(dl + nl + 2, 1);
+    char *path = gen_malloc(dl + nl + 2, 1);
     int rc = ALTDIFF_ERR_NOMEM;
     snprintf(err, sizeof(err), "out of memory");
     if (path) {
         memcpy(path, dir, dl);
         path[dl] = '/';
         memcpy(path + dl + 1, name, nl + 1); /* path = DIR/NAME */
-        rc = S ? ad_mm_write_sparse(path, S, symmetric, err, sizeof(err))
-               : ad_mm_write_dense(path, x, len, 1, err, sizeof(err));
+        altdiff_csc M = {S ? S->m : 0, S ? S->n : 0, S ? S->p : NULL, S ? S->i : NULL,
+                         S ? S->x : NULL};
+        rc = S && symmetric ? gen_write_lower(path, S, err, sizeof(err))
+             : S            ? altdiff_write_sparse(path, &M, 0, err, sizeof(err))
+                            : altdiff_write_dense(path, x, len, 1, err, sizeof(err));
     }
     if (rc != ALTDIFF_OK) fprintf(stderr, "altdiff gen: %s\n", err);
-    ad_free(path);
+    gen_free(path);
     return rc != ALTDIFF_OK;
 }
 
@@ -1339,7 +1495,7 @@ done:
     return status;
 }
 
-int ad_gen_main(int argc, char **argv)
+int cli_gen_main(int argc, char **argv)
 {
     const gen_family *f = NULL;
     if (argc < 3 || !argv[1] || !argv[2] || !argv[2][0]) {
@@ -1365,7 +1521,7 @@ int ad_gen_main(int argc, char **argv)
 /* ---- reading a problem directory back ----------------------------------- */
 
 /* (altdiff_read_entropy_problem or altdiff_read_problem) */
-int ad_gen_read_dir(const char *dir, int objective, altdiff_owned_problem **out, double **y,
+int cli_gen_read_dir(const char *dir, int objective, altdiff_owned_problem **out, double **y,
                     char *err, size_t errlen)
 {
     *y = NULL;

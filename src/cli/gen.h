@@ -7,13 +7,13 @@
  * for one of the families dense, sparsemax, manycon, grid, randsparse, the
  * benchmark classes control, portfolio, lasso, huber, svm, eqqp, randqp, or
  * OUTDIR/{y,A,b,G,h}.mtx for the entropy family (a constrained softmax,
- * solved with the entropy objective) (ad_gen_usage lists them with their
+ * solved with the entropy objective) (cli_gen_usage lists them with their
  * keys). OUTDIR is created as by mkdir -p. The same family, keys and seed
- * always give byte-identical files. ad_gen_read_dir reads a directory back
+ * always give byte-identical files. cli_gen_read_dir reads a directory back
  * for either objective.
  */
-#ifndef AD_GEN_H
-#define AD_GEN_H
+#ifndef ALTDIFF_CLI_GEN_H
+#define ALTDIFF_CLI_GEN_H
 
 #include <stddef.h>
 #include <stdio.h>
@@ -24,10 +24,10 @@
  * options (argc entries). Returns the process exit status: 0 done, 1 an
  * I/O or memory failure, 2 a usage error. Failures print one line on
  * stderr naming the bad argument or file. */
-int ad_gen_main(int argc, char **argv);
+int cli_gen_main(int argc, char **argv);
 
 /* Print the usage text of "altdiff gen" (families, keys, defaults) to f. */
-void ad_gen_usage(FILE *f);
+void cli_gen_usage(FILE *f);
 
 /* Read the problem directory dir for the objective (ALTDIFF_OBJECTIVE_*):
  * QUADRATIC is altdiff_read_problem (*y = NULL); ENTROPY reads y.mtx (n x 1,
@@ -38,7 +38,7 @@ void ad_gen_usage(FILE *f);
  * and *y (n; altdiff_free_array); on failure both are NULL and err holds one
  * line naming the file: ALTDIFF_ERR_IO (cannot read), ALTDIFF_ERR_INVALID
  * (malformed, inconsistent sizes, P.mtx present) or ALTDIFF_ERR_NOMEM. */
-int ad_gen_read_dir(const char *dir, int objective, altdiff_owned_problem **out, double **y,
+int cli_gen_read_dir(const char *dir, int objective, altdiff_owned_problem **out, double **y,
                     char *err, size_t errlen);
 
-#endif /* AD_GEN_H */
+#endif /* ALTDIFF_CLI_GEN_H */

@@ -8,7 +8,7 @@
  *   altdiff solve FILE.qps|.mps|.sif[.gz] [the same options]
  *   altdiff convert FILE.qps OUTDIR
  *   altdiff gen FAMILY OUTDIR [key=value ...]
- *   altdiff bench FAMILY|DIR OUT.csv [key=value ...] [options]
+ *   altdiff bench FAMILY|DIR OUT.csv [key=value ...] [options]   (runs altdiff-bench)
  *   altdiff --help
  *
  * Objectives. quadratic (default): 1/2 x'Px + q'x from DIR/P.mtx, q.mtx.
@@ -18,6 +18,9 @@
  * For the entropy, --grad writes dy.mtx = dL/dy (altdiff_theta_grad of dq)
  * instead of dq.mtx, --matrix-grads no dP.mtx, and --jacobian y writes
  * Jy.mtx = dx/dy (ALTDIFF_WRT_THETA); --jacobian y needs the entropy.
+ *
+ * A quadratic directory whose q.mtx, b.mtx or h.mtx has several columns is
+ * a batch of problems sharing P, A, G (solve_batch.c).
  *
  * A problem given as a file (anything that is not a directory) is read as
  * QPS/MPS (altdiff_read_qps): its warnings go to stderr and its objective
@@ -47,26 +50,12 @@
 #include <unistd.h>
 
 #include "altdiff.h"
-#include "bench.h"
+#include "cli.h"
 #include "gen.h"
-
-enum {
-    EXIT_SOLVED = 0,
-    EXIT_UNSOLVED = 1,
-    EXIT_USAGE = 2,
-    EXIT_INPUT = 3,
-    EXIT_OUTPUT = 4,
-    EXIT_NOMEM = 5
-};
-
-/* The exit status for a library error code rc where other errors mean
- * other_exit: out of memory is EXIT_NOMEM wherever it happens */
-static int exit_for(int rc, int other_exit) { return rc == ALTDIFF_ERR_NOMEM ? EXIT_NOMEM : other_exit; }
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage:\n"
+    fputs("usage:\n"
             "  altdiff solve DIR [--objective quadratic|entropy] [--out OUTDIR] [--eps E]\n"
             "                [--max-iter N] [--rho R] [--anderson M] [--time-limit S] [--verbose]\n"
             "                [--grad W.mtx [--matrix-grads] | --jacobian q|b|h|y] [--mode M]\n"
@@ -80,7 +69,17 @@ static void usage(FILE *f)
             "  (Matrix Market files P.mtx, q.mtx, and optionally A.mtx + b.mtx, G.mtx + h.mtx;\n"
             "  a missing pair means no such constraints, a missing P.mtx means P = 0;\n"
             "  h_i >= 1e20 means row i has no bound), solve it with the Alt-Diff ADMM and\n"
-            "  print a summary: status, iterations, objective, residuals, times, memory.\n"
+            "  print a summary: status, iterations, objective, residuals, times, memory.\n",
+            f);
+    fputs("  Batch: when q.mtx, b.mtx or h.mtx has B > 1 columns (a file of one column is\n"
+            "  shared), DIR is B problems sharing P, A, G, solved together on one factor;\n"
+            "  a batch summary is printed, --out writes arrays of B columns and status.txt\n"
+            "  (per element: index, status, iterations[, derivative]) whatever the\n"
+            "  statuses, --grad takes W of 1 or B columns, --matrix-grads sums over the\n"
+            "  elements, --jacobian and --mode unroll are not available; exit 0 only when\n"
+            "  every element was solved (and differentiated)\n",
+            f);
+    fprintf(f,
             "  FILE.qps instead of DIR (any file; .qps, .mps, .sif, also gzipped .gz): a QPS/MPS\n"
             "  file (fixed or free MPS, QUADOBJ/QMATRIX, RANGES, BOUNDS, OBJSENSE; the first\n"
             "  RHS/RANGES/BOUNDS set; warnings on stderr); the objective printed includes\n"
@@ -134,8 +133,11 @@ static void usage(FILE *f)
           "  h.mtx (when those blocks have rows) and constant.txt (the objective constant);\n"
           "  the files appear together or not at all.\n",
           f);
-    ad_gen_usage(f);
-    ad_bench_usage(f);
+    cli_gen_usage(f);
+    fputs("altdiff bench FAMILY|DIR OUT.csv [key=value ...] [options]\n"
+          "  Runs the benchmark harness altdiff-bench (built next to altdiff, not\n"
+          "  installed) with the same arguments: 'altdiff bench --help' for its options.\n",
+          f);
 }
 
 /* Parse an integer in [0, max]; 0 on failure */
@@ -158,18 +160,10 @@ static int parse_pos(const char *s, double *v)
     return *s && !*end && errno == 0 && isfinite(*v) && *v > 0;
 }
 
-typedef struct {
-    const char *dir, *out;
-    int objective;     /* --objective: ALTDIFF_OBJECTIVE_QUADRATIC or _ENTROPY */
-    altdiff_settings set;
-    const char *grad;  /* --grad W.mtx                                  */
-    int matrix_grads;  /* --matrix-grads                                */
-    int jacobian;      /* --jacobian: ALTDIFF_WRT_* (y: _THETA), or -1  */
-    int mode;          /* --mode, or -1 for the default                 */
-    double grad_eps;   /* --grad-eps, or 0 for --eps                    */
-} solve_args;
 
 static const char *mode_names[] = {"adjoint", "gmres", "unroll", "altdiff", "kkt"};
+
+const char *cli_mode_name(int mode) { return mode >= 0 && mode < 5 ? mode_names[mode] : "auto"; }
 
 /* ALTDIFF_MODE_* for a name, or -1 */
 static int parse_mode(const char *s)
@@ -288,14 +282,14 @@ static int parse_solve(int argc, char **argv, solve_args *a)
     return check_deriv_options(a);
 }
 
-static double now(void)
+double cli_now(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-static double peak_rss_mb(void)
+double cli_peak_rss_mb(void)
 {
     struct rusage u;
     getrusage(RUSAGE_SELF, &u);
@@ -327,167 +321,7 @@ static void print_summary(const altdiff_info *info, double t_read, int objective
     printf("time: read %.4f s, analyze %.4f s, factor %.4f s, setup %.4f s, iterate %.4f s\n",
            t_read, info->t_analyze, info->t_factor, info->t_setup, info->t_iterate);
     printf("memory: nnz(L) %.0f, factor %.1f MB, peak RSS %.1f MB\n", info->nnz_L,
-           info->mem_factor / 1048576.0, peak_rss_mb());
-}
-
-/* mkdir -p */
-static int make_dirs(const char *path)
-{
-    char buf[4096];
-    size_t len = strlen(path);
-    if (len == 0 || len >= sizeof(buf)) return -1;
-    memcpy(buf, path, len + 1);
-    for (char *c = buf + 1; *c; c++) {
-        if (*c != '/') continue;
-        *c = 0;
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
-        *c = '/';
-    }
-    return (mkdir(buf, 0777) == 0 || errno == EEXIST) ? 0 : -1;
-}
-
-/* One output file: a dense nrow x ncol array x, or the sparse matrix sp */
-typedef struct {
-    const char *name;
-    const double *x;
-    altdiff_int nrow, ncol;
-    const altdiff_csc *sp;
-    int symmetric;
-    const char *text; /* or a small text file */
-} out_file;
-
-/* Write text to path; ALTDIFF_OK or ALTDIFF_ERR_IO with the message in err */
-static int write_text(const char *path, const char *text, char *err, size_t errlen)
-{
-    FILE *f = fopen(path, "w");
-    int ok = f && fputs(text, f) >= 0;
-    if (f && fclose(f) != 0) ok = 0;
-    if (!ok) snprintf(err, errlen, "%.400s: cannot write: %.80s", path, strerror(errno));
-    return ok ? ALTDIFF_OK : ALTDIFF_ERR_IO;
-}
-
-/* Write one output to PATH; ALTDIFF_OK or an error with the message in err */
-static int write_one(const char *path, const out_file *f, char *err, size_t errlen)
-{
-    if (f->text) return write_text(path, f->text, err, errlen);
-    if (f->sp) return altdiff_write_sparse(path, f->sp, f->symmetric, err, errlen);
-    return altdiff_write_dense(path, f->x, f->nrow, f->ncol, err, errlen);
-}
-
-/* The three names of output k: OUTDIR/NAME, OUTDIR/.NAME.part (written
- * first), OUTDIR/.NAME.old (the replaced file, until all are in place) */
-typedef struct {
-    char final[4200], part[4200], old[4200];
-    int had_old;  /* final existed and was kept as old */
-    int renamed;  /* part is now final                  */
-} out_names;
-
-static void out_name(out_names *o, const char *dir, const char *name)
-{
-    snprintf(o->final, sizeof(o->final), "%s/%s", dir, name);
-    snprintf(o->part, sizeof(o->part), "%s/.%s.part", dir, name);
-    snprintf(o->old, sizeof(o->old), "%s/.%s.old", dir, name);
-}
-
-/* Every target must be absent or a regular file (rename cannot replace a
- * directory or another kind of file): checked before anything is written */
-static int check_targets(const out_names *nm, int count)
-{
-    struct stat sb;
-    for (int k = 0; k < count; k++) {
-        if (lstat(nm[k].final, &sb) != 0) {
-            if (errno == ENOENT) continue;
-            fprintf(stderr, "altdiff: %s: cannot check the output: %s\n", nm[k].final,
-                    strerror(errno));
-            return 0;
-        }
-        if (!S_ISREG(sb.st_mode)) {
-            fprintf(stderr, "altdiff: %s: exists and is not a regular file (%s); nothing was "
-                            "written\n", nm[k].final, S_ISDIR(sb.st_mode) ? "a directory"
-                                                                          : "not replaceable");
-            return 0;
-        }
-    }
-    return 1;
-}
-
-/* Test hook: ALTDIFF_TEST_FAIL_RENAME=NAME makes the rename of NAME fail,
- * so that the tests can watch the rollback of the files renamed before it */
-static int rename_output(const out_names *o)
-{
-    const char *fail = getenv("ALTDIFF_TEST_FAIL_RENAME");
-    size_t lf = fail ? strlen(fail) : 0, ln = strlen(o->final);
-    if (lf > 0 && lf < ln && o->final[ln - lf - 1] == '/' && !strcmp(o->final + ln - lf, fail)) {
-        errno = EIO;
-        return -1;
-    }
-    return rename(o->part, o->final);
-}
-
-/* Put part in place of final, keeping a replaced final as old (a hard
- * link, so final never disappears; a rename where links do not work) */
-static int commit_one(out_names *o)
-{
-    struct stat sb;
-    remove(o->old); /* a stale one from a killed run */
-    o->had_old = lstat(o->final, &sb) == 0;
-    if (o->had_old && link(o->final, o->old) != 0 && rename(o->final, o->old) != 0) {
-        o->had_old = 0;
-        return -1;
-    }
-    if (rename_output(o) != 0) {
-        int e = errno;
-        if (o->had_old && lstat(o->final, &sb) != 0) rename(o->old, o->final);
-        else if (o->had_old) remove(o->old);
-        o->had_old = 0;
-        errno = e;
-        return -1;
-    }
-    o->renamed = 1;
-    return 0;
-}
-
-/* Undo: every renamed output gets its old file back (or goes), no part
- * file stays; with ok, only the old files go */
-static void finish_outputs(out_names *nm, int count, int ok)
-{
-    for (int k = 0; k < count; k++) {
-        if (!ok && nm[k].renamed) {
-            if (nm[k].had_old) rename(nm[k].old, nm[k].final); /* the old file back */
-            else remove(nm[k].final);
-        }
-        if (nm[k].had_old && (ok || !nm[k].renamed)) remove(nm[k].old);
-        if (!nm[k].renamed) remove(nm[k].part);
-    }
-}
-
-/* All outputs or none: check every target, write every output to
- * OUTDIR/.NAME.part, then rename them into place; if a rename fails, the
- * files already renamed are rolled back to what they replaced. */
-static int write_outputs(const char *dir, const out_file *v, int count)
-{
-    char err[512];
-    out_names nm[12];
-    int k, ok = make_dirs(dir) == 0, status = EXIT_OUTPUT;
-    if (!ok) fprintf(stderr, "altdiff: cannot create output directory %s: %s\n", dir,
-                     strerror(errno));
-    memset(nm, 0, sizeof(nm));
-    for (k = 0; k < count; k++) out_name(&nm[k], dir, v[k].name);
-    if (ok) ok = check_targets(nm, count);
-    for (k = 0; ok && k < count; k++) {
-        int rc = write_one(nm[k].part, &v[k], err, sizeof(err));
-        ok = rc == ALTDIFF_OK;
-        if (!ok) fprintf(stderr, "altdiff: %s\n", err);
-        if (!ok) status = exit_for(rc, EXIT_OUTPUT);
-    }
-    for (k = 0; ok && k < count; k++) {
-        ok = commit_one(&nm[k]) == 0;
-        if (!ok) fprintf(stderr, "altdiff: cannot rename %s to %s: %s; the outputs renamed "
-                                 "before it were rolled back, nothing was written\n",
-                         nm[k].part, nm[k].final, strerror(errno));
-    }
-    finish_outputs(nm, count, ok);
-    return ok ? EXIT_SOLVED : status;
+           info->mem_factor / 1048576.0, cli_peak_rss_mb());
 }
 
 /* Everything a solve writes: solution, gradients, Jacobian */
@@ -662,7 +496,7 @@ static int write_results(altdiff_work *w, const altdiff_problem *prob, const sol
     int status = EXIT_SOLVED;
     if (a->grad) status = gradients(w, prob, a, &ds, &o);
     else if (a->jacobian >= 0) status = jacobian(w, prob, a, &ds, &o);
-    if (status == EXIT_SOLVED) status = write_outputs(a->out, o.files, o.count);
+    if (status == EXIT_SOLVED) status = cli_write_outputs(a->out, o.files, o.count);
     free_outputs(&o);
     return status;
 }
@@ -735,12 +569,17 @@ static int read_qps(const char *path, altdiff_owned_problem **op, double *c0)
     return EXIT_SOLVED;
 }
 
-/* Read the problem of a solve: a directory for the objective, or a QPS file */
-static int read_input(const solve_args *a, altdiff_owned_problem **op, double **y, double *c0)
+/* Read the problem of a solve: a directory for the objective, or a QPS file.
+ * A quadratic directory may be a batch: *B elements, cols = the column
+ * counts of q, b, h (altdiff_read_problem_batch); else *B = 1. */
+static int read_input(const solve_args *a, altdiff_owned_problem **op, double **y, double *c0,
+                      altdiff_int *B, altdiff_int cols[3])
 {
     char err[1024];
+    int rc;
     *y = NULL;
     *c0 = 0;
+    *B = 1;
     if (is_qps_path(a->dir)) {
         if (a->objective != ALTDIFF_OBJECTIVE_QUADRATIC) {
             fprintf(stderr, "altdiff solve: %s: a QPS file holds a quadratic objective "
@@ -749,7 +588,10 @@ static int read_input(const solve_args *a, altdiff_owned_problem **op, double **
         }
         return read_qps(a->dir, op, c0);
     }
-    int rc = ad_gen_read_dir(a->dir, a->objective, op, y, err, sizeof(err));
+    if (a->objective == ALTDIFF_OBJECTIVE_QUADRATIC)
+        rc = altdiff_read_problem_batch(a->dir, op, B, cols, err, sizeof(err));
+    else
+        rc = cli_gen_read_dir(a->dir, a->objective, op, y, err, sizeof(err));
     if (rc != ALTDIFF_OK) {
         fprintf(stderr, "altdiff: %s\n", err);
         return exit_for(rc, EXIT_INPUT);
@@ -838,10 +680,12 @@ static int cmd_solve(int argc, char **argv)
     rc = blas_memory_guard(argv);
     if (rc != EXIT_SOLVED) return rc;
     altdiff_owned_problem *op = NULL;
-    double *y = NULL, c0 = 0, t0 = now();
-    rc = read_input(&a, &op, &y, &c0);
+    double *y = NULL, c0 = 0, t0 = cli_now();
+    altdiff_int B = 1, cols[3] = {1, 1, 1};
+    rc = read_input(&a, &op, &y, &c0, &B, cols);
     if (rc != EXIT_SOLVED) return rc;
-    rc = solve_and_report(&op->prob, y, &a, now() - t0, c0);
+    if (B > 1) rc = cli_solve_batch(op, B, cols, &a, cli_now() - t0);
+    else rc = solve_and_report(&op->prob, y, &a, cli_now() - t0, c0);
     altdiff_free_problem(op);
     altdiff_free_array(y);
     return rc;
@@ -873,12 +717,31 @@ static int cmd_convert(int argc, char **argv)
         files[count++] = (out_file){"G.mtx", NULL, 0, 0, &pr->G, 0, NULL};
         files[count++] = (out_file){"h.mtx", pr->h, pr->p, 1, NULL, 0, NULL};
     }
-    rc = write_outputs(argv[3], files, count);
+    rc = cli_write_outputs(argv[3], files, count);
     if (rc == EXIT_SOLVED)
         printf("%s: n=%lld m=%lld p=%lld constant=%.17g\n", argv[3], (long long)pr->n,
                (long long)pr->m, (long long)pr->p, c0);
     altdiff_free_problem(op);
     return rc;
+}
+
+/* altdiff bench ...: the harness is its own program, altdiff-bench, built
+ * next to this one (not installed); run it with the arguments after "altdiff"
+ * (its argv[0] is then "bench"). Returns only when it cannot be run. */
+static int cmd_bench(char **argv)
+{
+    char self[4096], path[4200] = "altdiff-bench";
+    ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (len > 0) self[len] = '\0';
+    char *slash = len > 0 ? strrchr(self, '/') : NULL;
+    if (slash) {
+        *slash = '\0';
+        snprintf(path, sizeof(path), "%s/altdiff-bench", self);
+        execv(path, argv + 1);
+    }
+    fprintf(stderr, "altdiff bench: cannot run %s: %s (the benchmark harness is built next to "
+                    "altdiff and not installed)\n", path, slash ? strerror(errno) : "no path");
+    return EXIT_UNSOLVED;
 }
 
 /* Keep freed memory in the process for reuse: the large temporary arrays of
@@ -904,11 +767,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "solve")) return cmd_solve(argc, argv);
     if (!strcmp(argv[1], "convert")) return cmd_convert(argc, argv);
-    if (!strcmp(argv[1], "gen")) return ad_gen_main(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "bench")) {
-        ad_bench_exec_fork_safe(argv);
-        return ad_bench_main(argc - 1, argv + 1);
-    }
+    if (!strcmp(argv[1], "gen")) return cli_gen_main(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "bench")) return cmd_bench(argv);
     fprintf(stderr, "altdiff: unknown command '%s' (see altdiff --help)\n", argv[1]);
     return EXIT_USAGE;
 }
