@@ -81,6 +81,7 @@ typedef int64_t altdiff_int; /* same width as SuiteSparse_long */
 #define ALTDIFF_DEFAULT_INFINITY 1e20
 #define ALTDIFF_DEFAULT_VERBOSE_EVERY 100
 #define ALTDIFF_DEFAULT_ANDERSON 5
+#define ALTDIFF_DEFAULT_POLISH 1
 
 /* Settings: start from altdiff_settings_default() and change fields. */
 typedef struct {
@@ -113,6 +114,11 @@ typedef struct {
                               fixed point, so every derivative mode is
                               unchanged. Not used with record = 1, by
                               altdiff_solve_jvp, or for smooth objectives     */
+    int polish;            /* solution polishing after the iterations (below):
+                              0 off; 1 (default) when cheap: skipped when the
+                              predicted cost of the KKT factorization exceeds
+                              the work of the solve itself (a small system,
+                              below 1e7 flops, is always polished); 2 always */
 } altdiff_settings;
 
 /* Information about the last solve. Residuals are in the original
@@ -153,6 +159,10 @@ typedef struct {
     altdiff_int aa_rejected; /* and rejected by the safeguard                  */
     altdiff_int hess_updates; /* smooth objectives: numeric refactorizations
                               for a new Hess f during the last solve           */
+    int polish;            /* solution polishing of the last solve: 0 not tried,
+                              1 accepted (the iterates are the polished point),
+                              -1 rejected (the ADMM point is kept)             */
+    double t_polish;       /* seconds: polishing (not in t_iterate)            */
 } altdiff_info;
 
 /* A sparse matrix in compressed sparse column form (borrowed, 0-based):

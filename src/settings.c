@@ -24,6 +24,7 @@ altdiff_settings altdiff_settings_default(void)
     s.record = 0;
     s.verbose_every = ALTDIFF_DEFAULT_VERBOSE_EVERY;
     s.anderson = ALTDIFF_DEFAULT_ANDERSON;
+    s.polish = ALTDIFF_DEFAULT_POLISH;
     return s;
 }
 
@@ -36,7 +37,7 @@ int ad_settings_check(const altdiff_settings *s)
              s->max_iter > 0 && s->time_limit >= 0 && s->check_every > 0 &&
              s->scaling >= 0 && s->scaling <= 100 && s->adaptive_rho_tol > 1 &&
              s->infinity > 0 && s->verbose_every > 0 && (s->record == 0 || s->record == 1) &&
-             s->anderson >= 0 && s->anderson <= 50;
+             s->anderson >= 0 && s->anderson <= 50 && s->polish >= 0 && s->polish <= 2;
     return ok ? ALTDIFF_OK : ALTDIFF_ERR_INVALID;
 }
 
