@@ -15,6 +15,7 @@
 #include "anderson.h"
 #include "factor.h"
 #include "scaling.h"
+#include "ops.h"
 
 
 
@@ -57,6 +58,7 @@ typedef struct {
     altdiff_int *Pmap, *Amap, *Gmap; /* user entry -> position (-1: dropped) */
     altdiff_int Pnz, Anz, Gnz;       /* user entries                          */
     ad_scaling sc;
+    ad_block Ab, Gb;       /* A~, G~ for products (dense copies when they pay) */
     ad_factor F;
     ad_objective obj;
     double t_setup;        /* seconds: the whole of setup                    */
@@ -183,10 +185,17 @@ typedef struct {
     double xPx;            /* x'Px (original units), for the gap         */
     double gap, eps_gap;   /* duality gap and its tolerance              */
 } residuals_t;
-/* admm.c: B states on the model's factor, x-updates as one block solve
- * (X: n x B, act: B, r: B scratch; ws: the block solve's workspaces) */
-int ad_solve_batch(ad_model *md, ad_state *el, altdiff_int B, double *X, altdiff_int *act,
-                   residuals_t *r, ad_solve_work *ws);
+/* The scratch of a batch solve (batch.c allocates it for B elements) */
+typedef struct {
+    double *X;             /* n x B: right-hand sides, then x~                */
+    double *WA, *WG;       /* m x B, p x B: rho b - lam and A x~; likewise G  */
+    altdiff_int *act;      /* B: the elements still iterating                 */
+    residuals_t *res;      /* B: the last check of each element               */
+    ad_solve_work ws;      /* workspaces of the block solve                   */
+} ad_batch_work;
+/* admm.c: B states on the model's factor, each iteration's x-updates (and
+ * products with A, G) on the block of the elements still iterating */
+int ad_solve_batch(ad_model *md, ad_state *el, altdiff_int B, ad_batch_work *bw);
 /* deriv.c: the public derivative functions on a model and a state */
 int ad_fastest_mode(const ad_model *md, const ad_state *st, altdiff_int columns);
 altdiff_deriv_settings ad_resolve_mode(const ad_model *md, const ad_state *st,

@@ -68,14 +68,14 @@ static int sweep_transpose(ad_model *md, ad_state *st, adjoint *a, const double 
         a->gb[k] *= alpha;
     }
     for (altdiff_int i = 0; i < m; i++) a->ab[i] *= alpha;
-    ad_gatxpy(md->G, a->gb, a->tb); /* t-bar += alpha G' g-bar */
-    ad_gatxpy(md->A, a->ab, a->tb); /* t-bar += alpha A' a-bar */
+    ad_block_mul_t(&md->Gb, a->gb, a->tb); /* t-bar += alpha G' g-bar */
+    ad_block_mul_t(&md->Ab, a->ab, a->tb); /* t-bar += alpha A' a-bar */
     int status = ad_factor_solve(&md->F, a->tb); /* r-bar = H^-1 t-bar */
     if (status != ALTDIFF_OK) return status;
     ad_fill(a->Ar, 0, m);
     ad_fill(a->Gr, 0, p);
-    ad_gaxpy(md->A, a->tb, a->Ar);
-    ad_gaxpy(md->G, a->tb, a->Gr);
+    ad_block_mul(&md->Ab, a->tb, a->Ar);
+    ad_block_mul(&md->Gb, a->tb, a->Gr);
     for (altdiff_int j = 0; j < n; j++) {
         ox[j] += sigma * a->tb[j]; /* x-bar += sigma r-bar */
         a->qbar[j] = -a->tb[j];    /* q-bar  = -r-bar       */

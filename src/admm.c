@@ -23,36 +23,50 @@ typedef residuals_t residuals;
 
 /* ---- one iteration -------------------------------------------------------- */
 
+/* wa (m) = rho b - lam, wg (p) = rho (h - s) - nu, rhs (n) = sigma x - q:
+ * the parts of the x-update's right-hand side before the products */
+static void rhs_parts(const ad_model *md, const ad_state *st, double rho, double sigma,
+                      double *rhs, double *wa, double *wg)
+{
+    for (altdiff_int j = 0; j < md->n; j++) rhs[j] = sigma * st->x[j] - st->q[j];
+    for (altdiff_int i = 0; i < md->m; i++) wa[i] = rho * st->b[i] - st->lam[i];
+    for (altdiff_int k = 0; k < md->p; k++) wg[k] = rho * (st->h[k] - st->s[k]) - st->nu[k];
+}
+
 /* rhs = sigma x - q - A'(lam - rho b) - G'(nu + rho (s - h)) */
 static void x_rhs(const ad_model *md, ad_state *st, double rho, double sigma)
 {
-    altdiff_int n = md->n, m = md->m, p = md->p;
-    for (altdiff_int j = 0; j < n; j++) st->rhs[j] = sigma * st->x[j] - st->q[j];
-    for (altdiff_int i = 0; i < m; i++) st->Ax[i] = rho * st->b[i] - st->lam[i];
-    for (altdiff_int k = 0; k < p; k++) st->Gx[k] = rho * (st->h[k] - st->s[k]) - st->nu[k];
-    ad_gatxpy(md->A, st->Ax, st->rhs); /* rhs += A'(rho b - lam)           */
-    ad_gatxpy(md->G, st->Gx, st->rhs); /* rhs += G'(rho (h - s) - nu)      */
+    rhs_parts(md, st, rho, sigma, st->rhs, st->Ax, st->Gx);
+    ad_block_mul_t(&md->Ab, st->Ax, st->rhs); /* rhs += A'(rho b - lam)           */
+    ad_block_mul_t(&md->Gb, st->Gx, st->rhs); /* rhs += G'(rho (h - s) - nu)      */
 }
 
-/* s, lam, nu from x~ (in st->xt) with relaxation alpha; mask (NULL or p
- * bits) records which s+ are positive */
-static void constraint_update(const ad_model *md, ad_state *st, double rho, double alpha, unsigned char *mask)
+/* s, lam, nu from Ax = A x~ (m) and Gx = G x~ (p) with relaxation alpha;
+ * mask (NULL or p bits) records which s+ are positive */
+static void constraint_step(const ad_model *md, ad_state *st, const double *Ax,
+                            const double *Gx, double rho, double alpha, unsigned char *mask)
 {
-    altdiff_int m = md->m, p = md->p;
-    ad_fill(st->Ax, 0, m);
-    ad_fill(st->Gx, 0, p);
-    ad_gaxpy(md->A, st->xt, st->Ax); /* Ax = A x~ */
-    ad_gaxpy(md->G, st->xt, st->Gx); /* Gx = G x~ */
-    for (altdiff_int i = 0; i < m; i++)
-        st->lam[i] += rho * alpha * (st->Ax[i] - st->b[i]); /* lam+ = lam + rho (Ax^ - b) */
+    for (altdiff_int i = 0; i < md->m; i++)
+        st->lam[i] += rho * alpha * (Ax[i] - st->b[i]); /* lam+ = lam + rho (Ax^ - b) */
     double rho_inv = 1 / rho;
-    for (altdiff_int k = 0; k < p; k++) {
-        double gx = alpha * st->Gx[k] + (1 - alpha) * (st->h[k] - st->s[k]); /* Gx^        */
+    for (altdiff_int k = 0; k < md->p; k++) {
+        double gx = alpha * Gx[k] + (1 - alpha) * (st->h[k] - st->s[k]); /* Gx^        */
         double v = st->nu[k] + rho * (gx - st->h[k]);                 /* v = nu + rho (Gx^ - h) */
         st->s[k] = ad_max(0, -v * rho_inv);      /* s+  = max(0, -nu/rho - (Gx^ - h))        */
         st->nu[k] = ad_max(v, 0);                /* nu+ = nu + rho (Gx^ + s+ - h) = max(v, 0) */
         if (mask && st->s[k] > 0) mask[k / 8] |= (unsigned char)(1u << (k % 8));
     }
+}
+
+/* s, lam, nu from x~ (in st->xt) */
+static void constraint_update(const ad_model *md, ad_state *st, double rho, double alpha,
+                              unsigned char *mask)
+{
+    ad_fill(st->Ax, 0, md->m);
+    ad_fill(st->Gx, 0, md->p);
+    ad_block_mul(&md->Ab, st->xt, st->Ax); /* Ax = A x~ */
+    ad_block_mul(&md->Gb, st->xt, st->Gx); /* Gx = G x~ */
+    constraint_step(md, st, st->Ax, st->Gx, rho, alpha, mask);
 }
 
 /* Room for the mask of one more iteration (settings.record); the buffer
@@ -105,8 +119,8 @@ static void primal_residual(ad_model *md, ad_state *st, const double *x, residua
     const double *Ea = md->sc.Einv, *Eg = md->sc.Einv + m;
     ad_fill(st->Ax, 0, m);
     ad_fill(st->Gx, 0, p);
-    ad_gaxpy(md->A, x, st->Ax);
-    ad_gaxpy(md->G, x, st->Gx);
+    ad_block_mul(&md->Ab, x, st->Ax);
+    ad_block_mul(&md->Gb, x, st->Gx);
     double scale = ad_max(ad_nrm_inf_scaled(st->Ax, Ea, m), ad_nrm_inf_scaled(st->Gx, Eg, p));
     double res = 0;
     for (altdiff_int i = 0; i < m; i++) {
@@ -158,8 +172,8 @@ static void dual_residual(ad_model *md, ad_state *st, const double *x, residuals
     r->xPx = md->sc.cinv * ad_dot(x, v, n);                        /* x'Px      */
     scale = ad_max(scale, accumulate(md, acc, v));
     ad_fill(v, 0, n);
-    ad_gatxpy(md->A, st->lam, v);                                 /* A'lam     */
-    ad_gatxpy(md->G, st->nu, v);                                  /* + G'nu    */
+    ad_block_mul_t(&md->Ab, st->lam, v);                                 /* A'lam     */
+    ad_block_mul_t(&md->Gb, st->nu, v);                                  /* + G'nu    */
     scale = ad_max(scale, accumulate(md, acc, v));
     r->r_dual = md->sc.cinv * ad_nrm_inf_scaled(acc, md->sc.Dinv, n);
     r->dual_scale = scale;
@@ -226,8 +240,8 @@ static int primal_infeasible(ad_model *md, ad_state *st)
     double lhs = md->sc.cinv * (ad_dot(st->b, dl, m) + ad_dot(st->h, dn, p)); /* b'dlam + h'dnu */
     if (lhs >= -eps * norm) return 0;
     ad_fill(v, 0, n);
-    ad_gatxpy(md->A, dl, v);
-    ad_gatxpy(md->G, dn, v);
+    ad_block_mul_t(&md->Ab, dl, v);
+    ad_block_mul_t(&md->Gb, dn, v);
     if (md->sc.cinv * ad_nrm_inf_scaled(v, md->sc.Dinv, n) > eps * norm) return 0;
     for (altdiff_int i = 0; i < m; i++) st->cert_lam[i] = md->sc.cinv * md->sc.E[i] * dl[i] / norm;
     for (altdiff_int k = 0; k < p; k++) st->cert_nu[k] = md->sc.cinv * md->sc.E[m + k] * dn[k] / norm;
@@ -250,8 +264,8 @@ static int dual_infeasible(ad_model *md, ad_state *st)
     if (md->sc.cinv * ad_nrm_inf_scaled(v, md->sc.Dinv, n) > eps * norm) return 0; /* P dx ~ 0 */
     ad_fill(st->Ax, 0, m);
     ad_fill(st->Gx, 0, p);
-    ad_gaxpy(md->A, dx, st->Ax);
-    ad_gaxpy(md->G, dx, st->Gx);
+    ad_block_mul(&md->Ab, dx, st->Ax);
+    ad_block_mul(&md->Gb, dx, st->Gx);
     if (ad_nrm_inf_scaled(st->Ax, md->sc.Einv, m) > eps * norm) return 0;  /* A dx ~ 0  */
     for (altdiff_int k = 0; k < p; k++)
         if (st->Gx[k] * md->sc.Einv[m + k] > eps * norm) return 0;          /* G dx <~ 0 */
@@ -490,27 +504,49 @@ static void batch_start(ad_state *st)
 }
 
 /* Before the x-update of iteration k: the previous iterates at a check,
- * the acceleration's start point, rhs into column X (n) */
-static void batch_sweep_begin(const ad_model *md, ad_state *st, int check, double *X)
+ * the acceleration's start point, the parts of the right-hand side into
+ * column j of X (n), WA (m), WG (p) */
+static void batch_sweep_begin(const ad_model *md, ad_state *st, int check, ad_batch_work *bw,
+                              altdiff_int j)
 {
+    altdiff_int n = md->n, m = md->m, p = md->p;
     if (check) {
-        ad_copy(st->x_prev, st->x, md->n);
-        ad_copy(st->lam_prev, st->lam, md->m);
-        ad_copy(st->nu_prev, st->nu, md->p);
+        ad_copy(st->x_prev, st->x, n);
+        ad_copy(st->lam_prev, st->lam, m);
+        ad_copy(st->nu_prev, st->nu, p);
     }
     ad_admm_aa_begin(md, st);
-    x_rhs(md, st, md->F.rho, md->F.sigma);
-    ad_copy(X, st->rhs, md->n);
+    rhs_parts(md, st, md->F.rho, md->F.sigma, bw->X + j * n, bw->WA + j * m, bw->WG + j * p);
 }
 
-/* After it: x~ from column X, then s, lam, nu and the relaxed x */
-static void batch_sweep_end(const ad_model *md, ad_state *st, const double *X)
+/* After it: x~ from column j of X, A x~ and G x~ from columns j of WA, WG;
+ * then s, lam, nu and the relaxed x */
+static void batch_sweep_end(const ad_model *md, ad_state *st, const ad_batch_work *bw,
+                            altdiff_int j)
 {
     double alpha = md->set.alpha;
-    ad_copy(st->xt, X, md->n);
-    constraint_update(md, st, md->F.rho, alpha, NULL);
-    for (altdiff_int j = 0; j < md->n; j++)
-        st->x[j] = alpha * st->xt[j] + (1 - alpha) * st->x[j]; /* x+ = alpha x~ + (1-alpha) x */
+    ad_copy(st->xt, bw->X + j * md->n, md->n);
+    constraint_step(md, st, bw->WA + j * md->m, bw->WG + j * md->p, md->F.rho, alpha, NULL);
+    for (altdiff_int i = 0; i < md->n; i++)
+        st->x[i] = alpha * st->xt[i] + (1 - alpha) * st->x[i]; /* x+ = alpha x~ + (1-alpha) x */
+}
+
+/* One sweep of the d active elements: products and the solve on blocks
+ *     X = H \ (X + A'WA + G'WG),   WA = A X,   WG = G X   */
+static int batch_sweep(ad_model *md, ad_state *el, const altdiff_int *act, altdiff_int d,
+                       int check, ad_batch_work *bw)
+{
+    for (altdiff_int j = 0; j < d; j++) batch_sweep_begin(md, &el[act[j]], check, bw, j);
+    ad_block_mul_t_cols(&md->Ab, bw->WA, d, bw->X); /* X += A'WA  */
+    ad_block_mul_t_cols(&md->Gb, bw->WG, d, bw->X); /* X += G'WG  */
+    int status = ad_factor_solve_block(&md->F, bw->X, d, &bw->ws); /* X = H \ X */
+    if (status != ALTDIFF_OK) return status;
+    ad_fill(bw->WA, 0, md->m * d);
+    ad_fill(bw->WG, 0, md->p * d);
+    ad_block_mul_cols(&md->Ab, bw->X, d, bw->WA); /* WA = A X~ */
+    ad_block_mul_cols(&md->Gb, bw->X, d, bw->WG); /* WG = G X~ */
+    for (altdiff_int j = 0; j < d; j++) batch_sweep_end(md, &el[act[j]], bw, j);
+    return ALTDIFF_OK;
 }
 
 /* The shared rho after a check: the geometric mean of the elements'
@@ -547,14 +583,14 @@ static altdiff_int batch_check(ad_model *md, ad_state *el, altdiff_int *act, alt
     return kept;
 }
 
-/* Solve B states together: the x-updates of the nact elements still
- * iterating are one solve with nact right-hand sides (X: n x B scratch,
- * ws: its solve workspaces; act (B), r (B): scratch). Quadratic objectives. */
-int ad_solve_batch(ad_model *md, ad_state *el, altdiff_int B, double *X, altdiff_int *act,
-                   residuals_t *r, ad_solve_work *ws)
+/* Solve B states together: each iteration's x-updates of the d elements
+ * still iterating are one block (bw: the blocks' scratch, act and r of B
+ * entries). Quadratic objectives. */
+int ad_solve_batch(ad_model *md, ad_state *el, altdiff_int B, ad_batch_work *bw)
 {
     const altdiff_settings *set = &md->set;
-    altdiff_int n = md->n, nact = B, k = 0, last = 0;
+    altdiff_int nact = B, k = 0, last = 0, *act = bw->act;
+    residuals *r = bw->res;
     double t0 = ad_time();
     int code = ALTDIFF_OK;
     for (altdiff_int e = 0; e < B; e++) {
@@ -564,10 +600,7 @@ int ad_solve_batch(ad_model *md, ad_state *el, altdiff_int B, double *X, altdiff
     }
     while (nact > 0 && k < set->max_iter) {
         int check = (++k % set->check_every == 0) || k == set->max_iter;
-        for (altdiff_int j = 0; j < nact; j++)
-            batch_sweep_begin(md, &el[act[j]], check, X + j * n);
-        if ((code = ad_factor_solve_block(&md->F, X, nact, ws)) != ALTDIFF_OK) break;
-        for (altdiff_int j = 0; j < nact; j++) batch_sweep_end(md, &el[act[j]], X + j * n);
+        if ((code = batch_sweep(md, el, act, nact, check, bw)) != ALTDIFF_OK) break;
         if (check) {
             nact = batch_check(md, el, act, nact, r, k, t0);
             code = batch_adapt_rho(md, el, act, nact, r, k, &last);

@@ -14,10 +14,7 @@ struct altdiff_batch {
     ad_model model;
     altdiff_int B;
     ad_state *el;          /* B solve states                                 */
-    double *X;             /* n x B: right-hand sides / x~ of the block solve */
-    altdiff_int *act;      /* B: elements still iterating                    */
-    residuals_t *res;      /* B: the last check of each element              */
-    ad_solve_work ws;      /* workspaces of the block solve                  */
+    ad_batch_work bw;      /* scratch of the solve                           */
 };
 
 /* ---- setup ------------------------------------------------------------------- */
@@ -37,12 +34,16 @@ static int problem_valid(const altdiff_problem *prob)
 /* Everything after the model: states with prob's vectors, solve scratch */
 static int batch_alloc(altdiff_batch *bt, const altdiff_problem *prob)
 {
-    altdiff_int B = bt->B, n = bt->model.n;
+    altdiff_int B = bt->B, n = bt->model.n, m = bt->model.m, p = bt->model.p;
+    ad_batch_work *bw = &bt->bw;
+    if ((size_t)B > SIZE_MAX / sizeof(double) / (size_t)(n + m + p + 1)) return ALTDIFF_ERR_NOMEM;
     bt->el = ad_calloc((size_t)B, sizeof(ad_state));
-    bt->X = ad_malloc((size_t)n, (size_t)B * sizeof(double));
-    bt->act = ad_malloc((size_t)B, sizeof(altdiff_int));
-    bt->res = ad_calloc((size_t)B, sizeof(residuals_t));
-    if (!bt->el || !bt->X || !bt->act || !bt->res || (size_t)B > SIZE_MAX / sizeof(double))
+    bw->X = ad_malloc((size_t)n * (size_t)B, sizeof(double));
+    bw->WA = ad_malloc((size_t)(m > 0 ? m : 1) * (size_t)B, sizeof(double));
+    bw->WG = ad_malloc((size_t)(p > 0 ? p : 1) * (size_t)B, sizeof(double));
+    bw->act = ad_malloc((size_t)B, sizeof(altdiff_int));
+    bw->res = ad_calloc((size_t)B, sizeof(residuals_t));
+    if (!bt->el || !bw->X || !bw->WA || !bw->WG || !bw->act || !bw->res)
         return ALTDIFF_ERR_NOMEM;
     for (altdiff_int e = 0; e < B; e++) {
         int status = ad_state_alloc(&bt->model, &bt->el[e]);
@@ -82,12 +83,10 @@ void altdiff_batch_free(altdiff_batch *bt)
 {
     if (!bt) return;
     for (altdiff_int e = 0; bt->el && e < bt->B; e++) ad_state_free(&bt->el[e]);
-    ad_solve_work_free(&bt->ws, &bt->model.F.cm);
+    ad_solve_work_free(&bt->bw.ws, &bt->model.F.cm);
     ad_model_free(&bt->model);
-    ad_free(bt->el);
-    ad_free(bt->X);
-    ad_free(bt->act);
-    ad_free(bt->res);
+    void *arrays[] = {bt->el, bt->bw.X, bt->bw.WA, bt->bw.WG, bt->bw.act, bt->bw.res};
+    for (size_t k = 0; k < sizeof(arrays) / sizeof(arrays[0]); k++) ad_free(arrays[k]);
     ad_free(bt);
 }
 
@@ -130,7 +129,7 @@ int altdiff_batch_update_matrices(altdiff_batch *bt, const double *Px, const dou
         (Gx && !ad_all_finite(Gx, md->Gnz)))
         return ALTDIFF_ERR_INVALID;
     ad_state *s0 = &bt->el[0];
-    double c0, *D0 = bt->X, *E0 = s0->wn2; /* X: n x B >= n; wn2: n + m + p */
+    double c0, *D0 = bt->bw.X, *E0 = s0->wn2; /* X: n x B >= n; wn2: n + m + p */
     int status = ad_model_set_matrices(md, Px, Ax, Gx, s0->q0, D0, E0, &c0);
     for (altdiff_int e = 0; e < bt->B; e++) {
         ad_state *st = &bt->el[e];
@@ -175,7 +174,7 @@ int altdiff_batch_solve(altdiff_batch *bt)
 {
     if (!bt) return ALTDIFF_ERR_INVALID;
     for (altdiff_int e = 0; e < bt->B; e++) clean_iterates(&bt->model, &bt->el[e]);
-    int status = ad_solve_batch(&bt->model, bt->el, bt->B, bt->X, bt->act, bt->res, &bt->ws);
+    int status = ad_solve_batch(&bt->model, bt->el, bt->B, &bt->bw);
     for (altdiff_int e = 0; e < bt->B; e++) ad_state_info_setup(&bt->model, &bt->el[e]);
     return status;
 }

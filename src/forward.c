@@ -44,8 +44,8 @@ static void tangent_rhs(ad_model *md, tangent *t, double rho, double sigma)
         for (altdiff_int i = 0; i < m; i++) a[i] = (db ? rho * db[i] : 0) - t->dlam[c * m + i];
         for (altdiff_int k = 0; k < p; k++)
             g[k] = -t->dnu[c * p + k] - rho * (t->ds[c * p + k] - (dh ? dh[k] : 0));
-        ad_gatxpy(md->A, a, r); /* r += A'(rho db - dlam)         */
-        ad_gatxpy(md->G, g, r); /* r += G'(-dnu - rho (ds - dh))  */
+        ad_block_mul_t(&md->Ab, a, r); /* r += A'(rho db - dlam)         */
+        ad_block_mul_t(&md->Gb, g, r); /* r += G'(-dnu - rho (ds - dh))  */
     }
 }
 
@@ -59,8 +59,8 @@ static double tangent_constraints(ad_model *md, ad_state *st, tangent *t, altdif
     const double *db = t->db ? t->db + c * m : NULL, *dh = t->dh ? t->dh + c * p : NULL;
     ad_fill(a, 0, m);
     ad_fill(g, 0, p);
-    ad_gaxpy(md->A, t->dxt + c * n, a); /* A dx~ */
-    ad_gaxpy(md->G, t->dxt + c * n, g); /* G dx~ */
+    ad_block_mul(&md->Ab, t->dxt + c * n, a); /* A dx~ */
+    ad_block_mul(&md->Gb, t->dxt + c * n, g); /* G dx~ */
     for (altdiff_int i = 0; i < m; i++) {
         double step = rho * alpha * (a[i] - (db ? db[i] : 0)); /* dlam+ - dlam */
         dlam[i] += step;

@@ -63,7 +63,10 @@ static int allocate_model(ad_model *md)
     md->A0x = dup(md->A->x, md->A->p[n]);
     md->G0x = dup(md->G->x, md->G->p[n]);
     int ok = md->P0x && md->A0x && md->G0x;
-    return ok ? ad_scaling_alloc(&md->sc, n, md->m + md->p) : ALTDIFF_ERR_NOMEM;
+    int status = ok ? ad_scaling_alloc(&md->sc, n, md->m + md->p) : ALTDIFF_ERR_NOMEM;
+    if (status == ALTDIFF_OK) status = ad_block_alloc(&md->Ab, md->A);
+    if (status == ALTDIFF_OK) status = ad_block_alloc(&md->Gb, md->G);
+    return status;
 }
 
 /* The model of prob (validated): kept rows, matrices, scaling (its cost
@@ -89,6 +92,8 @@ void ad_model_free(ad_model *md)
 {
     ad_factor_free(&md->F);
     ad_scaling_free(&md->sc);
+    ad_block_free(&md->Ab);
+    ad_block_free(&md->Gb);
     ad_spfree(md->P);
     ad_spfree(md->A);
     ad_spfree(md->G);
@@ -161,6 +166,8 @@ void ad_model_scale(ad_model *md, const double *q0)
     ad_copy(md->A->x, md->A0x, md->A->p[n]);
     ad_copy(md->G->x, md->G0x, md->G->p[n]);
     ad_scaling_compute(&md->sc, md->P, md->A, md->G, q0, md->set.scaling);
+    ad_block_refresh(&md->Ab); /* the dense copies of A~, G~ */
+    ad_block_refresh(&md->Gb);
 }
 
 /* q~ = c D q, b~ = Ea b, h~ = Eg h (kept rows) */

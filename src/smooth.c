@@ -290,10 +290,10 @@ static void penalty_product(ad_model *md, ad_state *st, const double *v, double 
     } else {
         ad_fill(st->Ax, 0, md->m);
         ad_fill(st->Gx, 0, md->p);
-        ad_gaxpy(md->A, v, st->Ax);
-        ad_gaxpy(md->G, v, st->Gx);
-        ad_gatxpy(md->A, st->Ax, Sv);
-        ad_gatxpy(md->G, st->Gx, Sv);
+        ad_block_mul(&md->Ab, v, st->Ax);
+        ad_block_mul(&md->Gb, v, st->Gx);
+        ad_block_mul_t(&md->Ab, st->Ax, Sv);
+        ad_block_mul_t(&md->Gb, st->Gx, Sv);
     }
 }
 

@@ -1,0 +1,95 @@
+/* ops.c: products with the constraint blocks (ops.h) */
+#include <limits.h>
+#include <string.h>
+
+#include "ops.h"
+
+#define AD_BLOCK_DENSE_FRACTION 0.2 /* this full: kept dense as well           */
+#define AD_BLOCK_DENSE_MAX 50000000 /* entries (400 MB) at most                */
+
+void dgemv_(const char *trans, const int *m, const int *n, const double *alpha, const double *a,
+            const int *lda, const double *x, const int *incx, const double *beta, double *y,
+            const int *incy);
+void dgemm_(const char *ta, const char *tb, const int *m, const int *n, const int *k,
+            const double *alpha, const double *a, const int *lda, const double *b,
+            const int *ldb, const double *beta, double *c, const int *ldc);
+
+int ad_block_dense_pays(altdiff_int rows, altdiff_int n, altdiff_int nnz)
+{
+    double size = (double)rows * (double)n;
+    return rows > 0 && rows <= INT_MAX && n <= INT_MAX && size <= AD_BLOCK_DENSE_MAX &&
+           (double)nnz >= AD_BLOCK_DENSE_FRACTION * size;
+}
+
+int ad_block_alloc(ad_block *B, const cs_dl *S)
+{
+    B->S = S;
+    B->dense = NULL;
+    if (!ad_block_dense_pays(S->m, S->n, S->p[S->n])) return ALTDIFF_OK;
+    B->dense = ad_malloc((size_t)S->m * (size_t)S->n, sizeof(double));
+    if (!B->dense) return ALTDIFF_ERR_NOMEM;
+    ad_block_refresh(B);
+    return ALTDIFF_OK;
+}
+
+void ad_block_refresh(ad_block *B)
+{
+    if (!B->dense) return;
+    const cs_dl *S = B->S;
+    size_t rows = (size_t)S->m;
+    memset(B->dense, 0, sizeof(double) * rows * (size_t)S->n);
+    for (altdiff_int j = 0; j < S->n; j++)
+        for (altdiff_int t = S->p[j]; t < S->p[j + 1]; t++)
+            B->dense[(size_t)j * rows + (size_t)S->i[t]] = S->x[t];
+}
+
+void ad_block_free(ad_block *B)
+{
+    B->dense = ad_free(B->dense);
+}
+
+void ad_block_mul(const ad_block *B, const double *x, double *y)
+{
+    if (!B->dense) {
+        ad_gaxpy(B->S, x, y);
+        return;
+    }
+    int m = (int)B->S->m, n = (int)B->S->n, one = 1;
+    double d1 = 1;
+    dgemv_("N", &m, &n, &d1, B->dense, &m, x, &one, &d1, y, &one); /* y += M x */
+}
+
+void ad_block_mul_t(const ad_block *B, const double *y, double *x)
+{
+    if (!B->dense) {
+        ad_gatxpy(B->S, y, x);
+        return;
+    }
+    int m = (int)B->S->m, n = (int)B->S->n, one = 1;
+    double d1 = 1;
+    dgemv_("T", &m, &n, &d1, B->dense, &m, y, &one, &d1, x, &one); /* x += M'y */
+}
+
+void ad_block_mul_cols(const ad_block *B, const double *X, altdiff_int d, double *Y)
+{
+    altdiff_int rows = B->S->m, n = B->S->n;
+    if (!B->dense || d > INT_MAX) {
+        for (altdiff_int c = 0; c < d; c++) ad_block_mul(B, X + c * n, Y + c * rows);
+        return;
+    }
+    int m = (int)rows, nn = (int)n, dd = (int)d;
+    double d1 = 1;
+    dgemm_("N", "N", &m, &dd, &nn, &d1, B->dense, &m, X, &nn, &d1, Y, &m); /* Y += M X */
+}
+
+void ad_block_mul_t_cols(const ad_block *B, const double *Y, altdiff_int d, double *X)
+{
+    altdiff_int rows = B->S->m, n = B->S->n;
+    if (!B->dense || d > INT_MAX) {
+        for (altdiff_int c = 0; c < d; c++) ad_block_mul_t(B, Y + c * rows, X + c * n);
+        return;
+    }
+    int m = (int)rows, nn = (int)n, dd = (int)d;
+    double d1 = 1;
+    dgemm_("T", "N", &nn, &dd, &m, &d1, B->dense, &m, Y, &m, &d1, X, &nn); /* X += M'Y */
+}
