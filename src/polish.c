@@ -185,7 +185,7 @@ static void install(const ad_model *md, ad_state *st, const polish_work *pw)
     ad_scale_dual(&md->sc, 0, pw->lam, m, st->lam);
     ad_scale_dual(&md->sc, m, pw->nu, p, st->nu);
     ad_fill(st->Gx, 0, p);
-    ad_gaxpy(md->G, st->x, st->Gx);                                   /* G~ x~ */
+    ad_block_mul(&md->Gb, st->x, st->Gx);                             /* G~ x~ */
     for (altdiff_int k = 0; k < p; k++)
         st->s[k] = pw->inJ[k] ? 0 : ad_max(st->h[k] - st->Gx[k], 0); /* h~ - G~ x~ */
 }
