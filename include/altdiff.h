@@ -136,7 +136,24 @@ typedef struct {
  * The iterates always satisfy s >= 0, nu >= 0 and s_i nu_i = 0 exactly, so
  * r_prim <= eps_prim, r_dual <= eps_dual and gap <= eps_gap make x, s, lam,
  * nu an approximate KKT point: status ALTDIFF_SOLVED. Smooth objectives
- * have no gap test (gap = 0). */
+ * have no gap test (gap = 0).
+ *
+ * Solution polishing (settings.polish, doc/MATH.md 3.10): after a QP solve
+ * that ended SOLVED (or MAX_ITER within 100 times the tolerances), the
+ * active set J = { nu_i > 0 } of the ADMM point is taken as the exact one
+ * and the equality-constrained QP on it,
+ *     [P A' G_J'; A 0 0; G_J 0 0] (x, lam, nu_J) = (-q, b, h_J),
+ * is solved with the KKT mode's factorization and iterative refinement;
+ * nu = 0 off J, s = 0 on J and s = max(h - G x, 0) off J. The polished point
+ * is kept (info.polish = 1) when nu_J >= 0 and it passes the stopping test
+ * with max(r_prim/eps_prim, r_dual/eps_dual, gap/eps_gap) no larger than
+ * the ADMM point's; else the ADMM point stays (info.polish = -1). A kept
+ * point is the solution to the accuracy of the linear solve when the guess
+ * is right, and the derivatives are taken there. Not done for smooth
+ * objectives, with record = 1, by altdiff_solve_jvp, or in batches. An
+ * allocation failure while polishing makes the solve return
+ * ALTDIFF_ERR_NOMEM (status ALTDIFF_NUMERICAL_ERROR); a failed
+ * factorization is a rejection. */
 typedef struct {
     int status;            /* ALTDIFF_SOLVED, ALTDIFF_MAX_ITER, ...            */
     altdiff_int iter;      /* iterations taken                                 */

@@ -216,7 +216,7 @@ void ad_residuals(ad_model *md, ad_state *st, const double *x, residuals_t *r);
 int ad_converged(const residuals_t *r);
 void ad_info_residuals(ad_state *st, const residuals_t *r);
 
-/* polish.c: solution polishing (doc/MATH.md section 3.9). After a solve
+/* polish.c: solution polishing (doc/MATH.md section 3.10). After a solve
  * whose last check gave r: when settings.polish and the solve qualify
  * (SOLVED, or MAX_ITER within AD_POLISH_NEAR of the tolerances; QPs without
  * record; cheap enough), solve the equality-constrained QP on the active

@@ -1,5 +1,5 @@
 /*
- * polish.c: solution polishing (doc/MATH.md section 3.9), as OSQP's polish.
+ * polish.c: solution polishing (doc/MATH.md section 3.10), as OSQP's polish.
  * After the iterations, guess the active set from the ADMM point,
  *
  *     J = { kept rows k : nu_k > s_k }      (= nu_k > 0: the iterates are

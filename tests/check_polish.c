@@ -1,4 +1,4 @@
-/* check_polish.c: solution polishing (src/polish.c, doc/MATH.md 3.9). A
+/* check_polish.c: solution polishing (src/polish.c, doc/MATH.md 3.10). A
  * polished loose solve matches the exact solution of QPs built from it (QPs
  * and LPs); a wrong active-set guess is rejected and leaves the iterates as
  * they were; a MAX_ITER point near the tolerance becomes SOLVED; the
