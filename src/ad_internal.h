@@ -45,10 +45,39 @@ typedef struct {
 } ad_objective;
 
 
+typedef struct ad_model_s ad_model;
+typedef struct ad_state_s ad_state;
+
+/* The x-update of ADMM and what depends on the objective's form: a small
+ * table with one implementation for the quadratic objective (quadratic.c:
+ * one solve with the factor of H) and one for smooth objectives (smooth.c:
+ * damped Newton). The ADMM core calls through it and has no
+ * objective-specific branches. */
+typedef struct {
+    /* x~ (st->xt) = argmin of the augmented Lagrangian with right-hand side
+     * st->rhs at the factored rho, sigma */
+    int (*x_update)(ad_model *md, ad_state *st);
+    /* v (n, scaled) = gradient of the objective part at x~; info.obj */
+    int (*gradient)(ad_model *md, ad_state *st, const double *x, double *v);
+    void (*start)(ad_model *md);            /* a new solve (NULL: nothing)   */
+    void (*accuracy)(ad_model *md, double tol); /* after a check: the next
+                                               x-updates' tolerance (NULL)  */
+    int (*linearize)(ad_model *md, const double *x); /* the factor at x~ for a
+                                               tangent sweep (NULL: fixed H) */
+    int (*finish)(ad_model *md, ad_state *st); /* end of a solve (NULL)     */
+    int check_newton_point; /* checks at x~ (the Newton point), not at x     */
+    int has_gap;           /* the duality-gap test applies                   */
+    int detects_unbounded; /* the dual infeasibility test applies            */
+} ad_xupdate;
+
+extern const ad_xupdate ad_quadratic_xupdate; /* quadratic.c */
+extern const ad_xupdate ad_newton_xupdate;    /* smooth.c    */
+
 /* What a solve only reads: the problem (scaled, and as given), its scaling
  * and the factor of H. One model serves any number of solve states. */
-typedef struct {
+struct ad_model_s {
     altdiff_settings set;
+    const ad_xupdate *xu;  /* the objective's x-update and its properties    */
     altdiff_int n, m, p;   /* p: kept inequality rows                        */
     altdiff_int p_all;     /* inequality rows given                          */
     altdiff_int *keep;     /* p: row of G given for kept row k               */
@@ -62,11 +91,11 @@ typedef struct {
     ad_factor F;
     ad_objective obj;
     double t_setup;        /* seconds: the whole of setup                    */
-} ad_model;
+};
 
 /* What one solve writes: its vectors q, b, h, the iterates, scratch,
  * certificates, Anderson memory, recorded masks and the info. */
-typedef struct {
+struct ad_state_s {
     altdiff_info info;
     double *q, *b, *h;     /* scaled (h: kept rows)                          */
     double *q0, *b0, *h0;  /* as given (h0: all p_all rows)                  */
@@ -83,7 +112,7 @@ typedef struct {
      * (k * mask_row + i / 8, i % 8); mask_iters iterations held */
     unsigned char *masks;
     altdiff_int mask_row, mask_iters, mask_cap;
-} ad_state;
+};
 
 /* The public workspace: one model and one solve state. */
 struct altdiff_work {
@@ -235,10 +264,7 @@ int ad_polish_try(ad_model *md, ad_state *st, const residuals_t *r, int *outcome
  * domain, AD_ERR_NEWTON: no Newton step decreased the augmented Lagrangian) */
 #define AD_ERR_DOMAIN (-100)
 #define AD_ERR_NEWTON (-101)
-static inline int ad_smooth(const ad_model *md)
-{
-    return md->obj.kind != ALTDIFF_OBJECTIVE_QUADRATIC;
-}
+static inline int ad_smooth(const ad_model *md) { return md->xu != &ad_quadratic_xupdate; }
 /* x~ = argmin of the augmented Lagrangian (damped Newton from w->xt, which
  * receives it); rhs = sigma x - q~ - A'(lam - rho b) - G'(nu + rho (s - h)) */
 int ad_smooth_x_update(ad_model *md, ad_state *st, const double *rhs, double rho, double sigma);

@@ -193,8 +193,8 @@ int ad_unroll_vjp(ad_model *md, ad_state *st, const double *wt, double *gq, doub
     }
     for (altdiff_int k = st->mask_iters - 1; k >= 0 && status == ALTDIFF_OK; k--) {
         a.mask = st->masks + k * st->mask_row;
-        if (ad_smooth(md)) /* the x-update of sweep k is linearized at its x~ */
-            status = ad_smooth_refresh(md, md->obj.xrec + k * n);
+        if (md->xu->linearize) /* the x-update of sweep k is linearized at its x~ */
+            status = md->xu->linearize(md, md->obj.xrec + k * n);
         if (status == ALTDIFF_OK) status = sweep_transpose(md, st, &a, u, v); /* Phi_k'u, Psi_k'u */
         ad_axpy(acc, 1.0, gq, n);
         ad_axpy(acc + n, 1.0, gb, m);
@@ -208,8 +208,8 @@ int ad_unroll_vjp(ad_model *md, ad_state *st, const double *wt, double *gq, doub
         ad_copy(gb, acc + n, m);
         ad_copy(gh, acc + n + m, p);
     }
-    if (ad_smooth(md)) { /* the factor at the solution again */
-        int refreshed = ad_smooth_refresh(md, st->x);
+    if (md->xu->linearize) { /* the factor at the solution again */
+        int refreshed = md->xu->linearize(md, st->x);
         if (status == ALTDIFF_OK) status = refreshed;
     }
     info->iter = st->mask_iters;

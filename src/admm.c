@@ -92,14 +92,7 @@ static int admm_step(ad_model *md, ad_state *st)
     unsigned char *mask = md->set.record ? next_mask(st) : NULL;
     if (md->set.record && !mask) return ALTDIFF_ERR_NOMEM;
     x_rhs(md, st, rho, sigma);
-    int status;
-    if (ad_smooth(md)) { /* x~ = argmin of the augmented Lagrangian (Newton) */
-        status = ad_smooth_x_update(md, st, st->rhs, rho, sigma);
-        if (status == ALTDIFF_OK && mask) status = ad_smooth_record(md, st, st->mask_iters - 1);
-    } else {
-        ad_copy(st->xt, st->rhs, md->n);
-        status = ad_factor_solve(&md->F, st->xt); /* x~ = H \ rhs */
-    }
+    int status = md->xu->x_update(md, st); /* x~ = argmin of the augmented Lagrangian */
     if (status != ALTDIFF_OK) return status;
     constraint_update(md, st, rho, alpha, mask);
     for (altdiff_int j = 0; j < md->n; j++)
@@ -147,11 +140,7 @@ static double accumulate(ad_model *md, double *acc, const double *v)
  * the objective (1/2 x'Px + q'x, or f(x) + q'x) into info.obj */
 static int objective_gradient(ad_model *md, ad_state *st, const double *x, double *v)
 {
-    if (ad_smooth(md)) return ad_smooth_gradient(md, st, x, v, &st->info.obj);
-    ad_fill(v, 0, md->n);
-    ad_symv_upper(md->P, x, v);                                  /* P x       */
-    st->info.obj = md->sc.cinv * (0.5 * ad_dot(x, v, md->n) + ad_dot(st->q, x, md->n));
-    return ALTDIFF_OK;
+    return md->xu->gradient(md, st, x, v);
 }
 
 /* Dual residual |Px + q + A'lam + G'nu| (|grad f + q + ...|) and its scale
@@ -188,7 +177,7 @@ static void dual_residual(ad_model *md, ad_state *st, const double *x, residuals
  * objectives have no gap test (gap = 0). */
 static void duality_gap(ad_model *md, ad_state *st, const double *x, residuals *r)
 {
-    if (ad_smooth(md)) {
+    if (!md->xu->has_gap) {
         r->gap = 0;
         r->eps_gap = INFINITY;
         return;
@@ -254,7 +243,7 @@ static int dual_infeasible(ad_model *md, ad_state *st)
 {
     altdiff_int n = md->n, m = md->m, p = md->p;
     double eps = md->set.eps_dinf, *dx = st->wn, *v = st->wn2;
-    if (ad_smooth(md)) return 0; /* not detected for smooth objectives (altdiff.h) */
+    if (!md->xu->detects_unbounded) return 0; /* smooth objectives (altdiff.h) */
     for (altdiff_int j = 0; j < n; j++) dx[j] = st->x[j] - st->x_prev[j];
     double norm = ad_nrm_inf_scaled(dx, md->sc.D, n);
     if (norm <= eps) return 0;
@@ -368,9 +357,9 @@ static void log_line(const ad_model *md, const ad_state *st, altdiff_int k, cons
 /* The outcome of check k, or ALTDIFF_UNSOLVED to go on */
 static int check_outcome(ad_model *md, ad_state *st, residuals *r, double t0)
 {
-    const double *x = ad_smooth(md) ? st->xt : st->x; /* smooth: the Newton point */
+    const double *x = md->xu->check_newton_point ? st->xt : st->x;
     ad_residuals(md, st, x, r);
-    md->obj.tol = 0.1 * ad_max(r->eps_dual, r->r_dual); /* the next x-updates */
+    if (md->xu->accuracy) md->xu->accuracy(md, 0.1 * ad_max(r->eps_dual, r->r_dual));
     if (!isfinite(r->r_prim) || !isfinite(r->r_dual) || !isfinite(r->gap))
         return ALTDIFF_NUMERICAL_ERROR;
     if (converged(r)) return ALTDIFF_SOLVED;
@@ -408,14 +397,6 @@ static void finish_info(ad_model *md, ad_state *st, int outcome, altdiff_int k, 
     st->info.t_iterate = ad_time() - t0;
 }
 
-/* Smooth objectives: the solution is the last Newton point x~ (in the
- * domain), and the factor of H is refreshed at it for the derivatives */
-static int smooth_finish(ad_model *md, ad_state *st)
-{
-    ad_copy(st->x, st->xt, md->n);
-    return ad_smooth_refresh(md, st->x);
-}
-
 /* The iterations; with t, one tangent sweep after every step, at that step's
  * rho and slack mask (the Alt-Diff recursion alongside the solve), and *rel
  * its last relative change */
@@ -431,8 +412,7 @@ int ad_solve(ad_model *md, ad_state *st, ad_tangent *t, double *rel)
     st->info.polish = 0;
     st->info.t_polish = 0;
     ad_anderson_start(&st->aa, !t); /* the tangents follow the plain map */
-    md->obj.tol = INFINITY;
-    md->obj.tol_final = 0.1 * set->eps_abs;
+    if (md->xu->start) md->xu->start(md);
     st->mask_iters = 0;
     st->mask_row = (md->p + 7) / 8 > 0 ? (md->p + 7) / 8 : 1;
     if (set->verbose) log_header();
@@ -445,7 +425,8 @@ int ad_solve(ad_model *md, ad_state *st, ad_tangent *t, double *rel)
         }
         ad_admm_aa_begin(md, st);
         if ((code = admm_step(md, st)) != ALTDIFF_OK) break;
-        if (t && ad_smooth(md) && (code = ad_smooth_refresh(md, st->xt)) != ALTDIFF_OK) break;
+        if (t && md->xu->linearize && (code = md->xu->linearize(md, st->xt)) != ALTDIFF_OK)
+            break;
         if (t && (code = ad_tangent_step(md, st, t, rel)) != ALTDIFF_OK) break;
         if (check) {
             outcome = check_outcome(md, st, &r, t0);
@@ -458,7 +439,7 @@ int ad_solve(ad_model *md, ad_state *st, ad_tangent *t, double *rel)
         }
         if (outcome == ALTDIFF_UNSOLVED && k < set->max_iter) ad_admm_aa_end(md, st);
     }
-    if (code == ALTDIFF_OK && ad_smooth(md)) code = smooth_finish(md, st);
+    if (code == ALTDIFF_OK && md->xu->finish) code = md->xu->finish(md, st);
     if (code != ALTDIFF_OK) outcome = refactor_outcome(code); /* incl. out of memory */
     finish_info(md, st, outcome, k, &r, t0);
     if (code == ALTDIFF_OK && !t) { /* polishing (polish.c); not along a tangent */

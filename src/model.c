@@ -75,6 +75,7 @@ static int allocate_model(ad_model *md)
 int ad_model_init(ad_model *md, const altdiff_problem *prob, const altdiff_settings *set)
 {
     md->set = *set;
+    md->xu = &ad_quadratic_xupdate;
     md->n = prob->n;
     md->m = prob->m;
     md->p_all = prob->p;

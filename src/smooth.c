@@ -195,7 +195,11 @@ int ad_smooth_prepare(ad_objective *o, const altdiff_problem *prob, const altdif
 }
 
 /* After the QP setup with P = Hess f(x0): the model takes the objective */
-int ad_smooth_attach(ad_model *md, ad_state *st) { return objective_attach(md, st); }
+int ad_smooth_attach(ad_model *md, ad_state *st)
+{
+    md->xu = &ad_newton_xupdate;
+    return objective_attach(md, st);
+}
 
 void ad_smooth_free(ad_objective *o)
 {
@@ -511,3 +515,42 @@ int altdiff_theta_grad(const altdiff_work *w, const double *dq, double *dtheta)
     o->f.dgrad_t(o->f.user, o->xu, dq, dtheta); /* dL/dtheta = J' dL/dq */
     return ALTDIFF_OK;
 }
+
+/* ---- the x-update table (ad_internal.h) ---------------------------------------- */
+
+static int newton_x_update(ad_model *md, ad_state *st)
+{
+    int status = ad_smooth_x_update(md, st, st->rhs, md->F.rho, md->F.sigma);
+    if (status == ALTDIFF_OK && md->set.record) status = ad_smooth_record(md, st, st->mask_iters - 1);
+    return status;
+}
+
+static int newton_gradient(ad_model *md, ad_state *st, const double *x, double *v)
+{
+    return ad_smooth_gradient(md, st, x, v, &st->info.obj);
+}
+
+/* Newton stops at |residual| <= tol: loose at first, tol_final at the end */
+static void newton_start(ad_model *md)
+{
+    md->obj.tol = INFINITY;
+    md->obj.tol_final = 0.1 * md->set.eps_abs;
+}
+
+static void newton_accuracy(ad_model *md, double tol) { md->obj.tol = tol; }
+
+/* The solution is the last Newton point x~ (in the domain), and the factor
+ * of H is refreshed at it for the derivatives */
+static int newton_finish(ad_model *md, ad_state *st)
+{
+    ad_copy(st->x, st->xt, md->n);
+    return ad_smooth_refresh(md, st->x);
+}
+
+const ad_xupdate ad_newton_xupdate = {
+    newton_x_update, newton_gradient, newton_start, newton_accuracy, ad_smooth_refresh,
+    newton_finish,
+    1, /* checks at the Newton point x~ (in the domain)               */
+    0, /* no duality-gap test (the dual needs f's conjugate)          */
+    0, /* unboundedness is not detected (altdiff.h)                   */
+};
