@@ -151,33 +151,45 @@ static cholmod_sparse *full_upper(altdiff_int n, cholmod_common *cm)
     return M;
 }
 
-/* HPm = P and HSm = S'S on the full upper pattern, S'S by one dsyrk */
+/* HPm = P on the full upper pattern and F->HS = S'S on it (HSm stays NULL:
+ * no second pattern), S'S by dsyrk: from the dense copies of A and G when
+ * the caller has them (Ad: m x n, Gd: p x n, NULL: none), else from a dense
+ * copy of S made here */
 static int form_parts_dense(ad_factor *F, const cs_dl *P, const cs_dl *A, const cs_dl *G,
-                            cholmod_sparse **HPm, cholmod_sparse **HSm)
+                            const double *Ad, const double *Gd, cholmod_sparse **HPm,
+                            cholmod_sparse **HSm)
 {
     cholmod_common *cm = &F->cm;
-    altdiff_int n = F->n, rows = A->m + G->m;
-    double *Sd = ad_calloc((size_t)rows * (size_t)n, sizeof(double));
+    altdiff_int n = F->n, m = A->m, p = G->m, rows = m + p;
+    int have_dense = (m == 0 || Ad) && (p == 0 || Gd);
+    double *Sd = have_dense ? NULL : ad_calloc((size_t)rows * (size_t)n, sizeof(double));
     double *C = ad_malloc((size_t)n * (size_t)n, sizeof(double));
     *HPm = full_upper(n, cm);
-    *HSm = full_upper(n, cm);
-    int status = (Sd && C && *HPm && *HSm) ? ALTDIFF_OK : ALTDIFF_ERR_NOMEM;
+    *HSm = NULL;
+    if (!F->HS) F->HS = ad_malloc((size_t)n * (size_t)(n + 1) / 2, sizeof(double));
+    int status = ((have_dense || Sd) && C && *HPm && F->HS) ? ALTDIFF_OK : ALTDIFF_ERR_NOMEM;
     if (status == ALTDIFF_OK) {
-        int nn = (int)n, kk = (int)rows;
-        double one = 1, zero = 0, *hs = (*HSm)->x, *hp = (*HPm)->x;
-        densify(A, G, Sd);
-        dsyrk_("U", "T", &nn, &kk, &one, Sd, &kk, &zero, C, &nn); /* C = S'S (upper) */
+        int nn = (int)n;
+        double one = 1, zero = 0, *hs = F->HS, *hp = (*HPm)->x;
+        if (have_dense) { /* C = A'A + G'G (upper) */
+            int mm = (int)m, pp = (int)p;
+            double beta = 0;
+            if (m > 0) dsyrk_("U", "T", &nn, &mm, &one, Ad, &mm, &beta, C, &nn), beta = 1;
+            if (p > 0) dsyrk_("U", "T", &nn, &pp, &one, Gd, &pp, &beta, C, &nn);
+        } else {          /* C = S'S (upper) */
+            int kk = (int)rows;
+            densify(A, G, Sd);
+            dsyrk_("U", "T", &nn, &kk, &one, Sd, &kk, &zero, C, &nn);
+        }
         altdiff_int *Hp = (*HPm)->p;
-        for (altdiff_int j = 0; j < n; j++)
-            for (altdiff_int i = 0; i <= j; i++) {
-                hs[Hp[j] + i] = C[(size_t)i + (size_t)j * (size_t)n];
-                hp[Hp[j] + i] = 0;
-            }
+        for (altdiff_int j = 0; j < n; j++) {
+            memcpy(hs + Hp[j], C + (size_t)j * (size_t)n, sizeof(double) * (size_t)(j + 1));
+            memset(hp + Hp[j], 0, sizeof(double) * (size_t)(j + 1));
+        }
         for (altdiff_int j = 0; j < n; j++) /* P upper: row i <= j lands at Hp[j] + i */
             for (altdiff_int t = P->p[j]; t < P->p[j + 1]; t++) hp[Hp[j] + P->i[t]] = P->x[t];
     } else {
         cholmod_l_free_sparse(HPm, cm);
-        cholmod_l_free_sparse(HSm, cm);
     }
     ad_free(Sd);
     ad_free(C);
@@ -188,8 +200,9 @@ static int form_parts_dense(ad_factor *F, const cs_dl *P, const cs_dl *A, const 
 static int form_parts(ad_factor *F, const cs_dl *P, const cs_dl *A, const cs_dl *G,
                       cholmod_sparse **HPm, cholmod_sparse **HSm)
 {
-    return dense_product_pays(A, G) ? form_parts_dense(F, P, A, G, HPm, HSm)
-                                    : form_parts_sparse(F, P, A, G, HPm, HSm);
+    return dense_product_pays(A, G)
+               ? form_parts_dense(F, P, A, G, F->Ad, F->Gd, HPm, HSm)
+               : form_parts_sparse(F, P, A, G, HPm, HSm);
 }
 
 /* W = Hs \ U and C for the dense rows, after a factorization of Hs */
@@ -240,7 +253,8 @@ int ad_factor_solve(ad_factor *F, double *x)
     return ad_factor_solve_block(F, x, 1, &F->ws);
 }
 
-/* Keep the values of HPm and HSm; locate the diagonal of H */
+/* Keep the values of HPm and HSm (NULL: F->HS holds them already); locate
+ * the diagonal of H */
 static int take_values(ad_factor *F, cholmod_sparse *HPm, cholmod_sparse *HSm)
 {
     altdiff_int n = F->n, *Hp = HPm->p, *Hi = HPm->i, nz = Hp[n];
@@ -249,7 +263,7 @@ static int take_values(ad_factor *F, cholmod_sparse *HPm, cholmod_sparse *HSm)
     if (!F->diag) F->diag = ad_malloc((size_t)n, sizeof(altdiff_int));
     if (!F->HP || !F->HS || !F->diag) return ALTDIFF_ERR_NOMEM;
     memcpy(F->HP, HPm->x, sizeof(double) * (size_t)nz);
-    memcpy(F->HS, HSm->x, sizeof(double) * (size_t)nz);
+    if (HSm) memcpy(F->HS, HSm->x, sizeof(double) * (size_t)nz);
     for (altdiff_int j = 0; j < n; j++) F->diag[j] = Hp[j + 1] - 1; /* sorted upper: last */
     for (altdiff_int j = 0; j < n; j++)
         if (Hi[F->diag[j]] != j) return ALTDIFF_ERR_CHOLMOD;
@@ -272,6 +286,11 @@ int ad_factor_init(ad_factor *F, const cs_dl *P, const cs_dl *A, const cs_dl *G,
     cholmod_l_free_sparse(&HSm, &F->cm);
     if (status != ALTDIFF_OK) return status;
     double t0 = ad_time();
+    if (dense_product_pays(A, G)) { /* a full pattern: no ordering reduces fill */
+        F->cm.nmethods = 1;
+        F->cm.method[0].ordering = CHOLMOD_NATURAL;
+        F->cm.postorder = 0;
+    }
     F->L = cholmod_l_analyze(F->H, &F->cm);
     F->t_analyze = ad_time() - t0;
     if (!F->L) return ad_cholmod_code(&F->cm, 1);

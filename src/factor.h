@@ -33,6 +33,8 @@ typedef struct {
     ad_solve_work ws;      /* the solve workspaces of single solves          */
     double rho, sigma;     /* values H was last factored with               */
     ad_lowrank lr;
+    const double *Ad, *Gd; /* dense copies of A, G (column-major, borrowed),
+                              or NULL: S'S by dsyrk from them when dense    */
     double t_analyze;      /* seconds: symbolic analysis                     */
     double t_factor;       /* seconds: all numeric factorizations            */
     double mem_peak;       /* peak bytes held by CHOLMOD                     */

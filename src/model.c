@@ -86,6 +86,8 @@ int ad_model_init(ad_model *md, const altdiff_problem *prob, const altdiff_setti
     if (status == ALTDIFF_OK) status = allocate_model(md);
     if (status != ALTDIFF_OK) return status;
     ad_model_scale(md, prob->q);
+    md->F.Ad = md->Ab.dense; /* S'S from the dense copies when they exist */
+    md->F.Gd = md->Gb.dense;
     return ad_factor_init(&md->F, md->P, md->A, md->G, md->set.rho, md->set.sigma);
 }
 
