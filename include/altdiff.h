@@ -88,6 +88,7 @@ typedef int64_t altdiff_int; /* same width as SuiteSparse_long */
 #define ALTDIFF_DEFAULT_INFINITY 1e20
 #define ALTDIFF_DEFAULT_VERBOSE_EVERY 100
 #define ALTDIFF_DEFAULT_ANDERSON 5
+#define ALTDIFF_DEFAULT_POLISH 1
 
 /* Settings: start from altdiff_settings_default() and change fields. */
 typedef struct {
@@ -120,6 +121,11 @@ typedef struct {
                               fixed point, so every derivative mode is
                               unchanged. Not used with record = 1, by
                               altdiff_solve_jvp, or for smooth objectives     */
+    int polish;            /* solution polishing after the iterations (below):
+                              0 off; 1 (default) when cheap: skipped when the
+                              predicted cost of the KKT factorization exceeds
+                              the work of the solve itself (a small system,
+                              below 1e7 flops, is always polished); 2 always */
 } altdiff_settings;
 
 /* Information about the last solve. Residuals are in the original
@@ -137,7 +143,24 @@ typedef struct {
  * The iterates always satisfy s >= 0, nu >= 0 and s_i nu_i = 0 exactly, so
  * r_prim <= eps_prim, r_dual <= eps_dual and gap <= eps_gap make x, s, lam,
  * nu an approximate KKT point: status ALTDIFF_SOLVED. Smooth objectives
- * have no gap test (gap = 0). */
+ * have no gap test (gap = 0).
+ *
+ * Solution polishing (settings.polish, doc/MATH.md 3.10): after a QP solve
+ * that ended SOLVED (or MAX_ITER within 100 times the tolerances), the
+ * active set J = { nu_i > 0 } of the ADMM point is taken as the exact one
+ * and the equality-constrained QP on it,
+ *     [P A' G_J'; A 0 0; G_J 0 0] (x, lam, nu_J) = (-q, b, h_J),
+ * is solved with the KKT mode's factorization and iterative refinement;
+ * nu = 0 off J, s = 0 on J and s = max(h - G x, 0) off J. The polished point
+ * is kept (info.polish = 1) when nu_J >= 0 and it passes the stopping test
+ * with max(r_prim/eps_prim, r_dual/eps_dual, gap/eps_gap) no larger than
+ * the ADMM point's; else the ADMM point stays (info.polish = -1). A kept
+ * point is the solution to the accuracy of the linear solve when the guess
+ * is right, and the derivatives are taken there. Not done for smooth
+ * objectives, with record = 1, by altdiff_solve_jvp, or in batches. An
+ * allocation failure while polishing makes the solve return
+ * ALTDIFF_ERR_NOMEM (status ALTDIFF_NUMERICAL_ERROR); a failed
+ * factorization is a rejection. */
 typedef struct {
     int status;            /* ALTDIFF_SOLVED, ALTDIFF_MAX_ITER, ...            */
     altdiff_int iter;      /* iterations taken                                 */
@@ -160,6 +183,10 @@ typedef struct {
     altdiff_int aa_rejected; /* and rejected by the safeguard                  */
     altdiff_int hess_updates; /* smooth objectives: numeric refactorizations
                               for a new Hess f during the last solve           */
+    int polish;            /* solution polishing of the last solve: 0 not tried,
+                              1 accepted (the iterates are the polished point),
+                              -1 rejected (the ADMM point is kept)             */
+    double t_polish;       /* seconds: polishing (not in t_iterate)            */
 } altdiff_info;
 
 /* A sparse matrix in compressed sparse column form (borrowed, 0-based):

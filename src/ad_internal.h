@@ -212,6 +212,11 @@ int ad_kkt_jvp(ad_kkt *K, const double *dq, const double *db, const double *dh, 
 ad_kkt *ad_kkt_free(ad_kkt *K); /* returns NULL; accepts NULL */
 /* Predicted flops and nnz(L) of the KKT factorization (symbolic only) */
 int ad_kkt_estimate(const ad_model *md, const ad_state *st, double *fl, double *lnz);
+/* K (x, lam, nu_J) = (rx, rb, (rh)_J) (polishing): x (n), lam (m), nu (p kept
+ * rows, 0 off J); NULL right-hand sides are zero; *res (or NULL): the
+ * relative residual |rhs - K u| / |rhs| of the refined solve */
+int ad_kkt_solve_point(ad_kkt *K, const double *rx, const double *rb, const double *rh,
+                       double *x, double *lam, double *nu, double *res);
 
 /* adjoint.c: reverse mode on the scaled problem. wt (n): cotangent of x~;
  * outputs gq (n), gb (m), gh (p kept rows), scaled; mode ADJOINT or GMRES. */
@@ -274,6 +279,26 @@ int ad_matrix_grads(const ad_model *md, const ad_state *st, const double *dq, co
 /* admm.c: info.status SOLVED if the iterates pass the stopping test, else
  * UNSOLVED (a point installed by altdiff_set_solution) */
 void ad_assess(ad_model *md, ad_state *st);
+/* admm.c: the figures of a check at the point x (scaled) with the state's s,
+ * lam, nu, as the stopping test computes them (writes info.obj and scratch,
+ * nothing else of the state); whether they pass it; r into info */
+void ad_residuals(ad_model *md, ad_state *st, const double *x, residuals_t *r);
+int ad_converged(const residuals_t *r);
+void ad_info_residuals(ad_state *st, const residuals_t *r);
+
+/* polish.c: solution polishing (doc/MATH.md section 3.10). After a solve
+ * whose last check gave r: when settings.polish and the solve qualify
+ * (SOLVED, or MAX_ITER within AD_POLISH_NEAR of the tolerances; QPs without
+ * record; cheap enough), solve the equality-constrained QP on the active
+ * set J = { nu_k > s_k } with the KKT machinery of kkt.c and keep the
+ * polished point when it passes the stopping test at least as well as r.
+ * Sets info.polish, t_polish (and status, residuals when accepted).
+ * Returns ALTDIFF_OK or ALTDIFF_ERR_NOMEM (a failed factorization or solve
+ * is a rejection); the iterates are the ADMM ones unless accepted. */
+int ad_polish(ad_model *md, ad_state *st, const residuals_t *r);
+/* The polish itself, whatever the settings and status: *outcome 1 accepted,
+ * -1 rejected (iterates unchanged) */
+int ad_polish_try(ad_model *md, ad_state *st, const residuals_t *r, int *outcome);
 
 /* smooth.c: non-quadratic objectives (see altdiff.h). Points x~ are scaled;
  * these return ALTDIFF_OK or an error code (AD_ERR_DOMAIN: x~ outside the

@@ -196,6 +196,22 @@ static int converged(const residuals *r)
     return r->r_prim <= r->eps_prim && r->r_dual <= r->eps_dual && r->gap <= r->eps_gap;
 }
 
+/* Residuals, gap and tolerances of the iterates (x: st->x, or a smooth
+ * objective's Newton point) as a check computes them; writes info.obj and
+ * scratch, nothing else of the state */
+void ad_residuals(ad_model *md, ad_state *st, const double *x, residuals_t *r)
+{
+    primal_residual(md, st, x, r);
+    dual_residual(md, st, x, r);
+    duality_gap(md, st, x, r);
+}
+
+/* 1 if r is finite and passes the stopping test */
+int ad_converged(const residuals_t *r)
+{
+    return isfinite(r->r_prim) && isfinite(r->r_dual) && isfinite(r->gap) && converged(r);
+}
+
 /* ---- infeasibility -------------------------------------------------------- */
 
 /* Primal infeasibility (OSQP's test) on dy = (lam - lam_prev, max(nu -
@@ -342,9 +358,7 @@ static void log_line(const ad_model *md, const ad_state *st, altdiff_int k, cons
 static int check_outcome(ad_model *md, ad_state *st, residuals *r, double t0)
 {
     const double *x = md->xu->check_newton_point ? st->xt : st->x;
-    primal_residual(md, st, x, r);
-    dual_residual(md, st, x, r);
-    duality_gap(md, st, x, r);
+    ad_residuals(md, st, x, r);
     if (md->xu->accuracy) md->xu->accuracy(md, 0.1 * ad_max(r->eps_dual, r->r_dual));
     if (!isfinite(r->r_prim) || !isfinite(r->r_dual) || !isfinite(r->gap))
         return ALTDIFF_NUMERICAL_ERROR;
@@ -361,18 +375,24 @@ static int refactor_outcome(int code)
     return code == ALTDIFF_ERR_NOT_POSDEF ? ALTDIFF_NONCONVEX : ALTDIFF_NUMERICAL_ERROR;
 }
 
-/* Record the outcome of a solve in info */
-static void finish_info(ad_model *md, ad_state *st, int outcome, altdiff_int k, const residuals *r,
-                        double t0)
+/* The residuals, gap and tolerances r into info */
+void ad_info_residuals(ad_state *st, const residuals_t *r)
 {
-    st->info.status = outcome == ALTDIFF_UNSOLVED ? ALTDIFF_MAX_ITER : outcome;
-    st->info.iter = k;
     st->info.r_prim = r->r_prim;
     st->info.r_dual = r->r_dual;
     st->info.eps_prim = r->eps_prim;
     st->info.eps_dual = r->eps_dual;
     st->info.gap = r->gap;
     st->info.eps_gap = r->eps_gap;
+}
+
+/* Record the outcome of a solve in info */
+static void finish_info(ad_model *md, ad_state *st, int outcome, altdiff_int k, const residuals *r,
+                        double t0)
+{
+    st->info.status = outcome == ALTDIFF_UNSOLVED ? ALTDIFF_MAX_ITER : outcome;
+    st->info.iter = k;
+    ad_info_residuals(st, r);
     st->info.rho = md->F.rho;
     st->info.t_iterate = ad_time() - t0;
 }
@@ -389,6 +409,8 @@ int ad_solve(ad_model *md, ad_state *st, ad_tangent *t, double *rel)
     residuals r = {0};
     st->info.rho_updates = st->info.newton_steps = st->info.hess_updates = 0;
     st->info.aa_steps = st->info.aa_rejected = 0;
+    st->info.polish = 0;
+    st->info.t_polish = 0;
     ad_anderson_start(&st->aa, !t); /* the tangents follow the plain map */
     if (md->xu->start) md->xu->start(md);
     st->mask_iters = 0;
@@ -420,6 +442,10 @@ int ad_solve(ad_model *md, ad_state *st, ad_tangent *t, double *rel)
     if (code == ALTDIFF_OK && md->xu->finish) code = md->xu->finish(md, st);
     if (code != ALTDIFF_OK) outcome = refactor_outcome(code); /* incl. out of memory */
     finish_info(md, st, outcome, k, &r, t0);
+    if (code == ALTDIFF_OK && !t) { /* polishing (polish.c); not along a tangent */
+        code = ad_polish(md, st, &r);
+        if (code != ALTDIFF_OK) st->info.status = refactor_outcome(code);
+    }
     return code == ALTDIFF_ERR_NOMEM ? code : ALTDIFF_OK;
 }
 
@@ -430,13 +456,13 @@ int ad_solve(ad_model *md, ad_state *st, ad_tangent *t, double *rel)
 void ad_assess(ad_model *md, ad_state *st)
 {
     residuals r = {0};
-    primal_residual(md, st, st->x, &r);
-    dual_residual(md, st, st->x, &r);
-    duality_gap(md, st, st->x, &r);
-    int ok = isfinite(r.r_prim) && isfinite(r.r_dual) && isfinite(r.gap) && converged(&r);
+    ad_residuals(md, st, st->x, &r);
+    int ok = ad_converged(&r);
     finish_info(md, st, ok ? ALTDIFF_SOLVED : ALTDIFF_UNSOLVED, 0, &r, ad_time());
     if (!ok) st->info.status = ALTDIFF_UNSOLVED;
     st->info.t_iterate = 0;
+    st->info.polish = 0; /* a point given from outside is taken as it is */
+    st->info.t_polish = 0;
 }
 
 /* ---- a batch: many states on one factor --------------------------------------- */

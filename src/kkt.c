@@ -628,3 +628,26 @@ int ad_kkt_jvp(ad_kkt *K, const double *dq, const double *db, const double *dh, 
     if (status == ALTDIFF_OK) ad_copy(dx, K->u, n); /* dx = u_x */
     return status;
 }
+
+/* A general right-hand side (solution polishing, polish.c):
+ *     K (x, lam, nu_J) = (rx, rb, (rh)_J)
+ * rx: n, rb: m, rh: p kept rows (NULL = 0); x (n), lam (m), nu (p kept rows,
+ * 0 off J); *res (may be NULL): the relative residual |rhs - K u| / |rhs|
+ * the refinement reached. */
+int ad_kkt_solve_point(ad_kkt *K, const double *rx, const double *rb, const double *rh,
+                       double *x, double *lam, double *nu, double *res)
+{
+    if (!K || !x || !lam || !nu) return ALTDIFF_ERR_INVALID;
+    altdiff_int n = K->n, m = K->m;
+    for (altdiff_int j = 0; j < n; j++) K->rhs[j] = rx ? rx[j] : 0;            /* rx     */
+    for (altdiff_int i = 0; i < m; i++) K->rhs[n + i] = rb ? rb[i] : 0;        /* rb     */
+    for (altdiff_int k = 0; k < K->nJ; k++) K->rhs[n + m + k] = rh ? rh[K->J[k]] : 0; /* rh_J */
+    int status = solve(K);
+    if (status != ALTDIFF_OK) return status;
+    ad_copy(x, K->u, n);
+    ad_copy(lam, K->u + n, m);
+    ad_fill(nu, 0, K->p);
+    for (altdiff_int k = 0; k < K->nJ; k++) nu[K->J[k]] = K->u[n + m + k];
+    if (res) *res = K->residual;
+    return ALTDIFF_OK;
+}

@@ -134,3 +134,14 @@ void ad_unscale_dual(const ad_scaling *sc, altdiff_int off, const double *yt, al
 {
     for (altdiff_int i = 0; i < len; i++) y[i] = sc->cinv * sc->E[off + i] * yt[i]; /* E y~ / c */
 }
+
+void ad_scale_x(const ad_scaling *sc, const double *x, double *xt)
+{
+    for (altdiff_int j = 0; j < sc->n; j++) xt[j] = sc->Dinv[j] * x[j]; /* x~ = D^-1 x */
+}
+
+void ad_scale_dual(const ad_scaling *sc, altdiff_int off, const double *y, altdiff_int len,
+                   double *yt)
+{
+    for (altdiff_int i = 0; i < len; i++) yt[i] = sc->c * sc->Einv[off + i] * y[i]; /* c E^-1 y */
+}

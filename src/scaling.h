@@ -37,5 +37,10 @@ void ad_unscale_x(const ad_scaling *sc, const double *xt, double *x);
 /* multipliers: y = E[off + i] y~[i] / c */
 void ad_unscale_dual(const ad_scaling *sc, altdiff_int off, const double *yt, altdiff_int len,
                      double *y);
+/* The inverse conversions (a point given in original units, e.g. polished):
+ * x~ = D^-1 x, and y~ = c E[off + i]^-1 y[i] for multipliers */
+void ad_scale_x(const ad_scaling *sc, const double *x, double *xt);
+void ad_scale_dual(const ad_scaling *sc, altdiff_int off, const double *y, altdiff_int len,
+                   double *yt);
 
 #endif /* AD_SCALING_H */

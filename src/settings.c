@@ -24,6 +24,7 @@ altdiff_settings altdiff_settings_default(void)
     s.record = 0;
     s.verbose_every = ALTDIFF_DEFAULT_VERBOSE_EVERY;
     s.anderson = ALTDIFF_DEFAULT_ANDERSON;
+    s.polish = ALTDIFF_DEFAULT_POLISH;
     return s;
 }
 
@@ -56,6 +57,7 @@ int ad_settings_check_msg(const altdiff_settings *s, char *msg, size_t len)
     AD_FIELD(s->verbose_every > 0, "verbose_every", s->verbose_every, "verbose_every > 0")
     AD_FIELD(s->record == 0 || s->record == 1, "record", s->record, "0 or 1")
     AD_FIELD(s->anderson >= 0 && s->anderson <= 50, "anderson", s->anderson, "0..50")
+    AD_FIELD(s->polish >= 0 && s->polish <= 2, "polish", s->polish, "0, 1 or 2")
 #undef AD_FIELD
     if (!bad) return ALTDIFF_OK;
     ad_msg(msg, len, "settings.%s is %g (needs %s)", bad, v, rule);

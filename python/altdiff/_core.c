@@ -61,7 +61,7 @@ static const field settings_fields[] = {
     FIELD(altdiff_settings, adaptive_rho_tol), FIELD(altdiff_settings, infinity),
     FIELD(altdiff_settings, verbose),      FIELD(altdiff_settings, record),
     FIELD(altdiff_settings, verbose_every), FIELD(altdiff_settings, anderson),
-    {NULL, 0, 0}};
+    FIELD(altdiff_settings, polish),       {NULL, 0, 0}};
 
 static const field deriv_fields[] = {
     FIELD(altdiff_deriv_settings, mode),     FIELD(altdiff_deriv_settings, eps),

@@ -2,7 +2,8 @@
  * altdiff: the command-line tool.
  *
  *   altdiff solve DIR [--objective quadratic|entropy] [--out OUTDIR] [--eps E]
- *                 [--max-iter N] [--rho R] [--anderson M] [--time-limit S] [--verbose]
+ *                 [--max-iter N] [--rho R] [--anderson M] [--polish 0|1|2]
+ *                 [--time-limit S] [--verbose]
  *                 [--grad W.mtx [--matrix-grads] | --jacobian q|b|h|y]
  *                 [--mode adjoint|gmres|unroll|altdiff|kkt] [--grad-eps E]
  *   altdiff solve FILE.qps|.mps|.sif[.gz] [the same options]
@@ -57,7 +58,8 @@ static void usage(FILE *f)
 {
     fputs("usage:\n"
             "  altdiff solve DIR [--objective quadratic|entropy] [--out OUTDIR] [--eps E]\n"
-            "                [--max-iter N] [--rho R] [--anderson M] [--time-limit S] [--verbose]\n"
+            "                [--max-iter N] [--rho R] [--anderson M] [--polish 0|1|2]\n"
+            "                [--time-limit S] [--verbose]\n"
             "                [--grad W.mtx [--matrix-grads] | --jacobian q|b|h|y] [--mode M]\n"
             "                [--grad-eps E]\n"
             "  altdiff solve FILE.qps [the same options]\n"
@@ -100,7 +102,15 @@ static void usage(FILE *f)
             "  --max-iter N   iteration limit (default %d)\n"
             "  --rho R        initial penalty (default %g; adapted during the solve)\n"
             "  --anderson M   Anderson acceleration with M columns of memory (default %d;\n"
-            "                 0 = plain ADMM iterations, at most 50)\n"
+            "                 0 = plain ADMM iterations, at most 50)\n",
+            ALTDIFF_DEFAULT_EPS_ABS, ALTDIFF_DEFAULT_MAX_ITER, ALTDIFF_DEFAULT_RHO,
+            ALTDIFF_DEFAULT_ANDERSON);
+    fprintf(f,
+            "  --polish P     solution polishing after the iterations (quadratic objective):\n"
+            "                 solve the KKT system on the active set of the ADMM point and\n"
+            "                 keep the result when its residuals and gap are no worse;\n"
+            "                 0 off, 1 when cheap (default %d), 2 always; the summary's\n"
+            "                 'polish:' line tells whether it was accepted\n"
             "  --time-limit S stop the iterations after S seconds (status: time limit)\n"
             "  --verbose      print an iteration log\n"
             "  --grad W.mtx   also differentiate: with w = dL/dx (n x 1 array) write dq.mtx,\n"
@@ -125,8 +135,7 @@ static void usage(FILE *f)
             "  3 bad input (unreadable, malformed or inconsistent files), 4 output error\n"
             "  (nothing written), 5 out of memory (anywhere, including a memory limit\n"
             "  such as ulimit -v too small for the BLAS work buffer)\n\n",
-            ALTDIFF_DEFAULT_EPS_ABS, ALTDIFF_DEFAULT_MAX_ITER, ALTDIFF_DEFAULT_RHO,
-            ALTDIFF_DEFAULT_ANDERSON);
+            ALTDIFF_DEFAULT_POLISH);
     fputs("altdiff convert FILE.qps OUTDIR\n"
           "  Read FILE.qps as solve does and write the problem directory OUTDIR (created\n"
           "  if needed): P.mtx (coordinate real symmetric), q.mtx, A.mtx + b.mtx, G.mtx +\n"
@@ -260,6 +269,8 @@ static int parse_solve(int argc, char **argv, solve_args *a)
             k++;
         } else if (!strcmp(o, "--anderson") && has && parse_count(argv[k + 1], 50, &a->set.anderson)) {
             k++;
+        } else if (!strcmp(o, "--polish") && has && parse_count(argv[k + 1], 2, &a->set.polish)) {
+            k++;
         } else if (!strcmp(o, "--time-limit") && has && parse_pos(argv[k + 1], &v)) {
             a->set.time_limit = v;
             k++;
@@ -312,6 +323,10 @@ static void print_summary(const altdiff_info *info, double t_read, int objective
     printf("rho: %.3e (%ld updates)\n", info->rho, (long)info->rho_updates);
     if (info->dropped_rows > 0)
         printf("dropped rows: %ld (h >= 1e20)\n", (long)info->dropped_rows);
+    if (objective == ALTDIFF_OBJECTIVE_QUADRATIC)
+        printf("polish: %s (%.4f s)\n",
+               info->polish > 0 ? "accepted" : info->polish < 0 ? "rejected" : "not tried",
+               info->t_polish);
     if (objective == ALTDIFF_OBJECTIVE_QUADRATIC)
         printf("anderson: %ld extrapolations, %ld rejected\n", (long)info->aa_steps,
                (long)info->aa_rejected);

@@ -1,0 +1,237 @@
+/*
+ * polish.c: solution polishing (doc/MATH.md section 3.10), as OSQP's polish.
+ * After the iterations, guess the active set from the ADMM point,
+ *
+ *     J = { kept rows k : nu_k > s_k }      (= nu_k > 0: the iterates are
+ *                                             exactly complementary)
+ *
+ * (every equality row is in it), and solve the equality-constrained QP on it
+ * in original units with the KKT machinery of kkt.c,
+ *
+ *     [ P   A'  G_J' ] [ x    ]   [ -q  ]
+ *     [ A   0   0    ] [ lam  ] = [  b  ]
+ *     [ G_J 0   0    ] [ nu_J ]   [ h_J ]
+ *
+ * (a regularized factorization refined against this unregularized K). The
+ * polished point is (x, lam, nu) with nu = 0 off J, s = 0 on J and
+ * s = max(h - G x, 0) off J. It is rejected when a multiplier nu_J is
+ * negative (beyond rounding: a row guessed active that is not), and
+ * accepted when it passes the stopping test and its worst ratio
+ *
+ *     score = max( r_prim / eps_prim, r_dual / eps_dual, gap / eps_gap )
+ *
+ * is no larger than the ADMM point's. An accepted point replaces the
+ * iterates (scaled), so every derivative mode works at it.
+ */
+#include <math.h>
+
+#include "ad_internal.h"
+
+#define AD_POLISH_NEAR 100      /* MAX_ITER with score <= this is polished too */
+#define AD_POLISH_SOLVES 30     /* solves of one polish, counted as sweeps     */
+#define AD_POLISH_FREE_FLOPS 1e7 /* a predicted cost below this is always paid */
+#define AD_POLISH_NEG 1e-12     /* nu_k >= -tol max(|lam|, |nu|): rounding, 0  */
+
+/* The arrays of one polish: the polished point in original units, the
+ * right-hand side, the ADMM iterates (scaled) to restore, the guess J */
+typedef struct {
+    double *x, *lam, *nu;      /* n, m, p: the polished point (original units) */
+    double *rq, *rh;           /* n, p: -q and h on the kept rows              */
+    double *bx, *bs, *blam, *bnu; /* n, p, m, p: the ADMM iterates (scaled)    */
+    unsigned char *inJ;        /* p: row k in J                                */
+    double *block;             /* the one allocation behind the doubles        */
+} polish_work;
+
+/* ---- when to polish ------------------------------------------------------------ */
+
+/* r / eps, 0 for r = 0, infinite for eps = 0 < r or a non-finite r */
+static double ratio(double r, double eps)
+{
+    if (r == 0) return 0;
+    double v = r / eps;
+    return isfinite(v) ? v : INFINITY;
+}
+
+/* score = max( r_prim / eps_prim, r_dual / eps_dual, gap / eps_gap ): the
+ * stopping test passes at score <= 1 */
+static double score(const residuals_t *r)
+{
+    return fmax(fmax(ratio(r->r_prim, r->eps_prim), ratio(r->r_dual, r->eps_dual)),
+                ratio(r->gap, r->eps_gap));
+}
+
+/* Predicted cost of a polish in ADMM sweeps (the cost model of factor.c),
+ * against the solve's own work:
+ *     polish = one factorization of M = P~ + rho_K C~'C~ + sigma I on the
+ *              pattern of H (kkt.c's augmented-Lagrangian route) + AD_POLISH_SOLVES,
+ *              or, for the LDL' route (dense rows split off, or sigma = 0),
+ *              (CHOLMOD's predicted flops + AD_POLISH_SOLVES 4 nnz(L)) / sweep flops
+ *     solve  = iterations + (1 + rho updates) factorizations of H
+ * *cheap = polish <= solve, or its flops below AD_POLISH_FREE_FLOPS. */
+static int polish_cheap(const ad_model *md, const ad_state *st, int *cheap)
+{
+    double factor = ad_factor_cost_in_sweeps(&md->F, md->P, md->A, md->G);
+    double sweep = ad_sweep_flops(&md->F, md->P, md->A, md->G), cost;
+    if (md->F.lr.k == 0 && md->F.sigma > 0) {
+        cost = factor + AD_POLISH_SOLVES;
+    } else {
+        double fl = 0, lnz = 0;
+        int status = ad_kkt_estimate(md, st, &fl, &lnz);
+        if (status != ALTDIFF_OK) return status;
+        cost = (fl + AD_POLISH_SOLVES * 4 * lnz) / sweep;
+    }
+    double work = (double)st->info.iter + (1 + (double)st->info.rho_updates) * factor;
+    *cheap = cost <= work || cost * sweep <= AD_POLISH_FREE_FLOPS;
+    return ALTDIFF_OK;
+}
+
+/* Whether this solve is polished: settings.polish (2 always, 1 when cheap),
+ * a QP without record, SOLVED or MAX_ITER with score <= AD_POLISH_NEAR */
+static int polish_wanted(const ad_model *md, const ad_state *st, const residuals_t *r, int *want)
+{
+    *want = 0;
+    if (md->set.polish == 0 || md->set.record || ad_smooth(md)) return ALTDIFF_OK;
+    int status = st->info.status;
+    if (status != ALTDIFF_SOLVED && !(status == ALTDIFF_MAX_ITER && score(r) <= AD_POLISH_NEAR))
+        return ALTDIFF_OK;
+    if (md->set.polish == 2) {
+        *want = 1;
+        return ALTDIFF_OK;
+    }
+    return polish_cheap(md, st, want);
+}
+
+/* ---- the polished point --------------------------------------------------------- */
+
+static void work_free(polish_work *pw)
+{
+    ad_free(pw->block);
+    ad_free(pw->inJ);
+}
+
+/* Everything a polish needs but the KKT system (one block of doubles) */
+static int work_alloc(const ad_model *md, polish_work *pw)
+{
+    altdiff_int n = md->n, m = md->m, p = md->p;
+    size_t len = (size_t)(3 * n + 2 * m + 4 * p) + 1;
+    pw->block = ad_malloc(len, sizeof(double));
+    pw->inJ = ad_malloc((size_t)p + 1, 1);
+    if (!pw->block || !pw->inJ) return ALTDIFF_ERR_NOMEM;
+    double *v = pw->block;
+    pw->x = v, v += n;
+    pw->rq = v, v += n;
+    pw->bx = v, v += n;
+    pw->lam = v, v += m;
+    pw->blam = v, v += m;
+    pw->nu = v, v += p;
+    pw->rh = v, v += p;
+    pw->bs = v, v += p;
+    pw->bnu = v;
+    return ALTDIFF_OK;
+}
+
+/* The ADMM iterates into the backup, and J = { k : nu_k > s_k } in original
+ * units (nu = Eg nu~ / c, s = Eg^-1 s~), as kkt.c's active set */
+static void save_iterates(const ad_model *md, const ad_state *st, polish_work *pw)
+{
+    altdiff_int m = md->m;
+    ad_copy(pw->bx, st->x, md->n);
+    ad_copy(pw->blam, st->lam, m);
+    ad_copy(pw->bs, st->s, md->p);
+    ad_copy(pw->bnu, st->nu, md->p);
+    for (altdiff_int k = 0; k < md->p; k++)
+        pw->inJ[k] = md->sc.cinv * md->sc.E[m + k] * st->nu[k] > md->sc.Einv[m + k] * st->s[k];
+}
+
+static void restore_iterates(const ad_model *md, ad_state *st, const polish_work *pw)
+{
+    ad_copy(st->x, pw->bx, md->n);
+    ad_copy(st->lam, pw->blam, md->m);
+    ad_copy(st->s, pw->bs, md->p);
+    ad_copy(st->nu, pw->bnu, md->p);
+}
+
+/* K (x, lam, nu_J) = (-q, b, h_J) in original units (the given q0, b0, h0) */
+static int kkt_point(const ad_model *md, const ad_state *st, polish_work *pw)
+{
+    ad_kkt *K = NULL;
+    for (altdiff_int j = 0; j < md->n; j++) pw->rq[j] = -st->q0[j];         /* -q   */
+    for (altdiff_int k = 0; k < md->p; k++) pw->rh[k] = st->h0[md->keep[k]]; /* h    */
+    int status = ad_kkt_setup(md, st, &K, NULL);
+    if (status == ALTDIFF_OK)
+        status = ad_kkt_solve_point(K, pw->rq, st->b0, pw->rh, pw->x, pw->lam, pw->nu, NULL);
+    ad_kkt_free(K);
+    return status;
+}
+
+/* nu_J >= 0: 1 if no multiplier is clearly negative (a wrong guess); the
+ * rounding-level ones, >= -AD_POLISH_NEG max(|lam|, |nu|), become 0 */
+static int signs_ok(const ad_model *md, polish_work *pw)
+{
+    double tol = AD_POLISH_NEG * fmax(ad_nrm_inf(pw->lam, md->m), ad_nrm_inf(pw->nu, md->p));
+    for (altdiff_int k = 0; k < md->p; k++) {
+        if (pw->nu[k] < -tol) return 0;
+        pw->nu[k] = fmax(pw->nu[k], 0);
+    }
+    return ad_all_finite(pw->x, md->n) && ad_all_finite(pw->lam, md->m);
+}
+
+/* The polished point into the iterates (scaled): x~ = D^-1 x, lam~ = c Ea^-1
+ * lam, nu~ = c Eg^-1 nu, s~ = 0 on J and s~ = max(h~ - G~ x~, 0) off J */
+static void install(const ad_model *md, ad_state *st, const polish_work *pw)
+{
+    altdiff_int m = md->m, p = md->p;
+    ad_scale_x(&md->sc, pw->x, st->x);
+    ad_scale_dual(&md->sc, 0, pw->lam, m, st->lam);
+    ad_scale_dual(&md->sc, m, pw->nu, p, st->nu);
+    ad_fill(st->Gx, 0, p);
+    ad_block_mul(&md->Gb, st->x, st->Gx);                             /* G~ x~ */
+    for (altdiff_int k = 0; k < p; k++)
+        st->s[k] = pw->inJ[k] ? 0 : ad_max(st->h[k] - st->Gx[k], 0); /* h~ - G~ x~ */
+}
+
+/* Install the polished point and keep it when it passes the stopping test
+ * with a score no larger than the ADMM point's (r_admm); else restore */
+static int judge(ad_model *md, ad_state *st, const polish_work *pw, const residuals_t *r_admm)
+{
+    double obj = st->info.obj;
+    residuals_t r = {0};
+    install(md, st, pw);
+    ad_residuals(md, st, st->x, &r);
+    if (ad_converged(&r) && score(&r) <= score(r_admm)) {
+        ad_info_residuals(st, &r);
+        st->info.status = ALTDIFF_SOLVED;
+        return 1;
+    }
+    restore_iterates(md, st, pw);
+    st->info.obj = obj;
+    return -1;
+}
+
+int ad_polish_try(ad_model *md, ad_state *st, const residuals_t *r, int *outcome)
+{
+    polish_work pw = {0};
+    *outcome = -1;
+    int status = work_alloc(md, &pw);
+    if (status == ALTDIFF_OK) {
+        save_iterates(md, st, &pw);
+        status = kkt_point(md, st, &pw);
+    }
+    if (status == ALTDIFF_OK && signs_ok(md, &pw)) *outcome = judge(md, st, &pw, r);
+    work_free(&pw);
+    return status == ALTDIFF_ERR_NOMEM ? status : ALTDIFF_OK; /* else: rejected */
+}
+
+int ad_polish(ad_model *md, ad_state *st, const residuals_t *r)
+{
+    st->info.polish = 0;
+    st->info.t_polish = 0;
+    int want = 0, status = polish_wanted(md, st, r, &want);
+    if (status != ALTDIFF_OK || !want) return status;
+    double t0 = ad_time();
+    int outcome = -1;
+    status = ad_polish_try(md, st, r, &outcome);
+    st->info.polish = status == ALTDIFF_OK ? outcome : 0;
+    st->info.t_polish = ad_time() - t0;
+    return status;
+}
