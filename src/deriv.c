@@ -282,7 +282,7 @@ int altdiff_solve_jvp(altdiff_work *w, const altdiff_direction *dir, double *dx,
     info->residual = rel;
     info->status = st->info.status == ALTDIFF_SOLVED ? ALTDIFF_SOLVED : ALTDIFF_MAX_ITER;
     info->time = ad_time() - t0;
-    return status;
+    return ad_public_code(status);
 }
 
 /* ---- Jacobians ---------------------------------------------------------------- */
@@ -417,7 +417,7 @@ int altdiff_jacobian(altdiff_work *w, const altdiff_deriv_settings *ds, int wrt,
     status = jacobian_blocks(md, st, ds, wrt, &out, info);
     ad_free(xe);
     info->time = ad_time() - t0;
-    return status;
+    return ad_public_code(status);
 }
 
 /* ds with ALTDIFF_MODE_AUTO replaced by the cost model's choice */
@@ -440,7 +440,7 @@ int altdiff_vjp(altdiff_work *w, const altdiff_deriv_settings *ds, const double 
 {
     if (!w || !ds) return ALTDIFF_ERR_INVALID;
     altdiff_deriv_settings r = ad_resolve_mode(&w->model, &w->state, ds, 0);
-    return ad_vjp(&w->model, &w->state, &r, wx, dq, db, dh, info);
+    return ad_public_code(ad_vjp(&w->model, &w->state, &r, wx, dq, db, dh, info));
 }
 
 int altdiff_matrix_grads(const altdiff_work *w, const double *dq, const double *db,
@@ -455,5 +455,5 @@ int altdiff_jvp(altdiff_work *w, const altdiff_deriv_settings *ds, const altdiff
 {
     if (!w || !ds) return ALTDIFF_ERR_INVALID;
     altdiff_deriv_settings r = ad_resolve_mode(&w->model, &w->state, ds, 1);
-    return ad_jvp(&w->model, &w->state, &r, dir, dx, info);
+    return ad_public_code(ad_jvp(&w->model, &w->state, &r, dir, dx, info));
 }
