@@ -34,8 +34,47 @@ typedef struct {
     altdiff_int n, m, p, B;
     altdiff_int *Pp, *Pi, *Ap, *Ai, *Gp, *Gi;
     double *Px, *Ax, *Gx, *Q, *Bv, *Hv;
+    double *Pd, *Ad, *Gd;  /* dense: the matrices column-major (for the floor) */
     altdiff_problem prob;
 } case_t;
+
+void dsyrk_(const char *uplo, const char *trans, const int *n, const int *k, const double *alpha,
+            const double *a, const int *lda, const double *beta, double *c, const int *ldc);
+void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info);
+void dpotrs_(const char *uplo, const int *n, const int *nrhs, const double *a, const int *lda,
+             double *b, const int *ldb, int *info);
+void dgemm_(const char *ta, const char *tb, const int *m, const int *n, const int *k,
+            const double *alpha, const double *a, const int *lda, const double *b,
+            const int *ldb, const double *beta, double *c, const int *ldc);
+
+/* The BLAS-3 floor of one sweep per element for d elements: the dense
+ * Cholesky solve with d right-hand sides and the four products A'Y, G'Y,
+ * A X, G X on d columns (dgemm), timed over reps sweeps; seconds */
+static double sweep_floor(const case_t *c, int d)
+{
+    int n = (int)c->n, m = (int)c->m, p = (int)c->p, info = 0, reps = 20;
+    double one = 1, zero = 0, rho = 0.1;
+    double *H = malloc(sizeof(double) * (size_t)n * (size_t)n);
+    double *X = malloc(sizeof(double) * (size_t)n * (size_t)d);
+    double *Y = malloc(sizeof(double) * (size_t)(m + p) * (size_t)d);
+    memcpy(H, c->Pd, sizeof(double) * (size_t)n * (size_t)n);
+    dsyrk_("U", "T", &n, &m, &rho, c->Ad, &m, &one, H, &n); /* H = P + rho A'A */
+    dsyrk_("U", "T", &n, &p, &rho, c->Gd, &p, &one, H, &n); /*   + rho G'G     */
+    for (int j = 0; j < n; j++) H[j + j * n] += 1e-6;
+    dpotrf_("U", &n, H, &n, &info);
+    for (size_t k = 0; k < (size_t)(m + p) * (size_t)d; k++) Y[k] = normal();
+    double t0 = now();
+    for (int r = 0; r < reps; r++) {
+        dgemm_("T", "N", &n, &d, &m, &one, c->Ad, &m, Y, &m, &zero, X, &n);      /* X = A'Y */
+        dgemm_("T", "N", &n, &d, &p, &one, c->Gd, &p, Y, &p, &one, X, &n);       /* + G'Y   */
+        dpotrs_("U", &n, &d, H, &n, X, &n, &info);                                /* H \ X  */
+        dgemm_("N", "N", &m, &d, &n, &one, c->Ad, &m, X, &n, &zero, Y, &m);      /* A X     */
+        dgemm_("N", "N", &p, &d, &n, &one, c->Gd, &p, X, &n, &zero, Y, &p);      /* G X     */
+    }
+    double t = (now() - t0) / reps / d;
+    free(H), free(X), free(Y);
+    return t;
+}
 
 /* dense column-major M (r x c) -> CSC arrays */
 static void dense_csc(const double *M, altdiff_int r, altdiff_int c, altdiff_int **p,
@@ -73,6 +112,7 @@ static case_t dense_case(altdiff_int n, altdiff_int m, altdiff_int p, altdiff_in
         }
     for (altdiff_int k = 0; k < m * n; k++) A[k] = normal();
     for (altdiff_int k = 0; k < p * n; k++) G[k] = normal();
+    c.Pd = P, c.Ad = A, c.Gd = G; /* kept for the floor, freed with the case */
     dense_csc(P, n, n, &c.Pp, &c.Pi, &c.Px, 1);
     dense_csc(A, m, n, &c.Ap, &c.Ai, &c.Ax, 0);
     dense_csc(G, p, n, &c.Gp, &c.Gi, &c.Gx, 0);
@@ -96,7 +136,7 @@ static case_t dense_case(altdiff_int n, altdiff_int m, altdiff_int p, altdiff_in
             c.Hv[e * p + k] = s + unif();
         }
     }
-    free(M), free(P), free(A), free(G), free(x0);
+    free(M), free(x0);
     return c;
 }
 
@@ -139,8 +179,9 @@ static void finish_case(case_t *c)
 
 static void free_case(case_t *c)
 {
-    void *a[] = {c->Pp, c->Pi, c->Ap, c->Ai, c->Gp, c->Gi, c->Px, c->Ax, c->Gx, c->Q, c->Bv, c->Hv};
-    for (int k = 0; k < 12; k++) free(a[k]);
+    void *a[] = {c->Pp, c->Pi, c->Ap, c->Ai, c->Gp, c->Gi, c->Px, c->Ax, c->Gx, c->Q, c->Bv, c->Hv,
+                 c->Pd, c->Ad, c->Gd};
+    for (int k = 0; k < 15; k++) free(a[k]);
 }
 
 static double cosine(const double *a, const double *b, altdiff_int len)
@@ -214,6 +255,11 @@ static void run(case_t *c)
         cmin = fmin(cmin, ce);
     }
     free(dki);
+    double fl0 = ok && c->Pd ? sweep_floor(c, (int)B) : 0;
+    if (fl0 > 0) /* per element and iteration: the batch against the BLAS-3 floor */
+        fprintf(stdout, "%-10s %6ld %5ld %5ld %5ld   per element-iteration: batch %.2f us, "
+                "floor %.2f us (%.1fx)\n", c->name, (long)n, (long)m, (long)p, (long)B,
+                1e6 * fb / (itb + 1e-300), 1e6 * fl0, fb / (itb + 1e-300) / fl0);
     altdiff_batch_free(bt);
     if (!ok) printf("%-10s %6ld %5ld %5ld %5ld  FAILED\n", c->name, (long)n, (long)m, (long)p, (long)B);
     else

@@ -278,6 +278,9 @@ typedef struct {
 int ad_solve_batch(ad_model *md, ad_state *el, altdiff_int B, ad_batch_work *bw);
 /* deriv.c: the public derivative functions on a model and a state */
 int ad_fastest_mode(const ad_model *md, const ad_state *st, altdiff_int columns);
+/* costmodel.c: flops of the KKT system's augmented-Lagrangian route with
+ * that many solves (kkt.c: factorizations, solves, assembly) */
+double ad_kkt_al_flops(const ad_model *md, double solves);
 /* info->active = rows with s = 0 < nu */
 void ad_count_active(const ad_model *md, const ad_state *st, altdiff_deriv_info *info);
 altdiff_deriv_settings ad_resolve_mode(const ad_model *md, const ad_state *st,

@@ -24,6 +24,18 @@
                                     BLAS) run ~3x more flops per second than
                                     the simplicial LDL' of the KKT matrix */
 
+/* Flops of the KKT system's augmented-Lagrangian route (kkt.c, no dense rows
+ * split off): two factorizations of H's size (the copy, forming M), solves
+ * (20 per right-hand side of a derivative, AD_POLISH-like callers give
+ * their own count) and the assembly, AD_KKT_PER_ENTRY per stored entry */
+double ad_kkt_al_flops(const ad_model *md, double solves)
+{
+    double sweep = ad_sweep_flops(&md->F, md->P, md->A, md->G);
+    double nnz = (double)(md->P->p[md->n] + md->A->p[md->n] + md->G->p[md->n]);
+    double fac = ad_factor_cost_in_sweeps(&md->F, md->P, md->A, md->G);
+    return (2 * fac + solves) * sweep + AD_KKT_PER_ENTRY * nnz;
+}
+
 int ad_fastest_mode(const ad_model *md, const ad_state *st, altdiff_int columns)
 {
     int iterative = columns > 0 ? ALTDIFF_MODE_ALTDIFF : ALTDIFF_MODE_GMRES;
@@ -32,12 +44,8 @@ int ad_fastest_mode(const ad_model *md, const ad_state *st, altdiff_int columns)
     double its = ad_max(10, share * (double)st->info.iter), sweep = ad_sweep_flops(&md->F, md->P, md->A, md->G);
     double N = (double)(md->n + md->m + md->p), d = (double)(columns > 1 ? columns : 1);
     double cost = columns > 0 ? d * its * sweep : its * (sweep + 60 * N);
-    if (md->F.lr.k == 0) { /* KKT by the augmented Lagrangian on H's pattern */
-        double nnz = (double)(md->P->p[md->n] + md->A->p[md->n] + md->G->p[md->n]);
-        double fac = ad_factor_cost_in_sweeps(&md->F, md->P, md->A, md->G);
-        double kkt = (2 * fac + 20 * d) * sweep + AD_KKT_PER_ENTRY * nnz;
-        return cost < kkt ? iterative : ALTDIFF_MODE_KKT;
-    }
+    if (md->F.lr.k == 0) /* KKT by the augmented Lagrangian on H's pattern */
+        return cost < ad_kkt_al_flops(md, 20 * d) ? iterative : ALTDIFF_MODE_KKT;
     double fl = 0, lnz = 0;
     if (cost < AD_ANALYZE_KKT_ABOVE || ad_kkt_estimate(md, st, &fl, &lnz) != ALTDIFF_OK)
         return iterative;

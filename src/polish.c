@@ -60,27 +60,28 @@ static double score(const residuals_t *r)
                 ratio(r->gap, r->eps_gap));
 }
 
-/* Predicted cost of a polish in ADMM sweeps (the cost model of factor.c),
- * against the solve's own work:
- *     polish = one factorization of M = P~ + rho_K C~'C~ + sigma I on the
- *              pattern of H (kkt.c's augmented-Lagrangian route) + AD_POLISH_SOLVES,
- *              or, for the LDL' route (dense rows split off, or sigma = 0),
- *              (CHOLMOD's predicted flops + AD_POLISH_SOLVES 4 nnz(L)) / sweep flops
- *     solve  = iterations + (1 + rho updates) factorizations of H
+/* Predicted cost of a polish in ADMM sweeps (the cost model of costmodel.c
+ * and factor.c), against the solve's own work:
+ *     polish = kkt.c's augmented-Lagrangian route (two factorizations of H's
+ *              size, AD_POLISH_SOLVES solves and the assembly of M), or, for
+ *              the LDL' route (dense rows split off, or sigma = 0), (CHOLMOD's
+ *              predicted flops + AD_POLISH_SOLVES 4 nnz(L)) / sweep flops
+ *     solve  = iterations + rho updates x a factorization of H (the setup's
+ *              factorization is not the solve's: a layer solves many times)
  * *cheap = polish <= solve, or its flops below AD_POLISH_FREE_FLOPS. */
 static int polish_cheap(const ad_model *md, const ad_state *st, int *cheap)
 {
     double factor = ad_factor_cost_in_sweeps(&md->F, md->P, md->A, md->G);
     double sweep = ad_sweep_flops(&md->F, md->P, md->A, md->G), cost;
     if (md->F.lr.k == 0 && md->F.sigma > 0) {
-        cost = factor + AD_POLISH_SOLVES;
+        cost = ad_kkt_al_flops(md, AD_POLISH_SOLVES) / sweep;
     } else {
         double fl = 0, lnz = 0;
         int status = ad_kkt_estimate(md, st, &fl, &lnz);
         if (status != ALTDIFF_OK) return status;
         cost = (fl + AD_POLISH_SOLVES * 4 * lnz) / sweep;
     }
-    double work = (double)st->info.iter + (1 + (double)st->info.rho_updates) * factor;
+    double work = (double)st->info.iter + (double)st->info.rho_updates * factor;
     *cheap = cost <= work || cost * sweep <= AD_POLISH_FREE_FLOPS;
     return ALTDIFF_OK;
 }
