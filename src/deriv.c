@@ -29,55 +29,6 @@ altdiff_deriv_settings altdiff_deriv_settings_default(void)
     return s;
 }
 
-/* A flop model of the modes after a solve, to pick the fastest:
- *   one ADMM sweep   4 nnz(L) + 2 nnz(P) + 4 nnz(A, G) + 10 (n + m + p)
- *   GMRES VJP        about half the iterations of a plain forward solve, or
- *                    0.8 of an Anderson-accelerated one (a Krylov-like
- *                    method itself), at least 10; each a sweep plus the
- *                    orthogonalization (~15 vectors of n+m+p)
- *   Alt-Diff forward the same sweeps for each direction
- *   KKT              without dense rows split off (the augmented-Lagrangian
- *                    solve of kkt.c): a factorization of H's size, counted
- *                    twice (copy, forming M), ~20 solves per right-hand side
- *                    and AD_KKT_PER_ENTRY per stored entry of P, A, G for the
- *                    assembly; otherwise CHOLMOD's predicted flops for the
- *                    (simplicial) LDL' of the KKT matrix, from a symbolic
- *                    analysis, done only when the iterative estimate is large
- *                    enough for the analysis to be cheap beside it; then ~10
- *                    refined solves per right-hand side. */
-static double sweep_flops(const ad_model *md)
-{
-    double nnz = (double)(md->A->p[md->n] + md->G->p[md->n]);
-    return 4 * md->F.cm.lnz + 2 * (double)md->P->p[md->n] + 4 * nnz +
-           10 * (double)(md->n + md->m + md->p);
-}
-
-#define AD_ANALYZE_KKT_ABOVE 2e8 /* flops of the iterative estimate */
-#define AD_KKT_PER_ENTRY 300     /* flop-equivalents per stored entry of P, A,
-                                    G: the assembly passes of the KKT mode */
-#define AD_ITERATIVE_SPEEDUP 0.3 /* measured here: the sweeps (supernodal solves,
-                                    BLAS) run ~3x more flops per second than
-                                    the simplicial LDL' of the KKT matrix */
-
-int ad_fastest_mode(const ad_model *md, const ad_state *st, altdiff_int columns)
-{
-    int iterative = columns > 0 ? ALTDIFF_MODE_ALTDIFF : ALTDIFF_MODE_GMRES;
-    if (!md || st->info.status != ALTDIFF_SOLVED) return iterative;
-    double share = st->info.aa_steps > 0 ? 0.8 : 0.5;
-    double its = ad_max(10, share * (double)st->info.iter), sweep = sweep_flops(md);
-    double N = (double)(md->n + md->m + md->p), d = (double)(columns > 1 ? columns : 1);
-    double cost = columns > 0 ? d * its * sweep : its * (sweep + 60 * N);
-    if (md->F.lr.k == 0) { /* KKT by the augmented Lagrangian on H's pattern */
-        double nnz = (double)(md->P->p[md->n] + md->A->p[md->n] + md->G->p[md->n]);
-        double kkt = (2 * ad_factor_cost_in_sweeps(&md->F, md->P, md->A, md->G) + 20 * d) * sweep + AD_KKT_PER_ENTRY * nnz;
-        return cost < kkt ? iterative : ALTDIFF_MODE_KKT;
-    }
-    double fl = 0, lnz = 0;
-    if (cost < AD_ANALYZE_KKT_ABOVE || ad_kkt_estimate(md, st, &fl, &lnz) != ALTDIFF_OK)
-        return iterative;
-    return AD_ITERATIVE_SPEEDUP * cost < fl + d * 40 * lnz ? iterative : ALTDIFF_MODE_KKT;
-}
-
 /* ALTDIFF_OK when the workspace holds a solution and the settings are sane */
 static int deriv_check(const ad_model *md, const ad_state *st, const altdiff_deriv_settings *ds)
 {
@@ -95,7 +46,7 @@ static void info_start(altdiff_deriv_info *info)
 }
 
 /* Active and weakly active rows (used when the KKT mode does not report) */
-static void count_active(const ad_model *md, const ad_state *st, altdiff_deriv_info *info)
+void ad_count_active(const ad_model *md, const ad_state *st, altdiff_deriv_info *info)
 {
     info->active = 0;
     for (altdiff_int k = 0; k < md->p; k++) info->active += st->s[k] == 0 && st->nu[k] > 0;
@@ -152,7 +103,7 @@ int ad_vjp(ad_model *md, ad_state *st, const altdiff_deriv_settings *ds, const d
     if (ds->mode == ALTDIFF_MODE_UNROLL && (!md->set.record || st->mask_iters == 0))
         return ALTDIFF_ERR_NOT_SOLVED; /* nothing recorded: solve with record = 1 */
     double t0 = ad_time();
-    count_active(md, st, info);
+    ad_count_active(md, st, info);
     if (ds->mode == ALTDIFF_MODE_KKT)
         status = vjp_kkt(md, st, wx, dq, db, dh, info);
     else if (ds->mode == ALTDIFF_MODE_ALTDIFF)
@@ -161,71 +112,6 @@ int ad_vjp(ad_model *md, ad_state *st, const altdiff_deriv_settings *ds, const d
         status = vjp_iterative(md, st, ds, wx, dq, db, dh, info);
     info->time = ad_time() - t0;
     return status;
-}
-
-/* ---- matrix gradients ---------------------------------------------------------- */
-
-/* Gradient of L with respect to each given entry: g_pos[map[k]] / (number of
- * given entries sharing that position) */
-static void gather_grads(const double *g_pos, const altdiff_int *map, altdiff_int nz,
-                         altdiff_int npos, double *out, altdiff_int *count)
-{
-    for (altdiff_int t = 0; t < npos; t++) count[t] = 0;
-    for (altdiff_int k = 0; k < nz; k++)
-        if (map[k] >= 0) count[map[k]]++;
-    for (altdiff_int k = 0; k < nz; k++)
-        out[k] = map[k] >= 0 ? g_pos[map[k]] / (double)count[map[k]] : 0;
-}
-
-/* On the internal patterns (original units), doc/MATH.md:
- *   P (upper, entry (i,j) stands for both P_ij and P_ji):
- *       i != j:  dq_i x_j + x_i dq_j,     i == j:  dq_i x_i
- *   A:  lam_i dq_j - db_i x_j,    G (kept row k = given row i):  nu_i dq_j - dh_i x_j */
-static void pattern_grads(const ad_model *md, const double *x, const double *lam,
-                          const double *nu, const double *dq, const double *db,
-                          const double *dh, double *gP, double *gA, double *gG)
-{
-    const cs_dl *P = md->P, *A = md->A, *G = md->G;
-    for (altdiff_int j = 0; j < md->n; j++) {
-        for (altdiff_int t = P->p[j]; t < P->p[j + 1]; t++) {
-            altdiff_int i = P->i[t];
-            gP[t] = i == j ? dq[i] * x[i] : dq[i] * x[j] + x[i] * dq[j];
-        }
-        for (altdiff_int t = A->p[j]; t < A->p[j + 1]; t++)
-            gA[t] = lam[A->i[t]] * dq[j] - db[A->i[t]] * x[j];
-        for (altdiff_int t = G->p[j]; t < G->p[j + 1]; t++) {
-            altdiff_int i = md->keep[G->i[t]];
-            gG[t] = nu[i] * dq[j] - dh[i] * x[j];
-        }
-    }
-}
-
-int ad_matrix_grads(const ad_model *md, const ad_state *st, const double *dq, const double *db,
-                         const double *dh, double *dPx, double *dAx, double *dGx)
-{
-    if (!md || !dq || (md->m > 0 && !db) || (md->p_all > 0 && !dh) || (dPx && ad_smooth(md)))
-        return ALTDIFF_ERR_INVALID;
-    if (st->info.status != ALTDIFF_SOLVED) return ALTDIFF_ERR_NOT_SOLVED;
-    altdiff_int n = md->n, m = md->m, pa = md->p_all, nP = md->P->p[n], nA = md->A->p[n],
-                nG = md->G->p[n];
-    size_t len = (size_t)(n + m + 2 * pa + nP + nA + nG);
-    double *buf = ad_malloc(len, sizeof(double));
-    altdiff_int *count = ad_malloc((size_t)(nP + nA + nG), sizeof(altdiff_int));
-    if (!buf || !count) {
-        ad_free(buf);
-        ad_free(count);
-        return ALTDIFF_ERR_NOMEM;
-    }
-    double *x = buf, *lam = x + n, *s = lam + m, *nu = s + pa, *gP = nu + pa, *gA = gP + nP,
-           *gG = gA + nA;
-    ad_unscale_solution(md, st, x, s, lam, nu);
-    pattern_grads(md, x, lam, nu, dq, db ? db : lam, dh ? dh : nu, gP, gA, gG);
-    if (dPx) gather_grads(gP, md->Pmap, md->Pnz, nP, dPx, count);
-    if (dAx) gather_grads(gA, md->Amap, md->Anz, nA, dAx, count);
-    if (dGx) gather_grads(gG, md->Gmap, md->Gnz, nG, dGx, count);
-    ad_free(buf);
-    ad_free(count);
-    return ALTDIFF_OK;
 }
 
 /* ---- forward mode ----------------------------------------------------------------- */
@@ -339,7 +225,7 @@ int ad_jvp(ad_model *md, ad_state *st, const altdiff_deriv_settings *ds, const a
         (ds->mode != ALTDIFF_MODE_ALTDIFF && ds->mode != ALTDIFF_MODE_KKT))
         return ALTDIFF_ERR_INVALID;
     double t0 = ad_time();
-    count_active(md, st, info);
+    ad_count_active(md, st, info);
     altdiff_int n = md->n, m = md->m, p = md->p;
     double *buf = ad_malloc((size_t)(n + m + p), sizeof(double));
     status = buf ? effective_direction(md, st, dir, buf, buf + n, buf + n + m) : ALTDIFF_ERR_NOMEM;
@@ -391,7 +277,7 @@ int altdiff_solve_jvp(altdiff_work *w, const altdiff_direction *dir, double *dx,
     for (altdiff_int j = 0; j < n; j++) dx[j] *= md->sc.D[j]; /* dx = D dx~ */
     ad_tangent_free(md, t);
     ad_free(buf);
-    count_active(md, st, info);
+    ad_count_active(md, st, info);
     info->iter = st->info.iter;
     info->residual = rel;
     info->status = st->info.status == ALTDIFF_SOLVED ? ALTDIFF_SOLVED : ALTDIFF_MAX_ITER;
@@ -519,7 +405,7 @@ int altdiff_jacobian(altdiff_work *w, const altdiff_deriv_settings *ds, int wrt,
         (ds->mode != ALTDIFF_MODE_ALTDIFF && ds->mode != ALTDIFF_MODE_KKT))
         return ALTDIFF_ERR_INVALID;
     double t0 = ad_time();
-    count_active(md, st, info);
+    ad_count_active(md, st, info);
     altdiff_int n = md->n, k = ad_theta_size(md);
     altdiff_int given = wrt == ALTDIFF_WRT_Q ? n : wrt == ALTDIFF_WRT_B ? md->m
                                           : wrt == ALTDIFF_WRT_H ? md->p_all : k;
