@@ -39,8 +39,10 @@ static int allocate_maps(ad_model *md, const int id[3])
         if (!ident) return ALTDIFF_ERR_NOMEM;
         for (altdiff_int t = 0; t < idlen; t++) ident[t] = t;
     }
+    for (int k = 0; k < 3; k++) /* first the shared one: freed with the model */
+        if (id[k] && nz[k] > 0) *map[k] = ident;
     for (int k = 0; k < 3; k++) {
-        *map[k] = (id[k] && nz[k] > 0) ? ident : ad_malloc((size_t)nz[k], sizeof(altdiff_int));
+        if (!*map[k]) *map[k] = ad_malloc((size_t)nz[k], sizeof(altdiff_int));
         if (!*map[k]) return ALTDIFF_ERR_NOMEM;
     }
     return ALTDIFF_OK;

@@ -48,7 +48,7 @@ summary() { # BIN DIR [options]
     "$bin" solve "$dir" --grad "$dir/w.mtx" --out "$work/out" "$@" 2>&1 |
         awk '/^iterations:/ {it=$2}
              /^time:/ {for (i = 1; i <= NF; i++) { if ($i == "setup") s=$(i+1); if ($i == "iterate") t=$(i+1) }}
-             /^polish:/ {if (match($0, /\(([0-9.e+-]+) s\)/, a)) pol=a[1]}
+             /^polish:/ {pol=$(NF-1); gsub(/[(]/, "", pol)}
              /^backward:/ {for (i = 1; i <= NF; i++) if ($i == "time") b=$(i+1)}
              END {printf "%s %s %s %s %s\n", s+0, t+0, pol+0, b+0, it+0}'
 }
