@@ -65,12 +65,12 @@ static int vjp_iterative(ad_model *md, ad_state *st, const altdiff_deriv_setting
     double *buf = ad_malloc((size_t)(2 * n + m + p), sizeof(double));
     if (!buf) return ALTDIFF_ERR_NOMEM;
     double *wt = buf, *gq = wt + n, *gb = gq + n, *gh = gb + m;
-    for (altdiff_int j = 0; j < n; j++) wt[j] = md->sc.D[j] * wx[j];
+    ad_unscale_x(&md->sc, wx, wt); /* w~ = D w (the cotangent of x~) */
     int status = ds->mode == ALTDIFF_MODE_UNROLL ? ad_unroll_vjp(md, st, wt, gq, gb, gh, info)
                                                  : ad_adjoint_vjp(md, st, ds, wt, gq, gb, gh, info);
     if (status == ALTDIFF_OK) {
-        if (dq) for (altdiff_int j = 0; j < n; j++) dq[j] = md->sc.c * md->sc.D[j] * gq[j];
-        if (db) for (altdiff_int i = 0; i < m; i++) db[i] = md->sc.E[i] * gb[i];
+        if (dq) ad_scale_cost(&md->sc, gq, dq);       /* c D dL/dq~ */
+        if (db) ad_scale_rows(&md->sc, 0, gb, m, db); /* Ea dL/db~  */
         if (dh) ad_scatter_kept(md, gh, md->sc.E + m, dh); /* Eg dL/dh~ */
     }
     ad_free(buf);
@@ -203,13 +203,13 @@ static int jvp_altdiff(ad_model *md, ad_state *st, const altdiff_deriv_settings 
 {
     altdiff_int n = md->n, m = md->m, p = md->p;
     for (altdiff_int c = 0; c < d; c++) {
-        for (altdiff_int j = 0; j < n; j++) dq[c * n + j] *= md->sc.c * md->sc.D[j];
-        for (altdiff_int i = 0; i < m; i++) db[c * m + i] *= md->sc.E[i];
-        for (altdiff_int k = 0; k < p; k++) dh[c * p + k] *= md->sc.E[m + k];
+        ad_scale_cost(&md->sc, dq + c * n, dq + c * n);
+        ad_scale_rows(&md->sc, 0, db + c * m, m, db + c * m);
+        ad_scale_rows(&md->sc, m, dh + c * p, p, dh + c * p);
     }
     int status = ad_forward_block(md, st, ds, d, dq, db, dh, dx, info);
     for (altdiff_int c = 0; c < d; c++)
-        for (altdiff_int j = 0; j < n; j++) dx[c * n + j] *= md->sc.D[j]; /* dx = D dx~ */
+        ad_unscale_x(&md->sc, dx + c * n, dx + c * n); /* dx = D dx~ */
     return status;
 }
 
@@ -262,8 +262,8 @@ int altdiff_solve_jvp(altdiff_work *w, const altdiff_direction *dir, double *dx,
     int status = buf ? effective_direction(md, st, &vec, buf, buf + n, buf + n + m) : ALTDIFF_ERR_NOMEM;
     ad_tangent *t = NULL;
     if (status == ALTDIFF_OK) { /* dq~ = c D dq, db~ = Ea db, dh~ = Eg dh */
-        for (altdiff_int j = 0; j < n; j++) buf[j] *= md->sc.c * md->sc.D[j];
-        for (altdiff_int i = 0; i < m + p; i++) buf[n + i] *= md->sc.E[i];
+        ad_scale_cost(&md->sc, buf, buf);
+        ad_scale_rows(&md->sc, 0, buf + n, m + p, buf + n);
         t = ad_tangent_new(md, 1, buf, buf + n, buf + n + m, dx);
         status = !t ? ALTDIFF_ERR_NOMEM
                     : ad_smooth(md) && dir->theta ? ad_tangent_theta(md, t, dir->theta)
@@ -274,7 +274,7 @@ int altdiff_solve_jvp(altdiff_work *w, const altdiff_direction *dir, double *dx,
             ad_work_after_solve(w);
         }
     }
-    for (altdiff_int j = 0; j < n; j++) dx[j] *= md->sc.D[j]; /* dx = D dx~ */
+    ad_unscale_x(&md->sc, dx, dx); /* dx = D dx~ */
     ad_tangent_free(md, t);
     ad_free(buf);
     ad_count_active(md, st, info);
@@ -282,7 +282,7 @@ int altdiff_solve_jvp(altdiff_work *w, const altdiff_direction *dir, double *dx,
     info->residual = rel;
     info->status = st->info.status == ALTDIFF_SOLVED ? ALTDIFF_SOLVED : ALTDIFF_MAX_ITER;
     info->time = ad_time() - t0;
-    return status;
+    return ad_public_code(status);
 }
 
 /* ---- Jacobians ---------------------------------------------------------------- */
@@ -417,7 +417,7 @@ int altdiff_jacobian(altdiff_work *w, const altdiff_deriv_settings *ds, int wrt,
     status = jacobian_blocks(md, st, ds, wrt, &out, info);
     ad_free(xe);
     info->time = ad_time() - t0;
-    return status;
+    return ad_public_code(status);
 }
 
 /* ds with ALTDIFF_MODE_AUTO replaced by the cost model's choice */
@@ -440,7 +440,7 @@ int altdiff_vjp(altdiff_work *w, const altdiff_deriv_settings *ds, const double 
 {
     if (!w || !ds) return ALTDIFF_ERR_INVALID;
     altdiff_deriv_settings r = ad_resolve_mode(&w->model, &w->state, ds, 0);
-    return ad_vjp(&w->model, &w->state, &r, wx, dq, db, dh, info);
+    return ad_public_code(ad_vjp(&w->model, &w->state, &r, wx, dq, db, dh, info));
 }
 
 int altdiff_matrix_grads(const altdiff_work *w, const double *dq, const double *db,
@@ -455,5 +455,5 @@ int altdiff_jvp(altdiff_work *w, const altdiff_deriv_settings *ds, const altdiff
 {
     if (!w || !ds) return ALTDIFF_ERR_INVALID;
     altdiff_deriv_settings r = ad_resolve_mode(&w->model, &w->state, ds, 1);
-    return ad_jvp(&w->model, &w->state, &r, dir, dx, info);
+    return ad_public_code(ad_jvp(&w->model, &w->state, &r, dir, dx, info));
 }
