@@ -1,5 +1,6 @@
 /* csc.c: CSC matrices on CXSparse's cs_dl, allocated through ad_malloc */
 #include <math.h>
+#include <string.h>
 
 #include "sp.h"
 
@@ -121,8 +122,8 @@ static void bucket(altdiff_int nz, altdiff_int nkeys, const altdiff_int *key,
 
 /* 1 if M is already what ad_csc_import makes of it: every row kept in place
  * (rowmap NULL or the identity), columns strictly increasing, and with upper
- * only entries i <= j */
-static int canonical(const altdiff_csc *M, const altdiff_int *rowmap, altdiff_int nrow_out,
+ * only entries i <= j. One pass over the row indices. */
+int ad_csc_canonical(const altdiff_csc *M, const altdiff_int *rowmap, altdiff_int nrow_out,
                      int upper)
 {
     if (!M->p) return 0;
@@ -131,24 +132,29 @@ static int canonical(const altdiff_csc *M, const altdiff_int *rowmap, altdiff_in
         for (altdiff_int i = 0; i < M->nrow; i++)
             if (rowmap[i] != i) return 0;
     }
-    for (altdiff_int j = 0; j < M->ncol; j++)
-        for (altdiff_int t = M->p[j]; t < M->p[j + 1]; t++)
-            if ((t > M->p[j] && M->i[t] <= M->i[t - 1]) || (upper && M->i[t] > j)) return 0;
+    for (altdiff_int j = 0; j < M->ncol; j++) {
+        altdiff_int start = M->p[j], end = M->p[j + 1];
+        if (end > start && upper && M->i[end - 1] > j) return 0; /* sorted: last is largest */
+        int bad = 0;
+        for (altdiff_int t = start + 1; t < end; t++) bad |= M->i[t] <= M->i[t - 1];
+        if (bad) return 0;
+    }
     return 1;
 }
 
-/* The canonical case of ad_csc_import: a plain copy, map = identity */
+/* The canonical case of ad_csc_import: a plain copy (memcpy), map = identity
+ * (map NULL: not written) */
 static int copy_canonical(const altdiff_csc *M, cs_dl **C, altdiff_int *map)
 {
     altdiff_int nz = M->p[M->ncol];
     *C = ad_spalloc(M->nrow, M->ncol, nz);
     if (!*C) return ALTDIFF_ERR_NOMEM;
-    for (altdiff_int j = 0; j <= M->ncol; j++) (*C)->p[j] = M->p[j];
-    for (altdiff_int t = 0; t < nz; t++) {
-        (*C)->i[t] = M->i[t];
-        (*C)->x[t] = M->x[t];
-        map[t] = t;
+    memcpy((*C)->p, M->p, sizeof(altdiff_int) * (size_t)(M->ncol + 1));
+    if (nz > 0) {
+        memcpy((*C)->i, M->i, sizeof(altdiff_int) * (size_t)nz);
+        memcpy((*C)->x, M->x, sizeof(double) * (size_t)nz);
     }
+    for (altdiff_int t = 0; map && t < nz; t++) map[t] = t;
     return ALTDIFF_OK;
 }
 
@@ -166,7 +172,7 @@ int ad_csc_import(const altdiff_csc *M, altdiff_int nrow, altdiff_int ncol,
 {
     *C = NULL;
     if (!csc_valid(M, nrow, ncol)) return ALTDIFF_ERR_INVALID;
-    if (canonical(M, rowmap, nrow_out, upper)) return copy_canonical(M, C, map);
+    if (ad_csc_canonical(M, rowmap, nrow_out, upper)) return copy_canonical(M, C, map);
     altdiff_int nz = M->p ? M->p[ncol] : 0;
     altdiff_int *ti = ad_malloc((size_t)nz, sizeof(altdiff_int)); /* target row */
     altdiff_int *tj = ad_malloc((size_t)nz, sizeof(altdiff_int)); /* target col */

@@ -43,10 +43,17 @@ cs_dl *ad_transpose(const cs_dl *A); /* A', columns sorted */
 /* Import a borrowed CSC matrix as an owned one with sorted columns, dropping
  * rows with rowmap[i] < 0 (rowmap may be NULL) and, with upper = 1, folding a
  * symmetric matrix into its upper triangle. map (nnz of M) receives each
- * given entry's position in C, -1 if dropped. See csc.c for the checks. */
+ * given entry's position in C, -1 if dropped. See csc.c for the checks.
+ * When M is canonical (ad_csc_canonical) it is copied as is and its map is
+ * the identity: map may then be NULL (not written). */
 int ad_csc_import(const altdiff_csc *M, altdiff_int nrow, altdiff_int ncol,
                   const altdiff_int *rowmap, altdiff_int nrow_out, int upper, cs_dl **C,
                   altdiff_int *map);
+
+/* 1 if M (valid) is already what ad_csc_import makes of it: rowmap NULL or
+ * the identity, columns strictly increasing, upper: only i <= j */
+int ad_csc_canonical(const altdiff_csc *M, const altdiff_int *rowmap, altdiff_int nrow_out,
+                     int upper);
 
 /* y += A x  (x: A->n, y: A->m) */
 void ad_gaxpy(const cs_dl *A, const double *x, double *y);

@@ -110,10 +110,16 @@ done:
     return status;
 }
 
-/* BLAS (OpenBLAS through Debian's libblas): C = alpha A'A + beta C, upper */
+/* BLAS (OpenBLAS through Debian's libblas): C = alpha A'A + beta C (upper),
+ * C = alpha A'B + beta C */
 void dsyrk_(const char *uplo, const char *trans, const int *n, const int *k,
             const double *alpha, const double *a, const int *lda, const double *beta,
             double *c, const int *ldc);
+void dgemm_(const char *ta, const char *tb, const int *m, const int *n, const int *k,
+            const double *alpha, const double *a, const int *lda, const double *b,
+            const int *ldb, const double *beta, double *c, const int *ldc);
+
+#define AD_SYRK_BLOCK 256 /* columns of S'S formed per BLAS call */
 
 /* 1 if S = [A; G] is dense enough that S'S should be formed by a dense
  * rank-k update (BLAS) rather than a sparse product */
@@ -124,7 +130,7 @@ static int dense_product_pays(const cs_dl *A, const cs_dl *G)
     return rows > 0 && n <= AD_DENSE_MAX_N && nnz >= AD_DENSE_FRACTION * n * rows;
 }
 
-/* Sd (rows x n, column-major) = [A; G] */
+/* Sd (rows x n, column-major, zeroed) = [A; G] */
 static void densify(const cs_dl *A, const cs_dl *G, double *Sd)
 {
     altdiff_int rows = A->m + G->m;
@@ -135,7 +141,8 @@ static void densify(const cs_dl *A, const cs_dl *G, double *Sd)
     }
 }
 
-/* Full upper pattern: column j holds rows 0..j */
+/* Full upper pattern: column j holds rows 0..j (values left unset: every
+ * refactorization writes them) */
 static cholmod_sparse *full_upper(altdiff_int n, cholmod_common *cm)
 {
     size_t nz = (size_t)n * (size_t)(n + 1) / 2;
@@ -151,58 +158,77 @@ static cholmod_sparse *full_upper(altdiff_int n, cholmod_common *cm)
     return M;
 }
 
-/* HPm = P on the full upper pattern and F->HS = S'S on it (HSm stays NULL:
- * no second pattern), S'S by dsyrk: from the dense copies of A and G when
- * the caller has them (Ad: m x n, Gd: p x n, NULL: none), else from a dense
- * copy of S made here */
-static int form_parts_dense(ad_factor *F, const cs_dl *P, const cs_dl *A, const cs_dl *G,
-                            const double *Ad, const double *Gd, cholmod_sparse **HPm,
-                            cholmod_sparse **HSm)
+/* A dense factor of S'S: M (rows x n, column-major) */
+typedef struct {
+    const double *M;
+    int rows;
+} dense_part;
+
+/* HS (packed upper: column j at j (j + 1) / 2) = sum over the parts of M'M,
+ * a block of columns j0..j1-1 at a time into W (n x AD_SYRK_BLOCK):
+ *     W(0:j0, :)  = M(:, 0:j0)' M(:, j0:j1)              (DGEMM)
+ *     W(j0:j1, :) = upper of M(:, j0:j1)' M(:, j0:j1)    (DSYRK)
+ * then each column's j + 1 entries are copied into HS: no n x n buffer,
+ * and the flops of one DSYRK. */
+static void syrk_packed(const dense_part *part, int nparts, altdiff_int n, double *W, double *HS)
 {
-    cholmod_common *cm = &F->cm;
-    altdiff_int n = F->n, m = A->m, p = G->m, rows = m + p;
-    int have_dense = (m == 0 || Ad) && (p == 0 || Gd);
-    double *Sd = have_dense ? NULL : ad_calloc((size_t)rows * (size_t)n, sizeof(double));
-    double *C = ad_malloc((size_t)n * (size_t)n, sizeof(double));
-    *HPm = full_upper(n, cm);
-    *HSm = NULL;
-    if (!F->HS) F->HS = ad_malloc((size_t)n * (size_t)(n + 1) / 2, sizeof(double));
-    int status = ((have_dense || Sd) && C && *HPm && F->HS) ? ALTDIFF_OK : ALTDIFF_ERR_NOMEM;
-    if (status == ALTDIFF_OK) {
-        int nn = (int)n;
-        double one = 1, zero = 0, *hs = F->HS, *hp = (*HPm)->x;
-        if (have_dense) { /* C = A'A + G'G (upper) */
-            int mm = (int)m, pp = (int)p;
-            double beta = 0;
-            if (m > 0) dsyrk_("U", "T", &nn, &mm, &one, Ad, &mm, &beta, C, &nn), beta = 1;
-            if (p > 0) dsyrk_("U", "T", &nn, &pp, &one, Gd, &pp, &beta, C, &nn);
-        } else {          /* C = S'S (upper) */
-            int kk = (int)rows;
-            densify(A, G, Sd);
-            dsyrk_("U", "T", &nn, &kk, &one, Sd, &kk, &zero, C, &nn);
+    int nn = (int)n;
+    double one = 1;
+    for (altdiff_int j0 = 0; j0 < n; j0 += AD_SYRK_BLOCK) {
+        int nb = (int)(n - j0 < AD_SYRK_BLOCK ? n - j0 : AD_SYRK_BLOCK), top = (int)j0;
+        for (int k = 0; k < nparts; k++) {
+            int r = part[k].rows;
+            double beta = k > 0 ? 1 : 0;
+            const double *Mj = part[k].M + (size_t)j0 * (size_t)r;
+            if (top > 0)
+                dgemm_("T", "N", &top, &nb, &r, &one, part[k].M, &r, Mj, &r, &beta, W, &nn);
+            dsyrk_("U", "T", &nb, &r, &one, Mj, &r, &beta, W + j0, &nn);
         }
-        altdiff_int *Hp = (*HPm)->p;
-        for (altdiff_int j = 0; j < n; j++) {
-            memcpy(hs + Hp[j], C + (size_t)j * (size_t)n, sizeof(double) * (size_t)(j + 1));
-            memset(hp + Hp[j], 0, sizeof(double) * (size_t)(j + 1));
-        }
-        for (altdiff_int j = 0; j < n; j++) /* P upper: row i <= j lands at Hp[j] + i */
-            for (altdiff_int t = P->p[j]; t < P->p[j + 1]; t++) hp[Hp[j] + P->i[t]] = P->x[t];
-    } else {
-        cholmod_l_free_sparse(HPm, cm);
+        for (altdiff_int j = j0; j < j0 + nb; j++)
+            memcpy(HS + j * (j + 1) / 2, W + (size_t)(j - j0) * (size_t)n,
+                   sizeof(double) * (size_t)(j + 1));
     }
-    ad_free(Sd);
-    ad_free(C);
-    return status;
 }
 
-/* HPm = P and HSm = S'S on one upper pattern containing the diagonal */
-static int form_parts(ad_factor *F, const cs_dl *P, const cs_dl *A, const cs_dl *G,
-                      cholmod_sparse **HPm, cholmod_sparse **HSm)
+/* F->HP = P and F->HS = S'S on the full upper pattern, written in place
+ * (HPm, when not NULL, receives that pattern: setup), S'S by BLAS from the
+ * dense copies of A and G when the caller has them (Ad: m x n, Gd: p x n,
+ * NULL: none), else from a dense copy of S made here */
+static int form_parts_dense(ad_factor *F, const cs_dl *P, const cs_dl *A, const cs_dl *G,
+                            const double *Ad, const double *Gd, cholmod_sparse **HPm)
 {
-    return dense_product_pays(A, G)
-               ? form_parts_dense(F, P, A, G, F->Ad, F->Gd, HPm, HSm)
-               : form_parts_sparse(F, P, A, G, HPm, HSm);
+    altdiff_int n = F->n, m = A->m, p = G->m, rows = m + p;
+    size_t nz = (size_t)n * (size_t)(n + 1) / 2;
+    int have_dense = (m == 0 || Ad) && (p == 0 || Gd);
+    double *Sd = have_dense ? NULL : ad_calloc((size_t)rows * (size_t)n, sizeof(double));
+    double *W = ad_malloc((size_t)n * (size_t)(n < AD_SYRK_BLOCK ? n : AD_SYRK_BLOCK),
+                          sizeof(double));
+    if (HPm) *HPm = full_upper(n, &F->cm);
+    if (!F->HS) F->HS = ad_malloc(nz, sizeof(double));
+    if (!F->HP) F->HP = ad_malloc(nz, sizeof(double));
+    int status = ((have_dense || Sd) && W && (!HPm || *HPm) && F->HS && F->HP)
+                     ? ALTDIFF_OK : ALTDIFF_ERR_NOMEM;
+    if (status == ALTDIFF_OK) {
+        dense_part part[2];
+        int nparts = 0;
+        if (!have_dense) {
+            densify(A, G, Sd);
+            part[nparts++] = (dense_part){Sd, (int)rows};
+        } else {
+            if (m > 0) part[nparts++] = (dense_part){Ad, (int)m};
+            if (p > 0) part[nparts++] = (dense_part){Gd, (int)p};
+        }
+        syrk_packed(part, nparts, n, W, F->HS); /* HS = A'A + G'G */
+        memset(F->HP, 0, sizeof(double) * nz);
+        for (altdiff_int j = 0; j < n; j++) /* P upper: row i <= j lands at j (j+1)/2 + i */
+            for (altdiff_int t = P->p[j]; t < P->p[j + 1]; t++)
+                F->HP[j * (j + 1) / 2 + P->i[t]] = P->x[t];
+    } else if (HPm) {
+        cholmod_l_free_sparse(HPm, &F->cm);
+    }
+    ad_free(Sd);
+    ad_free(W);
+    return status;
 }
 
 /* W = Hs \ U and C for the dense rows, after a factorization of Hs */
@@ -253,16 +279,16 @@ int ad_factor_solve(ad_factor *F, double *x)
     return ad_factor_solve_block(F, x, 1, &F->ws);
 }
 
-/* Keep the values of HPm and HSm (NULL: F->HS holds them already); locate
- * the diagonal of H */
+/* Keep the values of HPm and HSm (NULL: F->HP, F->HS hold them already);
+ * locate the diagonal of H */
 static int take_values(ad_factor *F, cholmod_sparse *HPm, cholmod_sparse *HSm)
 {
-    altdiff_int n = F->n, *Hp = HPm->p, *Hi = HPm->i, nz = Hp[n];
+    altdiff_int n = F->n, *Hp = F->H->p, *Hi = F->H->i, nz = Hp[n];
     if (!F->HP) F->HP = ad_malloc((size_t)nz, sizeof(double));
     if (!F->HS) F->HS = ad_malloc((size_t)nz, sizeof(double));
     if (!F->diag) F->diag = ad_malloc((size_t)n, sizeof(altdiff_int));
     if (!F->HP || !F->HS || !F->diag) return ALTDIFF_ERR_NOMEM;
-    memcpy(F->HP, HPm->x, sizeof(double) * (size_t)nz);
+    if (HPm) memcpy(F->HP, HPm->x, sizeof(double) * (size_t)nz);
     if (HSm) memcpy(F->HS, HSm->x, sizeof(double) * (size_t)nz);
     for (altdiff_int j = 0; j < n; j++) F->diag[j] = Hp[j + 1] - 1; /* sorted upper: last */
     for (altdiff_int j = 0; j < n; j++)
@@ -280,13 +306,19 @@ int ad_factor_init(ad_factor *F, const cs_dl *P, const cs_dl *A, const cs_dl *G,
     F->cm_started = 1;
     F->cm.print = 0;
     F->n = P->n;
-    int status = dense_product_pays(A, G) ? ALTDIFF_OK : ad_lowrank_detect(&F->lr, A, G);
-    if (status == ALTDIFF_OK) status = form_parts(F, P, A, G, &F->H, &HSm);
-    if (status == ALTDIFF_OK) status = take_values(F, F->H, HSm);
+    int dense = dense_product_pays(A, G), status;
+    if (dense) { /* HP, HS in place on the full pattern */
+        status = form_parts_dense(F, P, A, G, F->Ad, F->Gd, &F->H);
+        if (status == ALTDIFF_OK) status = take_values(F, NULL, NULL);
+    } else {
+        status = ad_lowrank_detect(&F->lr, A, G);
+        if (status == ALTDIFF_OK) status = form_parts_sparse(F, P, A, G, &F->H, &HSm);
+        if (status == ALTDIFF_OK) status = take_values(F, F->H, HSm);
+    }
     cholmod_l_free_sparse(&HSm, &F->cm);
     if (status != ALTDIFF_OK) return status;
     double t0 = ad_time();
-    if (dense_product_pays(A, G)) { /* a full pattern: no ordering reduces fill */
+    if (dense) { /* a full pattern: no ordering reduces fill */
         F->cm.nmethods = 1;
         F->cm.method[0].ordering = CHOLMOD_NATURAL;
         F->cm.postorder = 0;
@@ -304,16 +336,22 @@ int ad_factor_init(ad_factor *F, const cs_dl *P, const cs_dl *A, const cs_dl *G,
 }
 
 /* New values of P, A or G on the same patterns: form P and S'S again and
- * refactor numerically; the analysis is kept. */
+ * refactor numerically; the analysis is kept (dense: HP, HS rewritten in
+ * place, no second pattern) */
 int ad_factor_values(ad_factor *F, const cs_dl *P, const cs_dl *A, const cs_dl *G)
 {
     cholmod_sparse *HPm = NULL, *HSm = NULL;
-    int status = form_parts(F, P, A, G, &HPm, &HSm);
-    if (status == ALTDIFF_OK) {
-        altdiff_int n = F->n, *H1 = F->H->p, *H2 = HPm->p;
-        int same = memcmp(H1, H2, sizeof(altdiff_int) * (size_t)(n + 1)) == 0 &&
-                   memcmp(F->H->i, HPm->i, sizeof(altdiff_int) * (size_t)H1[n]) == 0;
-        status = same ? take_values(F, HPm, HSm) : ALTDIFF_ERR_CHOLMOD;
+    int status;
+    if (dense_product_pays(A, G)) {
+        status = form_parts_dense(F, P, A, G, F->Ad, F->Gd, NULL);
+    } else {
+        status = form_parts_sparse(F, P, A, G, &HPm, &HSm);
+        if (status == ALTDIFF_OK) {
+            altdiff_int n = F->n, *H1 = F->H->p, *H2 = HPm->p;
+            int same = memcmp(H1, H2, sizeof(altdiff_int) * (size_t)(n + 1)) == 0 &&
+                       memcmp(F->H->i, HPm->i, sizeof(altdiff_int) * (size_t)H1[n]) == 0;
+            status = same ? take_values(F, HPm, HSm) : ALTDIFF_ERR_CHOLMOD;
+        }
     }
     cholmod_l_free_sparse(&HPm, &F->cm);
     cholmod_l_free_sparse(&HSm, &F->cm);

@@ -25,6 +25,29 @@ static int choose_rows(ad_model *md, const double *h, altdiff_int *rowmap)
     return ALTDIFF_OK;
 }
 
+/* The maps of the three imports: a canonical input (copied as is) has the
+ * identity as its map, and those share one array (ad_model_free frees a
+ * shared map once); the others get their own. id[k]: import k is canonical. */
+static int allocate_maps(ad_model *md, const int id[3])
+{
+    altdiff_int nz[3] = {md->Pnz, md->Anz, md->Gnz}, idlen = 0;
+    altdiff_int **map[3] = {&md->Pmap, &md->Amap, &md->Gmap}, *ident = NULL;
+    for (int k = 0; k < 3; k++)
+        if (id[k] && nz[k] > idlen) idlen = nz[k];
+    if (idlen > 0) {
+        ident = ad_malloc((size_t)idlen, sizeof(altdiff_int));
+        if (!ident) return ALTDIFF_ERR_NOMEM;
+        for (altdiff_int t = 0; t < idlen; t++) ident[t] = t;
+    }
+    for (int k = 0; k < 3; k++) /* first the shared one: freed with the model */
+        if (id[k] && nz[k] > 0) *map[k] = ident;
+    for (int k = 0; k < 3; k++) {
+        if (!*map[k]) *map[k] = ad_malloc((size_t)nz[k], sizeof(altdiff_int));
+        if (!*map[k]) return ALTDIFF_ERR_NOMEM;
+    }
+    return ALTDIFF_OK;
+}
+
 /* Copy P (upper), A and G (kept rows) with the maps from the caller's entries.
  * A block with no rows (m = 0 or p = 0) is taken as empty whatever it holds. */
 static int import_matrices(ad_model *md, const altdiff_problem *prob, altdiff_int *rowmap)
@@ -35,15 +58,16 @@ static int import_matrices(ad_model *md, const altdiff_problem *prob, altdiff_in
     md->Pnz = (prob->P.p && prob->P.ncol == n) ? prob->P.p[n] : 0;
     md->Anz = (A->p && A->ncol == n) ? A->p[n] : 0;
     md->Gnz = (G->p && G->ncol == n) ? G->p[n] : 0;
-    md->Pmap = ad_malloc((size_t)md->Pnz, sizeof(altdiff_int));
-    md->Amap = ad_malloc((size_t)md->Anz, sizeof(altdiff_int));
-    md->Gmap = ad_malloc((size_t)md->Gnz, sizeof(altdiff_int));
-    if (!md->Pmap || !md->Amap || !md->Gmap) return ALTDIFF_ERR_NOMEM;
-    int status = ad_csc_import(&prob->P, n, n, NULL, n, 1, &md->P, md->Pmap);
+    int id[3] = {ad_csc_canonical(&prob->P, NULL, n, 1), ad_csc_canonical(A, NULL, md->m, 0),
+                 ad_csc_canonical(G, rowmap, md->p, 0)};
+    int status = allocate_maps(md, id);
     if (status == ALTDIFF_OK)
-        status = ad_csc_import(A, md->m, n, NULL, md->m, 0, &md->A, md->Amap);
+        status = ad_csc_import(&prob->P, n, n, NULL, n, 1, &md->P, id[0] ? NULL : md->Pmap);
     if (status == ALTDIFF_OK)
-        status = ad_csc_import(G, md->p_all, n, rowmap, md->p, 0, &md->G, md->Gmap);
+        status = ad_csc_import(A, md->m, n, NULL, md->m, 0, &md->A, id[1] ? NULL : md->Amap);
+    if (status == ALTDIFF_OK)
+        status = ad_csc_import(G, md->p_all, n, rowmap, md->p, 0, &md->G,
+                               id[2] ? NULL : md->Gmap);
     return status;
 }
 
@@ -105,8 +129,12 @@ void ad_model_free(ad_model *md)
     ad_spfree(md->P);
     ad_spfree(md->A);
     ad_spfree(md->G);
-    void *arrays[] = {md->keep, md->P0x, md->A0x, md->G0x, md->Pmap, md->Amap, md->Gmap};
+    void *arrays[] = {md->keep, md->P0x, md->A0x, md->G0x};
     for (size_t k = 0; k < sizeof(arrays) / sizeof(arrays[0]); k++) ad_free(arrays[k]);
+    ad_free(md->Pmap); /* the identity maps of canonical imports are one array */
+    if (md->Amap != md->Pmap) ad_free(md->Amap);
+    if (md->Gmap != md->Pmap && md->Gmap != md->Amap) ad_free(md->Gmap);
+    md->Pmap = md->Amap = md->Gmap = NULL;
 }
 
 /* ---- a solve state ---------------------------------------------------------- */
@@ -166,16 +194,16 @@ void ad_state_info_setup(const ad_model *md, ad_state *st)
     st->info.t_setup = md->t_setup;
 }
 
-/* Scale from the given values P0x, A0x, G0x (cost factor from q0) */
+/* Scale from the given values P0x, A0x, G0x (cost factor from q0): the dense
+ * copies of A, G get the given values, the scaling reads them (contiguous)
+ * and writes A~, G~ into them and into the CSC values */
 void ad_model_scale(ad_model *md, const double *q0)
 {
-    altdiff_int n = md->n;
-    ad_copy(md->P->x, md->P0x, md->P->p[n]);
-    ad_copy(md->A->x, md->A0x, md->A->p[n]);
-    ad_copy(md->G->x, md->G0x, md->G->p[n]);
-    ad_scaling_compute(&md->sc, md->P, md->A, md->G, q0, md->set.scaling);
-    ad_block_refresh(&md->Ab); /* the dense copies of A~, G~ */
-    ad_block_refresh(&md->Gb);
+    ad_block_load(&md->Ab, md->A0x);
+    ad_block_load(&md->Gb, md->G0x);
+    ad_scale_block P = {md->P, md->P0x, NULL}, A = {md->A, md->A0x, md->Ab.dense},
+                   G = {md->G, md->G0x, md->Gb.dense};
+    ad_scaling_compute(&md->sc, &P, &A, &G, q0, md->set.scaling);
 }
 
 /* q~ = c D q, b~ = Ea b, h~ = Eg h (kept rows) */

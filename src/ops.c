@@ -27,20 +27,22 @@ int ad_block_alloc(ad_block *B, const cs_dl *S)
     B->dense = NULL;
     if (!ad_block_dense_pays(S->m, S->n, S->p[S->n])) return ALTDIFF_OK;
     B->dense = ad_malloc((size_t)S->m * (size_t)S->n, sizeof(double));
-    if (!B->dense) return ALTDIFF_ERR_NOMEM;
-    ad_block_refresh(B);
-    return ALTDIFF_OK;
+    return B->dense ? ALTDIFF_OK : ALTDIFF_ERR_NOMEM;
 }
 
-void ad_block_refresh(ad_block *B)
+void ad_block_load(ad_block *B, const double *x)
 {
     if (!B->dense) return;
     const cs_dl *S = B->S;
-    size_t rows = (size_t)S->m;
-    memset(B->dense, 0, sizeof(double) * rows * (size_t)S->n);
+    size_t rows = (size_t)S->m, size = rows * (size_t)S->n;
+    if ((size_t)S->p[S->n] == size) { /* every entry present, sorted: the same order */
+        memcpy(B->dense, x, sizeof(double) * size);
+        return;
+    }
+    memset(B->dense, 0, sizeof(double) * size);
     for (altdiff_int j = 0; j < S->n; j++)
         for (altdiff_int t = S->p[j]; t < S->p[j + 1]; t++)
-            B->dense[(size_t)j * rows + (size_t)S->i[t]] = S->x[t];
+            B->dense[(size_t)j * rows + (size_t)S->i[t]] = x[t];
 }
 
 void ad_block_free(ad_block *B)

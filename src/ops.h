@@ -18,8 +18,11 @@ typedef struct {
 
 /* 1 if a rows x n block with nnz entries is kept dense as well */
 int ad_block_dense_pays(altdiff_int rows, altdiff_int n, altdiff_int nnz);
-int ad_block_alloc(ad_block *B, const cs_dl *S);   /* dense copy if it pays */
-void ad_block_refresh(ad_block *B);                /* dense copy = values of S */
+/* Room for a dense copy if it pays (its values are set by ad_block_load) */
+int ad_block_alloc(ad_block *B, const cs_dl *S);
+/* dense copy = the values x on the pattern of S (one memcpy when S is full);
+ * the scaling (scaling.c) then scales it in place */
+void ad_block_load(ad_block *B, const double *x);
 void ad_block_free(ad_block *B);
 /* y (rows) += M x (n) */
 void ad_block_mul(const ad_block *B, const double *x, double *y);

@@ -19,51 +19,70 @@ static double ruiz_factor(double norm)
     return 1.0 / sqrt(fmin(norm, SCALE_MAX * SCALE_MAX));
 }
 
-/* M = diag(dr) M diag(dc) on the values of M */
-static void scale_csc(cs_dl *M, const double *dr, const double *dc)
+/* colmax_j, rowmax_i = max over column j, row i of |dr_i M_ij dc_j| with M
+ * the given values x0 on the pattern of S: the norms of the data scaled so
+ * far, read without writing it. colmax or rowmax may be NULL. */
+static void abs_max_csc(const cs_dl *S, const double *x0, const double *dr, const double *dc,
+                        double *colmax, double *rowmax)
 {
-    for (altdiff_int j = 0; j < M->n; j++)
-        for (altdiff_int t = M->p[j]; t < M->p[j + 1]; t++) M->x[t] *= dr[M->i[t]] * dc[j];
-}
-
-/* colmax_j = max over column j of |M|, rowmax_i = max over row i of |M| */
-static void abs_max(const cs_dl *M, double *colmax, double *rowmax)
-{
-    for (altdiff_int j = 0; j < M->n; j++)
-        for (altdiff_int t = M->p[j]; t < M->p[j + 1]; t++) {
-            double a = fabs(M->x[t]);
+    for (altdiff_int j = 0; j < S->n; j++)
+        for (altdiff_int t = S->p[j]; t < S->p[j + 1]; t++) {
+            altdiff_int i = S->i[t];
+            double a = dr[i] * fabs(x0[t]) * dc[j];
             if (colmax) colmax[j] = ad_max(colmax[j], a);
-            if (rowmax) rowmax[M->i[t]] = ad_max(rowmax[M->i[t]], a);
+            if (rowmax) rowmax[i] = ad_max(rowmax[i], a);
         }
 }
 
-/* One Ruiz pass: d_j = 1/sqrt(|KKT column j|), e_i = 1/sqrt(|row i of S|),
- * applied to the data and accumulated in D, E. */
-static void ruiz_pass(ad_scaling *sc, cs_dl *P, cs_dl *A, cs_dl *G)
+/* The same on a dense column-major copy M (rows x n): contiguous columns,
+ * a loop the compiler vectorizes (the data are finite: plain max) */
+static void abs_max_dense(const double *M, altdiff_int rows, altdiff_int n, const double *dr,
+                          const double *dc, double *colmax, double *rowmax)
 {
-    altdiff_int n = sc->n, m = A->m, rows = sc->rows;
+    for (altdiff_int j = 0; j < n; j++) {
+        const double *col = M + (size_t)j * (size_t)rows;
+        double cmax = 0, d = dc[j];
+        for (altdiff_int i = 0; i < rows; i++) {
+            double a = dr[i] * fabs(col[i]) * d;
+            cmax = a > cmax ? a : cmax;
+            rowmax[i] = a > rowmax[i] ? a : rowmax[i];
+        }
+        colmax[j] = ad_max(colmax[j], cmax);
+    }
+}
+
+/* Norms of a constraint block scaled by (dr, dc): its dense copy when it has one */
+static void abs_max_block(const ad_scale_block *B, const double *dr, const double *dc,
+                          double *colmax, double *rowmax)
+{
+    if (B->dense) abs_max_dense(B->dense, B->S->m, B->S->n, dr, dc, colmax, rowmax);
+    else abs_max_csc(B->S, B->x0, dr, dc, colmax, rowmax);
+}
+
+/* One Ruiz pass on the data scaled by D, E so far (computed on the fly from
+ * the given values): d_j = 1/sqrt(|KKT column j|), e_i = 1/sqrt(|row i of
+ * S|), accumulated in D, E. */
+static void ruiz_pass(ad_scaling *sc, const ad_scale_block *P, const ad_scale_block *A,
+                      const ad_scale_block *G)
+{
+    altdiff_int n = sc->n, m = A->S->m, rows = sc->rows;
     double *dn = sc->work, *de = sc->work + n;
     ad_fill(dn, 0, n);
     ad_fill(de, 0, rows);
-    abs_max(P, dn, dn); /* P symmetric, upper stored: both ends of an entry */
-    abs_max(A, dn, de);
-    abs_max(G, dn, de + m);
-    for (altdiff_int j = 0; j < n; j++) dn[j] = ruiz_factor(dn[j]);
-    for (altdiff_int i = 0; i < rows; i++) de[i] = ruiz_factor(de[i]);
-    scale_csc(P, dn, dn); /* P <- d P d  */
-    scale_csc(A, de, dn); /* A <- e A d  */
-    scale_csc(G, de + m, dn);
-    for (altdiff_int j = 0; j < n; j++) sc->D[j] *= dn[j];
-    for (altdiff_int i = 0; i < rows; i++) sc->E[i] *= de[i];
+    abs_max_csc(P->S, P->x0, sc->D, sc->D, dn, dn); /* P symmetric, upper: both ends */
+    abs_max_block(A, sc->E, sc->D, dn, de);
+    abs_max_block(G, sc->E + m, sc->D, dn, de + m);
+    for (altdiff_int j = 0; j < n; j++) sc->D[j] *= ruiz_factor(dn[j]);
+    for (altdiff_int i = 0; i < rows; i++) sc->E[i] *= ruiz_factor(de[i]);
 }
 
-/* Cost scaling c = 1 / max(mean_j |P(:,j)|, |D q|_inf), within the bounds */
-static double cost_factor(ad_scaling *sc, const cs_dl *P, const double *q0)
+/* Cost scaling c = 1 / max(mean_j |(D P D)(:,j)|, |D q|_inf), within the bounds */
+static double cost_factor(ad_scaling *sc, const ad_scale_block *P, const double *q0)
 {
     altdiff_int n = sc->n;
     double *dn = sc->work;
     ad_fill(dn, 0, n);
-    abs_max(P, dn, dn);
+    abs_max_csc(P->S, P->x0, sc->D, sc->D, dn, dn);
     double mean = 0, qmax = 0;
     for (altdiff_int j = 0; j < n; j++) {
         mean += dn[j] / (double)n;
@@ -72,6 +91,21 @@ static double cost_factor(ad_scaling *sc, const cs_dl *P, const double *q0)
     double norm = ad_max(mean, qmax);
     if (norm < SCALE_MIN) return 1.0;
     return 1.0 / fmin(norm, SCALE_MAX);
+}
+
+/* S->x = c (dr_i x0 dc_j) on the pattern (c = 1: (dr_i x0) dc_j), and the
+ * dense copy, if any, in place by the same formula (identical values) */
+static void apply_block(const ad_scale_block *B, const double *dr, const double *dc, double c)
+{
+    const cs_dl *S = B->S;
+    for (altdiff_int j = 0; j < S->n; j++)
+        for (altdiff_int t = S->p[j]; t < S->p[j + 1]; t++)
+            S->x[t] = c * ((dr[S->i[t]] * B->x0[t]) * dc[j]);
+    if (!B->dense) return;
+    for (altdiff_int j = 0; j < S->n; j++) {
+        double *col = B->dense + (size_t)j * (size_t)S->m, d = dc[j];
+        for (altdiff_int i = 0; i < S->m; i++) col[i] = c * ((dr[i] * col[i]) * d);
+    }
 }
 
 int ad_scaling_alloc(ad_scaling *sc, altdiff_int n, altdiff_int rows)
@@ -99,15 +133,17 @@ void ad_scaling_free(ad_scaling *sc)
     sc->D = sc->Dinv = sc->E = sc->Einv = sc->work = NULL;
 }
 
-void ad_scaling_compute(ad_scaling *sc, cs_dl *P, cs_dl *A, cs_dl *G, const double *q0,
-                        int passes)
+void ad_scaling_compute(ad_scaling *sc, const ad_scale_block *P, const ad_scale_block *A,
+                        const ad_scale_block *G, const double *q0, int passes)
 {
-    altdiff_int n = sc->n;
+    altdiff_int n = sc->n, m = A->S->m;
     ad_fill(sc->D, 1, n);
     ad_fill(sc->E, 1, sc->rows);
     for (int k = 0; k < passes; k++) ruiz_pass(sc, P, A, G);
     sc->c = passes > 0 ? cost_factor(sc, P, q0) : 1.0;
-    for (altdiff_int t = 0; t < P->p[n]; t++) P->x[t] *= sc->c; /* P~ = c D P D */
+    apply_block(P, sc->D, sc->D, sc->c); /* P~ = c D P D */
+    apply_block(A, sc->E, sc->D, 1);     /* A~ = Ea A D  */
+    apply_block(G, sc->E + m, sc->D, 1); /* G~ = Eg G D  */
     sc->cinv = 1.0 / sc->c;
     for (altdiff_int j = 0; j < n; j++) sc->Dinv[j] = 1.0 / sc->D[j];
     for (altdiff_int i = 0; i < sc->rows; i++) sc->Einv[i] = 1.0 / sc->E[i];
