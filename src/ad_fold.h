@@ -38,6 +38,26 @@ typedef struct {
 int ad_fold_solve(const ad_fold_op *op, const altdiff_deriv_settings *ds, const double *r,
                   double *u, altdiff_deriv_info *info);
 
+/* B operators M_e on vectors of one length N, applied together:
+ * apply(ctx, idx, d, IN, OUT) sets OUT(:, c) = M_{idx[c]} IN(:, c) for the
+ * d columns (N each, column-major) of the systems still running. */
+typedef struct {
+    altdiff_int N;
+    int (*apply)(void *ctx, const altdiff_int *idx, altdiff_int d, const double *IN,
+                 double *OUT);
+    void *ctx;
+} ad_fold_block_op;
+
+/* Solve (I - M_e) u_e = r_e for e < B by restarted GMRES in lockstep (the
+ * same method, stopping rule and info as ad_fold_solve's GMRES, per
+ * system): each round applies the operators of the systems still running
+ * once, together, so that their work can be done on blocks. R, U: N x B
+ * (column e: system e); info: B entries. Memory: B GMRES spaces and two
+ * N x B blocks, allocated before the iterations. */
+int ad_fold_solve_many(const ad_fold_block_op *op, altdiff_int B,
+                       const altdiff_deriv_settings *ds, const double *R, double *U,
+                       altdiff_deriv_info *info);
+
 /* The error estimate of a contracting iteration (see fold.c); *rate carries
  * the rate estimate between calls (start at 0) */
 double ad_fixed_point_error(double change, double prev_change, double *rate);

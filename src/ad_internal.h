@@ -232,6 +232,13 @@ int ad_kkt_solve_point(ad_kkt *K, const double *rx, const double *rb, const doub
 int ad_adjoint_vjp(ad_model *md, ad_state *st, const altdiff_deriv_settings *ds, const double *wt,
                    double *gq, double *gb, double *gh, altdiff_deriv_info *info);
 
+/* adjoint.c: the folded reverse mode (GMRES) of B solved states on the
+ * model together: WT (n x B) cotangents of x~; GQ (n x B), GB (m x B), GH
+ * (p x B, kept rows), scaled; info: B entries */
+int ad_adjoint_vjp_many(ad_model *md, ad_state **el, altdiff_int B,
+                        const altdiff_deriv_settings *ds, const double *WT, double *GQ,
+                        double *GB, double *GH, altdiff_deriv_info *info);
+
 /* adjoint.c: unrolled reverse mode through the recorded iterations */
 int ad_unroll_vjp(ad_model *md, ad_state *st, const double *wt, double *gq, double *gb, double *gh,
                   altdiff_deriv_info *info);
@@ -277,6 +284,8 @@ typedef struct {
 int ad_solve_batch(ad_model *md, ad_state *el, altdiff_int B, ad_batch_work *bw);
 /* deriv.c: the public derivative functions on a model and a state */
 int ad_fastest_mode(const ad_model *md, const ad_state *st, altdiff_int columns);
+/* info->active = rows with s = 0 < nu */
+void ad_count_active(const ad_model *md, const ad_state *st, altdiff_deriv_info *info);
 altdiff_deriv_settings ad_resolve_mode(const ad_model *md, const ad_state *st,
                                        const altdiff_deriv_settings *ds, altdiff_int columns);
 int ad_vjp(ad_model *md, ad_state *st, const altdiff_deriv_settings *ds, const double *wx,

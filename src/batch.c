@@ -619,12 +619,70 @@ static int own_derivs(altdiff_batch *bt, element_fn fn, ad_deriv_args *a)
     return status;
 }
 
+/* Sweeps cheaper than this many flops are not worth the lockstep GMRES's
+ * bookkeeping (copies of every Krylov input, blocks of scratch): the
+ * elements then run their GMRES one by one on the shared factor. */
+#define AD_LOCKSTEP_MIN_FLOPS 2e5
+
+/* 1 if the folded GMRES of many elements should run in lockstep */
+static int lockstep_pays(const ad_model *md)
+{
+    return ad_sweep_flops(&md->F, md->P, md->A, md->G) >= AD_LOCKSTEP_MIN_FLOPS;
+}
+
+/* 1 if ds is a usable derivative setting (any mode of the batch) */
+static int deriv_settings_valid(const altdiff_deriv_settings *ds)
+{
+    return ds && ds->eps > 0 && ds->max_iter > 0 && ds->restart > 0 && ds->block > 0 &&
+           ds->mode >= ALTDIFF_MODE_AUTO && ds->mode <= ALTDIFF_MODE_KKT;
+}
+
+/* The folded GMRES of the d elements sel[] together (units as vjp_iterative
+ * of deriv.c: w~ = D w; dq = c D g~, db = Ea g~, dh = Eg g~) */
+static int vjp_together(altdiff_batch *bt, const altdiff_deriv_settings *ds, const double *wx,
+                        double *dq, double *db, double *dh, altdiff_deriv_info *info,
+                        const altdiff_int *sel, altdiff_int d)
+{
+    ad_model *md = &bt->model;
+    const ad_scaling *sc = &md->sc;
+    altdiff_int n = md->n, m = md->m, p = md->p, pa = md->p_all;
+    size_t len = (size_t)(2 * n + m + p + 1);
+    double *buf = ad_malloc(len, (size_t)d * sizeof(double));
+    ad_state **el = ad_malloc((size_t)d, sizeof(ad_state *));
+    altdiff_deriv_info *inf = ad_calloc((size_t)d, sizeof(altdiff_deriv_info));
+    int status = (buf && el && inf) ? ALTDIFF_OK : ALTDIFF_ERR_NOMEM;
+    double *WT = buf, *GQ = WT + n * d, *GB = GQ + n * d, *GH = GB + m * d;
+    double t0 = ad_time();
+    for (altdiff_int c = 0; c < d && status == ALTDIFF_OK; c++) {
+        el[c] = &bt->el[sel[c]];
+        for (altdiff_int j = 0; j < n; j++) WT[c * n + j] = sc->D[j] * wx[sel[c] * n + j];
+    }
+    if (status == ALTDIFF_OK) status = ad_adjoint_vjp_many(md, el, d, ds, WT, GQ, GB, GH, inf);
+    for (altdiff_int c = 0; c < d && status == ALTDIFF_OK; c++) {
+        altdiff_int e = sel[c];
+        if (dq) ad_scale_cost(sc, GQ + c * n, dq + e * n);           /* c D g~  */
+        if (db) ad_scale_rows(sc, 0, GB + c * m, m, db + e * m);     /* Ea g~   */
+        if (dh) ad_scatter_kept(md, GH + c * p, sc->E + m, dh + e * pa); /* Eg g~ */
+        if (info) {
+            info[e] = inf[c];
+            ad_count_active(md, el[c], &info[e]);
+            info[e].time = (ad_time() - t0) / (double)d;
+        }
+    }
+    ad_free(buf);
+    ad_free(el);
+    ad_free(inf);
+    return status;
+}
+
 int altdiff_batch_vjp(altdiff_batch *bt, const altdiff_deriv_settings *ds, const double *wx,
                       double *dq, double *db, double *dh, altdiff_deriv_info *info)
 {
-    if (!bt || !ds || !wx || !ad_all_finite(wx, bt->model.n * bt->B)) return ALTDIFF_ERR_INVALID;
+    if (!bt || !deriv_settings_valid(ds) || !wx || !ad_all_finite(wx, bt->model.n * bt->B))
+        return ALTDIFF_ERR_INVALID;
     ad_model *md = &bt->model;
-    altdiff_int n = md->n, m = md->m, p = md->p_all;
+    altdiff_int n = md->n, m = md->m, p = md->p_all, d = 0;
+    altdiff_int *sel = bt->bw.act; /* the elements for the GMRES run together */
     ad_deriv_args a = {ds, wx, dq, db, dh, NULL, NULL, info};
     int own = own_derivs(bt, own_vjp, &a); /* elements with matrices of their own */
     if (own != ALTDIFF_OK) return own;
@@ -640,10 +698,17 @@ int altdiff_batch_vjp(altdiff_batch *bt, const altdiff_deriv_settings *ds, const
             continue;
         }
         altdiff_deriv_settings r = ad_resolve_mode(md, st, ds, 0);
+        if (r.mode == ALTDIFF_MODE_GMRES && lockstep_pays(md)) {
+            sel[d++] = e;
+            continue;
+        }
         int status = ad_vjp(md, st, &r, wx + e * n, q, b, h, ie);
         if (status != ALTDIFF_OK) return status;
     }
-    return ALTDIFF_OK;
+    if (d == 0) return ALTDIFF_OK;
+    altdiff_deriv_settings g = *ds;
+    g.mode = ALTDIFF_MODE_GMRES;
+    return vjp_together(bt, &g, wx, dq, db, dh, info, sel, d);
 }
 
 /* out (+)= the matrix gradients of element e; scratch of nnz doubles */

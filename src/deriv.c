@@ -95,7 +95,7 @@ static void info_start(altdiff_deriv_info *info)
 }
 
 /* Active and weakly active rows (used when the KKT mode does not report) */
-static void count_active(const ad_model *md, const ad_state *st, altdiff_deriv_info *info)
+void ad_count_active(const ad_model *md, const ad_state *st, altdiff_deriv_info *info)
 {
     info->active = 0;
     for (altdiff_int k = 0; k < md->p; k++) info->active += st->s[k] == 0 && st->nu[k] > 0;
@@ -152,7 +152,7 @@ int ad_vjp(ad_model *md, ad_state *st, const altdiff_deriv_settings *ds, const d
     if (ds->mode == ALTDIFF_MODE_UNROLL && (!md->set.record || st->mask_iters == 0))
         return ALTDIFF_ERR_NOT_SOLVED; /* nothing recorded: solve with record = 1 */
     double t0 = ad_time();
-    count_active(md, st, info);
+    ad_count_active(md, st, info);
     if (ds->mode == ALTDIFF_MODE_KKT)
         status = vjp_kkt(md, st, wx, dq, db, dh, info);
     else if (ds->mode == ALTDIFF_MODE_ALTDIFF)
@@ -339,7 +339,7 @@ int ad_jvp(ad_model *md, ad_state *st, const altdiff_deriv_settings *ds, const a
         (ds->mode != ALTDIFF_MODE_ALTDIFF && ds->mode != ALTDIFF_MODE_KKT))
         return ALTDIFF_ERR_INVALID;
     double t0 = ad_time();
-    count_active(md, st, info);
+    ad_count_active(md, st, info);
     altdiff_int n = md->n, m = md->m, p = md->p;
     double *buf = ad_malloc((size_t)(n + m + p), sizeof(double));
     status = buf ? effective_direction(md, st, dir, buf, buf + n, buf + n + m) : ALTDIFF_ERR_NOMEM;
@@ -391,7 +391,7 @@ int altdiff_solve_jvp(altdiff_work *w, const altdiff_direction *dir, double *dx,
     for (altdiff_int j = 0; j < n; j++) dx[j] *= md->sc.D[j]; /* dx = D dx~ */
     ad_tangent_free(md, t);
     ad_free(buf);
-    count_active(md, st, info);
+    ad_count_active(md, st, info);
     info->iter = st->info.iter;
     info->residual = rel;
     info->status = st->info.status == ALTDIFF_SOLVED ? ALTDIFF_SOLVED : ALTDIFF_MAX_ITER;
@@ -519,7 +519,7 @@ int altdiff_jacobian(altdiff_work *w, const altdiff_deriv_settings *ds, int wrt,
         (ds->mode != ALTDIFF_MODE_ALTDIFF && ds->mode != ALTDIFF_MODE_KKT))
         return ALTDIFF_ERR_INVALID;
     double t0 = ad_time();
-    count_active(md, st, info);
+    ad_count_active(md, st, info);
     altdiff_int n = md->n, k = ad_theta_size(md);
     altdiff_int given = wrt == ALTDIFF_WRT_Q ? n : wrt == ALTDIFF_WRT_B ? md->m
                                           : wrt == ALTDIFF_WRT_H ? md->p_all : k;

@@ -279,3 +279,165 @@ int altdiff_fold_jvp(const altdiff_fold *f, const altdiff_deriv_settings *ds,
     info->time = ad_time() - t0;
     return status;
 }
+
+/* ---- many systems in lockstep ------------------------------------------------------- */
+
+/* The state of one system of a lockstep GMRES */
+typedef struct {
+    gmres_space G;
+    double *u;             /* N: the solution                                */
+    const double *r;       /* N: the right-hand side                         */
+    double bnorm, res;     /* |r|, the residual estimate                     */
+    altdiff_int iters, j;  /* operator applications in Arnoldi steps; step j */
+    altdiff_int last;      /* iters at the last true residual                */
+    int phase;             /* LS_RESTART: next apply is on u; LS_ARNOLDI: on
+                              V(:, j); LS_DONE                               */
+} lockstep;
+
+#define LS_RESTART 0
+#define LS_ARNOLDI 1
+#define LS_DONE 2
+
+/* u += V y with H y = g over the j steps taken */
+static void ls_update(lockstep *s, altdiff_int N)
+{
+    gmres_space *G = &s->G;
+    altdiff_int k = G->k;
+    for (altdiff_int i = s->j - 1; i >= 0; i--) { /* back substitution H y = g */
+        double t0 = G->g[i];
+        for (altdiff_int l = i + 1; l < s->j; l++) t0 -= G->Hh[i + l * (k + 1)] * G->y[l];
+        G->y[i] = t0 / G->Hh[i + i * (k + 1)];
+    }
+    for (altdiff_int i = 0; i < s->j; i++) ad_axpy(s->u, G->y[i], G->V + i * N, N);
+}
+
+/* After out = M u: the true residual r - (I - M) u; done when it is small
+ * enough, the steps are used up or the last cycle made no progress; else a
+ * new cycle starts (V(:, 0) = residual / beta) */
+static void ls_restart(lockstep *s, const double *out, altdiff_int N,
+                       const altdiff_deriv_settings *ds)
+{
+    gmres_space *G = &s->G;
+    double *V = G->V;
+    for (altdiff_int t = 0; t < N; t++) V[t] = s->r[t] - (s->u[t] - out[t]);
+    double beta = sqrt(ad_dot(V, V, N));
+    s->res = beta;
+    int stuck = s->iters == s->last && s->iters > 0;
+    s->last = s->iters;
+    if (!isfinite(beta) || beta <= ds->eps * s->bnorm || s->iters >= ds->max_iter || stuck) {
+        s->phase = LS_DONE;
+        return;
+    }
+    for (altdiff_int t = 0; t < N; t++) V[t] /= beta;
+    ad_fill(G->g, 0, G->k + 1);
+    G->g[0] = beta;
+    s->j = 0;
+    s->phase = LS_ARNOLDI;
+}
+
+/* After out = M V(:, j): the Arnoldi step (vj1 = (I - M) vj, as
+ * arnoldi_step); at the end of a cycle u += V y and a restart follows */
+static void ls_arnoldi(lockstep *s, const double *out, altdiff_int N,
+                       const altdiff_deriv_settings *ds)
+{
+    gmres_space *G = &s->G;
+    altdiff_int j = s->j, k = G->k;
+    double *V = G->V, *Hh = G->Hh, *vj1 = V + (j + 1) * N;
+    for (altdiff_int t = 0; t < N; t++) vj1[t] = V[j * N + t] - out[t];
+    for (altdiff_int i = 0; i <= j; i++) { /* modified Gram-Schmidt */
+        double hij = ad_dot(vj1, V + i * N, N);
+        Hh[i + j * (k + 1)] = hij;
+        ad_axpy(vj1, -hij, V + i * N, N);
+    }
+    double h1 = sqrt(ad_dot(vj1, vj1, N));
+    Hh[j + 1 + j * (k + 1)] = h1;
+    if (h1 > 0) for (altdiff_int t = 0; t < N; t++) vj1[t] /= h1;
+    for (altdiff_int i = 0; i < j; i++) { /* the earlier rotations */
+        double *h0 = Hh + i + j * (k + 1), t0 = G->cs[i] * h0[0] + G->sn[i] * h0[1];
+        h0[1] = -G->sn[i] * h0[0] + G->cs[i] * h0[1];
+        h0[0] = t0;
+    }
+    double *hj = Hh + j + j * (k + 1);
+    givens(hj[0], hj[1], &G->cs[j], &G->sn[j]);
+    hj[0] = G->cs[j] * hj[0] + G->sn[j] * hj[1];
+    hj[1] = 0;
+    G->g[j + 1] = -G->sn[j] * G->g[j];
+    G->g[j] *= G->cs[j];
+    s->res = fabs(G->g[j + 1]);
+    s->j = ++j;
+    s->iters++;
+    if (j == k || s->res <= ds->eps * s->bnorm || s->iters >= ds->max_iter) {
+        ls_update(s, N);
+        s->phase = LS_RESTART; /* the next apply gives the true residual */
+    }
+}
+
+/* The input of system e's next apply */
+static const double *ls_input(const lockstep *s, altdiff_int N)
+{
+    return s->phase == LS_RESTART ? s->u : s->G.V + s->j * N;
+}
+
+/* Gather the inputs of the systems still running into IN (N x d); their
+ * indices into idx; returns d */
+static altdiff_int ls_gather(lockstep *S, altdiff_int B, altdiff_int N, double *IN,
+                             altdiff_int *idx)
+{
+    altdiff_int d = 0;
+    for (altdiff_int e = 0; e < B; e++)
+        if (S[e].phase != LS_DONE) {
+            ad_copy(IN + d * N, ls_input(&S[e], N), N);
+            idx[d++] = e;
+        }
+    return d;
+}
+
+static void ls_info(const lockstep *s, const altdiff_deriv_settings *ds, altdiff_deriv_info *info)
+{
+    info->iter = s->iters;
+    info->residual = s->bnorm > 0 ? s->res / s->bnorm : s->res;
+    info->status = !isfinite(info->residual)   ? ALTDIFF_NUMERICAL_ERROR
+                   : info->residual <= ds->eps ? ALTDIFF_SOLVED
+                                               : ALTDIFF_MAX_ITER;
+}
+
+static void ls_free(lockstep *S, altdiff_int B, double *IN, double *OUT, altdiff_int *idx)
+{
+    for (altdiff_int e = 0; S && e < B; e++) space_free(&S[e].G);
+    ad_free(S);
+    ad_free(IN);
+    ad_free(OUT);
+    ad_free(idx);
+}
+
+int ad_fold_solve_many(const ad_fold_block_op *op, altdiff_int B,
+                       const altdiff_deriv_settings *ds, const double *R, double *U,
+                       altdiff_deriv_info *info)
+{
+    altdiff_int N = op->N, k = ds->restart < ds->max_iter ? ds->restart : ds->max_iter;
+    lockstep *S = ad_calloc((size_t)B, sizeof(lockstep));
+    double *IN = ad_malloc(count2((size_t)N, (size_t)B), sizeof(double));
+    double *OUT = ad_malloc(count2((size_t)N, (size_t)B), sizeof(double));
+    altdiff_int *idx = ad_malloc((size_t)B, sizeof(altdiff_int));
+    int status = (S && IN && OUT && idx) ? ALTDIFF_OK : ALTDIFF_ERR_NOMEM;
+    for (altdiff_int e = 0; e < B && status == ALTDIFF_OK; e++) {
+        status = space_alloc(&S[e].G, N, k);
+        S[e].u = U + e * N;
+        S[e].r = R + e * N;
+        ad_fill(S[e].u, 0, N);
+        S[e].bnorm = sqrt(ad_dot(S[e].r, S[e].r, N));
+        S[e].phase = LS_RESTART;
+    }
+    altdiff_int d;
+    while (status == ALTDIFF_OK && (d = ls_gather(S, B, N, IN, idx)) > 0) {
+        if ((status = op->apply(op->ctx, idx, d, IN, OUT)) != ALTDIFF_OK) break;
+        for (altdiff_int c = 0; c < d; c++) { /* one step of each system */
+            lockstep *s = &S[idx[c]];
+            if (s->phase == LS_RESTART) ls_restart(s, OUT + c * N, N, ds);
+            else ls_arnoldi(s, OUT + c * N, N, ds);
+        }
+    }
+    for (altdiff_int e = 0; e < B && status == ALTDIFF_OK; e++) ls_info(&S[e], ds, info + e);
+    ls_free(S, B, IN, OUT, idx);
+    return status;
+}

@@ -353,6 +353,73 @@ START_TEST(test_set_solution)
 }
 END_TEST
 
+/* ---- the folded GMRES of many elements in lockstep ------------------------------------ */
+
+/* A dense QP large enough that the batch runs its GMRES in lockstep
+ * (n = 250, m = 10, p = 100): per element, x0 ~ N(0, 1), b = A x0,
+ * h = G x0 + U(0, 1), q ~ N(0, 1) */
+static dqp dense_qp(altdiff_int n, altdiff_int m, altdiff_int p, uint64_t seed)
+{
+    rng r = {seed};
+    dqp d = dqp_alloc(n, m, p);
+    double *M = zeros(n * n);
+    randn(&r, M, n * n);
+    for (altdiff_int i = 0; i < n; i++)
+        for (altdiff_int j = 0; j < n; j++)
+            d.P[i + j * n] = dot(M + i * n, M + j * n, n) / (double)n + (i == j ? 1.0 : 0.0);
+    free(M);
+    randn(&r, d.A, m * n);
+    randn(&r, d.G, p * n);
+    randn(&r, d.x, n);
+    randn(&r, d.q, n);
+    matvec(d.A, m, n, d.x, d.b);
+    matvec(d.G, p, n, d.x, d.h);
+    for (altdiff_int k = 0; k < p; k++) d.h[k] += rng_unif(&r);
+    dqp_finish(&d);
+    return d;
+}
+
+START_TEST(test_lockstep_gmres)
+{
+    altdiff_int n = 250, m = 10, p = 100, B = 4;
+    dqp d = dense_qp(n, m, p, 81);
+    double *Q = zeros(n * B), *Bv = zeros(m * B), *Hv = zeros(p * B), *W = zeros(n * B);
+    double *dQ = zeros(n * B), *dB = zeros(m * B), *dH = zeros(p * B), *x1 = zeros(n);
+    double *dq1 = zeros(n), *db1 = zeros(m), *dh1 = zeros(p);
+    altdiff_deriv_info info[4];
+    rng r = {83};
+    randn(&r, W, n * B);
+    for (altdiff_int e = 0; e < B; e++) { /* the data's vectors, q perturbed */
+        for (altdiff_int j = 0; j < n; j++) Q[e * n + j] = d.q[j] + 0.3 * rng_normal(&r);
+        memcpy(Bv + e * m, d.b, sizeof(double) * (size_t)m);
+        memcpy(Hv + e * p, d.h, sizeof(double) * (size_t)p);
+    }
+    altdiff_settings set = tight();
+    altdiff_batch *bt = NULL;
+    verdict v = {0, ""};
+    expect(&v, altdiff_batch_setup(&bt, &d.prob, B, &set) == ALTDIFF_OK, "setup");
+    altdiff_batch_set_vectors(bt, 0, B, Q, n, Bv, m, Hv, p);
+    altdiff_batch_solve(bt);
+    altdiff_deriv_settings ds = dset(ALTDIFF_MODE_GMRES, 1e-12);
+    expect(&v, altdiff_batch_vjp(bt, &ds, W, dQ, dB, dH, info) == ALTDIFF_OK, "vjp");
+    for (altdiff_int e = 0; e < B; e++) {
+        expect(&v, info[e].status == ALTDIFF_SOLVED && info[e].iter > 0, "element %ld: %s",
+               (long)e, altdiff_status_string(info[e].status));
+        expect(&v, single(&d, Q + e * n, Bv + e * m, Hv + e * p, W + e * n, ALTDIFF_MODE_KKT,
+                          x1, dq1, db1, dh1), "single %ld", (long)e);
+        expect(&v, rel_diff(dQ + e * n, dq1, n) < 1e-6, "dq of %ld: %g", (long)e,
+               rel_diff(dQ + e * n, dq1, n));
+        expect(&v, rel_diff(dB + e * m, db1, m) < 1e-6, "db of %ld", (long)e);
+        expect(&v, rel_diff(dH + e * p, dh1, p) < 1e-6, "dh of %ld", (long)e);
+    }
+    altdiff_batch_free(bt);
+    double *bufs[] = {Q, Bv, Hv, W, dQ, dB, dH, x1, dq1, db1, dh1};
+    for (int k = 0; k < 11; k++) free(bufs[k]);
+    dqp_free(&d);
+    finish(&v);
+}
+END_TEST
+
 /* ---- allocation failures ------------------------------------------------------------------ */
 
 START_TEST(test_batch_alloc_failures)
@@ -406,6 +473,7 @@ int main(void)
     tcase_add_test(tc, test_backward_twice_and_after_other_solve);
     tcase_add_test(tc, test_adjoint_identity);
     tcase_add_test(tc, test_set_solution);
+    tcase_add_test(tc, test_lockstep_gmres);
     tcase_add_test(tc, test_batch_alloc_failures);
     suite_add_tcase(s, tc);
     return run_suite(s);
