@@ -501,7 +501,7 @@ ALTDIFF_API int altdiff_batch_update_matrices(altdiff_batch *batch, const double
  * of H (a copy of the analyzed factor, refactored numerically: never a new
  * analysis). Its iterates are kept as a warm start; it forgets its solution.
  * Those elements are solved and differentiated one by one as a workspace
- * would be (its own penalty adaptation, polishing), on up to
+ * would be (its own penalty adaptation; no polishing, as in batches), on up to
  * altdiff_batch_set_threads threads; the others keep the block solve on the
  * shared factor. Validated like altdiff_update_matrices, all or nothing: a
  * NaN or Inf (ALTDIFF_ERR_INVALID), an overflow of H or a failed allocation

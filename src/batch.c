@@ -352,6 +352,7 @@ static int derive_element(altdiff_batch *bt, altdiff_int e, void *arg)
     const double *v[3];
     for (int k = 0; k < 3; k++) v[k] = a->x[k] ? a->x[k] + j * a->ld[k] : NULL;
     int status = ad_model_derive(md, model_of(bt, e), v[0], v[1], v[2], bt->el[e].q0);
+    md->set.polish = 0; /* batches do not polish (altdiff.h) */
     md->t_setup = ad_time() - t0;
     a->indef[j] = status == ALTDIFF_ERR_NOT_POSDEF;
     return a->indef[j] ? ALTDIFF_OK : status;
