@@ -58,6 +58,10 @@ typedef int64_t altdiff_int; /* same width as SuiteSparse_long */
 #define ALTDIFF_ERR_NOT_SOLVED (-6) /* needs a solved problem; from
                                        altdiff_get_solution: the values copied
                                        are not a usable point               */
+#define ALTDIFF_ERR_NUMERICAL (-7)  /* a numerical failure inside a computation:
+                                       non-finite values, a point outside a
+                                       smooth objective's domain, or no
+                                       Newton step that descends           */
 
 /* ---- solve outcome (altdiff_info.status) -------------------------------- */
 #define ALTDIFF_UNSOLVED 0           /* no solve yet                         */

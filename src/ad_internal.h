@@ -164,6 +164,9 @@ int ad_check_H(ad_model *md, double rho, double sigma);
 /* md->msg for a failure code of a factorization of H at rho, sigma */
 void ad_factor_msg(ad_model *md, int code, double rho, double sigma);
 
+/* settings.c: a public code for any internal one (AD_ERR_* -> numerical) */
+int ad_public_code(int code);
+
 /* model.c: validation shared by the workspace and the batch */
 int ad_vectors_valid(const ad_model *md, const double *q, const double *b, const double *h);
 int ad_model_set_matrices(ad_model *md, const double *Px, const double *Ax, const double *Gx,
@@ -321,7 +324,7 @@ int ad_polish_try(ad_model *md, ad_state *st, const residuals_t *r, int *outcome
 /* smooth.c: non-quadratic objectives (see altdiff.h). Points x~ are scaled;
  * these return ALTDIFF_OK or an error code (AD_ERR_DOMAIN: x~ outside the
  * domain, AD_ERR_NEWTON: no Newton step decreased the augmented Lagrangian) */
-#define AD_ERR_DOMAIN (-100)
+#define AD_ERR_DOMAIN (-100) /* never leave the library: ad_public_code */
 #define AD_ERR_NEWTON (-101)
 static inline int ad_smooth(const ad_model *md) { return md->xu != &ad_quadratic_xupdate; }
 /* x~ = argmin of the augmented Lagrangian (damped Newton from w->xt, which

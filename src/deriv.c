@@ -29,55 +29,6 @@ altdiff_deriv_settings altdiff_deriv_settings_default(void)
     return s;
 }
 
-/* A flop model of the modes after a solve, to pick the fastest:
- *   one ADMM sweep   4 nnz(L) + 2 nnz(P) + 4 nnz(A, G) + 10 (n + m + p)
- *   GMRES VJP        about half the iterations of a plain forward solve, or
- *                    0.8 of an Anderson-accelerated one (a Krylov-like
- *                    method itself), at least 10; each a sweep plus the
- *                    orthogonalization (~15 vectors of n+m+p)
- *   Alt-Diff forward the same sweeps for each direction
- *   KKT              without dense rows split off (the augmented-Lagrangian
- *                    solve of kkt.c): a factorization of H's size, counted
- *                    twice (copy, forming M), ~20 solves per right-hand side
- *                    and AD_KKT_PER_ENTRY per stored entry of P, A, G for the
- *                    assembly; otherwise CHOLMOD's predicted flops for the
- *                    (simplicial) LDL' of the KKT matrix, from a symbolic
- *                    analysis, done only when the iterative estimate is large
- *                    enough for the analysis to be cheap beside it; then ~10
- *                    refined solves per right-hand side. */
-static double sweep_flops(const ad_model *md)
-{
-    double nnz = (double)(md->A->p[md->n] + md->G->p[md->n]);
-    return 4 * md->F.cm.lnz + 2 * (double)md->P->p[md->n] + 4 * nnz +
-           10 * (double)(md->n + md->m + md->p);
-}
-
-#define AD_ANALYZE_KKT_ABOVE 2e8 /* flops of the iterative estimate */
-#define AD_KKT_PER_ENTRY 300     /* flop-equivalents per stored entry of P, A,
-                                    G: the assembly passes of the KKT mode */
-#define AD_ITERATIVE_SPEEDUP 0.3 /* measured here: the sweeps (supernodal solves,
-                                    BLAS) run ~3x more flops per second than
-                                    the simplicial LDL' of the KKT matrix */
-
-int ad_fastest_mode(const ad_model *md, const ad_state *st, altdiff_int columns)
-{
-    int iterative = columns > 0 ? ALTDIFF_MODE_ALTDIFF : ALTDIFF_MODE_GMRES;
-    if (!md || st->info.status != ALTDIFF_SOLVED) return iterative;
-    double share = st->info.aa_steps > 0 ? 0.8 : 0.5;
-    double its = ad_max(10, share * (double)st->info.iter), sweep = sweep_flops(md);
-    double N = (double)(md->n + md->m + md->p), d = (double)(columns > 1 ? columns : 1);
-    double cost = columns > 0 ? d * its * sweep : its * (sweep + 60 * N);
-    if (md->F.lr.k == 0) { /* KKT by the augmented Lagrangian on H's pattern */
-        double nnz = (double)(md->P->p[md->n] + md->A->p[md->n] + md->G->p[md->n]);
-        double kkt = (2 * ad_factor_cost_in_sweeps(&md->F, md->P, md->A, md->G) + 20 * d) * sweep + AD_KKT_PER_ENTRY * nnz;
-        return cost < kkt ? iterative : ALTDIFF_MODE_KKT;
-    }
-    double fl = 0, lnz = 0;
-    if (cost < AD_ANALYZE_KKT_ABOVE || ad_kkt_estimate(md, st, &fl, &lnz) != ALTDIFF_OK)
-        return iterative;
-    return AD_ITERATIVE_SPEEDUP * cost < fl + d * 40 * lnz ? iterative : ALTDIFF_MODE_KKT;
-}
-
 /* ALTDIFF_OK when the workspace holds a solution and the settings are sane */
 static int deriv_check(const ad_model *md, const ad_state *st, const altdiff_deriv_settings *ds)
 {
@@ -114,12 +65,12 @@ static int vjp_iterative(ad_model *md, ad_state *st, const altdiff_deriv_setting
     double *buf = ad_malloc((size_t)(2 * n + m + p), sizeof(double));
     if (!buf) return ALTDIFF_ERR_NOMEM;
     double *wt = buf, *gq = wt + n, *gb = gq + n, *gh = gb + m;
-    for (altdiff_int j = 0; j < n; j++) wt[j] = md->sc.D[j] * wx[j];
+    ad_unscale_x(&md->sc, wx, wt); /* w~ = D w (the cotangent of x~) */
     int status = ds->mode == ALTDIFF_MODE_UNROLL ? ad_unroll_vjp(md, st, wt, gq, gb, gh, info)
                                                  : ad_adjoint_vjp(md, st, ds, wt, gq, gb, gh, info);
     if (status == ALTDIFF_OK) {
-        if (dq) for (altdiff_int j = 0; j < n; j++) dq[j] = md->sc.c * md->sc.D[j] * gq[j];
-        if (db) for (altdiff_int i = 0; i < m; i++) db[i] = md->sc.E[i] * gb[i];
+        if (dq) ad_scale_cost(&md->sc, gq, dq);       /* c D dL/dq~ */
+        if (db) ad_scale_rows(&md->sc, 0, gb, m, db); /* Ea dL/db~  */
         if (dh) ad_scatter_kept(md, gh, md->sc.E + m, dh); /* Eg dL/dh~ */
     }
     ad_free(buf);
@@ -161,71 +112,6 @@ int ad_vjp(ad_model *md, ad_state *st, const altdiff_deriv_settings *ds, const d
         status = vjp_iterative(md, st, ds, wx, dq, db, dh, info);
     info->time = ad_time() - t0;
     return status;
-}
-
-/* ---- matrix gradients ---------------------------------------------------------- */
-
-/* Gradient of L with respect to each given entry: g_pos[map[k]] / (number of
- * given entries sharing that position) */
-static void gather_grads(const double *g_pos, const altdiff_int *map, altdiff_int nz,
-                         altdiff_int npos, double *out, altdiff_int *count)
-{
-    for (altdiff_int t = 0; t < npos; t++) count[t] = 0;
-    for (altdiff_int k = 0; k < nz; k++)
-        if (map[k] >= 0) count[map[k]]++;
-    for (altdiff_int k = 0; k < nz; k++)
-        out[k] = map[k] >= 0 ? g_pos[map[k]] / (double)count[map[k]] : 0;
-}
-
-/* On the internal patterns (original units), doc/MATH.md:
- *   P (upper, entry (i,j) stands for both P_ij and P_ji):
- *       i != j:  dq_i x_j + x_i dq_j,     i == j:  dq_i x_i
- *   A:  lam_i dq_j - db_i x_j,    G (kept row k = given row i):  nu_i dq_j - dh_i x_j */
-static void pattern_grads(const ad_model *md, const double *x, const double *lam,
-                          const double *nu, const double *dq, const double *db,
-                          const double *dh, double *gP, double *gA, double *gG)
-{
-    const cs_dl *P = md->P, *A = md->A, *G = md->G;
-    for (altdiff_int j = 0; j < md->n; j++) {
-        for (altdiff_int t = P->p[j]; t < P->p[j + 1]; t++) {
-            altdiff_int i = P->i[t];
-            gP[t] = i == j ? dq[i] * x[i] : dq[i] * x[j] + x[i] * dq[j];
-        }
-        for (altdiff_int t = A->p[j]; t < A->p[j + 1]; t++)
-            gA[t] = lam[A->i[t]] * dq[j] - db[A->i[t]] * x[j];
-        for (altdiff_int t = G->p[j]; t < G->p[j + 1]; t++) {
-            altdiff_int i = md->keep[G->i[t]];
-            gG[t] = nu[i] * dq[j] - dh[i] * x[j];
-        }
-    }
-}
-
-int ad_matrix_grads(const ad_model *md, const ad_state *st, const double *dq, const double *db,
-                         const double *dh, double *dPx, double *dAx, double *dGx)
-{
-    if (!md || !dq || (md->m > 0 && !db) || (md->p_all > 0 && !dh) || (dPx && ad_smooth(md)))
-        return ALTDIFF_ERR_INVALID;
-    if (st->info.status != ALTDIFF_SOLVED) return ALTDIFF_ERR_NOT_SOLVED;
-    altdiff_int n = md->n, m = md->m, pa = md->p_all, nP = md->P->p[n], nA = md->A->p[n],
-                nG = md->G->p[n];
-    size_t len = (size_t)(n + m + 2 * pa + nP + nA + nG);
-    double *buf = ad_malloc(len, sizeof(double));
-    altdiff_int *count = ad_malloc((size_t)(nP + nA + nG), sizeof(altdiff_int));
-    if (!buf || !count) {
-        ad_free(buf);
-        ad_free(count);
-        return ALTDIFF_ERR_NOMEM;
-    }
-    double *x = buf, *lam = x + n, *s = lam + m, *nu = s + pa, *gP = nu + pa, *gA = gP + nP,
-           *gG = gA + nA;
-    ad_unscale_solution(md, st, x, s, lam, nu);
-    pattern_grads(md, x, lam, nu, dq, db ? db : lam, dh ? dh : nu, gP, gA, gG);
-    if (dPx) gather_grads(gP, md->Pmap, md->Pnz, nP, dPx, count);
-    if (dAx) gather_grads(gA, md->Amap, md->Anz, nA, dAx, count);
-    if (dGx) gather_grads(gG, md->Gmap, md->Gnz, nG, dGx, count);
-    ad_free(buf);
-    ad_free(count);
-    return ALTDIFF_OK;
 }
 
 /* ---- forward mode ----------------------------------------------------------------- */
@@ -317,13 +203,13 @@ static int jvp_altdiff(ad_model *md, ad_state *st, const altdiff_deriv_settings 
 {
     altdiff_int n = md->n, m = md->m, p = md->p;
     for (altdiff_int c = 0; c < d; c++) {
-        for (altdiff_int j = 0; j < n; j++) dq[c * n + j] *= md->sc.c * md->sc.D[j];
-        for (altdiff_int i = 0; i < m; i++) db[c * m + i] *= md->sc.E[i];
-        for (altdiff_int k = 0; k < p; k++) dh[c * p + k] *= md->sc.E[m + k];
+        ad_scale_cost(&md->sc, dq + c * n, dq + c * n);
+        ad_scale_rows(&md->sc, 0, db + c * m, m, db + c * m);
+        ad_scale_rows(&md->sc, m, dh + c * p, p, dh + c * p);
     }
     int status = ad_forward_block(md, st, ds, d, dq, db, dh, dx, info);
     for (altdiff_int c = 0; c < d; c++)
-        for (altdiff_int j = 0; j < n; j++) dx[c * n + j] *= md->sc.D[j]; /* dx = D dx~ */
+        ad_unscale_x(&md->sc, dx + c * n, dx + c * n); /* dx = D dx~ */
     return status;
 }
 
@@ -376,8 +262,8 @@ int altdiff_solve_jvp(altdiff_work *w, const altdiff_direction *dir, double *dx,
     int status = buf ? effective_direction(md, st, &vec, buf, buf + n, buf + n + m) : ALTDIFF_ERR_NOMEM;
     ad_tangent *t = NULL;
     if (status == ALTDIFF_OK) { /* dq~ = c D dq, db~ = Ea db, dh~ = Eg dh */
-        for (altdiff_int j = 0; j < n; j++) buf[j] *= md->sc.c * md->sc.D[j];
-        for (altdiff_int i = 0; i < m + p; i++) buf[n + i] *= md->sc.E[i];
+        ad_scale_cost(&md->sc, buf, buf);
+        ad_scale_rows(&md->sc, 0, buf + n, m + p, buf + n);
         t = ad_tangent_new(md, 1, buf, buf + n, buf + n + m, dx);
         status = !t ? ALTDIFF_ERR_NOMEM
                     : ad_smooth(md) && dir->theta ? ad_tangent_theta(md, t, dir->theta)
@@ -388,7 +274,7 @@ int altdiff_solve_jvp(altdiff_work *w, const altdiff_direction *dir, double *dx,
             ad_work_after_solve(w);
         }
     }
-    for (altdiff_int j = 0; j < n; j++) dx[j] *= md->sc.D[j]; /* dx = D dx~ */
+    ad_unscale_x(&md->sc, dx, dx); /* dx = D dx~ */
     ad_tangent_free(md, t);
     ad_free(buf);
     ad_count_active(md, st, info);
@@ -396,7 +282,7 @@ int altdiff_solve_jvp(altdiff_work *w, const altdiff_direction *dir, double *dx,
     info->residual = rel;
     info->status = st->info.status == ALTDIFF_SOLVED ? ALTDIFF_SOLVED : ALTDIFF_MAX_ITER;
     info->time = ad_time() - t0;
-    return status;
+    return ad_public_code(status);
 }
 
 /* ---- Jacobians ---------------------------------------------------------------- */
@@ -531,7 +417,7 @@ int altdiff_jacobian(altdiff_work *w, const altdiff_deriv_settings *ds, int wrt,
     status = jacobian_blocks(md, st, ds, wrt, &out, info);
     ad_free(xe);
     info->time = ad_time() - t0;
-    return status;
+    return ad_public_code(status);
 }
 
 /* ds with ALTDIFF_MODE_AUTO replaced by the cost model's choice */
@@ -554,7 +440,7 @@ int altdiff_vjp(altdiff_work *w, const altdiff_deriv_settings *ds, const double 
 {
     if (!w || !ds) return ALTDIFF_ERR_INVALID;
     altdiff_deriv_settings r = ad_resolve_mode(&w->model, &w->state, ds, 0);
-    return ad_vjp(&w->model, &w->state, &r, wx, dq, db, dh, info);
+    return ad_public_code(ad_vjp(&w->model, &w->state, &r, wx, dq, db, dh, info));
 }
 
 int altdiff_matrix_grads(const altdiff_work *w, const double *dq, const double *db,
@@ -569,5 +455,5 @@ int altdiff_jvp(altdiff_work *w, const altdiff_deriv_settings *ds, const altdiff
 {
     if (!w || !ds) return ALTDIFF_ERR_INVALID;
     altdiff_deriv_settings r = ad_resolve_mode(&w->model, &w->state, ds, 1);
-    return ad_jvp(&w->model, &w->state, &r, dir, dx, info);
+    return ad_public_code(ad_jvp(&w->model, &w->state, &r, dir, dx, info));
 }

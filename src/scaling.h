@@ -32,7 +32,7 @@ void ad_scale_cost(const ad_scaling *sc, const double *q, double *y);
 /* y = E[off + i] v[i] for i < len (b~ = Ea b, h~ = Eg h) */
 void ad_scale_rows(const ad_scaling *sc, altdiff_int off, const double *v, altdiff_int len,
                    double *y);
-/* x = D x~ */
+/* x = D x~ (also w~ = D w, the cotangent of x~); x may be x~ itself */
 void ad_unscale_x(const ad_scaling *sc, const double *xt, double *x);
 /* multipliers: y = E[off + i] y~[i] / c */
 void ad_unscale_dual(const ad_scaling *sc, altdiff_int off, const double *yt, altdiff_int len,

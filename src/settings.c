@@ -80,6 +80,9 @@ const char *altdiff_error_string(int code)
     case ALTDIFF_ERR_CHOLMOD: return "CHOLMOD failed";
     case ALTDIFF_ERR_IO: return "input/output error";
     case ALTDIFF_ERR_NOT_SOLVED: return "the problem has not been solved";
+    case ALTDIFF_ERR_NUMERICAL:
+        return "numerical failure (non-finite values, a point outside the objective's "
+               "domain, or no descending Newton step)";
     default: return "unknown error";
     }
 }
@@ -99,3 +102,7 @@ const char *altdiff_status_string(int status)
     default: return "unknown status";
     }
 }
+
+/* The code a public function returns for an internal one: the private codes
+ * of the Newton x-update (AD_ERR_*, <= -100) are numerical failures */
+int ad_public_code(int code) { return code <= -100 ? ALTDIFF_ERR_NUMERICAL : code; }
