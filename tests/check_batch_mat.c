@@ -181,6 +181,30 @@ START_TEST(test_matrices_equal_single)
             expect(&v, fabs(s - dPs[t]) <= 1e-12 * (1 + fabs(s)), "sum of dP, %ld", (long)t);
         }
     }
+    /* w'(J v) = (J'w)'v per element, v = (dq, db, dh) and a direction of the
+     * (own) matrices, with the JVP of both forward modes and the GMRES VJP */
+    double *Vq = zeros(n * B), *Jv = zeros(n * B), *VP = zeros(nP), *gP = zeros(nP * B);
+    randn(&r, Vq, n * B);
+    randn(&r, VP, nP);
+    altdiff_deriv_settings dr = dset(ALTDIFF_MODE_GMRES, 1e-12);
+    expect(&v, altdiff_batch_vjp(bt, &dr, W, dQ, dB, dH, NULL) == ALTDIFF_OK, "vjp");
+    expect(&v, altdiff_batch_matrix_grads(bt, dQ, dB, dH, gP, NULL, NULL, 0) == ALTDIFF_OK, "dP");
+    const int fmodes[] = {ALTDIFF_MODE_ALTDIFF, ALTDIFF_MODE_KKT};
+    for (int f = 0; f < 2; f++) {
+        altdiff_deriv_settings df = dset(fmodes[f], 1e-12);
+        altdiff_direction dir = {Vq, NULL, NULL, VP, NULL, NULL, NULL};
+        expect(&v, altdiff_batch_jvp(bt, &df, &dir, Jv, NULL) == ALTDIFF_OK, "jvp");
+        for (altdiff_int e = 0; e < B; e++) {
+            double lhs = dot(W + e * n, Jv + e * n, n);
+            double rhs = dot(dQ + e * n, Vq + e * n, n) + dot(gP + e * nP, VP, nP);
+            expect(&v, rel_scalar(lhs, rhs) < 1e-6, "%s element %ld: %g vs %g",
+                   mode_name(fmodes[f]), (long)e, lhs, rhs);
+        }
+    }
+    free(Vq);
+    free(Jv);
+    free(VP);
+    free(gP);
     /* the shared update leaves the elements with own matrices alone */
     expect(&v, altdiff_batch_update_matrices(bt, el.Px + nP, NULL, NULL) == ALTDIFF_OK,
            "update shared");
