@@ -264,13 +264,20 @@ static int dual_infeasible(ad_model *md, ad_state *st)
 
 /* ---- adaptive rho ---------------------------------------------------------- */
 
-/* rho * sqrt( (r_prim / prim_scale) / (r_dual / dual_scale) ), within [1e-6, 1e6] */
+#define AD_RHO_MIN 1e-6       /* the penalty stays within these bounds        */
+#define AD_RHO_MAX 1e6
+#define AD_RHO_STEP 100.0     /* and moves by at most this factor per update  */
+
+/* rho * sqrt( (r_prim / prim_scale) / (r_dual / dual_scale) ), moved by at
+ * most AD_RHO_STEP, within [AD_RHO_MIN, AD_RHO_MAX] */
 static double balanced_rho(const ad_model *md, const residuals *r)
 {
-    double tiny = 1e-30;
+    double tiny = 1e-30, rho0 = md->F.rho;
     double prim = r->r_prim / (r->prim_scale + tiny), dual = r->r_dual / (r->dual_scale + tiny);
-    double rho = md->F.rho * sqrt((prim + tiny) / (dual + tiny));
-    return fmin(ad_max(rho, 1e-6), 1e6);
+    double rho = rho0 * sqrt((prim + tiny) / (dual + tiny));
+    if (!isfinite(rho)) return rho0; /* no information: keep it */
+    rho = fmin(ad_max(rho, rho0 / AD_RHO_STEP), rho0 * AD_RHO_STEP);
+    return fmin(ad_max(rho, AD_RHO_MIN), AD_RHO_MAX);
 }
 
 /* Iterations between rho changes: at least 25, and enough that they cost

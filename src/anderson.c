@@ -33,6 +33,8 @@
 
 #define AA_REG 1e-10      /* Tikhonov weight r on gamma, relative to the memory */
 #define AA_SAFEGUARD 5.0  /* accept z+ when |g(z+)| <= this * |g(z)|           */
+#define AA_GROWTH 1e3     /* and never |z+| > this * (|f| + 1): an
+                             extrapolation may not throw the state far away */
 
 void dgemv_(const char *trans, const int *m, const int *n, const double *alpha, const double *a,
             const int *lda, const double *x, const int *incx, const double *beta, double *y,
@@ -139,8 +141,12 @@ static int extrapolate(ad_anderson *a, double *f)
         reg += AA_REG * (a->gram[j + j * a->mem] + a->dfnorm2[j]);
     if (!ad_dense_chol(a->gram, a->mem, a->cols, reg, a->chol)) return 0;
     ad_dense_chol_solve(a->chol, a->cols, a->gamma);
+    double fsize = ad_nrm_inf(f, a->dim);
     dgemv_("N", &N, &k, &dm1, a->dF, &N, a->gamma, &one, &d1, f, &one); /* f - dF gamma */
-    return 1;
+    double zsize = ad_nrm_inf(f, a->dim);
+    if (zsize <= AA_GROWTH * (fsize + 1) && isfinite(zsize)) return 1;
+    dgemv_("N", &N, &k, &d1, a->dF, &N, a->gamma, &one, &d1, f, &one); /* undo: f again */
+    return 0;
 }
 
 /* After a sweep: f (dim) = T(z) for the z of ad_anderson_begin. Safeguard,
