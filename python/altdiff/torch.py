@@ -153,6 +153,29 @@ def _element_values(spec, a, batched, B):
     return np.stack([spec.csc_values(a[k]) for k in range(B)])
 
 
+def _per_element_batch(cfg, B, n, m, pp, specs, vals, batched, q, b, h):
+    """The C batch for per-element matrices, set up (analysis, shared model)
+    with element 0's matrices; the first element to get its own is returned
+    too (1). When element 0's Q makes H indefinite (its failure must stay in
+    its element), the setup takes Q = 0 on the pattern (H = rho S'S + sigma I)
+    and every element gets its own matrices (0)."""
+    el0 = lambda v, bt: None if v is None else (v[0] if bt else v)
+    first = lambda v: None if v is None else (v[0] if v.ndim == 2 else v)
+    (Ps, As, Gs), (Px, Ax, Gx), (bQ, bA, bG) = specs, vals, batched
+
+    def setup(P0):
+        return make_batch(B, n, m, pp, Ps.csc_tuple(P0),
+                          As.csc_tuple(el0(Ax, bA)) if As is not None else None,
+                          Gs.csc_tuple(el0(Gx, bG)) if Gs is not None else None,
+                          first(q), first(b), first(h), cfg.settings)
+    try:
+        return setup(el0(Px, bQ)), 1
+    except RuntimeError as e:
+        if not bQ or f"(code {_core.ERR_NOT_POSDEF}" not in str(e):
+            raise
+    return setup(np.zeros(Ps.nnz)), 0
+
+
 def _group_keys(B, mats):
     """Partition 0..B-1 into groups of equal matrices (mats: (array, batched))."""
     batched = [(a, bt) for a, bt in mats if a is not None and bt]
@@ -242,17 +265,13 @@ class _QPFn(torch.autograd.Function):
             Px = _element_values(Ps, Qn, bQ, B)
             Gx = _element_values(Gs, Gn, bG, B) if has_G else None
             Ax = _element_values(As, An, bA, B) if has_A else None
-            el0 = lambda v, batched: None if v is None else (v[0] if batched else v)
-            first = lambda v: None if v is None else (v[0] if v.ndim == 2 else v)
-            batch = make_batch(B, n, m, pp, Ps.csc_tuple(el0(Px, bQ)),
-                               As.csc_tuple(el0(Ax, bA)) if has_A else None,
-                               Gs.csc_tuple(el0(Gx, bG)) if has_G else None,
-                               first(pn), first(bn), first(hn), cfg.settings)
+            batch, start = _per_element_batch(cfg, B, n, m, pp, (Ps, As, Gs), (Px, Ax, Gx),
+                                              (bQ, bA, bG), pn, bn, hn)
             stats["setup"] += 1
             batch.set_threads(cfg.threads)
             batch.set_vectors(0, B, pn, bn, hn)
-            rest = lambda v, batched: v[1:] if batched else None
-            batch.set_matrices(1, B - 1, rest(Px, bQ), rest(Ax, bA), rest(Gx, bG))
+            rest = lambda v, batched: v[start:] if batched else None
+            batch.set_matrices(start, B - start, rest(Px, bQ), rest(Ax, bA), rest(Gx, bG))
             batch.solve()
             idx = np.arange(B)
             x[:] = batch.solution()[0]

@@ -109,6 +109,12 @@ class TestQPFunction(unittest.TestCase):
         self.assertTrue(np.all(q.grad.numpy()[2] == 0))
         with self.assertRaises(altdiff.AltDiffError):
             at.QPFunction(eps=1e-10)(T(Qb), T(Q), T(G), T(H), T(A), T(Bv))
+        Qb[[0, 2]] = Qb[[2, 0]]  # the first element indefinite: still alone
+        x0 = f(T(Qb), T(Q[[2, 1, 0, 3, 4, 5]]), T(G), T(H[[2, 1, 0, 3, 4, 5]]), T(A),
+               T(Bv[[2, 1, 0, 3, 4, 5]])).detach().numpy()
+        self.assertTrue(np.all(np.isnan(x0[0])))
+        np.testing.assert_allclose(x0[[2, 1, 3, 4, 5]], x.detach().numpy()[[0, 1, 3, 4, 5]],
+                                   atol=1e-8)
 
     def test_absent_blocks_and_size_one_batch(self):
         P, Q = self.P, self.Q
