@@ -544,7 +544,8 @@ ALTDIFF_API int altdiff_batch_cold_start(altdiff_batch *batch);
 ALTDIFF_API int altdiff_batch_solve(altdiff_batch *batch);
 
 /* Element k's info (NULL for k out of range): status, iterations, residuals,
- * objective; rho and timings are the batch's. */
+ * objective; rho and timings are the batch's (an element with matrices of
+ * its own: its own rho, factorization and setup times, t_analyze 0). */
 ALTDIFF_API const altdiff_info *altdiff_batch_get_info(const altdiff_batch *batch,
                                                        altdiff_int k);
 
