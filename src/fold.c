@@ -87,14 +87,13 @@ static void givens(double a, double b, double *c, double *s)
     *s = r > 0 ? b / r : 0;
 }
 
-/* Arnoldi step j (modified Gram-Schmidt) and its Givens rotation; the
- * residual norm estimate into *res */
-static int arnoldi_step(const ad_fold_op *op, gmres_space *G, altdiff_int j, double *res)
+/* Arnoldi step j after vj1 = V(:, j+1) = (I - M) V(:, j): modified
+ * Gram-Schmidt against V(:, 0..j), the earlier rotations and a new one on
+ * column j of H; returns the residual norm estimate */
+static double arnoldi_orthogonalize(gmres_space *G, altdiff_int N, altdiff_int j)
 {
-    altdiff_int N = op->N, k = G->k;
+    altdiff_int k = G->k;
     double *V = G->V, *Hh = G->Hh, *vj1 = V + (j + 1) * N;
-    int status = apply_shifted(op, V + j * N, vj1);
-    if (status != ALTDIFF_OK) return status;
     for (altdiff_int i = 0; i <= j; i++) { /* modified Gram-Schmidt */
         double hij = ad_dot(vj1, V + i * N, N);
         Hh[i + j * (k + 1)] = hij;
@@ -114,8 +113,30 @@ static int arnoldi_step(const ad_fold_op *op, gmres_space *G, altdiff_int j, dou
     hj[1] = 0;
     G->g[j + 1] = -G->sn[j] * G->g[j];
     G->g[j] *= G->cs[j];
-    *res = fabs(G->g[j + 1]);
+    return fabs(G->g[j + 1]);
+}
+
+/* Arnoldi step j: vj1 = (I - M) vj, then orthogonalize; the residual norm
+ * estimate into *res */
+static int arnoldi_step(const ad_fold_op *op, gmres_space *G, altdiff_int j, double *res)
+{
+    altdiff_int N = op->N;
+    int status = apply_shifted(op, G->V + j * N, G->V + (j + 1) * N);
+    if (status != ALTDIFF_OK) return status;
+    *res = arnoldi_orthogonalize(G, N, j);
     return ALTDIFF_OK;
+}
+
+/* u += V y with H y = g over the j steps of the cycle */
+static void gmres_update(gmres_space *G, altdiff_int N, altdiff_int j, double *u)
+{
+    altdiff_int k = G->k;
+    for (altdiff_int i = j - 1; i >= 0; i--) { /* back substitution H y = g */
+        double t0 = G->g[i];
+        for (altdiff_int l = i + 1; l < j; l++) t0 -= G->Hh[i + l * (k + 1)] * G->y[l];
+        G->y[i] = t0 / G->Hh[i + i * (k + 1)];
+    }
+    for (altdiff_int i = 0; i < j; i++) ad_axpy(u, G->y[i], G->V + i * N, N); /* u += V y */
 }
 
 /* One GMRES cycle from u: up to k Arnoldi steps (no more than max_iters in
@@ -125,7 +146,7 @@ static int gmres_cycle(const ad_fold_op *op, gmres_space *G, const double *r, do
                        altdiff_int max_iters)
 {
     altdiff_int N = op->N, k = G->k, j;
-    double *V = G->V, *Hh = G->Hh;
+    double *V = G->V;
     int status = apply_shifted(op, u, V);
     for (altdiff_int t = 0; t < N; t++) V[t] = r[t] - V[t]; /* r0 = r - (I - M) u */
     double beta = sqrt(ad_dot(V, V, N));
@@ -138,12 +159,7 @@ static int gmres_cycle(const ad_fold_op *op, gmres_space *G, const double *r, do
         if ((status = arnoldi_step(op, G, j, res)) != ALTDIFF_OK) return status;
         (*iters)++;
     }
-    for (altdiff_int i = j - 1; i >= 0; i--) { /* back substitution H y = g */
-        double t0 = G->g[i];
-        for (altdiff_int l = i + 1; l < j; l++) t0 -= Hh[i + l * (k + 1)] * G->y[l];
-        G->y[i] = t0 / Hh[i + i * (k + 1)];
-    }
-    for (altdiff_int i = 0; i < j; i++) ad_axpy(u, G->y[i], V + i * N, N); /* u += V y */
+    gmres_update(G, N, j, u);
     return ALTDIFF_OK;
 }
 
@@ -299,17 +315,7 @@ typedef struct {
 #define LS_DONE 2
 
 /* u += V y with H y = g over the j steps taken */
-static void ls_update(lockstep *s, altdiff_int N)
-{
-    gmres_space *G = &s->G;
-    altdiff_int k = G->k;
-    for (altdiff_int i = s->j - 1; i >= 0; i--) { /* back substitution H y = g */
-        double t0 = G->g[i];
-        for (altdiff_int l = i + 1; l < s->j; l++) t0 -= G->Hh[i + l * (k + 1)] * G->y[l];
-        G->y[i] = t0 / G->Hh[i + i * (k + 1)];
-    }
-    for (altdiff_int i = 0; i < s->j; i++) ad_axpy(s->u, G->y[i], G->V + i * N, N);
-}
+static void ls_update(lockstep *s, altdiff_int N) { gmres_update(&s->G, N, s->j, s->u); }
 
 /* After out = M u: the true residual r - (I - M) u; done when it is small
  * enough, the steps are used up or the last cycle made no progress; else a
@@ -341,32 +347,12 @@ static void ls_arnoldi(lockstep *s, const double *out, altdiff_int N,
                        const altdiff_deriv_settings *ds)
 {
     gmres_space *G = &s->G;
-    altdiff_int j = s->j, k = G->k;
-    double *V = G->V, *Hh = G->Hh, *vj1 = V + (j + 1) * N;
-    for (altdiff_int t = 0; t < N; t++) vj1[t] = V[j * N + t] - out[t];
-    for (altdiff_int i = 0; i <= j; i++) { /* modified Gram-Schmidt */
-        double hij = ad_dot(vj1, V + i * N, N);
-        Hh[i + j * (k + 1)] = hij;
-        ad_axpy(vj1, -hij, V + i * N, N);
-    }
-    double h1 = sqrt(ad_dot(vj1, vj1, N));
-    Hh[j + 1 + j * (k + 1)] = h1;
-    if (h1 > 0) for (altdiff_int t = 0; t < N; t++) vj1[t] /= h1;
-    for (altdiff_int i = 0; i < j; i++) { /* the earlier rotations */
-        double *h0 = Hh + i + j * (k + 1), t0 = G->cs[i] * h0[0] + G->sn[i] * h0[1];
-        h0[1] = -G->sn[i] * h0[0] + G->cs[i] * h0[1];
-        h0[0] = t0;
-    }
-    double *hj = Hh + j + j * (k + 1);
-    givens(hj[0], hj[1], &G->cs[j], &G->sn[j]);
-    hj[0] = G->cs[j] * hj[0] + G->sn[j] * hj[1];
-    hj[1] = 0;
-    G->g[j + 1] = -G->sn[j] * G->g[j];
-    G->g[j] *= G->cs[j];
-    s->res = fabs(G->g[j + 1]);
-    s->j = ++j;
+    double *vj = G->V + s->j * N, *vj1 = vj + N;
+    for (altdiff_int t = 0; t < N; t++) vj1[t] = vj[t] - out[t]; /* (I - M) vj */
+    s->res = arnoldi_orthogonalize(G, N, s->j);
+    s->j++;
     s->iters++;
-    if (j == k || s->res <= ds->eps * s->bnorm || s->iters >= ds->max_iter) {
+    if (s->j == G->k || s->res <= ds->eps * s->bnorm || s->iters >= ds->max_iter) {
         ls_update(s, N);
         s->phase = LS_RESTART; /* the next apply gives the true residual */
     }

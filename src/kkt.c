@@ -54,29 +54,14 @@ static cholmod_sparse view_upper(const cs_dl *K, double *x)
     return V;
 }
 
-/* K->X = L \ b (b: len), with the persistent workspaces: no allocation.
- * CHOLMOD's simplicial solve asks for Y as 4 x len (d = 4) and leaves it
- * reshaped to 1 x len; cholmod_l_ensure_dense would then reallocate it on
- * every call, so its shape is restored first (the storage is kept). */
+/* b = L \ b (b: len) with the persistent workspaces: no allocation after
+ * the first (the substrate's solve helper) */
 int ad_kkt_solve_with(ad_kkt *K, cholmod_factor *L, double *b, altdiff_int len)
 {
-    if (!L->is_super && K->Y && K->Y->nzmax >= 4 * (size_t)len) {
-        K->Y->nrow = K->Y->d = 4;
-        K->Y->ncol = (size_t)len;
-    }
-    cholmod_dense B;
-    memset(&B, 0, sizeof(B));
-    B.nrow = B.nzmax = B.d = (size_t)len;
-    B.ncol = 1;
-    B.x = b;
-    B.xtype = CHOLMOD_REAL;
-    B.dtype = CHOLMOD_DOUBLE;
-    if (!cholmod_l_solve2(CHOLMOD_A, L, &B, NULL, &K->X, NULL, &K->Y, &K->E, &K->cm))
-        return ad_cholmod_code(&K->cm, 1);
-    return ALTDIFF_OK;
+    return ad_cholmod_solve(L, b, len, 1, &K->ws, &K->cm);
 }
 
-/* K->X = Kd \ b (b: N) */
+/* b = Kd \ b (b: N) */
 static int factor_solve(ad_kkt *K, double *b) { return ad_kkt_solve_with(K, K->L, b, K->N); }
 
 /* ---- setup ----------------------------------------------------------------- */
@@ -218,7 +203,8 @@ static int kkt_build(const ad_model *md, const ad_state *st, ad_kkt *K, altdiff_
     K->rhs = ad_malloc(N, sizeof(double));
     K->u = ad_malloc(N, sizeof(double));
     K->r = ad_malloc(N, sizeof(double));
-    if (!K->Kdx || !K->rhs || !K->u || !K->r) return ALTDIFF_ERR_NOMEM;
+    K->step = ad_malloc(N, sizeof(double));
+    if (!K->Kdx || !K->rhs || !K->u || !K->r || !K->step) return ALTDIFF_ERR_NOMEM;
     if (!K->analyze_only && md->F.lr.k == 0) {
         status = ad_kkt_al_setup(md, K);
         if (status == ALTDIFF_OK) {
@@ -266,13 +252,11 @@ ad_kkt *ad_kkt_free(ad_kkt *K)
         cholmod_common *cm = &K->cm;
         ad_kkt_al_free(K);
         cholmod_l_free_factor(&K->L, cm);
-        cholmod_l_free_dense(&K->X, cm);
-        cholmod_l_free_dense(&K->Y, cm);
-        cholmod_l_free_dense(&K->E, cm);
+        ad_solve_work_free(&K->ws, cm);
         cholmod_l_finish(cm);
     }
     ad_spfree(K->K);
-    void *arrays[] = {K->J, K->Kdx, K->rhs, K->u, K->r};
+    void *arrays[] = {K->J, K->Kdx, K->rhs, K->u, K->r, K->step};
     for (size_t k = 0; k < sizeof(arrays) / sizeof(arrays[0]); k++) ad_free(arrays[k]);
     return ad_free(K);
 }
@@ -303,9 +287,10 @@ static int refined_solve(ad_kkt *K)
     K->refine = 0;
     if (bnrm == 0) return ALTDIFF_OK; /* u = 0 */
     for (altdiff_int it = 0; it < AD_KKT_REFINE_MAX; it++) {
-        int status = K->al ? ad_kkt_al_solve(K, K->r) : factor_solve(K, K->r);
+        if (!K->al) ad_copy(K->step, K->r, N);
+        int status = K->al ? ad_kkt_al_solve(K, K->r) : factor_solve(K, K->step);
         if (status != ALTDIFF_OK) return status;
-        const double *du = K->al ? K->du : K->X->x;
+        const double *du = K->al ? K->du : K->step;
         ad_axpy(K->u, 1, du, N);              /* u += Kd \ r       */
         double res = residual(K) / bnrm;      /* |rhs - K u| / |rhs| */
         if (!(res < prev)) {                  /* stopped dropping  */

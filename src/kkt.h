@@ -23,8 +23,9 @@ struct ad_kkt {
     double *Kdx;           /* values of Kd on the pattern of K               */
     double d;              /* regularization                                 */
     cholmod_factor *L;     /* LDL' of Kd                                     */
-    cholmod_dense *X, *Y, *E; /* persistent workspaces of cholmod_l_solve2   */
+    ad_solve_work ws;      /* persistent workspaces of cholmod_l_solve2     */
     double *rhs, *u, *r;   /* N: right-hand side, solution, residual         */
+    double *step;          /* N: the LDL' refinement step Kd \ r             */
     double residual;       /* relative residual of the last solve            */
     altdiff_int refine;    /* refinement steps of the last solve             */
     int analyze_only;      /* ad_kkt_estimate: stop after the analysis       */
@@ -39,7 +40,7 @@ struct ad_kkt {
 };
 
 
-/* kkt.c: K->X = L \ b (b: len) with the persistent workspaces (no allocation) */
+/* kkt.c: b = L \ b (b: len) with the persistent workspaces (no allocation) */
 int ad_kkt_solve_with(ad_kkt *K, cholmod_factor *L, double *b, altdiff_int len);
 
 /* kkt_al.c: the augmented-Lagrangian inner solve on M = P~ + rho_K C~'C~ + sigma I */

@@ -15,9 +15,7 @@
 /* x = M \ x (the factor of M) */
 static int m_solve(ad_kkt *K, double *x)
 {
-    int status = ad_kkt_solve_with(K, K->LM, x, K->n);
-    if (status == ALTDIFF_OK) ad_copy(x, K->X->x, K->n);
-    return status;
+    return ad_kkt_solve_with(K, K->LM, x, K->n);
 }
 
 /* du ~= K \ r: scale r, multiplier steps on the scaled system, unscale.
@@ -221,9 +219,7 @@ int ad_kkt_al_setup(const ad_model *md, ad_kkt *K)
 void ad_kkt_al_free(ad_kkt *K)
 {
     cholmod_l_free_factor(&K->LM, &K->cm);
-    cholmod_l_free_dense(&K->X, &K->cm);
-    cholmod_l_free_dense(&K->Y, &K->cm);
-    cholmod_l_free_dense(&K->E, &K->cm);
+    ad_solve_work_free(&K->ws, &K->cm);
     ad_spfree(K->Ct);
     void *arrays[] = {K->Mx, K->xs, K->ys, K->t, K->cy, K->du};
     for (size_t k = 0; k < sizeof(arrays) / sizeof(arrays[0]); k++) ad_free(arrays[k]);
