@@ -516,8 +516,9 @@ ALTDIFF_API int altdiff_batch_update_matrices(altdiff_batch *batch, const double
  * ALTDIFF_OK with the element named in altdiff_batch_last_error, and its
  * solves end at once with status ALTDIFF_NONCONVEX (0 iterations, the
  * derivatives ALTDIFF_NOT_AVAILABLE) until it gets usable values; the other
- * elements are unaffected. Costs per element: forming H and one numeric
- * factorization (the threads share this work as well). */
+ * elements are unaffected. Costs per element: scaling, forming H and one
+ * numeric factorization (the threads share this work as well), and the
+ * memory of a workspace's model (matrices, H, its factor). */
 ALTDIFF_API int altdiff_batch_set_matrices(altdiff_batch *batch, altdiff_int first,
                                            altdiff_int count, const double *Px, altdiff_int ldP,
                                            const double *Ax, altdiff_int ldA, const double *Gx,
