@@ -91,8 +91,47 @@ static int vjp_kkt(ad_model *md, ad_state *st, const double *wx, double *dq, dou
     return status;
 }
 
+/* The power of two nearest |v|_inf (1 for v = 0): dividing by it is exact */
+static double power_scale(const double *v, altdiff_int len)
+{
+    double size = ad_nrm_inf(v, len);
+    return size > 0 ? ldexp(1.0, ilogb(size)) : 1.0;
+}
+
+/* v (len) *= a; 0 if a value is no longer finite */
+static int rescale(double *v, altdiff_int len, double a)
+{
+    if (!v) return 1;
+    for (altdiff_int k = 0; k < len; k++) v[k] *= a;
+    return ad_all_finite(v, len);
+}
+
+/* The VJP for the cotangent wx / 2^k (|.| about 1), then times 2^k: the map
+ * is linear, the scaling exact, and a huge cotangent cannot overflow inside
+ * the modes; an overflow of the gradients themselves is reported as such */
+static int vjp_scaled(ad_model *md, ad_state *st, const altdiff_deriv_settings *ds,
+                      const double *wx, double *dq, double *db, double *dh,
+                      altdiff_deriv_info *info)
+{
+    double scale = power_scale(wx, md->n);
+    double *w1 = ad_malloc((size_t)md->n, sizeof(double));
+    if (!w1) return ALTDIFF_ERR_NOMEM;
+    for (altdiff_int j = 0; j < md->n; j++) w1[j] = wx[j] / scale;
+    int status = ds->mode == ALTDIFF_MODE_KKT       ? vjp_kkt(md, st, w1, dq, db, dh, info)
+                 : ds->mode == ALTDIFF_MODE_ALTDIFF ? vjp_forward(md, st, ds, w1, dq, db, dh, info)
+                                                    : vjp_iterative(md, st, ds, w1, dq, db, dh, info);
+    ad_free(w1);
+    if (status != ALTDIFF_OK) return status;
+    int finite = rescale(dq, md->n, scale) & rescale(db, md->m, scale) &
+                 rescale(dh, md->p_all, scale);
+    if (!finite)
+        ad_msg(md->msg, AD_MSG_LEN, "the gradients overflow: |dL/dx| = %g times the "
+               "derivative of the solution exceeds the double range", scale);
+    return finite ? ALTDIFF_OK : ALTDIFF_ERR_NUMERICAL;
+}
+
 int ad_vjp(ad_model *md, ad_state *st, const altdiff_deriv_settings *ds, const double *wx,
-                double *dq, double *db, double *dh, altdiff_deriv_info *info)
+           double *dq, double *db, double *dh, altdiff_deriv_info *info)
 {
     altdiff_deriv_info local;
     if (!info) info = &local;
@@ -104,12 +143,7 @@ int ad_vjp(ad_model *md, ad_state *st, const altdiff_deriv_settings *ds, const d
         return ALTDIFF_ERR_NOT_SOLVED; /* nothing recorded: solve with record = 1 */
     double t0 = ad_time();
     ad_count_active(md, st, info);
-    if (ds->mode == ALTDIFF_MODE_KKT)
-        status = vjp_kkt(md, st, wx, dq, db, dh, info);
-    else if (ds->mode == ALTDIFF_MODE_ALTDIFF)
-        status = vjp_forward(md, st, ds, wx, dq, db, dh, info);
-    else
-        status = vjp_iterative(md, st, ds, wx, dq, db, dh, info);
+    status = vjp_scaled(md, st, ds, wx, dq, db, dh, info);
     info->time = ad_time() - t0;
     return status;
 }

@@ -437,6 +437,44 @@ START_TEST(test_entropy_infeasible)
 }
 END_TEST
 
+/* ---- huge cotangents ------------------------------------------------------------ */
+
+/* A cotangent of 2^1000 gives exactly 2^1000 times the gradients of w (the
+ * VJP is linear and scaled by powers of two); 1e308 overflows the gradients
+ * themselves: ALTDIFF_ERR_NUMERICAL with a message that says so (the issue
+ * reported "CHOLMOD failed"), in every mode */
+START_TEST(test_huge_cotangent)
+{
+    altdiff_int n = 6;
+    dqp d = small_qp(n);
+    for (altdiff_int j = 0; j < n; j++) {
+        for (altdiff_int i = 0; i < n; i++) d.P[i + j * n] = i == j ? 0.01 : 0; /* dx/dq ~ 100 */
+        d.h[j] = 100; /* x_j >= -100: no bound active */
+        d.q[j] = 0.001 * (double)j;
+    }
+    dqp_finish(&d);
+    altdiff_work *w = setup_ok(&d);
+    double x[6], wx[6], wbig[6], g1[6], g2[6];
+    ck_assert_int_eq(solve_read(w, ALTDIFF_SOLVED, x), ALTDIFF_OK);
+    const int modes[] = {ALTDIFF_MODE_GMRES, ALTDIFF_MODE_KKT, ALTDIFF_MODE_ADJOINT};
+    for (int k = 0; k < 3; k++) {
+        altdiff_deriv_settings ds = dset(modes[k], 1e-10);
+        for (altdiff_int j = 0; j < n; j++) {
+            wx[j] = (double)(j + 1) / (double)n;
+            wbig[j] = ldexp(wx[j], 1000);
+        }
+        ck_assert_int_eq(altdiff_vjp(w, &ds, wx, g1, NULL, NULL, NULL), ALTDIFF_OK);
+        ck_assert_int_eq(altdiff_vjp(w, &ds, wbig, g2, NULL, NULL, NULL), ALTDIFF_OK);
+        for (altdiff_int j = 0; j < n; j++) ck_assert_double_eq(g2[j], ldexp(g1[j], 1000));
+        for (altdiff_int j = 0; j < n; j++) wbig[j] = ldexp(wx[j], 1023); /* |g| 2^1023 x ~50 */
+        ck_assert_int_eq(altdiff_vjp(w, &ds, wbig, g2, NULL, NULL, NULL), ALTDIFF_ERR_NUMERICAL);
+        ASSERT_SAYS(altdiff_last_error(w), "overflow", NULL, NULL);
+    }
+    altdiff_free(w);
+    dqp_free(&d);
+}
+END_TEST
+
 static Suite *suite_api(void)
 {
     Suite *s = suite_create("api");
@@ -460,6 +498,7 @@ static Suite *suite_api(void)
     tc = tcase_create("batch_smooth");
     tcase_add_test(tc, test_batch);
     tcase_add_test(tc, test_entropy_infeasible);
+    tcase_add_test(tc, test_huge_cotangent);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
     return s;

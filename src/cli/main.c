@@ -378,8 +378,9 @@ static double *alloc_vec(altdiff_int len) { return malloc(sizeof(double) * (size
 
 static int nnz(const altdiff_csc *M) { return M->p ? (int)M->p[M->ncol] : 0; }
 
-/* Print the 'backward:' line; EXIT_SOLVED if the derivative converged */
-static int report_backward(int rc, const altdiff_deriv_info *di, int mode)
+/* Print the 'backward:' line; EXIT_SOLVED if the derivative converged
+ * (a failure's reason: the workspace's message when it has one) */
+static int report_backward(const altdiff_work *w, int rc, const altdiff_deriv_info *di, int mode)
 {
     printf("backward: mode %s, time %.4f s, iterations %ld, residual %.3e, %s\n",
            mode_names[mode], di->time, (long)di->iter, di->residual,
@@ -389,8 +390,10 @@ static int report_backward(int rc, const altdiff_deriv_info *di, int mode)
         printf("backward: %ld weakly active rows (nu = 0 and s = 0): the derivative is not "
                "unique there\n", (long)di->weakly_active);
     if (rc != ALTDIFF_OK || di->status != ALTDIFF_SOLVED) {
+        const char *why = altdiff_last_error(w);
         fprintf(stderr, "altdiff: derivative failed: %s\n",
-                rc != ALTDIFF_OK ? altdiff_error_string(rc) : "did not reach --grad-eps");
+                rc == ALTDIFF_OK ? "did not reach --grad-eps"
+                : why && why[0] ? why : altdiff_error_string(rc));
         return exit_for(rc, EXIT_UNSOLVED);
     }
     return EXIT_SOLVED;
@@ -437,7 +440,7 @@ static int gradients(altdiff_work *w, const altdiff_problem *prob, const solve_a
     rc = (o->dq && o->db && o->dh) ? altdiff_vjp(w, ds, wv, o->dq, o->db, o->dh, &di)
                                    : ALTDIFF_ERR_NOMEM;
     altdiff_free_array(wv);
-    int status = report_backward(rc, &di, ds->mode);
+    int status = report_backward(w, rc, &di, ds->mode);
     if (status != EXIT_SOLVED) return status;
     if (a->objective == ALTDIFF_OBJECTIVE_QUADRATIC) {
         add_file(o, "dq.mtx", o->dq, prob->n, 1);
@@ -479,7 +482,7 @@ static int jacobian(altdiff_work *w, const altdiff_problem *prob, const solve_ar
     altdiff_deriv_info di;
     memset(&di, 0, sizeof(di));
     int rc = o->J ? altdiff_jacobian(w, ds, a->jacobian, o->J, prob->n, &di) : ALTDIFF_ERR_NOMEM;
-    int status = report_backward(rc, &di, ds->mode);
+    int status = report_backward(w, rc, &di, ds->mode);
     if (status == EXIT_SOLVED) add_file(o, names[a->jacobian], o->J, prob->n, cols);
     return status;
 }
