@@ -489,9 +489,49 @@ ALTDIFF_API int altdiff_batch_set_vectors(altdiff_batch *batch, altdiff_int firs
                                           altdiff_int ldh);
 
 /* New values of the shared P, A, G (as altdiff_update_matrices): one
- * rescaling and one numeric refactorization for the whole batch. */
+ * rescaling and one numeric refactorization for the whole batch. Elements
+ * given matrices of their own (altdiff_batch_set_matrices) keep theirs (and
+ * their solutions). */
 ALTDIFF_API int altdiff_batch_update_matrices(altdiff_batch *batch, const double *Px,
                                               const double *Ax, const double *Gx);
+
+/* Matrices per element, on the patterns given at setup (qpth's batch of P):
+ * element first + j takes the values Px + j * ldP (nnz(P) values in the
+ * order given at setup), Ax + j * ldA, Gx + j * ldG; ld = 0: one array for
+ * every element of the range; NULL: that matrix stays as the element has it
+ * (the shared one, or its own from an earlier call). Each such element gets
+ * a model of its own (values, scaling with the cost factor from its current
+ * q, dense copies, factor of H) that reuses the batch's symbolic analysis
+ * of H (a copy of the analyzed factor, refactored numerically: never a new
+ * analysis). Its iterates are kept as a warm start; it forgets its solution.
+ * Those elements are solved and differentiated one by one as a workspace
+ * would be (its own penalty adaptation; no polishing, as in batches), on up to
+ * altdiff_batch_set_threads threads; the others keep the block solve on the
+ * shared factor. Validated like altdiff_update_matrices, all or nothing: a
+ * NaN or Inf (ALTDIFF_ERR_INVALID), an overflow of H or a failed allocation
+ * changes no element, and altdiff_batch_last_error names the element.
+ * An element whose H = P + rho A'A + rho G'G + sigma I is not positive
+ * definite (P not positive semidefinite) is NOT an error of this call
+ * (failures stay in their element): it takes the values, the call returns
+ * ALTDIFF_OK with the element named in altdiff_batch_last_error, and its
+ * solves end at once with status ALTDIFF_NONCONVEX (0 iterations, the
+ * derivatives ALTDIFF_NOT_AVAILABLE) until it gets usable values; the other
+ * elements are unaffected. Costs per element: scaling, forming H and one
+ * numeric factorization (the threads share this work as well), and the
+ * memory of a workspace's model (matrices, H, its factor). */
+ALTDIFF_API int altdiff_batch_set_matrices(altdiff_batch *batch, altdiff_int first,
+                                           altdiff_int count, const double *Px, altdiff_int ldP,
+                                           const double *Ax, altdiff_int ldA, const double *Gx,
+                                           altdiff_int ldG);
+
+/* Threads for the elements with matrices of their own (set_matrices,
+ * solve, vjp, jvp): 1 (the default) = the calling thread only, 0 = one per
+ * core online, k = at most k (the caller's among them). Each thread works on
+ * whole elements and writes nothing another reads, so the results are
+ * bit-identical to a serial run whatever k. Elements on the shared model
+ * always run on the calling thread (one block solve). The BLAS may start
+ * threads of its own as well. ALTDIFF_ERR_INVALID for k < 0. */
+ALTDIFF_API int altdiff_batch_set_threads(altdiff_batch *batch, int threads);
 
 /* Start every element from zero iterates (the default after setup). */
 ALTDIFF_API int altdiff_batch_cold_start(altdiff_batch *batch);
@@ -505,7 +545,8 @@ ALTDIFF_API int altdiff_batch_cold_start(altdiff_batch *batch);
 ALTDIFF_API int altdiff_batch_solve(altdiff_batch *batch);
 
 /* Element k's info (NULL for k out of range): status, iterations, residuals,
- * objective; rho and timings are the batch's. */
+ * objective; rho and timings are the batch's (an element with matrices of
+ * its own: its own rho, factorization and setup times, t_analyze 0). */
 ALTDIFF_API const altdiff_info *altdiff_batch_get_info(const altdiff_batch *batch,
                                                        altdiff_int k);
 
@@ -530,15 +571,20 @@ ALTDIFF_API int altdiff_batch_vjp(altdiff_batch *batch, const altdiff_deriv_sett
  * altdiff_batch_vjp (n x B, m x B, p x B), as altdiff_matrix_grads per
  * element: with sum = 1 summed over the elements (dPx: nnz(P) values, ...,
  * the gradient of shared matrices); with sum = 0 per element (dPx:
- * nnz(P) x B element-major, ...). Elements not solved contribute 0. */
+ * nnz(P) x B element-major, ...). Elements not solved contribute 0.
+ * An element with matrices of its own (altdiff_batch_set_matrices) gives
+ * the gradient with respect to its own values, so for per-element matrices
+ * the per-element form (sum = 0) is what a layer needs; sum = 1 still adds
+ * every element's gradient (the gradient of a value shared by all). */
 ALTDIFF_API int altdiff_batch_matrix_grads(const altdiff_batch *batch, const double *dq,
                                            const double *db, const double *dh, double *dPx,
                                            double *dAx, double *dGx, int sum);
 
 /* Forward mode for every element: dx (n x B) = J_k dir_k, where dir->q,
  * dir->b, dir->h are n x B, m x B, p x B (element-major, NULL = 0) and
- * dir->Px, Ax, Gx one direction of the shared matrices for all elements.
- * Modes ALTDIFF, KKT, AUTO. info: B entries or NULL. */
+ * dir->Px, Ax, Gx one direction of the matrices for all elements (of an
+ * element's own matrices when it has them). Modes ALTDIFF, KKT, AUTO.
+ * info: B entries or NULL. */
 ALTDIFF_API int altdiff_batch_jvp(altdiff_batch *batch, const altdiff_deriv_settings *ds,
                                   const altdiff_direction *dir, double *dx,
                                   altdiff_deriv_info *info);

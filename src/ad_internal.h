@@ -172,6 +172,15 @@ int ad_vectors_valid(const ad_model *md, const double *q, const double *b, const
 int ad_model_set_matrices(ad_model *md, const double *Px, const double *Ax, const double *Gx,
                           const double *q0, double *D0, double *E0, double *c0);
 
+/* model.c: a model of src's problem and patterns that reuses src's
+ * analysis of H (a copy of the analyzed factor, never a new analysis) with
+ * new given values Px, Ax, Gx (the caller's order, validated; NULL: src's),
+ * scaled with the cost factor from q0 and factored at settings.rho, sigma.
+ * Shares nothing with src. ALTDIFF_ERR_NOT_POSDEF: md is complete but its
+ * H is not positive definite (unfactored); other failures: md->msg says
+ * why. In every case the caller frees md (ad_model_free). */
+int ad_model_derive(ad_model *md, const ad_model *src, const double *Px, const double *Ax,
+                    const double *Gx, const double *q0);
 /* model.c: the model and the solve states (see the structs above) */
 int ad_model_init(ad_model *md, const altdiff_problem *prob, const altdiff_settings *set);
 void ad_model_free(ad_model *md);       /* not the objective (ad_smooth_free) */

@@ -4,17 +4,36 @@
  * the elements together (ad_solve_batch: one block solve per iteration for
  * the elements still iterating), the derivatives element by element at the
  * stored solutions, on the shared factor.
+ *
+ * Elements given matrices of their own (altdiff_batch_set_matrices, same
+ * patterns) get a model of their own that reuses the shared analysis of H
+ * (ad_model_derive); they are solved and differentiated one by one as a
+ * workspace would be, on up to bt->threads threads, each thread taking
+ * whole elements: an element's work reads and writes only its own model
+ * and state, so the results do not depend on the threads.
  */
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ad_internal.h"
+
+#define AD_MAX_THREADS 64 /* threads of one batch call at most */
 
 struct altdiff_batch {
     ad_model model;
     altdiff_int B;
     ad_state *el;          /* B solve states                                 */
     ad_batch_work bw;      /* scratch of the solve                           */
+    ad_model **own;        /* B: the element's own model (per-element
+                              matrices) or NULL: it is on the shared model   */
+    unsigned char *stale;  /* B: its own H is not factored (not positive
+                              definite): its next solve refactors it first  */
+    ad_state *gather;      /* B: the shared-model elements' states gathered
+                              for the block solve (struct copies)           */
+    int threads;           /* threads for the own-model elements, 0 = cores */
 };
 
 /* ---- setup ------------------------------------------------------------------- */
@@ -31,7 +50,12 @@ static int batch_alloc(altdiff_batch *bt, const altdiff_problem *prob)
     bw->WG = ad_malloc((size_t)(p > 0 ? p : 1) * (size_t)B, sizeof(double));
     bw->act = ad_malloc((size_t)B, sizeof(altdiff_int));
     bw->res = ad_calloc((size_t)B, sizeof(residuals_t));
-    if (!bt->el || !bw->X || !bw->WA || !bw->WG || !bw->act || !bw->res)
+    bt->own = ad_calloc((size_t)B, sizeof(ad_model *));
+    bt->stale = ad_calloc((size_t)B, 1);
+    bt->gather = ad_malloc((size_t)B, sizeof(ad_state));
+    bt->threads = 1;
+    if (!bt->el || !bw->X || !bw->WA || !bw->WG || !bw->act || !bw->res || !bt->own ||
+        !bt->stale || !bt->gather)
         return ALTDIFF_ERR_NOMEM;
     for (altdiff_int e = 0; e < B; e++) {
         int status = ad_state_alloc(&bt->model, &bt->el[e]);
@@ -111,9 +135,15 @@ void altdiff_batch_free(altdiff_batch *bt)
 {
     if (!bt) return;
     for (altdiff_int e = 0; bt->el && e < bt->B; e++) ad_state_free(&bt->el[e]);
+    for (altdiff_int e = 0; bt->own && e < bt->B; e++)
+        if (bt->own[e]) {
+            ad_model_free(bt->own[e]);
+            ad_free(bt->own[e]);
+        }
     ad_solve_work_free(&bt->bw.ws, &bt->model.F.cm);
     ad_model_free(&bt->model);
-    void *arrays[] = {bt->el, bt->bw.X, bt->bw.WA, bt->bw.WG, bt->bw.act, bt->bw.res};
+    void *arrays[] = {bt->el, bt->bw.X, bt->bw.WA, bt->bw.WG, bt->bw.act, bt->bw.res,
+                      bt->own, bt->stale, bt->gather};
     for (size_t k = 0; k < sizeof(arrays) / sizeof(arrays[0]); k++) ad_free(arrays[k]);
     ad_free(bt);
 }
@@ -124,6 +154,108 @@ altdiff_int altdiff_batch_size(const altdiff_batch *bt) { return bt ? bt->B : 0;
 static int range_valid(const altdiff_batch *bt, altdiff_int first, altdiff_int count)
 {
     return bt && first >= 0 && count >= 0 && first <= bt->B - count;
+}
+
+/* The model element e is solved on: its own or the shared one */
+static ad_model *model_of(const altdiff_batch *bt, altdiff_int e)
+{
+    return bt->own[e] ? bt->own[e] : (ad_model *)&bt->model;
+}
+
+int altdiff_batch_set_threads(altdiff_batch *bt, int threads)
+{
+    if (!bt || threads < 0) return ALTDIFF_ERR_INVALID;
+    bt->threads = threads;
+    return ALTDIFF_OK;
+}
+
+/* ---- work on whole elements, on threads ---------------------------------------------- */
+
+/* One element's work (fn(bt, e, arg)): reads and writes only element e's
+ * model and state (and its slices of the caller's arrays) */
+typedef int (*element_fn)(altdiff_batch *bt, altdiff_int e, void *arg);
+
+typedef struct {
+    altdiff_batch *bt;
+    altdiff_int first, end; /* the elements first .. end - 1               */
+    int own_only;           /* only those with a model of their own         */
+    element_fn fn;
+    void *arg;
+    atomic_llong next;      /* the next element to take                     */
+} ad_run;
+
+typedef struct {
+    ad_run *run;
+    altdiff_int bad;        /* the first element whose work failed (or end) */
+    int code;               /* and its code                                 */
+} ad_worker;
+
+/* Take elements until none is left; remember the first failure */
+static void *work(void *arg)
+{
+    ad_worker *w = arg;
+    ad_run *r = w->run;
+    for (;;) {
+        altdiff_int e = (altdiff_int)atomic_fetch_add(&r->next, 1);
+        if (e >= r->end) break;
+        if (r->own_only && !r->bt->own[e]) continue;
+        int code = r->fn(r->bt, e, r->arg);
+        if (code != ALTDIFF_OK && e < w->bad) {
+            w->bad = e;
+            w->code = code;
+        }
+    }
+    return NULL;
+}
+
+/* Threads for jobs elements: settings' count (0 = the cores online), at
+ * most one per element */
+static int thread_count(const altdiff_batch *bt, altdiff_int jobs)
+{
+    long k = bt->threads > 0 ? bt->threads : sysconf(_SC_NPROCESSORS_ONLN);
+    if (k > AD_MAX_THREADS) k = AD_MAX_THREADS;
+    if (k > jobs) k = (long)jobs;
+    return k < 1 ? 1 : (int)k;
+}
+
+/* fn on elements first .. first + count - 1 (own_only: those with a model
+ * of their own), on up to bt->threads threads (the caller's among them; a
+ * thread that cannot be started leaves its share to the others). Every
+ * element is worked on whatever the others do; returns the code of the
+ * first element that failed (its index in *bad, or -1), as a serial run. */
+static int run_elements(altdiff_batch *bt, altdiff_int first, altdiff_int count, int own_only,
+                        element_fn fn, void *arg, altdiff_int *bad)
+{
+    ad_run r = {bt, first, first + count, own_only, fn, arg, 0};
+    atomic_init(&r.next, first);
+    altdiff_int jobs = 0;
+    for (altdiff_int e = first; e < first + count; e++) jobs += !own_only || bt->own[e];
+    ad_worker w[AD_MAX_THREADS];
+    pthread_t tid[AD_MAX_THREADS];
+    int k = thread_count(bt, jobs), started = 0;
+    for (int t = 0; t < k; t++) w[t] = (ad_worker){&r, r.end, ALTDIFF_OK};
+    while (started + 1 < k && pthread_create(&tid[started + 1], NULL, work, &w[started + 1]) == 0)
+        started++;
+    work(&w[0]);
+    for (int t = 1; t <= started; t++) pthread_join(tid[t], NULL);
+    int code = ALTDIFF_OK;
+    *bad = -1;
+    for (int t = 0; t < k; t++)
+        if (w[t].code != ALTDIFF_OK && (*bad < 0 || w[t].bad < *bad)) {
+            *bad = w[t].bad;
+            code = w[t].code;
+        }
+    return code;
+}
+
+/* bt->model.msg = "element e: " and the text of e's own model (or code's) */
+static void element_msg(altdiff_batch *bt, altdiff_int e, int code)
+{
+    const char *why = bt->own[e] && bt->own[e]->msg[0] ? bt->own[e]->msg
+                                                       : altdiff_error_string(code);
+    char text[AD_MSG_LEN];
+    ad_msg(text, sizeof(text), "%s", why);
+    ad_msg(bt->model.msg, AD_MSG_LEN, "element %lld: %s", (long long)e, text);
 }
 
 /* ---- vectors and matrices --------------------------------------------------------- */
@@ -145,8 +277,8 @@ int altdiff_batch_set_vectors(altdiff_batch *bt, altdiff_int first, altdiff_int 
     }
     for (altdiff_int j = 0; j < count; j++) {
         ad_state *st = &bt->el[first + j];
-        ad_state_set_vectors(md, st, q ? q + j * ldq : NULL, b ? b + j * ldb : NULL,
-                             h ? h + j * ldh : NULL);
+        ad_state_set_vectors(model_of(bt, first + j), st, q ? q + j * ldq : NULL,
+                             b ? b + j * ldb : NULL, h ? h + j * ldh : NULL);
         st->info.status = ALTDIFF_UNSOLVED;
     }
     return ALTDIFF_OK;
@@ -166,11 +298,121 @@ int altdiff_batch_update_matrices(altdiff_batch *bt, const double *Px, const dou
     int status = ad_model_set_matrices(md, Px, Ax, Gx, s0->q0, D0, E0, &c0);
     for (altdiff_int e = 0; e < bt->B; e++) {
         ad_state *st = &bt->el[e];
+        if (bt->own[e]) continue; /* keeps its own matrices */
         if (e > 0) ad_state_rescale(md, st, D0, E0, c0); /* wn2 of element 0 is E0 */
         st->info.status = ALTDIFF_UNSOLVED;
         ad_state_info_setup(md, st);
     }
-    ad_state_rescale(md, s0, D0, E0, c0);
+    if (!bt->own[0]) ad_state_rescale(md, s0, D0, E0, c0);
+    return status;
+}
+
+/* ---- per-element matrices ------------------------------------------------------------ */
+
+/* The arguments of altdiff_batch_set_matrices and the models being made:
+ * fresh[j] for element first + j, indef[j] = 1 if its H is not positive
+ * definite */
+typedef struct {
+    altdiff_int first;
+    const double *x[3];    /* Px, Ax, Gx (NULL: the element's current values) */
+    altdiff_int ld[3];
+    ad_model **fresh;
+    unsigned char *indef;
+} ad_matrices_args;
+
+/* Every value given finite (bt->model.msg: which element, which entry) */
+static int element_values_valid(altdiff_batch *bt, altdiff_int count, const ad_matrices_args *a)
+{
+    static const char *names[3] = {"Px", "Ax", "Gx"};
+    const ad_model *md = &bt->model;
+    altdiff_int nz[3] = {md->Pnz, md->Anz, md->Gnz};
+    for (altdiff_int j = 0; j < count; j++)
+        for (int k = 0; k < 3; k++) {
+            char why[AD_MSG_LEN];
+            if (!a->x[k] ||
+                ad_check_finite(names[k], a->x[k] + j * a->ld[k], nz[k], why, sizeof(why)) ==
+                    ALTDIFF_OK)
+                continue;
+            ad_msg(bt->model.msg, AD_MSG_LEN, "element %lld: %s", (long long)(a->first + j), why);
+            return ALTDIFF_ERR_INVALID;
+        }
+    return ALTDIFF_OK;
+}
+
+/* The new model of element e (from its current one: the shared analysis)
+ * with its values; scaled with the cost factor from its q. A matrix not
+ * positive definite is noted, not an error. */
+static int derive_element(altdiff_batch *bt, altdiff_int e, void *arg)
+{
+    ad_matrices_args *a = arg;
+    altdiff_int j = e - a->first;
+    double t0 = ad_time();
+    ad_model *md = a->fresh[j] = ad_calloc(1, sizeof(ad_model));
+    if (!md) return ALTDIFF_ERR_NOMEM;
+    const double *v[3];
+    for (int k = 0; k < 3; k++) v[k] = a->x[k] ? a->x[k] + j * a->ld[k] : NULL;
+    int status = ad_model_derive(md, model_of(bt, e), v[0], v[1], v[2], bt->el[e].q0);
+    md->set.polish = 0; /* batches do not polish (altdiff.h) */
+    md->t_setup = ad_time() - t0;
+    a->indef[j] = status == ALTDIFF_ERR_NOT_POSDEF;
+    return a->indef[j] ? ALTDIFF_OK : status;
+}
+
+/* Element e takes its new model md: its iterates keep their meaning (in
+ * original units) under md's scaling, its old model goes */
+static void take_model(altdiff_batch *bt, altdiff_int e, ad_model *md, int indef)
+{
+    ad_state *st = &bt->el[e];
+    const ad_model *old = model_of(bt, e);
+    ad_state_rescale(md, st, old->sc.D, old->sc.E, old->sc.c);
+    st->info.status = ALTDIFF_UNSOLVED;
+    if (bt->own[e]) {
+        ad_model_free(bt->own[e]);
+        ad_free(bt->own[e]);
+    }
+    bt->own[e] = md;
+    bt->stale[e] = (unsigned char)indef;
+    ad_state_info_setup(md, st);
+}
+
+int altdiff_batch_set_matrices(altdiff_batch *bt, altdiff_int first, altdiff_int count,
+                               const double *Px, altdiff_int ldP, const double *Ax,
+                               altdiff_int ldA, const double *Gx, altdiff_int ldG)
+{
+    if (!range_valid(bt, first, count) || ldP < 0 || ldA < 0 || ldG < 0) {
+        if (bt) ad_msg(bt->model.msg, AD_MSG_LEN, "elements %lld + %lld or a leading "
+                       "dimension out of range", (long long)first, (long long)count);
+        return ALTDIFF_ERR_INVALID;
+    }
+    ad_matrices_args a = {first, {Px, Ax, Gx}, {ldP, ldA, ldG}, NULL, NULL};
+    int status = element_values_valid(bt, count, &a);
+    if (status != ALTDIFF_OK || count == 0 || (!Px && !Ax && !Gx)) return status;
+    a.fresh = ad_calloc((size_t)count, sizeof(ad_model *));
+    a.indef = ad_calloc((size_t)count, 1);
+    altdiff_int bad = -1;
+    status = (a.fresh && a.indef) ? run_elements(bt, first, count, 0, derive_element, &a, &bad)
+                                  : ALTDIFF_ERR_NOMEM;
+    if (status != ALTDIFF_OK) { /* all or nothing: the new models go */
+        char why[AD_MSG_LEN];
+        ad_msg(why, sizeof(why), "%s", bad >= 0 && a.fresh[bad - first] &&
+                   a.fresh[bad - first]->msg[0] ? a.fresh[bad - first]->msg
+                                                : altdiff_error_string(status));
+        ad_msg(bt->model.msg, AD_MSG_LEN, "element %lld: %s", (long long)(bad >= 0 ? bad : first),
+               why);
+    }
+    bt->model.msg[0] = status == ALTDIFF_OK ? 0 : bt->model.msg[0];
+    for (altdiff_int j = 0; a.fresh && j < count; j++) {
+        if (status == ALTDIFF_OK) {
+            take_model(bt, first + j, a.fresh[j], a.indef[j]);
+            if (a.indef[j] && !bt->model.msg[0]) /* said, not an error: see altdiff.h */
+                element_msg(bt, first + j, ALTDIFF_ERR_NOT_POSDEF);
+        } else if (a.fresh[j]) {
+            ad_model_free(a.fresh[j]);
+            ad_free(a.fresh[j]);
+        }
+    }
+    ad_free(a.fresh);
+    ad_free(a.indef);
     return status;
 }
 
@@ -211,13 +453,54 @@ static void clean_iterates(const ad_model *md, ad_state *st)
     ad_fill(st->nu, 0, md->p);
 }
 
+/* The block solve of the elements on the shared model. When some elements
+ * have models of their own, the others' states are gathered (struct copies:
+ * the same arrays) into bt->gather, solved there and put back. */
+static int solve_shared(altdiff_batch *bt)
+{
+    altdiff_int k = 0;
+    for (altdiff_int e = 0; e < bt->B; e++)
+        if (!bt->own[e]) bt->gather[k++] = bt->el[e];
+    if (k == bt->B) return ad_solve_batch(&bt->model, bt->el, bt->B, &bt->bw);
+    if (k == 0) return ALTDIFF_OK;
+    int status = ad_solve_batch(&bt->model, bt->gather, k, &bt->bw);
+    k = 0;
+    for (altdiff_int e = 0; e < bt->B; e++)
+        if (!bt->own[e]) bt->el[e] = bt->gather[k++];
+    return status;
+}
+
+/* An element with its own model, as a workspace's solve: after a failure
+ * (or while its H is not factored) its H at settings.rho first; when that
+ * factorization fails the element ends at once, NONCONVEX (H not positive
+ * definite) or NUMERICAL_ERROR */
+static int own_solve(altdiff_batch *bt, altdiff_int e, void *arg)
+{
+    (void)arg;
+    ad_model *md = bt->own[e];
+    ad_state *st = &bt->el[e];
+    md->msg[0] = 0;
+    if (bt->stale[e] || element_failed(md, st) || !isfinite(md->F.rho)) {
+        int status = ad_factor_refactor(&md->F, md->set.rho, md->set.sigma);
+        bt->stale[e] = status != ALTDIFF_OK;
+        if (status != ALTDIFF_OK) {
+            ad_factor_msg(md, status, md->set.rho, md->set.sigma);
+            st->info.status = status == ALTDIFF_ERR_NOT_POSDEF ? ALTDIFF_NONCONVEX
+                                                               : ALTDIFF_NUMERICAL_ERROR;
+            st->info.iter = 0;
+            return status == ALTDIFF_ERR_NOMEM ? status : ALTDIFF_OK;
+        }
+    }
+    return ad_solve(md, st, NULL, NULL);
+}
+
 int altdiff_batch_solve(altdiff_batch *bt)
 {
     if (!bt) return ALTDIFF_ERR_INVALID;
     ad_model *md = &bt->model;
     int failed = !isfinite(md->F.rho); /* a rho made of NaN residuals */
-    for (altdiff_int e = 0; e < bt->B; e++) failed |= element_failed(md, &bt->el[e]);
-    for (altdiff_int e = 0; e < bt->B; e++) clean_iterates(md, &bt->el[e]);
+    for (altdiff_int e = 0; e < bt->B; e++) failed |= !bt->own[e] && element_failed(md, &bt->el[e]);
+    for (altdiff_int e = 0; e < bt->B; e++) clean_iterates(model_of(bt, e), &bt->el[e]);
     md->msg[0] = 0;
     /* after a failure: H again at the settings' rho (the shared factor may
      * hold the rho of NaN residuals) */
@@ -226,13 +509,19 @@ int altdiff_batch_solve(altdiff_batch *bt)
         ad_factor_msg(md, status, md->set.rho, md->set.sigma);
         return status;
     }
-    status = ad_solve_batch(md, bt->el, bt->B, &bt->bw);
-    for (altdiff_int e = 0; e < bt->B && !md->msg[0]; e++) /* the first failure, by name */
-        if (element_failed(md, &bt->el[e]))
-            ad_msg(md->msg, AD_MSG_LEN, "element %lld: %s after %lld iterations; the next "
-                   "solve starts it from clean iterates", (long long)e,
-                   altdiff_status_string(bt->el[e].info.status), (long long)bt->el[e].info.iter);
-    for (altdiff_int e = 0; e < bt->B; e++) ad_state_info_setup(&bt->model, &bt->el[e]);
+    status = solve_shared(bt);
+    altdiff_int bad;
+    int own = run_elements(bt, 0, bt->B, 1, own_solve, NULL, &bad);
+    if (own != ALTDIFF_OK) element_msg(bt, bad, own);
+    if (status == ALTDIFF_OK) status = own;
+    for (altdiff_int e = 0; e < bt->B && !md->msg[0]; e++) { /* the first failure, by name */
+        if (!element_failed(model_of(bt, e), &bt->el[e])) continue;
+        if (bt->own[e] && bt->stale[e]) element_msg(bt, e, ALTDIFF_ERR_NOT_POSDEF);
+        else ad_msg(md->msg, AD_MSG_LEN, "element %lld: %s after %lld iterations; the next "
+                    "solve starts it from clean iterates", (long long)e,
+                    altdiff_status_string(bt->el[e].info.status), (long long)bt->el[e].info.iter);
+    }
+    for (altdiff_int e = 0; e < bt->B; e++) ad_state_info_setup(model_of(bt, e), &bt->el[e]);
     return status;
 }
 
@@ -245,10 +534,10 @@ int altdiff_batch_get_solution(const altdiff_batch *bt, altdiff_int first, altdi
                                double *x, double *s, double *lam, double *nu)
 {
     if (!range_valid(bt, first, count)) return ALTDIFF_ERR_INVALID;
-    const ad_model *md = &bt->model;
-    altdiff_int n = md->n, m = md->m, p = md->p_all;
+    altdiff_int n = bt->model.n, m = bt->model.m, p = bt->model.p_all;
     int failed = 0;
     for (altdiff_int j = 0; j < count; j++) {
+        const ad_model *md = model_of(bt, first + j);
         ad_unscale_solution(md, &bt->el[first + j], x ? x + j * n : NULL, s ? s + j * p : NULL,
                             lam ? lam + j * m : NULL, nu ? nu + j * p : NULL);
         failed |= element_failed(md, &bt->el[first + j]);
@@ -267,6 +556,68 @@ static void unavailable(const ad_model *md, altdiff_int len, double *out, altdif
         memset(info, 0, sizeof(*info));
         info->status = ALTDIFF_NOT_AVAILABLE;
     }
+}
+
+/* The arguments of a batch VJP or JVP, for the own-model elements */
+typedef struct {
+    const altdiff_deriv_settings *ds;
+    const double *wx;             /* VJP: cotangents                         */
+    double *dq, *db, *dh;         /* VJP: outputs                            */
+    const altdiff_direction *dir; /* JVP: directions                         */
+    double *dx;                   /* JVP: output                             */
+    altdiff_deriv_info *info;
+} ad_deriv_args;
+
+/* Element e's VJP on its own model at its stored solution */
+static int own_vjp(altdiff_batch *bt, altdiff_int e, void *arg)
+{
+    const ad_deriv_args *a = arg;
+    ad_model *md = bt->own[e];
+    ad_state *st = &bt->el[e];
+    altdiff_int n = md->n, m = md->m, p = md->p_all;
+    double *q = a->dq ? a->dq + e * n : NULL, *b = a->db ? a->db + e * m : NULL;
+    double *h = a->dh ? a->dh + e * p : NULL;
+    altdiff_deriv_info *ie = a->info ? a->info + e : NULL;
+    if (st->info.status != ALTDIFF_SOLVED) {
+        unavailable(md, n, q, ie);
+        unavailable(md, m, b, NULL);
+        unavailable(md, p, h, NULL);
+        return ALTDIFF_OK;
+    }
+    altdiff_deriv_settings r = ad_resolve_mode(md, st, a->ds, 0);
+    return ad_vjp(md, st, &r, a->wx + e * n, q, b, h, ie);
+}
+
+/* Element e's JVP on its own model (dir's matrix directions: of its own
+ * matrices) */
+static int own_jvp(altdiff_batch *bt, altdiff_int e, void *arg)
+{
+    const ad_deriv_args *a = arg;
+    ad_model *md = bt->own[e];
+    ad_state *st = &bt->el[e];
+    altdiff_int n = md->n, m = md->m, p = md->p_all;
+    altdiff_deriv_info *ie = a->info ? a->info + e : NULL;
+    if (st->info.status != ALTDIFF_SOLVED) {
+        unavailable(md, n, a->dx + e * n, ie);
+        return ALTDIFF_OK;
+    }
+    altdiff_direction d = *a->dir;
+    d.q = d.q ? d.q + e * n : NULL;
+    d.b = d.b ? d.b + e * m : NULL;
+    d.h = d.h ? d.h + e * p : NULL;
+    d.theta = NULL;
+    altdiff_deriv_settings r = ad_resolve_mode(md, st, a->ds, 1);
+    return ad_jvp(md, st, &r, &d, a->dx + e * n, ie);
+}
+
+/* The own-model elements' derivatives (fn: own_vjp or own_jvp), on threads;
+ * a failure named in the batch's message */
+static int own_derivs(altdiff_batch *bt, element_fn fn, ad_deriv_args *a)
+{
+    altdiff_int bad;
+    int status = run_elements(bt, 0, bt->B, 1, fn, a, &bad);
+    if (status != ALTDIFF_OK) element_msg(bt, bad, status);
+    return status;
 }
 
 /* Sweeps cheaper than this many flops are not worth the lockstep GMRES's
@@ -333,7 +684,11 @@ int altdiff_batch_vjp(altdiff_batch *bt, const altdiff_deriv_settings *ds, const
     ad_model *md = &bt->model;
     altdiff_int n = md->n, m = md->m, p = md->p_all, d = 0;
     altdiff_int *sel = bt->bw.act; /* the elements for the GMRES run together */
+    ad_deriv_args a = {ds, wx, dq, db, dh, NULL, NULL, info};
+    int own = own_derivs(bt, own_vjp, &a); /* elements with matrices of their own */
+    if (own != ALTDIFF_OK) return own;
     for (altdiff_int e = 0; e < bt->B; e++) {
+        if (bt->own[e]) continue;
         ad_state *st = &bt->el[e];
         double *q = dq ? dq + e * n : NULL, *b = db ? db + e * m : NULL, *h = dh ? dh + e * p : NULL;
         altdiff_deriv_info *ie = info ? info + e : NULL;
@@ -362,7 +717,7 @@ static int element_grads(const altdiff_batch *bt, altdiff_int e, const double *d
                          const double *db, const double *dh, double *dPx, double *dAx,
                          double *dGx)
 {
-    const ad_model *md = &bt->model;
+    const ad_model *md = model_of(bt, e); /* its own matrices' gradient, if it has them */
     altdiff_int n = md->n, m = md->m, p = md->p_all;
     return ad_matrix_grads(md, &bt->el[e], dq + e * n, db ? db + e * m : NULL,
                            dh ? dh + e * p : NULL, dPx, dAx, dGx);
@@ -413,7 +768,11 @@ int altdiff_batch_jvp(altdiff_batch *bt, const altdiff_deriv_settings *ds,
     if (!bt || !ds || !dir || !dx) return ALTDIFF_ERR_INVALID;
     ad_model *md = &bt->model;
     altdiff_int n = md->n, m = md->m, p = md->p_all;
+    ad_deriv_args a = {ds, NULL, NULL, NULL, NULL, dir, dx, info};
+    int own = own_derivs(bt, own_jvp, &a); /* elements with matrices of their own */
+    if (own != ALTDIFF_OK) return own;
     for (altdiff_int e = 0; e < bt->B; e++) {
+        if (bt->own[e]) continue;
         ad_state *st = &bt->el[e];
         altdiff_deriv_info *ie = info ? info + e : NULL;
         if (st->info.status != ALTDIFF_SOLVED) {

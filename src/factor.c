@@ -328,9 +328,45 @@ int ad_factor_init(ad_factor *F, const cs_dl *P, const cs_dl *A, const cs_dl *G,
     if (!F->L) return ad_cholmod_code(&F->cm, 1);
     ad_lowrank_fill_U(&F->lr, A, G);
     status = ad_factor_refactor(F, rho, sigma);
+    return status == ALTDIFF_OK ? ad_factor_warm(F) : status;
+}
+
+/* The analysis of src for a factor of the same patterns (a batch element's
+ * own matrices): a common of its own, the pattern of H, the diagonal's
+ * positions, the dense-row split and a copy of the analyzed factor L
+ * (cholmod_l_copy_factor keeps the symbolic part: ordering, supernodes).
+ * No analysis runs; ad_factor_values then forms the values and factors
+ * numerically. CHOLMOD's figures of the analysis (flops, nnz(L)) are
+ * copied for the cost model. On failure the caller frees F. */
+int ad_factor_clone(ad_factor *F, const ad_factor *src, const cs_dl *A, const cs_dl *G)
+{
+    cholmod_l_start(&F->cm);
+    F->cm_started = 1;
+    F->cm.print = 0;
+    F->cm.fl = src->cm.fl;     /* the analysis's figures */
+    F->cm.lnz = src->cm.lnz;
+    F->cm.anz = src->cm.anz;
+    F->n = src->n;
+    F->rho = src->rho;
+    F->sigma = src->sigma;
+    int status = src->lr.k > 0 ? ad_lowrank_detect(&F->lr, A, G) : ALTDIFF_OK;
     if (status != ALTDIFF_OK) return status;
+    if (F->lr.k != src->lr.k) return ALTDIFF_ERR_CHOLMOD; /* the same patterns split alike */
+    F->H = cholmod_l_copy_sparse(src->H, &F->cm);
+    F->L = F->H ? cholmod_l_copy_factor(src->L, &F->cm) : NULL;
+    if (!F->H || !F->L) return ad_cholmod_code(&F->cm, 1);
+    F->diag = ad_malloc((size_t)F->n, sizeof(altdiff_int));
+    if (!F->diag) return ALTDIFF_ERR_NOMEM;
+    memcpy(F->diag, src->diag, sizeof(altdiff_int) * (size_t)F->n);
+    return ALTDIFF_OK;
+}
+
+/* The solve workspaces allocated now (one solve of zeros), so that no later
+ * solve allocates */
+int ad_factor_warm(ad_factor *F)
+{
     double *zero = ad_calloc((size_t)F->n, sizeof(double));
-    status = zero ? ad_factor_solve(F, zero) : ALTDIFF_ERR_NOMEM;
+    int status = zero ? ad_factor_solve(F, zero) : ALTDIFF_ERR_NOMEM;
     ad_free(zero);
     return status;
 }

@@ -43,6 +43,11 @@ typedef struct {
 /* Form the pattern of H from P (upper), A, G, analyze, factor at rho, sigma */
 int ad_factor_init(ad_factor *F, const cs_dl *P, const cs_dl *A, const cs_dl *G, double rho,
                    double sigma);
+/* F (zeroed) takes src's analysis for matrices of the same patterns (A, G:
+ * the new ones): pattern of H, dense-row split, a copy of the analyzed L;
+ * then ad_factor_values factors numerically. Never analyzes. */
+int ad_factor_clone(ad_factor *F, const ad_factor *src, const cs_dl *A, const cs_dl *G);
+int ad_factor_warm(ad_factor *F); /* allocate the solve workspaces now */
 /* New values of P, A, G on the same patterns: HP, HS again, refactor */
 int ad_factor_values(ad_factor *F, const cs_dl *P, const cs_dl *A, const cs_dl *G);
 /* HP from new values of P on its pattern (positions in H kept in Hpos,

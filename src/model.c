@@ -268,3 +268,88 @@ int ad_vectors_valid(const ad_model *md, const double *q, const double *b, const
     return ALTDIFF_OK;
 }
 
+
+/* ---- a model from another one's analysis (batch elements' own matrices) ---- */
+
+/* An owned copy of A (pattern and values); NULL on failure */
+static cs_dl *copy_csc(const cs_dl *A)
+{
+    altdiff_int nz = A->p[A->n];
+    cs_dl *C = ad_spalloc(A->m, A->n, nz);
+    if (!C) return NULL;
+    memcpy(C->p, A->p, sizeof(altdiff_int) * (size_t)(A->n + 1));
+    if (nz > 0) {
+        memcpy(C->i, A->i, sizeof(altdiff_int) * (size_t)nz);
+        memcpy(C->x, A->x, sizeof(double) * (size_t)nz);
+    }
+    return C;
+}
+
+/* Allocate a copy of v (n indices); NULL on failure */
+static altdiff_int *dup_int(const altdiff_int *v, altdiff_int n)
+{
+    altdiff_int *y = ad_malloc((size_t)n, sizeof(altdiff_int));
+    if (y && n > 0) memcpy(y, v, sizeof(altdiff_int) * (size_t)n);
+    return y;
+}
+
+/* md (zeroed) = src's problem: kept rows, patterns, maps, given values, and
+ * src's analysis of H (ad_factor_clone: no analysis). Nothing is shared, so
+ * md and src may be used from different threads. Scaling and factor values
+ * follow in ad_model_derive. On failure the caller frees md. */
+static int model_clone(ad_model *md, const ad_model *src)
+{
+    md->set = src->set;
+    md->xu = src->xu;
+    md->n = src->n;
+    md->m = src->m;
+    md->p = src->p;
+    md->p_all = src->p_all;
+    md->Pnz = src->Pnz;
+    md->Anz = src->Anz;
+    md->Gnz = src->Gnz;
+    md->keep = dup_int(src->keep, src->p);
+    md->Pmap = dup_int(src->Pmap, src->Pnz);
+    md->Amap = dup_int(src->Amap, src->Anz);
+    md->Gmap = dup_int(src->Gmap, src->Gnz);
+    md->P = copy_csc(src->P);
+    md->A = copy_csc(src->A);
+    md->G = copy_csc(src->G);
+    if (!md->keep || !md->Pmap || !md->Amap || !md->Gmap || !md->P || !md->A || !md->G)
+        return ALTDIFF_ERR_NOMEM;
+    int status = allocate_model(md);
+    if (status != ALTDIFF_OK) return status;
+    altdiff_int n = md->n;
+    ad_copy(md->P0x, src->P0x, md->P->p[n]); /* the given values (P->x is scaled) */
+    ad_copy(md->A0x, src->A0x, md->A->p[n]);
+    ad_copy(md->G0x, src->G0x, md->G->p[n]);
+    md->F.Ad = md->Ab.dense;
+    md->F.Gd = md->Gb.dense;
+    return ad_factor_clone(&md->F, &src->F, md->A, md->G);
+}
+
+/* dst[map[k]] = src[k] for the caller's entries k (-1: a dropped entry) */
+static void scatter_given(double *dst, const double *src, const altdiff_int *map, altdiff_int nz)
+{
+    for (altdiff_int k = 0; k < nz; k++)
+        if (map[k] >= 0) dst[map[k]] = src[k];
+}
+
+int ad_model_derive(ad_model *md, const ad_model *src, const double *Px, const double *Ax,
+                    const double *Gx, const double *q0)
+{
+    int status = model_clone(md, src);
+    if (status != ALTDIFF_OK) return status;
+    if (Px) scatter_given(md->P0x, Px, md->Pmap, md->Pnz);
+    if (Ax) scatter_given(md->A0x, Ax, md->Amap, md->Anz);
+    if (Gx) scatter_given(md->G0x, Gx, md->Gmap, md->Gnz);
+    ad_model_scale(md, q0);
+    md->F.rho = md->set.rho; /* a fresh model: H at the settings' penalty */
+    md->F.sigma = md->set.sigma;
+    status = ad_check_H(md, md->F.rho, md->F.sigma); /* overflow: says where */
+    if (status == ALTDIFF_OK) status = ad_factor_values(&md->F, md->P, md->A, md->G);
+    if (status == ALTDIFF_OK) status = ad_factor_warm(&md->F);
+    if (status != ALTDIFF_OK && status != ALTDIFF_ERR_INVALID)
+        ad_factor_msg(md, status, md->F.rho, md->F.sigma);
+    return status;
+}

@@ -438,6 +438,50 @@ done:
     return res;
 }
 
+/* set_matrices(first, count, Px=None, Ax=None, Gx=None): per-element values
+ * on the setup patterns, each (count, nnz) or one (nnz,) array for all */
+static PyObject *Batch_set_matrices(BatchObject *self, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"first", "count", "Px", "Ax", "Gx", NULL};
+    long long first, count;
+    PyObject *Po = Py_None, *Ao = Py_None, *Go = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "LL|OOO", kwlist, &first, &count, &Po, &Ao, &Go))
+        return NULL;
+    PyArrayObject *Pa = NULL, *Aa = NULL, *Ga = NULL;
+    altdiff_int ldP, ldA, ldG;
+    PyObject *res = NULL;
+    if (range_vec(Po, self->nnzP, count, "Px", &Pa, &ldP) < 0) goto done;
+    if (range_vec(Ao, self->nnzA, count, "Ax", &Aa, &ldA) < 0) goto done;
+    if (range_vec(Go, self->nnzG, count, "Gx", &Ga, &ldG) < 0) goto done;
+    if (acquire(self) < 0) goto done;
+    int rc;
+    TIMED_CALL(self, rc = altdiff_batch_set_matrices(self->b, first, count, DPTR(Pa), ldP,
+                                                     DPTR(Aa), ldA, DPTR(Ga), ldG));
+    release(self);
+    if (rc != ALTDIFF_OK) {
+        raise_code(rc, "altdiff_batch_set_matrices", altdiff_batch_last_error(self->b));
+        goto done;
+    }
+    res = Py_NewRef(Py_None);
+done:
+    Py_XDECREF(Pa);
+    Py_XDECREF(Aa);
+    Py_XDECREF(Ga);
+    return res;
+}
+
+/* set_threads(k): threads for the elements with matrices of their own */
+static PyObject *Batch_set_threads(BatchObject *self, PyObject *arg)
+{
+    long k = PyLong_AsLong(arg);
+    if (k == -1 && PyErr_Occurred()) return NULL;
+    if (acquire(self) < 0) return NULL;
+    int rc = (k < 0 || k > 1 << 20) ? ALTDIFF_ERR_INVALID : altdiff_batch_set_threads(self->b, (int)k);
+    release(self);
+    if (rc != ALTDIFF_OK) return raise_code(rc, "altdiff_batch_set_threads", "threads must be >= 0");
+    Py_RETURN_NONE;
+}
+
 static PyObject *Batch_cold_start(BatchObject *self, PyObject *Py_UNUSED(ignored))
 {
     if (acquire(self) < 0) return NULL;
@@ -762,6 +806,12 @@ static PyMethodDef Batch_methods[] = {
      "first+count-1 (one vector for all, or count rows)"},
     {"update_matrices", (PyCFunction)(void (*)(void))Batch_update_matrices,
      METH_VARARGS | METH_KEYWORDS, "update_matrices(Px=None, Ax=None, Gx=None)"},
+    {"set_matrices", (PyCFunction)(void (*)(void))Batch_set_matrices,
+     METH_VARARGS | METH_KEYWORDS,
+     "set_matrices(first, count, Px=None, Ax=None, Gx=None): matrices of their own for "
+     "elements first..first+count-1 on the setup patterns ((count, nnz) or (nnz,) shared)"},
+    {"set_threads", (PyCFunction)Batch_set_threads, METH_O,
+     "set_threads(k): threads for elements with own matrices (1 serial, 0 all cores)"},
     {"cold_start", (PyCFunction)Batch_cold_start, METH_NOARGS, "zero iterates for every element"},
     {"solve", (PyCFunction)Batch_solve, METH_NOARGS, "solve every element (GIL released)"},
     {"info", (PyCFunction)Batch_info, METH_NOARGS, "per-element info as a dict of arrays"},

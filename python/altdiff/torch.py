@@ -85,15 +85,26 @@ class QPFunction:
     fields (rho, anderson, ...). qpth's notImprovedLim, solver and check_Q_spd
     are accepted and ignored.
 
-    Batched matrices: the elements are grouped by equal (Q, G, A) and each
-    group is one C batch (one factorization); shared matrices get their
-    gradient summed over the batch.
+    Batched matrices (qpth's per-element Q, G, A): one C batch whose
+    elements have matrices of their own on one pattern (the union of the
+    elements' nonzeros, every entry for a matrix that requires grad):
+    the symbolic analysis is shared, each element is factored numerically
+    (altdiff_batch_set_matrices) and solved and differentiated on its own,
+    on ``threads`` threads (default 1; 0 = all cores; the results do not
+    depend on it). per_element_matrices=False keeps the former path: the
+    elements grouped by equal (Q, G, A), one C batch (one setup) per group.
+    Shared matrices get their gradient summed over the batch.
     """
 
     def __init__(self, eps=1e-6, verbose=0, notImprovedLim=None, maxIter=None, solver=None,
                  check_Q_spd=None, mode=None, deriv_eps=None, on_failure="raise",
-                 max_iter=None, deriv_max_iter=None, **settings):
+                 max_iter=None, deriv_max_iter=None, threads=1, per_element_matrices=True,
+                 **settings):
         _check_policy(on_failure)
+        if int(threads) < 0:
+            raise ValueError(f"threads must be >= 0, not {threads}")
+        self.threads = int(threads)
+        self.per_element = bool(per_element_matrices)
         self.settings = _solver_settings(eps, verbose, max_iter if max_iter is not None else maxIter,
                                          settings)
         self.deriv = deriv_settings(mode, eps=deriv_eps if deriv_eps is not None else eps,
@@ -122,6 +133,47 @@ class _Group:
 
     def __init__(self, idx, batch, specs):
         self.idx, self.batch, self.specs = idx, batch, specs
+
+
+def _all_equal(B, mats):
+    """True when no batched matrix differs between elements."""
+    return all(np.array_equal(a, np.broadcast_to(a[0], a.shape))
+               for a, bt in mats if a is not None and bt)
+
+
+def _union_pattern(a, batched):
+    """A matrix with a nonzero wherever some element's matrix has one."""
+    return np.abs(a).sum(axis=0) if batched else a
+
+
+def _element_values(spec, a, batched, B):
+    """(B, nnz) CSC values of every element, or (nnz,) for a shared matrix."""
+    if not batched:
+        return spec.csc_values(a)
+    return np.stack([spec.csc_values(a[k]) for k in range(B)])
+
+
+def _per_element_batch(cfg, B, n, m, pp, specs, vals, batched, q, b, h):
+    """The C batch for per-element matrices, set up (analysis, shared model)
+    with element 0's matrices; the first element to get its own is returned
+    too (1). When element 0's Q makes H indefinite (its failure must stay in
+    its element), the setup takes Q = 0 on the pattern (H = rho S'S + sigma I)
+    and every element gets its own matrices (0)."""
+    el0 = lambda v, bt: None if v is None else (v[0] if bt else v)
+    first = lambda v: None if v is None else (v[0] if v.ndim == 2 else v)
+    (Ps, As, Gs), (Px, Ax, Gx), (bQ, bA, bG) = specs, vals, batched
+
+    def setup(P0):
+        return make_batch(B, n, m, pp, Ps.csc_tuple(P0),
+                          As.csc_tuple(el0(Ax, bA)) if As is not None else None,
+                          Gs.csc_tuple(el0(Gx, bG)) if Gs is not None else None,
+                          first(q), first(b), first(h), cfg.settings)
+    try:
+        return setup(el0(Px, bQ)), 1
+    except RuntimeError as e:
+        if not bQ or f"(code {_core.ERR_NOT_POSDEF}" not in str(e):
+            raise
+    return setup(np.zeros(Ps.nnz)), 0
 
 
 def _group_keys(B, mats):
@@ -179,7 +231,9 @@ class _QPFn(torch.autograd.Function):
         groups = []
         x = np.empty((B, n))
         status = np.empty(B, dtype=int)
-        for idx in _group_keys(B, [(Qn, bQ), (Gn, bG), (An, bA)]):
+        mats = [(Qn, bQ), (Gn, bG), (An, bA)]
+        per_element = cfg.per_element and B > 1 and not _all_equal(B, mats)
+        for idx in ([] if per_element else _group_keys(B, mats)):
             k0 = int(idx[0])
             Ps, _ = spec_from_input("Q", _elem(Qn, bQ, k0), sym=True, full=Q.requires_grad)
             Gs = spec_from_input("G", _elem(Gn, bG, k0), full=G.requires_grad)[0] if has_G else None
@@ -201,6 +255,27 @@ class _QPFn(torch.autograd.Function):
             batch.solve()
             x[idx] = batch.solution()[0]
             status[idx] = batch.info()["status"]
+            groups.append(_Group(idx, batch, (Ps, As, Gs)))
+        if per_element:  # one C batch, matrices per element on one pattern
+            Ps = spec_from_input("Q", _union_pattern(Qn, bQ), sym=True, full=Q.requires_grad)[0]
+            Gs = spec_from_input("G", _union_pattern(Gn, bG), full=G.requires_grad)[0] \
+                if has_G else None
+            As = spec_from_input("A", _union_pattern(An, bA), full=A.requires_grad)[0] \
+                if has_A else None
+            Px = _element_values(Ps, Qn, bQ, B)
+            Gx = _element_values(Gs, Gn, bG, B) if has_G else None
+            Ax = _element_values(As, An, bA, B) if has_A else None
+            batch, start = _per_element_batch(cfg, B, n, m, pp, (Ps, As, Gs), (Px, Ax, Gx),
+                                              (bQ, bA, bG), pn, bn, hn)
+            stats["setup"] += 1
+            batch.set_threads(cfg.threads)
+            batch.set_vectors(0, B, pn, bn, hn)
+            rest = lambda v, batched: v[start:] if batched else None
+            batch.set_matrices(start, B - start, rest(Px, bQ), rest(Ax, bA), rest(Gx, bG))
+            batch.solve()
+            idx = np.arange(B)
+            x[:] = batch.solution()[0]
+            status[:] = batch.info()["status"]
             groups.append(_Group(idx, batch, (Ps, As, Gs)))
         bad = _failures(status, cfg.on_failure, B)
         x[bad] = np.nan

@@ -59,6 +59,63 @@ class TestQPFunction(unittest.TestCase):
             np.testing.assert_allclose(xk.detach().numpy()[0], x.detach().numpy()[k], atol=1e-8)
             np.testing.assert_allclose(Qk.grad.numpy(), Qt.grad.numpy()[k], atol=1e-8)
 
+    def test_per_element_matrices_one_batch(self):
+        # qpth's per-element Q, G, A: one C batch with matrices per element,
+        # equal to the former one-batch-per-group path and to single solves
+        P, Q, A, Bv, G, H = self.P, self.Q, self.A, self.B, self.G, self.H
+        rng = np.random.default_rng(5)
+        Qb = np.stack([P + 0.2 * k * np.eye(6) for k in range(6)])
+        Gb = np.stack([G * (1 + 0.1 * rng.random(G.shape)) for _ in range(6)])
+        Ab = np.stack([A + 0.05 * rng.standard_normal(A.shape) for _ in range(6)])
+        W = T(rng.standard_normal((6, 6)))
+        runs = {}
+        for name, kw in (("per_element", {}), ("threads2", {"threads": 2}),
+                         ("groups", {"per_element_matrices": False})):
+            f = at.QPFunction(eps=1e-10, mode="kkt", **kw)
+            args = [T(a, requires_grad=True) for a in (Qb, Q, Gb, H, Ab, Bv)]
+            n0 = at.stats["setup"]
+            x = f(*args)
+            runs[name] = (x.detach().numpy(), args)
+            self.assertEqual(at.stats["setup"] - n0, 6 if name == "groups" else 1)
+            (x * W).sum().backward()
+        xp, ap = runs["per_element"]
+        for name in ("threads2", "groups"):
+            xo, ao = runs[name]
+            np.testing.assert_allclose(xo, xp, atol=1e-8)
+            for a, b in zip(ao, ap):
+                np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), atol=1e-7)
+        xt, at2 = runs["threads2"]  # threads: bit-identical
+        self.assertTrue(np.array_equal(xt, xp))
+        self.assertTrue(all(np.array_equal(a.grad.numpy(), b.grad.numpy()) for a, b in zip(at2, ap)))
+        for k in (0, 4):  # single solves
+            args = [T(a[k], requires_grad=True) for a in (Qb, Q, Gb, H, Ab, Bv)]
+            xk = self.f(*args)
+            (xk[0] * W[k]).sum().backward()
+            np.testing.assert_allclose(xk.detach().numpy()[0], xp[k], atol=1e-8)
+            for a, b in zip(args, ap):
+                np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy()[k], atol=1e-7)
+
+    def test_per_element_indefinite_element(self):
+        # an element with an indefinite Q fails alone (NONCONVEX), the others solve
+        P, Q, A, Bv, G, H = self.P, self.Q, self.A, self.B, self.G, self.H
+        Qb = np.stack([P + 0.1 * k * np.eye(6) for k in range(6)])
+        Qb[2] = -10 * np.eye(6)
+        f = at.QPFunction(eps=1e-10, mode="kkt", on_failure="nan")
+        q = T(Q, requires_grad=True)
+        x = f(T(Qb), q, T(G), T(H), T(A), T(Bv))
+        self.assertTrue(np.all(np.isnan(x.detach().numpy()[2])))
+        self.assertTrue(np.all(np.isfinite(x.detach().numpy()[[0, 1, 3, 4, 5]])))
+        x.nan_to_num().sum().backward()
+        self.assertTrue(np.all(q.grad.numpy()[2] == 0))
+        with self.assertRaises(altdiff.AltDiffError):
+            at.QPFunction(eps=1e-10)(T(Qb), T(Q), T(G), T(H), T(A), T(Bv))
+        Qb[[0, 2]] = Qb[[2, 0]]  # the first element indefinite: still alone
+        x0 = f(T(Qb), T(Q[[2, 1, 0, 3, 4, 5]]), T(G), T(H[[2, 1, 0, 3, 4, 5]]), T(A),
+               T(Bv[[2, 1, 0, 3, 4, 5]])).detach().numpy()
+        self.assertTrue(np.all(np.isnan(x0[0])))
+        np.testing.assert_allclose(x0[[2, 1, 3, 4, 5]], x.detach().numpy()[[0, 1, 3, 4, 5]],
+                                   atol=1e-8)
+
     def test_absent_blocks_and_size_one_batch(self):
         P, Q = self.P, self.Q
         e = torch.Tensor()
