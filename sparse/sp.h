@@ -141,6 +141,11 @@ void ad_axpy(double *y, double a, const double *x, altdiff_int n); /* y += a x *
 int ad_all_finite(const double *x, altdiff_int n);
 
 double ad_time(void); /* seconds, monotonic (vec.c) */
+/* msg (len) = printf-formatted text; nothing when msg is NULL or len is 0 (vec.c) */
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+void ad_msg(char *msg, size_t len, const char *fmt, ...);
 
 /* dense.c: small dense Cholesky (column-major, k x k, leading dimension k) */
 int ad_dense_chol(const double *M, altdiff_int ldm, altdiff_int k, double reg, double *L);

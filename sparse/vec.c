@@ -1,4 +1,6 @@
 /* vec.c: dense vector kernels */
+#include <stdarg.h>
+#include <stdio.h>
 #include <time.h>
 #include <math.h>
 
@@ -60,3 +62,14 @@ double ad_time(void)
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
+
+/* msg (len) = the formatted text (nothing when msg is NULL or len 0) */
+void ad_msg(char *msg, size_t len, const char *fmt, ...)
+{
+    if (!msg || len == 0) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, len, fmt, ap);
+    va_end(ap);
+}
+

@@ -143,11 +143,7 @@ int ad_settings_check_msg(const altdiff_settings *set, char *msg, size_t len);
 /* check.c: validation with messages that say what and where ("q[17] is
  * NaN", "P.p[3] = -7 < P.p[2] = 2"); each returns ALTDIFF_OK or
  * ALTDIFF_ERR_INVALID (ALTDIFF_ERR_NOMEM: a scratch allocation failed) and
- * writes into msg (len bytes, may be NULL) only on failure */
-#if defined(__GNUC__)
-__attribute__((format(printf, 3, 4)))
-#endif
-void ad_msg(char *msg, size_t len, const char *fmt, ...);
+ * writes into msg (len bytes, may be NULL) only on failure (ad_msg, sp.h) */
 /* Sizes, vectors and matrices of a problem, before anything is allocated */
 int ad_check_problem(const altdiff_problem *prob, char *msg, size_t len);
 /* Values v[0..len-1] finite ("NAME[k] is NaN") */
@@ -303,7 +299,7 @@ int ad_matrix_grads(const ad_model *md, const ad_state *st, const double *dq, co
 /* admm.c: info.status SOLVED if the iterates pass the stopping test, else
  * UNSOLVED (a point installed by altdiff_set_solution) */
 void ad_assess(ad_model *md, ad_state *st);
-/* admm.c: the figures of a check at the point x (scaled) with the state's s,
+/* residuals.c: the figures of a check at the point x (scaled) with the state's s,
  * lam, nu, as the stopping test computes them (writes info.obj and scratch,
  * nothing else of the state); whether they pass it; r into info */
 void ad_residuals(ad_model *md, ad_state *st, const double *x, residuals_t *r);

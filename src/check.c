@@ -5,19 +5,9 @@
  * runs before the data is used or anything is allocated for it.
  */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 
 #include "ad_internal.h"
-
-void ad_msg(char *msg, size_t len, const char *fmt, ...)
-{
-    if (!msg || len == 0) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, len, fmt, ap);
-    va_end(ap);
-}
 
 /* "NaN", "inf" or "-inf" for a value that is not finite */
 static const char *nonfinite_name(double v)

@@ -37,7 +37,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "kkt.h"
+#include "kkt_system.h"
 
 #define AD_KKT_DELTA 1e-9      /* d = AD_KKT_DELTA (1 + max |K_ij|)          */
 #define AD_KKT_REFINE_MAX 10   /* refinement steps at most                   */
@@ -52,13 +52,6 @@ static cholmod_sparse view_upper(const cs_dl *K, double *x)
     cholmod_sparse V = ad_cholmod_view(K, 1);
     V.x = x;
     return V;
-}
-
-/* b = L \ b (b: len) with the persistent workspaces: no allocation after
- * the first (the substrate's solve helper) */
-int ad_kkt_solve_with(ad_kkt *K, cholmod_factor *L, double *b, altdiff_int len)
-{
-    return ad_cholmod_solve(L, b, len, 1, &K->ws, &K->cm);
 }
 
 /* b = Kd \ b (b: N) */

@@ -8,7 +8,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "kkt.h"
+#include "kkt_system.h"
 
 /* ---- the augmented-Lagrangian inner solve ----------------------------------- */
 

@@ -170,15 +170,11 @@ static int parse_pos(const char *s, double *v)
 }
 
 
-static const char *mode_names[] = {"adjoint", "gmres", "unroll", "altdiff", "kkt"};
-
-const char *cli_mode_name(int mode) { return mode >= 0 && mode < 5 ? mode_names[mode] : "auto"; }
-
 /* ALTDIFF_MODE_* for a name, or -1 */
 static int parse_mode(const char *s)
 {
     for (int k = 0; k < 5; k++)
-        if (!strcmp(s, mode_names[k])) return k;
+        if (!strcmp(s, cli_mode_name(k))) return k;
     return -1;
 }
 
@@ -300,13 +296,6 @@ double cli_now(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-double cli_peak_rss_mb(void)
-{
-    struct rusage u;
-    getrusage(RUSAGE_SELF, &u);
-    return (double)u.ru_maxrss / 1024.0; /* ru_maxrss is in KiB on Linux */
-}
-
 /* The summary; c0 is the objective constant of a QPS file (0 otherwise) */
 static void print_summary(const altdiff_info *info, double t_read, int objective, double c0)
 {
@@ -383,7 +372,7 @@ static int nnz(const altdiff_csc *M) { return M->p ? (int)M->p[M->ncol] : 0; }
 static int report_backward(const altdiff_work *w, int rc, const altdiff_deriv_info *di, int mode)
 {
     printf("backward: mode %s, time %.4f s, iterations %ld, residual %.3e, %s\n",
-           mode_names[mode], di->time, (long)di->iter, di->residual,
+           cli_mode_name(mode), di->time, (long)di->iter, di->residual,
            rc != ALTDIFF_OK ? altdiff_error_string(rc)
                             : di->status == ALTDIFF_SOLVED ? "converged" : "not converged");
     if (di->weakly_active > 0)

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -166,4 +167,17 @@ int cli_write_outputs(const char *dir, const out_file *v, int count)
     }
     finish_outputs(nm, count, ok);
     return ok ? EXIT_SOLVED : status;
+}
+
+/* ---- small helpers of the solve commands ------------------------------------- */
+
+static const char *mode_names[] = {"adjoint", "gmres", "unroll", "altdiff", "kkt"};
+
+const char *cli_mode_name(int mode) { return mode >= 0 && mode < 5 ? mode_names[mode] : "auto"; }
+
+double cli_peak_rss_mb(void)
+{
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return (double)u.ru_maxrss / 1024.0; /* ru_maxrss is in KiB on Linux */
 }

@@ -1,9 +1,9 @@
 /*
- * kkt.h: the KKT system of the KKT mode and of polishing (private to kkt.c
- * and kkt_al.c): its struct and the augmented-Lagrangian inner solve.
+ * kkt_system.h: the KKT system of the KKT mode and of polishing (private to
+ * kkt.c and kkt_al.c): its struct and the augmented-Lagrangian inner solve.
  */
-#ifndef AD_KKT_H
-#define AD_KKT_H
+#ifndef AD_KKT_SYSTEM_H
+#define AD_KKT_SYSTEM_H
 
 #include "ad_internal.h"
 
@@ -40,12 +40,16 @@ struct ad_kkt {
 };
 
 
-/* kkt.c: b = L \ b (b: len) with the persistent workspaces (no allocation) */
-int ad_kkt_solve_with(ad_kkt *K, cholmod_factor *L, double *b, altdiff_int len);
+/* b = L \ b (b: len) with the persistent workspaces (no allocation after
+ * the first): the substrate's solve helper on the KKT system's common */
+static inline int ad_kkt_solve_with(ad_kkt *K, cholmod_factor *L, double *b, altdiff_int len)
+{
+    return ad_cholmod_solve(L, b, len, 1, &K->ws, &K->cm);
+}
 
 /* kkt_al.c: the augmented-Lagrangian inner solve on M = P~ + rho_K C~'C~ + sigma I */
 int ad_kkt_al_setup(const ad_model *md, ad_kkt *K); /* ALTDIFF_OK when ready */
 int ad_kkt_al_solve(ad_kkt *K, const double *r);     /* K->du ~= K \ r       */
 void ad_kkt_al_free(ad_kkt *K);                      /* back to the LDL'     */
 
-#endif /* AD_KKT_H */
+#endif /* AD_KKT_SYSTEM_H */
