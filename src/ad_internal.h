@@ -278,6 +278,10 @@ typedef struct {
     residuals_t *res;      /* B: the last check of each element               */
     ad_solve_work ws;      /* workspaces of the block solve                   */
 } ad_batch_work;
+/* batch.c: run the shared-model elements in lockstep when it pays (-1, the
+ * default), never (0) or always (1): for tests of both paths */
+void ad_batch_set_lockstep(altdiff_batch *bt, int mode);
+
 /* admm.c: B states on the model's factor, each iteration's x-updates (and
  * products with A, G) on the block of the elements still iterating */
 int ad_solve_batch(ad_model *md, ad_state *el, altdiff_int B, ad_batch_work *bw);

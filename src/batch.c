@@ -34,6 +34,8 @@ struct altdiff_batch {
     ad_state *gather;      /* B: the shared-model elements' states gathered
                               for the block solve (struct copies)           */
     int threads;           /* threads for the own-model elements, 0 = cores */
+    int lockstep;          /* -1: when it pays (lockstep_pays); 0 never; 1
+                              always (ad_batch_set_lockstep, for tests)      */
 };
 
 /* ---- setup ------------------------------------------------------------------- */
@@ -102,6 +104,8 @@ int altdiff_batch_setup_err(altdiff_batch **batch, const altdiff_problem *prob, 
         return ALTDIFF_ERR_NOMEM;
     }
     bt->B = B;
+    bt->lockstep = -1;
+    set.polish = 0; /* batches do not polish (altdiff.h) */
     status = ad_model_init(&bt->model, prob, &set);
     if (status == ALTDIFF_OK) status = batch_alloc(bt, prob);
     if (status != ALTDIFF_OK) {
@@ -453,11 +457,40 @@ static void clean_iterates(const ad_model *md, ad_state *st)
     ad_fill(st->nu, 0, md->p);
 }
 
+/* Sweeps cheaper than this many flops are not worth running the elements in
+ * lockstep (the blocks' copies and scratch, a shared rho): the elements
+ * then run one after another on the shared factor, forward (each with the
+ * rho adaptation of a single solve) and backward (one GMRES each). */
+#define AD_LOCKSTEP_MIN_FLOPS 2e5
+
+/* 1 if the elements on the shared model should run in lockstep */
+static int lockstep_pays(const altdiff_batch *bt)
+{
+    const ad_model *md = &bt->model;
+    if (bt->lockstep >= 0) return bt->lockstep;
+    return ad_sweep_flops(&md->F, md->P, md->A, md->G) >= AD_LOCKSTEP_MIN_FLOPS;
+}
+
+void ad_batch_set_lockstep(altdiff_batch *bt, int mode) { bt->lockstep = mode; }
+
+/* The elements on the shared model one after another (lockstep does not
+ * pay): ad_solve each, as a loop over one workspace would */
+static int solve_one_by_one(altdiff_batch *bt)
+{
+    for (altdiff_int e = 0; e < bt->B; e++) {
+        if (bt->own[e]) continue;
+        int status = ad_solve(&bt->model, &bt->el[e], NULL, NULL);
+        if (status != ALTDIFF_OK) return status;
+    }
+    return ALTDIFF_OK;
+}
+
 /* The block solve of the elements on the shared model. When some elements
  * have models of their own, the others' states are gathered (struct copies:
  * the same arrays) into bt->gather, solved there and put back. */
 static int solve_shared(altdiff_batch *bt)
 {
+    if (!lockstep_pays(bt)) return solve_one_by_one(bt);
     altdiff_int k = 0;
     for (altdiff_int e = 0; e < bt->B; e++)
         if (!bt->own[e]) bt->gather[k++] = bt->el[e];
@@ -620,17 +653,6 @@ static int own_derivs(altdiff_batch *bt, element_fn fn, ad_deriv_args *a)
     return status;
 }
 
-/* Sweeps cheaper than this many flops are not worth the lockstep GMRES's
- * bookkeeping (copies of every Krylov input, blocks of scratch): the
- * elements then run their GMRES one by one on the shared factor. */
-#define AD_LOCKSTEP_MIN_FLOPS 2e5
-
-/* 1 if the folded GMRES of many elements should run in lockstep */
-static int lockstep_pays(const ad_model *md)
-{
-    return ad_sweep_flops(&md->F, md->P, md->A, md->G) >= AD_LOCKSTEP_MIN_FLOPS;
-}
-
 /* 1 if ds is a usable derivative setting (any mode of the batch) */
 static int deriv_settings_valid(const altdiff_deriv_settings *ds)
 {
@@ -699,7 +721,7 @@ int altdiff_batch_vjp(altdiff_batch *bt, const altdiff_deriv_settings *ds, const
             continue;
         }
         altdiff_deriv_settings r = ad_resolve_mode(md, st, ds, 0);
-        if (r.mode == ALTDIFF_MODE_GMRES && lockstep_pays(md)) {
+        if (r.mode == ALTDIFF_MODE_GMRES && lockstep_pays(bt)) {
             sel[d++] = e;
             continue;
         }

@@ -8,6 +8,12 @@
 #include "helpers.h"
 #include "sp.h"
 
+void ad_batch_set_lockstep(altdiff_batch *bt, int mode); /* batch.c (internal) */
+
+/* Loop tests run twice: _i = 0 with the elements in lockstep (block solves,
+ * shared rho), _i = 1 one after another (the path of cheap sweeps) */
+#define LOCKSTEP (_i == 0 ? 1 : 0)
+
 #define EPS 1e-10 /* solver tolerance of these tests */
 
 /* A random strictly convex QP with box rows G = [I; -I] (p = 2n), h = [u; -l],
@@ -93,6 +99,7 @@ START_TEST(test_batch_equals_single)
     altdiff_batch *bt = NULL;
     verdict v = {0, ""};
     expect(&v, altdiff_batch_setup(&bt, &d.prob, B, &set) == ALTDIFF_OK, "setup");
+    if (bt) ad_batch_set_lockstep(bt, LOCKSTEP);
     expect(&v, altdiff_batch_size(bt) == B, "size");
     expect(&v, altdiff_batch_set_vectors(bt, 0, B, Q, n, Bv, m, Hv, p) == ALTDIFF_OK, "set");
     expect(&v, altdiff_batch_solve(bt) == ALTDIFF_OK, "solve");
@@ -134,8 +141,11 @@ START_TEST(test_shared_vectors_and_B1)
     altdiff_batch *b1 = NULL, *b2 = NULL, *b3 = NULL;
     verdict v = {0, ""};
     expect(&v, altdiff_batch_setup(&b1, &d.prob, B, &set) == ALTDIFF_OK, "setup 1");
+    if (b1) ad_batch_set_lockstep(b1, LOCKSTEP);
     expect(&v, altdiff_batch_setup(&b2, &d.prob, B, &set) == ALTDIFF_OK, "setup 2");
+    if (b2) ad_batch_set_lockstep(b2, LOCKSTEP);
     expect(&v, altdiff_batch_setup(&b3, &d.prob, 1, &set) == ALTDIFF_OK, "setup 3");
+    if (b3) ad_batch_set_lockstep(b3, LOCKSTEP);
     expect(&v, altdiff_batch_set_vectors(b1, 0, B, d.q, 0, d.b, 0, d.h, 0) == ALTDIFF_OK, "ld 0");
     expect(&v, altdiff_batch_set_vectors(b2, 0, B, Q, n, NULL, 0, NULL, 0) == ALTDIFF_OK, "ld n");
     altdiff_batch_solve(b1);
@@ -187,6 +197,7 @@ START_TEST(test_infeasible_element)
     altdiff_batch *bt = NULL;
     verdict v = {0, ""};
     expect(&v, altdiff_batch_setup(&bt, &d.prob, B, &set) == ALTDIFF_OK, "setup");
+    if (bt) ad_batch_set_lockstep(bt, LOCKSTEP);
     altdiff_batch_set_vectors(bt, 0, B, Q, n, NULL, 0, Hv, p);
     expect(&v, altdiff_batch_solve(bt) == ALTDIFF_OK, "solve");
     altdiff_batch_get_solution(bt, 0, B, X, NULL, NULL, NULL);
@@ -247,7 +258,9 @@ START_TEST(test_backward_twice_and_after_other_solve)
     altdiff_batch *bt = NULL, *other = NULL;
     verdict v = {0, ""};
     expect(&v, altdiff_batch_setup(&bt, &d.prob, B, &set) == ALTDIFF_OK, "setup");
+    if (bt) ad_batch_set_lockstep(bt, LOCKSTEP);
     expect(&v, altdiff_batch_setup(&other, &d.prob, B, &set) == ALTDIFF_OK, "setup other");
+    if (other) ad_batch_set_lockstep(other, LOCKSTEP);
     altdiff_batch_set_vectors(bt, 0, B, Q, n, Bv, m, Hv, p);
     altdiff_batch_solve(bt);
     altdiff_deriv_settings ds = dset(ALTDIFF_MODE_GMRES, 1e-12);
@@ -292,6 +305,7 @@ START_TEST(test_adjoint_identity)
     altdiff_batch *bt = NULL;
     verdict v = {0, ""};
     expect(&v, altdiff_batch_setup(&bt, &d.prob, B, &set) == ALTDIFF_OK, "setup");
+    if (bt) ad_batch_set_lockstep(bt, LOCKSTEP);
     altdiff_batch_set_vectors(bt, 0, B, Q, n, Bv, m, Hv, p);
     altdiff_batch_solve(bt);
     altdiff_deriv_settings dr = dset(ALTDIFF_MODE_GMRES, 1e-12);
@@ -398,6 +412,7 @@ START_TEST(test_lockstep_gmres)
     altdiff_batch *bt = NULL;
     verdict v = {0, ""};
     expect(&v, altdiff_batch_setup(&bt, &d.prob, B, &set) == ALTDIFF_OK, "setup");
+    if (bt) ad_batch_set_lockstep(bt, LOCKSTEP);
     altdiff_batch_set_vectors(bt, 0, B, Q, n, Bv, m, Hv, p);
     altdiff_batch_solve(bt);
     altdiff_deriv_settings ds = dset(ALTDIFF_MODE_GMRES, 1e-12);
@@ -441,6 +456,7 @@ START_TEST(test_batch_alloc_failures)
         altdiff_deriv_settings ds = dset(ALTDIFF_MODE_KKT, 1e-10);
         ad_fault_arm(k);
         int rc = altdiff_batch_setup(&bt, &d.prob, B, &set);
+        if (rc == ALTDIFF_OK) ad_batch_set_lockstep(bt, LOCKSTEP);
         if (rc == ALTDIFF_OK) rc = altdiff_batch_set_vectors(bt, 0, B, Q, n, Bv, m, Hv, p);
         if (rc == ALTDIFF_OK) rc = altdiff_batch_solve(bt);
         if (rc == ALTDIFF_OK) rc = altdiff_batch_vjp(bt, &ds, W, gq, gb, gh, NULL);
@@ -467,14 +483,14 @@ int main(void)
     Suite *s = suite_create("batch");
     TCase *tc = tcase_create("batch");
     tcase_set_timeout(tc, 600);
-    tcase_add_test(tc, test_batch_equals_single);
-    tcase_add_test(tc, test_shared_vectors_and_B1);
-    tcase_add_test(tc, test_infeasible_element);
-    tcase_add_test(tc, test_backward_twice_and_after_other_solve);
-    tcase_add_test(tc, test_adjoint_identity);
+    tcase_add_loop_test(tc, test_batch_equals_single, 0, 2);
+    tcase_add_loop_test(tc, test_shared_vectors_and_B1, 0, 2);
+    tcase_add_loop_test(tc, test_infeasible_element, 0, 2);
+    tcase_add_loop_test(tc, test_backward_twice_and_after_other_solve, 0, 2);
+    tcase_add_loop_test(tc, test_adjoint_identity, 0, 2);
     tcase_add_test(tc, test_set_solution);
     tcase_add_test(tc, test_lockstep_gmres);
-    tcase_add_test(tc, test_batch_alloc_failures);
+    tcase_add_loop_test(tc, test_batch_alloc_failures, 0, 2);
     suite_add_tcase(s, tc);
     return run_suite(s);
 }
