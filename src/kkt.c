@@ -161,12 +161,10 @@ static int factor(ad_kkt *K)
     K->L = cholmod_l_analyze(&V, cm);
     if (!K->L) return ad_cholmod_code(cm, 1);
     if (K->analyze_only) return ALTDIFF_OK; /* cm->fl, cm->lnz: the predicted cost */
-    if (!cholmod_l_factorize(&V, K->L, cm) || cm->status < CHOLMOD_OK)
-        return ad_cholmod_code(cm, 1);
-    if (cm->status == CHOLMOD_NOT_POSDEF || K->L->minor < K->L->n)
-        return ALTDIFF_ERR_NOT_POSDEF; /* a zero pivot */
+    int status = ad_cholmod_factorize(&V, K->L, 0, cm); /* indefinite: a zero pivot fails */
+    if (status != ALTDIFF_OK) return status;
     ad_fill(K->rhs, 0, K->N);
-    return factor_solve(K, K->rhs); /* allocates X, Y, E once */
+    return factor_solve(K, K->rhs); /* allocates the solve workspaces once */
 }
 
 /* The regularized LDL' of K (after the augmented-Lagrangian solve, if any,

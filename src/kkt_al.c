@@ -187,9 +187,7 @@ static int factor_M(const ad_model *md, ad_kkt *K)
     if (!K->LM) return ad_cholmod_code(cm, 1);
     cholmod_sparse V = *md->F.H; /* the pattern of H with the values of M */
     V.x = K->Mx;
-    if (!cholmod_l_factorize(&V, K->LM, cm) || cm->status < CHOLMOD_OK) return ad_cholmod_code(cm, 1);
-    if (cm->status == CHOLMOD_NOT_POSDEF || K->LM->minor < K->LM->n) return ALTDIFF_ERR_NOT_POSDEF;
-    return ALTDIFF_OK;
+    return ad_cholmod_factorize(&V, K->LM, 1, cm); /* M is positive definite */
 }
 
 /* Set up the augmented-Lagrangian inner solve; ALTDIFF_OK when it is ready */
