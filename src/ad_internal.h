@@ -329,6 +329,14 @@ int ad_polish_try(ad_model *md, ad_state *st, const residuals_t *r, int *outcome
  * domain, AD_ERR_NEWTON: no Newton step decreased the augmented Lagrangian) */
 #define AD_ERR_DOMAIN (-100) /* never leave the library: ad_public_code */
 #define AD_ERR_NEWTON (-101)
+/* The weight of equality row i's penalty: w rho for the rows in the sparse
+ * factor, rho for a dense row kept out of it (lowrank.c), factor.h */
+static inline double ad_eq_weight(const ad_model *md, altdiff_int i)
+{
+    const ad_lowrank *lr = &md->F.lr;
+    if (lr->k > 0 && lr->dense_row[i]) return 1;
+    return md->F.eq_weight > 0 ? md->F.eq_weight : 1;
+}
 static inline int ad_smooth(const ad_model *md) { return md->xu != &ad_quadratic_xupdate; }
 /* x~ = argmin of the augmented Lagrangian (damped Newton from w->xt, which
  * receives it); rhs = sigma x - q~ - A'(lam - rho b) - G'(nu + rho (s - h)) */

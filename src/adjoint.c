@@ -60,9 +60,10 @@ static void transpose_pre(const ad_model *md, const ad_state *st, const adjoint 
         ox[j] = (1 - alpha) * xb[j];    /* x-bar  = (1-alpha) x+-bar   */
     }
     for (altdiff_int i = 0; i < m; i++) {
-        ol[i] = lb[i];                              /* lam-bar = lam+-bar    */
-        c->ab[i] = rho * lb[i];                     /* a-bar = rho lam+-bar  */
-        c->bbar[i] = -rho * lb[i] + (1 - alpha) * c->ab[i];
+        double ra = rho * ad_eq_weight(md, i);      /* w_i rho                 */
+        ol[i] = lb[i];                              /* lam-bar = lam+-bar      */
+        c->ab[i] = ra * lb[i];                      /* a-bar = w rho lam+-bar  */
+        c->bbar[i] = -ra * lb[i] + (1 - alpha) * c->ab[i];
         c->ab[i] *= alpha;
     }
     for (altdiff_int k = 0; k < p; k++) {
@@ -86,8 +87,8 @@ static void transpose_post(const ad_model *md, double *out, sweep_col *c)
         c->qbar[j] = -c->tb[j];    /* q-bar  = -r-bar       */
     }
     for (altdiff_int i = 0; i < m; i++) {
-        ol[i] -= c->Ar[i];              /* lam-bar -= A r-bar      */
-        c->bbar[i] += rho * c->Ar[i];   /* b-bar   += rho A r-bar  */
+        ol[i] -= c->Ar[i];                                /* lam-bar -= A r-bar          */
+        c->bbar[i] += rho * ad_eq_weight(md, i) * c->Ar[i]; /* b-bar += w_i rho A r-bar */
     }
     for (altdiff_int k = 0; k < p; k++) {
         on[k] -= c->Gr[k];              /* nu-bar -= G r-bar       */

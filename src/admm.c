@@ -29,7 +29,8 @@ static void rhs_parts(const ad_model *md, const ad_state *st, double rho, double
                       double *rhs, double *wa, double *wg)
 {
     for (altdiff_int j = 0; j < md->n; j++) rhs[j] = sigma * st->x[j] - st->q[j];
-    for (altdiff_int i = 0; i < md->m; i++) wa[i] = rho * st->b[i] - st->lam[i];
+    for (altdiff_int i = 0; i < md->m; i++) /* w_i rho: the equality rows' penalty */
+        wa[i] = rho * ad_eq_weight(md, i) * st->b[i] - st->lam[i];
     for (altdiff_int k = 0; k < md->p; k++) wg[k] = rho * (st->h[k] - st->s[k]) - st->nu[k];
 }
 
@@ -46,8 +47,8 @@ static void x_rhs(const ad_model *md, ad_state *st, double rho, double sigma)
 static void constraint_step(const ad_model *md, ad_state *st, const double *Ax,
                             const double *Gx, double rho, double alpha, unsigned char *mask)
 {
-    for (altdiff_int i = 0; i < md->m; i++)
-        st->lam[i] += rho * alpha * (Ax[i] - st->b[i]); /* lam+ = lam + rho (Ax^ - b) */
+    for (altdiff_int i = 0; i < md->m; i++) /* lam+ = lam + w_i rho (Ax^ - b) */
+        st->lam[i] += rho * ad_eq_weight(md, i) * alpha * (Ax[i] - st->b[i]);
     double rho_inv = 1 / rho;
     for (altdiff_int k = 0; k < md->p; k++) {
         double gx = alpha * Gx[k] + (1 - alpha) * (st->h[k] - st->s[k]); /* Gx^        */

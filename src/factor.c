@@ -7,6 +7,7 @@
  * a numeric refactorization. Every solve with H in the library goes through
  * ad_factor_solve, which allocates nothing.
  */
+#include <math.h>
 #include <string.h>
 
 #include "factor.h"
@@ -67,11 +68,14 @@ done:
     return St;
 }
 
+/* The weight of the equality rows' penalty (1 when unset) */
+static double eq_weight(const ad_factor *F) { return F->eq_weight > 0 ? F->eq_weight : 1; }
+
 /* Form, on one upper pattern containing the diagonal, HPm = P and HSm = S'S.
  * Both come from cholmod_l_add on the same operands, so their patterns agree
  * (checked). */
 static int form_parts_sparse(ad_factor *F, const cs_dl *P, const cs_dl *A, const cs_dl *G,
-                             cholmod_sparse **HPm, cholmod_sparse **HSm)
+                             double w, cholmod_sparse **HPm, cholmod_sparse **HSm)
 {
     cholmod_common *cm = &F->cm;
     cholmod_sparse *SS = NULL, *SSu = NULL, *Id = NULL, *T = NULL;
@@ -79,6 +83,8 @@ static int form_parts_sparse(ad_factor *F, const cs_dl *P, const cs_dl *A, const
     *HPm = *HSm = NULL;
     cs_dl *St = stacked_transpose(F, A, G);
     if (!St) goto done;
+    double rw = sqrt(w); /* S'RS = (R^1/2 S)'(R^1/2 S): the rows of A times sqrt(w) */
+    for (altdiff_int t = 0; w != 1 && t < St->p[A->m]; t++) St->x[t] *= rw;
     cholmod_sparse Stv = ad_cholmod_view(St, 0), Pv = ad_cholmod_view(P, 1);
     SS = cholmod_l_aat(&Stv, NULL, 0, 1, cm);              /* S'S = St St'   */
     SSu = SS ? cholmod_l_copy(SS, 1, 1, cm) : NULL;        /* its upper part */
@@ -158,10 +164,11 @@ static cholmod_sparse *full_upper(altdiff_int n, cholmod_common *cm)
     return M;
 }
 
-/* A dense factor of S'S: M (rows x n, column-major) */
+/* A dense factor of S'S: M (rows x n, column-major), weight w (S'RS) */
 typedef struct {
     const double *M;
     int rows;
+    double w;
 } dense_part;
 
 /* HS (packed upper: column j at j (j + 1) / 2) = sum over the parts of M'M,
@@ -173,16 +180,16 @@ typedef struct {
 static void syrk_packed(const dense_part *part, int nparts, altdiff_int n, double *W, double *HS)
 {
     int nn = (int)n;
-    double one = 1;
     for (altdiff_int j0 = 0; j0 < n; j0 += AD_SYRK_BLOCK) {
         int nb = (int)(n - j0 < AD_SYRK_BLOCK ? n - j0 : AD_SYRK_BLOCK), top = (int)j0;
         for (int k = 0; k < nparts; k++) {
             int r = part[k].rows;
             double beta = k > 0 ? 1 : 0;
             const double *Mj = part[k].M + (size_t)j0 * (size_t)r;
+            const double *w = &part[k].w;
             if (top > 0)
-                dgemm_("T", "N", &top, &nb, &r, &one, part[k].M, &r, Mj, &r, &beta, W, &nn);
-            dsyrk_("U", "T", &nb, &r, &one, Mj, &r, &beta, W + j0, &nn);
+                dgemm_("T", "N", &top, &nb, &r, w, part[k].M, &r, Mj, &r, &beta, W, &nn);
+            dsyrk_("U", "T", &nb, &r, w, Mj, &r, &beta, W + j0, &nn);
         }
         for (altdiff_int j = j0; j < j0 + nb; j++)
             memcpy(HS + j * (j + 1) / 2, W + (size_t)(j - j0) * (size_t)n,
@@ -199,26 +206,39 @@ static int form_parts_dense(ad_factor *F, const cs_dl *P, const cs_dl *A, const 
 {
     altdiff_int n = F->n, m = A->m, p = G->m, rows = m + p;
     size_t nz = (size_t)n * (size_t)(n + 1) / 2;
+    double w = eq_weight(F);
     int have_dense = (m == 0 || Ad) && (p == 0 || Gd);
     double *Sd = have_dense ? NULL : ad_calloc((size_t)rows * (size_t)n, sizeof(double));
     double *W = ad_malloc((size_t)n * (size_t)(n < AD_SYRK_BLOCK ? n : AD_SYRK_BLOCK),
                           sizeof(double));
     if (HPm) *HPm = full_upper(n, &F->cm);
     if (!F->HS) F->HS = ad_malloc(nz, sizeof(double));
+    if (!F->HR) F->HR = ad_malloc(nz, sizeof(double));
     if (!F->HP) F->HP = ad_malloc(nz, sizeof(double));
-    int status = ((have_dense || Sd) && W && (!HPm || *HPm) && F->HS && F->HP)
+    int status = ((have_dense || Sd) && W && (!HPm || *HPm) && F->HS && F->HR && F->HP)
                      ? ALTDIFF_OK : ALTDIFF_ERR_NOMEM;
     if (status == ALTDIFF_OK) {
         dense_part part[2];
         int nparts = 0;
         if (!have_dense) {
             densify(A, G, Sd);
-            part[nparts++] = (dense_part){Sd, (int)rows};
+            part[nparts++] = (dense_part){Sd, (int)rows, 1};
         } else {
-            if (m > 0) part[nparts++] = (dense_part){Ad, (int)m};
-            if (p > 0) part[nparts++] = (dense_part){Gd, (int)p};
+            if (m > 0) part[nparts++] = (dense_part){Ad, (int)m, 1};
+            if (p > 0) part[nparts++] = (dense_part){Gd, (int)p, 1};
         }
         syrk_packed(part, nparts, n, W, F->HS); /* HS = A'A + G'G */
+        if (w == 1 || m == 0) {
+            memcpy(F->HR, F->HS, sizeof(double) * nz);
+        } else if (have_dense) {                /* HR = w A'A + G'G */
+            part[0].w = w;
+            syrk_packed(part, nparts, n, W, F->HR);
+        } else {                                /* the rows of A in Sd times sqrt(w) */
+            double rw = sqrt(w);
+            for (altdiff_int j = 0; j < n; j++)
+                for (altdiff_int i = 0; i < m; i++) Sd[(size_t)j * (size_t)rows + i] *= rw;
+            syrk_packed(part, nparts, n, W, F->HR);
+        }
         memset(F->HP, 0, sizeof(double) * nz);
         for (altdiff_int j = 0; j < n; j++) /* P upper: row i <= j lands at j (j+1)/2 + i */
             for (altdiff_int t = P->p[j]; t < P->p[j + 1]; t++)
@@ -248,7 +268,7 @@ int ad_factor_refactor(ad_factor *F, double rho, double sigma)
 {
     double *Hx = F->H->x, t0 = ad_time();
     altdiff_int nz = ((altdiff_int *)F->H->p)[F->n];
-    for (altdiff_int k = 0; k < nz; k++) Hx[k] = F->HP[k] + rho * F->HS[k]; /* P + rho S'S */
+    for (altdiff_int k = 0; k < nz; k++) Hx[k] = F->HP[k] + rho * F->HR[k]; /* P + rho S'RS */
     for (altdiff_int j = 0; j < F->n; j++) Hx[F->diag[j]] += sigma;          /* + sigma I   */
     F->rho = rho;
     F->sigma = sigma;
@@ -279,9 +299,33 @@ int ad_factor_solve(ad_factor *F, double *x)
     return ad_factor_solve_block(F, x, 1, &F->ws);
 }
 
-/* Keep the values of HPm and HSm (NULL: F->HP, F->HS hold them already);
+/* 1 if two upper matrices of order n have the same pattern */
+static int same_pattern(const cholmod_sparse *X, const cholmod_sparse *Y, altdiff_int n)
+{
+    const altdiff_int *p1 = X->p, *p2 = Y->p;
+    return memcmp(p1, p2, sizeof(altdiff_int) * (size_t)(n + 1)) == 0 &&
+           memcmp(X->i, Y->i, sizeof(altdiff_int) * (size_t)p1[n]) == 0;
+}
+
+/* HRm = S'RS on the pattern of HPm (NULL when there is no weight: HR = HS) */
+static int form_weighted(ad_factor *F, const cs_dl *P, const cs_dl *A, const cs_dl *G,
+                         const cholmod_sparse *HPm, cholmod_sparse **HRm)
+{
+    *HRm = NULL;
+    if (eq_weight(F) == 1 || A->m == 0) return ALTDIFF_OK;
+    cholmod_sparse *HP2 = NULL;
+    int status = form_parts_sparse(F, P, A, G, eq_weight(F), &HP2, HRm);
+    if (status == ALTDIFF_OK && !same_pattern(HPm, HP2, F->n)) status = ALTDIFF_ERR_CHOLMOD;
+    cholmod_l_free_sparse(&HP2, &F->cm);
+    if (status != ALTDIFF_OK) cholmod_l_free_sparse(HRm, &F->cm);
+    return status;
+}
+
+/* Keep the values of HPm, HSm and HRm (NULL: F->HP, F->HS, F->HR hold them
+ * already; HRm NULL with HSm given: HR = HS, no weight);
  * locate the diagonal of H */
-static int take_values(ad_factor *F, cholmod_sparse *HPm, cholmod_sparse *HSm)
+static int take_values(ad_factor *F, cholmod_sparse *HPm, cholmod_sparse *HSm,
+                       cholmod_sparse *HRm)
 {
     altdiff_int n = F->n, *Hp = F->H->p, *Hi = F->H->i, nz = Hp[n];
     if (!F->HP) F->HP = ad_malloc((size_t)nz, sizeof(double));
@@ -290,6 +334,9 @@ static int take_values(ad_factor *F, cholmod_sparse *HPm, cholmod_sparse *HSm)
     if (!F->HP || !F->HS || !F->diag) return ALTDIFF_ERR_NOMEM;
     if (HPm) memcpy(F->HP, HPm->x, sizeof(double) * (size_t)nz);
     if (HSm) memcpy(F->HS, HSm->x, sizeof(double) * (size_t)nz);
+    if (HSm && !F->HR) F->HR = ad_malloc((size_t)nz, sizeof(double));
+    if (HSm && !F->HR) return ALTDIFF_ERR_NOMEM;
+    if (HSm) memcpy(F->HR, (HRm ? HRm : HSm)->x, sizeof(double) * (size_t)nz);
     for (altdiff_int j = 0; j < n; j++) F->diag[j] = Hp[j + 1] - 1; /* sorted upper: last */
     for (altdiff_int j = 0; j < n; j++)
         if (Hi[F->diag[j]] != j) return ALTDIFF_ERR_CHOLMOD;
@@ -301,7 +348,7 @@ static int take_values(ad_factor *F, cholmod_sparse *HPm, cholmod_sparse *HSm)
 int ad_factor_init(ad_factor *F, const cs_dl *P, const cs_dl *A, const cs_dl *G, double rho,
                    double sigma)
 {
-    cholmod_sparse *HSm = NULL;
+    cholmod_sparse *HSm = NULL, *HRm = NULL;
     cholmod_l_start(&F->cm);
     F->cm_started = 1;
     F->cm.print = 0;
@@ -309,13 +356,15 @@ int ad_factor_init(ad_factor *F, const cs_dl *P, const cs_dl *A, const cs_dl *G,
     int dense = dense_product_pays(A, G), status;
     if (dense) { /* HP, HS in place on the full pattern */
         status = form_parts_dense(F, P, A, G, F->Ad, F->Gd, &F->H);
-        if (status == ALTDIFF_OK) status = take_values(F, NULL, NULL);
+        if (status == ALTDIFF_OK) status = take_values(F, NULL, NULL, NULL);
     } else {
         status = ad_lowrank_detect(&F->lr, A, G);
-        if (status == ALTDIFF_OK) status = form_parts_sparse(F, P, A, G, &F->H, &HSm);
-        if (status == ALTDIFF_OK) status = take_values(F, F->H, HSm);
+        if (status == ALTDIFF_OK) status = form_parts_sparse(F, P, A, G, 1, &F->H, &HSm);
+        if (status == ALTDIFF_OK) status = form_weighted(F, P, A, G, F->H, &HRm);
+        if (status == ALTDIFF_OK) status = take_values(F, F->H, HSm, HRm);
     }
     cholmod_l_free_sparse(&HSm, &F->cm);
+    cholmod_l_free_sparse(&HRm, &F->cm);
     if (status != ALTDIFF_OK) return status;
     double t0 = ad_time();
     if (dense) { /* a full pattern: no ordering reduces fill */
@@ -326,7 +375,7 @@ int ad_factor_init(ad_factor *F, const cs_dl *P, const cs_dl *A, const cs_dl *G,
     F->L = cholmod_l_analyze(F->H, &F->cm);
     F->t_analyze = ad_time() - t0;
     if (!F->L) return ad_cholmod_code(&F->cm, 1);
-    ad_lowrank_fill_U(&F->lr, A, G);
+    ad_lowrank_fill_U(&F->lr, A, G, 1); /* dense rows keep rho (ad_eq_weight) */
     status = ad_factor_refactor(F, rho, sigma);
     return status == ALTDIFF_OK ? ad_factor_warm(F) : status;
 }
@@ -347,6 +396,7 @@ int ad_factor_clone(ad_factor *F, const ad_factor *src, const cs_dl *A, const cs
     F->cm.lnz = src->cm.lnz;
     F->cm.anz = src->cm.anz;
     F->n = src->n;
+    F->eq_weight = src->eq_weight;
     F->rho = src->rho;
     F->sigma = src->sigma;
     int status = src->lr.k > 0 ? ad_lowrank_detect(&F->lr, A, G) : ALTDIFF_OK;
@@ -376,22 +426,20 @@ int ad_factor_warm(ad_factor *F)
  * place, no second pattern) */
 int ad_factor_values(ad_factor *F, const cs_dl *P, const cs_dl *A, const cs_dl *G)
 {
-    cholmod_sparse *HPm = NULL, *HSm = NULL;
+    cholmod_sparse *HPm = NULL, *HSm = NULL, *HRm = NULL;
     int status;
     if (dense_product_pays(A, G)) {
         status = form_parts_dense(F, P, A, G, F->Ad, F->Gd, NULL);
     } else {
-        status = form_parts_sparse(F, P, A, G, &HPm, &HSm);
-        if (status == ALTDIFF_OK) {
-            altdiff_int n = F->n, *H1 = F->H->p, *H2 = HPm->p;
-            int same = memcmp(H1, H2, sizeof(altdiff_int) * (size_t)(n + 1)) == 0 &&
-                       memcmp(F->H->i, HPm->i, sizeof(altdiff_int) * (size_t)H1[n]) == 0;
-            status = same ? take_values(F, HPm, HSm) : ALTDIFF_ERR_CHOLMOD;
-        }
+        status = form_parts_sparse(F, P, A, G, 1, &HPm, &HSm);
+        if (status == ALTDIFF_OK && !same_pattern(F->H, HPm, F->n)) status = ALTDIFF_ERR_CHOLMOD;
+        if (status == ALTDIFF_OK) status = form_weighted(F, P, A, G, HPm, &HRm);
+        if (status == ALTDIFF_OK) status = take_values(F, HPm, HSm, HRm);
     }
     cholmod_l_free_sparse(&HPm, &F->cm);
     cholmod_l_free_sparse(&HSm, &F->cm);
-    ad_lowrank_fill_U(&F->lr, A, G);
+    cholmod_l_free_sparse(&HRm, &F->cm);
+    ad_lowrank_fill_U(&F->lr, A, G, 1); /* dense rows keep rho (ad_eq_weight) */
     return status == ALTDIFF_OK ? ad_factor_refactor(F, F->rho, F->sigma) : status;
 }
 
@@ -459,6 +507,7 @@ void ad_factor_free(ad_factor *F)
     ad_solve_work_free(&F->ws, cm);
     F->HP = ad_free(F->HP);
     F->HS = ad_free(F->HS);
+    F->HR = ad_free(F->HR);
     F->diag = ad_free(F->diag);
     ad_lowrank_free(&F->lr);
     cholmod_l_finish(cm);

@@ -41,7 +41,8 @@ static void tangent_rhs(ad_model *md, tangent *t, double rho, double sigma)
                      *dh = t->dh ? t->dh + c * p : NULL;
         for (altdiff_int j = 0; j < n; j++)
             r[j] = sigma * t->dx[c * n + j] - (dq ? dq[j] : 0);
-        for (altdiff_int i = 0; i < m; i++) a[i] = (db ? rho * db[i] : 0) - t->dlam[c * m + i];
+        for (altdiff_int i = 0; i < m; i++) /* w_i rho: the equality rows' penalty */
+            a[i] = (db ? rho * ad_eq_weight(md, i) * db[i] : 0) - t->dlam[c * m + i];
         for (altdiff_int k = 0; k < p; k++)
             g[k] = -t->dnu[c * p + k] - rho * (t->ds[c * p + k] - (dh ? dh[k] : 0));
         ad_block_mul_t(&md->Ab, a, r); /* r += A'(rho db - dlam)         */
@@ -62,7 +63,8 @@ static double tangent_constraints(ad_model *md, ad_state *st, tangent *t, altdif
     ad_block_mul(&md->Ab, t->dxt + c * n, a); /* A dx~ */
     ad_block_mul(&md->Gb, t->dxt + c * n, g); /* G dx~ */
     for (altdiff_int i = 0; i < m; i++) {
-        double step = rho * alpha * (a[i] - (db ? db[i] : 0)); /* dlam+ - dlam */
+        double ra = rho * ad_eq_weight(md, i);                /* w_i rho        */
+        double step = ra * alpha * (a[i] - (db ? db[i] : 0)); /* dlam+ - dlam   */
         dlam[i] += step;
         change = ad_max(change, fabs(step));
     }

@@ -64,17 +64,18 @@ int ad_lowrank_detect(ad_lowrank *lr, const cs_dl *A, const cs_dl *G)
 }
 
 /* U = the dense rows of S = [A; G] as columns (n x k) */
-void ad_lowrank_fill_U(ad_lowrank *lr, const cs_dl *A, const cs_dl *G)
+void ad_lowrank_fill_U(ad_lowrank *lr, const cs_dl *A, const cs_dl *G, double w)
 {
     altdiff_int n = lr->n, m = A->m, k = lr->k;
     if (k == 0) return;
+    double rw = sqrt(w);
     altdiff_int *col = lr->col_of_row;
     for (altdiff_int i = 0; i < lr->rows; i++) col[i] = -1;
     for (altdiff_int j = 0; j < k; j++) col[lr->drow[j]] = j;
     ad_fill(lr->U, 0, n * k);
     for (altdiff_int j = 0; j < n; j++) {
         for (altdiff_int t = A->p[j]; t < A->p[j + 1]; t++)
-            if (col[A->i[t]] >= 0) lr->U[j + col[A->i[t]] * n] = A->x[t];
+            if (col[A->i[t]] >= 0) lr->U[j + col[A->i[t]] * n] = rw * A->x[t];
         for (altdiff_int t = G->p[j]; t < G->p[j + 1]; t++)
             if (col[m + G->i[t]] >= 0) lr->U[j + col[m + G->i[t]] * n] = G->x[t];
     }

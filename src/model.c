@@ -110,6 +110,7 @@ int ad_model_init(ad_model *md, const altdiff_problem *prob, const altdiff_setti
     if (status == ALTDIFF_OK) status = allocate_model(md);
     if (status != ALTDIFF_OK) return status;
     ad_model_scale(md, prob->q);
+    md->F.eq_weight = AD_EQ_WEIGHT; /* one penalty for all rows: see factor.h */
     md->F.Ad = md->Ab.dense; /* S'S from the dense copies when they exist */
     md->F.Gd = md->Gb.dense;
     status = ad_check_H(md, md->set.rho, md->set.sigma); /* overflow: say where */
@@ -323,6 +324,7 @@ static int model_clone(ad_model *md, const ad_model *src)
     ad_copy(md->P0x, src->P0x, md->P->p[n]); /* the given values (P->x is scaled) */
     ad_copy(md->A0x, src->A0x, md->A->p[n]);
     ad_copy(md->G0x, src->G0x, md->G->p[n]);
+    md->F.eq_weight = AD_EQ_WEIGHT; /* one penalty for all rows: see factor.h */
     md->F.Ad = md->Ab.dense;
     md->F.Gd = md->Gb.dense;
     return ad_factor_clone(&md->F, &src->F, md->A, md->G);

@@ -275,10 +275,10 @@ int ad_smooth_record(ad_model *md, ad_state *st, altdiff_int iter)
 void dspmv_(const char *uplo, const int *n, const double *alpha, const double *ap,
             const double *x, const int *incx, const double *beta, double *y, const int *incy);
 
-/* Sv = S'S v, S = [A; G]: from S'S on the pattern of H (kept by factor.c)
- * when no dense row was split off (one pass over packed storage when that
- * pattern is full, as for dense data), else by products with A and G
- * (using st->Ax, st->Gx) */
+/* Sv = S'RS v, S = [A; G], R = diag(w on the rows of A, 1 on those of G):
+ * from S'RS on the pattern of H (kept by factor.c) when no dense row was
+ * split off (one pass over packed storage when that pattern is full, as
+ * for dense data), else by products with A and G (using st->Ax, st->Gx) */
 static void penalty_product(ad_model *md, ad_state *st, const double *v, double *Sv)
 {
     const ad_factor *F = &md->F;
@@ -287,15 +287,16 @@ static void penalty_product(ad_model *md, ad_state *st, const double *v, double 
     if (F->lr.k == 0 && nz == n * (n + 1) / 2 && n <= INT32_MAX) {
         int nn = (int)n, one = 1;
         double a = 1, b = 0;
-        dspmv_("U", &nn, &a, F->HS, v, &one, &b, Sv, &one);
+        dspmv_("U", &nn, &a, F->HR, v, &one, &b, Sv, &one);
     } else if (F->lr.k == 0) {
-        cs_dl SS = {nz, n, n, Hp, F->H->i, F->HS, -1};
+        cs_dl SS = {nz, n, n, Hp, F->H->i, F->HR, -1};
         ad_symv_upper(&SS, v, Sv);
     } else {
         ad_fill(st->Ax, 0, md->m);
         ad_fill(st->Gx, 0, md->p);
         ad_block_mul(&md->Ab, v, st->Ax);
         ad_block_mul(&md->Gb, v, st->Gx);
+        for (altdiff_int i = 0; i < md->m; i++) st->Ax[i] *= ad_eq_weight(md, i); /* R */
         ad_block_mul_t(&md->Ab, st->Ax, Sv);
         ad_block_mul_t(&md->Gb, st->Gx, Sv);
     }
