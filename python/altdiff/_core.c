@@ -380,36 +380,48 @@ static int range_vec(PyObject *o, npy_intp L, npy_intp count, const char *name,
     return -1;
 }
 
-static PyObject *Batch_set_vectors(BatchObject *self, PyObject *args, PyObject *kw)
+/* The C setters over a range of elements: three optional arrays */
+typedef int (*range_setter)(altdiff_batch *, altdiff_int, altdiff_int, const double *,
+                            altdiff_int, const double *, altdiff_int, const double *,
+                            altdiff_int);
+
+/* The body of set_vectors and set_matrices: (first, count, x1, x2, x3), each
+ * x (count, len) or one (len,) array for all (None: unchanged) */
+static PyObject *set_range(BatchObject *self, PyObject *args, PyObject *kw, char **kwlist,
+                           const altdiff_int len[3], range_setter call, const char *fname)
 {
-    static char *kwlist[] = {"first", "count", "q", "b", "h", NULL};
     long long first, count;
-    PyObject *qo = Py_None, *bo = Py_None, *ho = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "LL|OOO", kwlist, &first, &count, &qo, &bo, &ho))
+    PyObject *o[3] = {Py_None, Py_None, Py_None};
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "LL|OOO", kwlist, &first, &count, &o[0], &o[1],
+                                     &o[2]))
         return NULL;
-    PyArrayObject *qa = NULL, *ba = NULL, *ha = NULL;
-    altdiff_int ldq, ldb, ldh;
+    PyArrayObject *a[3] = {NULL, NULL, NULL};
+    altdiff_int ld[3] = {0, 0, 0};
     PyObject *res = NULL;
-    if (range_vec(qo, self->n, count, "q", &qa, &ldq) < 0) goto done;
-    if (range_vec(bo, self->m, count, "b", &ba, &ldb) < 0) goto done;
-    if (range_vec(ho, self->p, count, "h", &ha, &ldh) < 0) goto done;
+    for (int k = 0; k < 3; k++)
+        if (range_vec(o[k], len[k], count, kwlist[k + 2], &a[k], &ld[k]) < 0) goto done;
     if (acquire(self) < 0) goto done;
-    int rc = altdiff_batch_set_vectors(self->b, first, count, DPTR(qa), ldq, DPTR(ba), ldb,
-                                       DPTR(ha), ldh);
+    int rc;
+    TIMED_CALL(self, rc = call(self->b, first, count, DPTR(a[0]), ld[0], DPTR(a[1]), ld[1],
+                               DPTR(a[2]), ld[2]));
     release(self);
     if (rc != ALTDIFF_OK) {
-        char what[128];
-        snprintf(what, sizeof what, "elements %lld..%lld, arguments q, b, h", first,
-                 first + count - 1);
-        raise_code(rc, "altdiff_batch_set_vectors", what);
+        raise_code(rc, fname, altdiff_batch_last_error(self->b));
         goto done;
     }
     res = Py_NewRef(Py_None);
 done:
-    Py_XDECREF(qa);
-    Py_XDECREF(ba);
-    Py_XDECREF(ha);
+    for (int k = 0; k < 3; k++) Py_XDECREF(a[k]);
     return res;
+}
+
+/* set_vectors(first, count, q=None, b=None, h=None) */
+static PyObject *Batch_set_vectors(BatchObject *self, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"first", "count", "q", "b", "h", NULL};
+    const altdiff_int len[3] = {self->n, self->m, self->p};
+    return set_range(self, args, kw, kwlist, len, altdiff_batch_set_vectors,
+                     "altdiff_batch_set_vectors");
 }
 
 static PyObject *Batch_update_matrices(BatchObject *self, PyObject *args, PyObject *kw)
@@ -443,31 +455,9 @@ done:
 static PyObject *Batch_set_matrices(BatchObject *self, PyObject *args, PyObject *kw)
 {
     static char *kwlist[] = {"first", "count", "Px", "Ax", "Gx", NULL};
-    long long first, count;
-    PyObject *Po = Py_None, *Ao = Py_None, *Go = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "LL|OOO", kwlist, &first, &count, &Po, &Ao, &Go))
-        return NULL;
-    PyArrayObject *Pa = NULL, *Aa = NULL, *Ga = NULL;
-    altdiff_int ldP, ldA, ldG;
-    PyObject *res = NULL;
-    if (range_vec(Po, self->nnzP, count, "Px", &Pa, &ldP) < 0) goto done;
-    if (range_vec(Ao, self->nnzA, count, "Ax", &Aa, &ldA) < 0) goto done;
-    if (range_vec(Go, self->nnzG, count, "Gx", &Ga, &ldG) < 0) goto done;
-    if (acquire(self) < 0) goto done;
-    int rc;
-    TIMED_CALL(self, rc = altdiff_batch_set_matrices(self->b, first, count, DPTR(Pa), ldP,
-                                                     DPTR(Aa), ldA, DPTR(Ga), ldG));
-    release(self);
-    if (rc != ALTDIFF_OK) {
-        raise_code(rc, "altdiff_batch_set_matrices", altdiff_batch_last_error(self->b));
-        goto done;
-    }
-    res = Py_NewRef(Py_None);
-done:
-    Py_XDECREF(Pa);
-    Py_XDECREF(Aa);
-    Py_XDECREF(Ga);
-    return res;
+    const altdiff_int len[3] = {self->nnzP, self->nnzA, self->nnzG};
+    return set_range(self, args, kw, kwlist, len, altdiff_batch_set_matrices,
+                     "altdiff_batch_set_matrices");
 }
 
 /* set_threads(k): threads for the elements with matrices of their own */
