@@ -146,6 +146,8 @@ int ad_settings_check_msg(const altdiff_settings *set, char *msg, size_t len);
  * writes into msg (len bytes, may be NULL) only on failure (ad_msg, sp.h) */
 /* Sizes, vectors and matrices of a problem, before anything is allocated */
 int ad_check_problem(const altdiff_problem *prob, char *msg, size_t len);
+/* New matrix values (NULL: unchanged): finite, no Px for a smooth objective */
+int ad_check_matrices(ad_model *md, const double *Px, const double *Ax, const double *Gx);
 /* Values v[0..len-1] finite ("NAME[k] is NaN") */
 int ad_check_finite(const char *name, const double *v, altdiff_int n, char *msg, size_t len);
 /* New q (n), b (m), h (p_all) of an update (NULL: skipped): finite, and h
@@ -163,8 +165,6 @@ void ad_factor_msg(ad_model *md, int code, double rho, double sigma);
 /* settings.c: a public code for any internal one (AD_ERR_* -> numerical) */
 int ad_public_code(int code);
 
-/* model.c: validation shared by the workspace and the batch */
-int ad_vectors_valid(const ad_model *md, const double *q, const double *b, const double *h);
 int ad_model_set_matrices(ad_model *md, const double *Px, const double *Ax, const double *Gx,
                           const double *q0, double *D0, double *E0, double *c0);
 

@@ -101,6 +101,14 @@ static int admm_step(ad_model *md, ad_state *st)
     return ALTDIFF_OK;
 }
 
+/* The iterates before a check's sweep: the infeasibility tests difference them */
+static void remember_previous(const ad_model *md, ad_state *st)
+{
+    ad_copy(st->x_prev, st->x, md->n);
+    ad_copy(st->lam_prev, st->lam, md->m);
+    ad_copy(st->nu_prev, st->nu, md->p);
+}
+
 /* ---- infeasibility -------------------------------------------------------- */
 
 /* Primal infeasibility (OSQP's test) on dy = (lam - lam_prev, max(nu -
@@ -303,11 +311,7 @@ int ad_solve(ad_model *md, ad_state *st, ad_tangent *t, double *rel)
     if (set->verbose) log_header();
     while (outcome == ALTDIFF_UNSOLVED && k < set->max_iter) {
         int check = (++k % set->check_every == 0) || k == set->max_iter;
-        if (check) {
-            ad_copy(st->x_prev, st->x, md->n);
-            ad_copy(st->lam_prev, st->lam, md->m);
-            ad_copy(st->nu_prev, st->nu, md->p);
-        }
+        if (check) remember_previous(md, st);
         ad_admm_aa_begin(md, st);
         if ((code = admm_step(md, st)) != ALTDIFF_OK) break;
         if (t && md->xu->linearize && (code = md->xu->linearize(md, st->xt)) != ALTDIFF_OK)
@@ -369,11 +373,7 @@ static void batch_sweep_begin(const ad_model *md, ad_state *st, int check, ad_ba
                               altdiff_int j)
 {
     altdiff_int n = md->n, m = md->m, p = md->p;
-    if (check) {
-        ad_copy(st->x_prev, st->x, n);
-        ad_copy(st->lam_prev, st->lam, m);
-        ad_copy(st->nu_prev, st->nu, p);
-    }
+    if (check) remember_previous(md, st);
     ad_admm_aa_begin(md, st);
     rhs_parts(md, st, md->F.rho, md->F.sigma, bw->X + j * n, bw->WA + j * m, bw->WG + j * p);
 }

@@ -293,10 +293,7 @@ int altdiff_batch_update_matrices(altdiff_batch *bt, const double *Px, const dou
 {
     if (!bt) return ALTDIFF_ERR_INVALID;
     ad_model *md = &bt->model;
-    int valid = (!Px || ad_check_finite("Px", Px, md->Pnz, md->msg, AD_MSG_LEN) == ALTDIFF_OK) &&
-                (!Ax || ad_check_finite("Ax", Ax, md->Anz, md->msg, AD_MSG_LEN) == ALTDIFF_OK) &&
-                (!Gx || ad_check_finite("Gx", Gx, md->Gnz, md->msg, AD_MSG_LEN) == ALTDIFF_OK);
-    if (!valid) return ALTDIFF_ERR_INVALID;
+    if (ad_check_matrices(md, Px, Ax, Gx) != ALTDIFF_OK) return ALTDIFF_ERR_INVALID;
     ad_state *s0 = &bt->el[0];
     double c0, *D0 = bt->bw.X, *E0 = s0->wn2; /* X: n x B >= n; wn2: n + m + p */
     int status = ad_model_set_matrices(md, Px, Ax, Gx, s0->q0, D0, E0, &c0);

@@ -185,6 +185,20 @@ static double given_max(const cs_dl *M, const double *x0, altdiff_int j)
     return mx;
 }
 
+/* New values of P, A, G (NULL: unchanged; nnz of each in the setup order):
+ * finite, and no Px for a smooth objective; the message into md->msg */
+int ad_check_matrices(ad_model *md, const double *Px, const double *Ax, const double *Gx)
+{
+    if (Px && ad_smooth(md)) { /* no P: Hess f */
+        ad_msg(md->msg, AD_MSG_LEN, "Px given for a smooth objective (its P is Hess f)");
+        return ALTDIFF_ERR_INVALID;
+    }
+    int status = Px ? ad_check_finite("Px", Px, md->Pnz, md->msg, AD_MSG_LEN) : ALTDIFF_OK;
+    if (status == ALTDIFF_OK && Ax) status = ad_check_finite("Ax", Ax, md->Anz, md->msg, AD_MSG_LEN);
+    if (status == ALTDIFF_OK && Gx) status = ad_check_finite("Gx", Gx, md->Gnz, md->msg, AD_MSG_LEN);
+    return status;
+}
+
 /* P~_jj (0 when not stored) */
 static double diag_entry(const cs_dl *P, altdiff_int j)
 {

@@ -254,22 +254,6 @@ void ad_unscale_solution(const ad_model *md, const ad_state *st, double *x, doub
     }
 }
 
-/* ALTDIFF_OK if q (n), b (m), h (p_all) are finite (NULL: skipped) and h
- * keeps the rows dropped at setup infinite and the others finite */
-int ad_vectors_valid(const ad_model *md, const double *q, const double *b, const double *h)
-{
-    if ((q && !ad_all_finite(q, md->n)) || (b && !ad_all_finite(b, md->m)))
-        return ALTDIFF_ERR_INVALID;
-    if (h)
-        for (altdiff_int i = 0, k = 0; i < md->p_all; i++) {
-            int kept = k < md->p && md->keep[k] == i;
-            if (isnan(h[i]) || (h[i] < md->set.infinity) != kept) return ALTDIFF_ERR_INVALID;
-            k += kept;
-        }
-    return ALTDIFF_OK;
-}
-
-
 /* ---- a model from another one's analysis (batch elements' own matrices) ---- */
 
 /* An owned copy of A (pattern and values); NULL on failure */

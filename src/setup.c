@@ -253,19 +253,6 @@ static void scatter_values(double *dst, const double *src, const altdiff_int *ma
         if (map[k] >= 0) dst[map[k]] = src[k];
 }
 
-/* ALTDIFF_OK if the new values (NULL: unchanged) are finite and allowed */
-static int matrices_valid(ad_model *md, const double *Px, const double *Ax, const double *Gx)
-{
-    if (Px && ad_smooth(md)) { /* no P: Hess f */
-        ad_msg(md->msg, AD_MSG_LEN, "Px given for a smooth objective (its P is Hess f)");
-        return ALTDIFF_ERR_INVALID;
-    }
-    int status = Px ? ad_check_finite("Px", Px, md->Pnz, md->msg, AD_MSG_LEN) : ALTDIFF_OK;
-    if (status == ALTDIFF_OK && Ax) status = ad_check_finite("Ax", Ax, md->Anz, md->msg, AD_MSG_LEN);
-    if (status == ALTDIFF_OK && Gx) status = ad_check_finite("Gx", Gx, md->Gnz, md->msg, AD_MSG_LEN);
-    return status;
-}
-
 /* Scale from the given values and factor H (after an overflow check) */
 static int rescale_refactor(ad_model *md, const double *q0)
 {
@@ -319,7 +306,7 @@ int altdiff_update_matrices(altdiff_work *w, const double *Px, const double *Ax,
     if (!w) return ALTDIFF_ERR_INVALID;
     ad_model *md = &w->model;
     ad_state *st = &w->state;
-    int status = matrices_valid(md, Px, Ax, Gx);
+    int status = ad_check_matrices(md, Px, Ax, Gx);
     if (status != ALTDIFF_OK) return status;
     double c0;
     status = ad_model_set_matrices(md, Px, Ax, Gx, st->q0, st->wn, st->wn2, &c0);
