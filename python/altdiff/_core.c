@@ -231,12 +231,26 @@ static double now(void)
         Py_END_ALLOW_THREADS                       \
     } while (0)
 
+/* 0 if the batch is open, else -1 with RuntimeError */
+static int check_open(const BatchObject *self)
+{
+    if (self->b) return 0;
+    PyErr_SetString(PyExc_RuntimeError, "altdiff Batch is closed");
+    return -1;
+}
+
+/* The derivative settings of a call: the defaults, mode AUTO, then the
+ * caller's dict (None: none); -1 with an exception on a bad entry */
+static int deriv_settings(PyObject *dso, altdiff_deriv_settings *ds)
+{
+    *ds = altdiff_deriv_settings_default();
+    ds->mode = ALTDIFF_MODE_AUTO;
+    return dict_to_fields(deriv_fields, ds, dso, "derivative setting");
+}
+
 static int acquire(BatchObject *self)
 {
-    if (!self->b) {
-        PyErr_SetString(PyExc_RuntimeError, "altdiff Batch is closed");
-        return -1;
-    }
+    if (check_open(self) < 0) return -1;
     if (self->busy) {
         PyErr_SetString(PyExc_RuntimeError,
                         "altdiff Batch is in use by another thread (use one Batch per thread)");
@@ -494,10 +508,7 @@ static PyObject *Batch_solve(BatchObject *self, PyObject *Py_UNUSED(ignored))
 /* info() -> dict of per-element arrays and batch-wide scalars */
 static PyObject *Batch_info(BatchObject *self, PyObject *Py_UNUSED(ignored))
 {
-    if (!self->b) {
-        PyErr_SetString(PyExc_RuntimeError, "altdiff Batch is closed");
-        return NULL;
-    }
+    if (check_open(self) < 0) return NULL;
     npy_intp B = (npy_intp)self->B;
     PyArrayObject *status = new_array(1, B, 0, NPY_INT32), *iter = new_array(1, B, 0, NPY_INT64);
     PyArrayObject *obj = new_array(1, B, 0, NPY_FLOAT64), *rp = new_array(1, B, 0, NPY_FLOAT64);
@@ -543,10 +554,7 @@ static PyObject *Batch_solution(BatchObject *self, PyObject *args, PyObject *kw)
     static char *kwlist[] = {"first", "count", NULL};
     long long first = 0, count = -1;
     if (!PyArg_ParseTupleAndKeywords(args, kw, "|LL", kwlist, &first, &count)) return NULL;
-    if (!self->b) {
-        PyErr_SetString(PyExc_RuntimeError, "altdiff Batch is closed");
-        return NULL;
-    }
+    if (check_open(self) < 0) return NULL;
     if (count < 0) count = self->B - first;
     if (first < 0 || count < 0 || first + count > self->B) {
         PyErr_SetString(PyExc_IndexError, "solution: element range out of bounds");
@@ -607,13 +615,9 @@ static PyObject *Batch_vjp(BatchObject *self, PyObject *args, PyObject *kw)
     static char *kwlist[] = {"wx", "deriv", NULL};
     PyObject *wo, *dso = Py_None;
     if (!PyArg_ParseTupleAndKeywords(args, kw, "O|O", kwlist, &wo, &dso)) return NULL;
-    if (!self->b) {
-        PyErr_SetString(PyExc_RuntimeError, "altdiff Batch is closed");
-        return NULL;
-    }
-    altdiff_deriv_settings ds = altdiff_deriv_settings_default();
-    ds.mode = ALTDIFF_MODE_AUTO;
-    if (dict_to_fields(deriv_fields, &ds, dso, "derivative setting") < 0) return NULL;
+    if (check_open(self) < 0) return NULL;
+    altdiff_deriv_settings ds;
+    if (deriv_settings(dso, &ds) < 0) return NULL;
     npy_intp B = (npy_intp)self->B;
     PyArrayObject *wa = NULL, *dq = NULL, *db = NULL, *dh = NULL;
     PyObject *res = NULL, *info = NULL;
@@ -658,11 +662,8 @@ static PyObject *Batch_matrix_grads(BatchObject *self, PyObject *args, PyObject 
     if (!PyArg_ParseTupleAndKeywords(args, kw, "O|OOpppp", kwlist, &qo, &bo, &ho, &sum, &wP, &wA,
                                      &wG))
         return NULL;
-    if (!self->b) {
-        PyErr_SetString(PyExc_RuntimeError, "altdiff Batch is closed");
-        return NULL;
-    }
-    npy_intp B = (npy_intp)self->B, k = sum ? 1 : B;
+    if (check_open(self) < 0) return NULL;
+    npy_intp B = (npy_intp)self->B;
     PyArrayObject *qa = NULL, *ba = NULL, *ha = NULL, *dP = NULL, *dA = NULL, *dG = NULL;
     PyObject *res = NULL;
     if (as_array(qo, NPY_FLOAT64, B * self->n, "dq", 0, &qa) < 0) goto done;
@@ -671,7 +672,6 @@ static PyObject *Batch_matrix_grads(BatchObject *self, PyObject *args, PyObject 
     dP = sum ? new_array(1, self->nnzP, 0, NPY_FLOAT64) : new_array(2, B, self->nnzP, NPY_FLOAT64);
     dA = sum ? new_array(1, self->nnzA, 0, NPY_FLOAT64) : new_array(2, B, self->nnzA, NPY_FLOAT64);
     dG = sum ? new_array(1, self->nnzG, 0, NPY_FLOAT64) : new_array(2, B, self->nnzG, NPY_FLOAT64);
-    (void)k;
     if (!dP || !dA || !dG) goto done;
     if (acquire(self) < 0) goto done;
     int rc;
@@ -704,13 +704,9 @@ static PyObject *Batch_jvp(BatchObject *self, PyObject *args, PyObject *kw)
     if (!PyArg_ParseTupleAndKeywords(args, kw, "|OOOOOOO", kwlist, &o[0], &o[1], &o[2], &o[3],
                                      &o[4], &o[5], &dso))
         return NULL;
-    if (!self->b) {
-        PyErr_SetString(PyExc_RuntimeError, "altdiff Batch is closed");
-        return NULL;
-    }
-    altdiff_deriv_settings ds = altdiff_deriv_settings_default();
-    ds.mode = ALTDIFF_MODE_AUTO;
-    if (dict_to_fields(deriv_fields, &ds, dso, "derivative setting") < 0) return NULL;
+    if (check_open(self) < 0) return NULL;
+    altdiff_deriv_settings ds;
+    if (deriv_settings(dso, &ds) < 0) return NULL;
     npy_intp B = (npy_intp)self->B;
     npy_intp sizes[6] = {B * self->n, B * self->m, B * self->p, self->nnzP, self->nnzA, self->nnzG};
     static const char *names[6] = {"dq", "db", "dh", "dP", "dA", "dG"};
