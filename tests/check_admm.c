@@ -51,14 +51,6 @@ typedef struct {
     altdiff_info info;
 } solution;
 
-static altdiff_settings tight(double eps)
-{
-    altdiff_settings set = altdiff_settings_default();
-    set.eps_abs = eps;
-    set.eps_rel = eps;
-    return set;
-}
-
 static solution sol_alloc(const dqp *d)
 {
     solution S;
@@ -168,7 +160,7 @@ START_TEST(test_random_kkt)
 {
     const altdiff_int *sz = sizes[_i];
     dqp d = random_qp(sz[0], sz[1], sz[2], 1000 + (uint64_t)_i);
-    altdiff_settings set = tight(1e-8);
+    altdiff_settings set = solve_settings(0, 1e-8);
     solution S = solve(&d, &set);
     assert_status(&S, ALTDIFF_SOLVED);
     assert_kkt(&d, &S, 1e-7);
@@ -185,7 +177,7 @@ START_TEST(test_exact_signs)
 {
     const altdiff_int *sz = sizes[_i];
     dqp d = random_qp(sz[0], sz[1], sz[2], 1000 + (uint64_t)_i);
-    altdiff_settings set = tight(1e-8);
+    altdiff_settings set = solve_settings(0, 1e-8);
     solution S = solve(&d, &set);
     altdiff_int bad = -1;
     double s = 0, nu = 0;
@@ -207,7 +199,7 @@ END_TEST
 START_TEST(test_unconstrained)
 {
     dqp d = random_qp(7, 0, 0, 11);
-    altdiff_settings set = tight(1e-10);
+    altdiff_settings set = solve_settings(0, 1e-10);
     solution S = solve(&d, &set);
     assert_status(&S, ALTDIFF_SOLVED);
     double *M = zeros(49), *x = zeros(7);
@@ -227,7 +219,7 @@ START_TEST(test_equality_only)
 {
     altdiff_int n = 8, m = 3, N = n + m;
     dqp d = random_qp(n, m, 0, 12);
-    altdiff_settings set = tight(1e-10);
+    altdiff_settings set = solve_settings(0, 1e-10);
     solution S = solve(&d, &set);
     assert_status(&S, ALTDIFF_SOLVED);
     double *K = zeros(N * N), *z = zeros(N); /* [P A'; A 0] [x; lam] = [-q; b] */
@@ -272,7 +264,7 @@ START_TEST(test_box_projection)
         d.h[n + j] = -l[j];
     }
     dqp_finish(&d);
-    altdiff_settings set = tight(1e-10);
+    altdiff_settings set = solve_settings(0, 1e-10);
     solution S = solve(&d, &set);
     assert_status(&S, ALTDIFF_SOLVED);
     for (altdiff_int j = 0; j < n; j++) {
@@ -345,7 +337,7 @@ START_TEST(test_simplex_projection)
 {
     double tau;
     dqp d = simplex_qp(10, 31, &tau);
-    altdiff_settings set = tight(1e-10);
+    altdiff_settings set = solve_settings(0, 1e-10);
     solution S = solve(&d, &set);
     assert_simplex(&d, &S, tau, 1e-7);
     assert_kkt(&d, &S, 1e-8);
@@ -364,7 +356,7 @@ START_TEST(test_anderson_sparsemax)
 {
     double tau;
     dqp d = simplex_qp(400, 32, &tau);
-    altdiff_settings set = tight(1e-9);
+    altdiff_settings set = solve_settings(0, 1e-9);
     set.anderson = 0;
     solution plain = solve(&d, &set);
     set.anderson = ALTDIFF_DEFAULT_ANDERSON;
@@ -391,7 +383,7 @@ START_TEST(test_anderson_memory)
 {
     const altdiff_int *sz = sizes[_i];
     dqp d = random_qp(sz[0], sz[1], sz[2], 1100 + (uint64_t)_i);
-    altdiff_settings set = tight(1e-9);
+    altdiff_settings set = solve_settings(0, 1e-9);
     set.anderson = 0;
     solution plain = solve(&d, &set);
     int mems[] = {1, 3, 10, 50};
@@ -413,7 +405,7 @@ START_TEST(test_anderson_record)
 {
     double tau;
     dqp d = simplex_qp(50, 33, &tau);
-    altdiff_settings set = tight(1e-9);
+    altdiff_settings set = solve_settings(0, 1e-9);
     set.record = 1;
     solution S = solve(&d, &set);
     assert_simplex(&d, &S, tau, 1e-7);
@@ -440,7 +432,7 @@ static owned_csc csc_lower(const double *D, altdiff_int n)
 START_TEST(test_triangles)
 {
     dqp d = random_qp(10, 3, 10, 41);
-    altdiff_settings set = tight(1e-10);
+    altdiff_settings set = solve_settings(0, 1e-10);
     set.adaptive_rho = 0; /* the three runs must do the same arithmetic */
     solution Su = solve(&d, &set);
     assert_status(&Su, ALTDIFF_SOLVED);
@@ -634,7 +626,7 @@ START_TEST(test_lp_hand)
     memcpy(d.G, G, sizeof(G));
     memcpy(d.h, h, sizeof(h));
     dqp_finish(&d);
-    altdiff_settings set = tight(1e-9);
+    altdiff_settings set = solve_settings(0, 1e-9);
     solution S = solve(&d, &set);
     assert_status(&S, ALTDIFF_SOLVED);
     double x[] = {3, 1}, nu[] = {0.5, 0.5, 0, 0};
@@ -661,7 +653,7 @@ START_TEST(test_singular_P_hand)
     d.h[0] = 2;
     d.h[1] = 1;
     dqp_finish(&d);
-    altdiff_settings set = tight(1e-10);
+    altdiff_settings set = solve_settings(0, 1e-10);
     solution S = solve(&d, &set);
     assert_status(&S, ALTDIFF_SOLVED);
     double x[] = {1, -2, 2}, nu[] = {3, 0};
@@ -692,7 +684,7 @@ START_TEST(test_singular_P_random)
     }
     d.b[0] = 0.1;
     dqp_finish(&d);
-    altdiff_settings set = tight(1e-9);
+    altdiff_settings set = solve_settings(0, 1e-9);
     solution S = solve(&d, &set);
     assert_status(&S, ALTDIFF_SOLVED);
     assert_kkt(&d, &S, 1e-8);
@@ -721,7 +713,7 @@ START_TEST(test_redundant_equalities)
     d.b[3] = d0.b[0];
     d.b[4] = d0.b[0] + d0.b[1];
     dqp_finish(&d);
-    altdiff_settings set = tight(1e-10);
+    altdiff_settings set = solve_settings(0, 1e-10);
     solution S0 = solve(&d0, &set), S = solve(&d, &set);
     assert_status(&S0, ALTDIFF_SOLVED);
     assert_status(&S, ALTDIFF_SOLVED);
@@ -754,7 +746,7 @@ START_TEST(test_free_and_fixed)
     d.G[0] = 1;
     d.h[0] = 0.5;
     dqp_finish(&d);
-    altdiff_settings set = tight(1e-10);
+    altdiff_settings set = solve_settings(0, 1e-10);
     solution S = solve(&d, &set);
     assert_status(&S, ALTDIFF_SOLVED);
     double x[] = {0.5, 2, 7};
@@ -787,7 +779,7 @@ START_TEST(test_infinite_bounds)
     d.h[0] = 1e20;
     d.h[3] = INFINITY;
     dqp_finish(&d);
-    altdiff_settings set = tight(1e-10);
+    altdiff_settings set = solve_settings(0, 1e-10);
     solution S0 = solve(&d0, &set), S = solve(&d, &set);
     assert_status(&S0, ALTDIFF_SOLVED);
     assert_status(&S, ALTDIFF_SOLVED);
@@ -824,7 +816,7 @@ START_TEST(test_badly_scaled)
     for (altdiff_int i = 0; i < p; i++) d.G[i + c * p] *= cs;
     d.q[c] *= cs;
     dqp_finish(&d);
-    altdiff_settings set = tight(1e-9);
+    altdiff_settings set = solve_settings(0, 1e-9);
     solution S0 = solve(&d0, &set), S = solve(&d, &set);
     assert_status(&S, ALTDIFF_SOLVED);
     assert_kkt(&d, &S, 1e-8);
@@ -855,7 +847,7 @@ START_TEST(test_empty_G_rows)
     d.h[4] = 0;
     d.h[5] = 1;
     dqp_finish(&d);
-    altdiff_settings set = tight(1e-10);
+    altdiff_settings set = solve_settings(0, 1e-10);
     solution S0 = solve(&d0, &set), S = solve(&d, &set);
     assert_status(&S, ALTDIFF_SOLVED);
     assert_kkt(&d, &S, 1e-8);
@@ -1003,7 +995,7 @@ static void solve_ok(altdiff_work *w, solution *S)
 START_TEST(test_warm_start)
 {
     dqp d = random_qp(20, 5, 20, 111);
-    altdiff_settings set = tight(1e-8);
+    altdiff_settings set = solve_settings(0, 1e-8);
     altdiff_work *w1 = setup_ok(&d, &set), *w2 = setup_ok(&d, &set);
     solution S1 = sol_alloc(&d), S2 = sol_alloc(&d), S3 = sol_alloc(&d);
     solve_ok(w1, &S1);
@@ -1057,7 +1049,7 @@ START_TEST(test_update_vectors)
     d.h[3] = 1e30;
     dqp_finish(&d);
     dqp_finish(&d2);
-    altdiff_settings set = tight(1e-9);
+    altdiff_settings set = solve_settings(0, 1e-9);
     altdiff_work *w = setup_ok(&d, &set);
     solution S = sol_alloc(&d), S2 = solve(&d2, &set);
     solve_ok(w, &S);
@@ -1094,7 +1086,7 @@ START_TEST(test_update_matrices)
     ck_assert_int_eq(d.Pc.p[n], d2.Pc.p[n]);
     ck_assert_int_eq(d.Ac.p[n], d2.Ac.p[n]);
     ck_assert_int_eq(d.Gc.p[n], d2.Gc.p[n]);
-    altdiff_settings set = tight(1e-9);
+    altdiff_settings set = solve_settings(0, 1e-9);
     altdiff_work *w = setup_ok(&d, &set);
     solution S = sol_alloc(&d), S2 = solve(&d2, &set);
     solve_ok(w, &S);
@@ -1135,7 +1127,7 @@ END_TEST
 START_TEST(test_update_rho)
 {
     dqp d = random_qp(15, 4, 15, 141);
-    altdiff_settings set = tight(1e-9);
+    altdiff_settings set = solve_settings(0, 1e-9);
     altdiff_work *w = setup_ok(&d, &set);
     solution S = sol_alloc(&d), S2 = sol_alloc(&d);
     solve_ok(w, &S);
@@ -1168,7 +1160,7 @@ END_TEST
 START_TEST(test_max_iter)
 {
     dqp d = random_qp(20, 5, 20, 151);
-    altdiff_settings set = tight(1e-12);
+    altdiff_settings set = solve_settings(0, 1e-12);
     set.max_iter = 3;
     solution S = solve(&d, &set);
     assert_status(&S, ALTDIFF_MAX_ITER);
@@ -1182,7 +1174,7 @@ END_TEST
 START_TEST(test_time_limit)
 {
     dqp d = random_qp(80, 20, 80, 161);
-    altdiff_settings set = tight(1e-14);
+    altdiff_settings set = solve_settings(0, 1e-14);
     set.time_limit = 1e-9;
     solution S = solve(&d, &set);
     assert_status(&S, ALTDIFF_TIME_LIMIT);
@@ -1214,7 +1206,7 @@ static int rounds(altdiff_work *w1, altdiff_work *w2)
 START_TEST(test_two_workspaces)
 {
     dqp d1 = random_qp(15, 4, 15, 171), d2 = random_qp(12, 3, 14, 172);
-    altdiff_settings set = tight(1e-9);
+    altdiff_settings set = solve_settings(0, 1e-9);
     set.adaptive_rho = 0; /* deterministic: no timing-dependent rho changes */
     set.max_iter = 20;
     double *x1 = zeros(d1.n), *x2 = zeros(d2.n), *y1 = zeros(d1.n), *y2 = zeros(d2.n);

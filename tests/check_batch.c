@@ -42,25 +42,6 @@ static dqp box_qp(altdiff_int n, altdiff_int m, uint64_t seed)
     return d;
 }
 
-/* B per-element vectors: q, b, h of d perturbed by N(0, 0.5) (seeded) */
-static void element_vectors(const dqp *d, altdiff_int B, uint64_t seed, double *Q, double *Bv,
-                            double *Hv)
-{
-    rng r = {seed};
-    for (altdiff_int e = 0; e < B; e++) {
-        for (altdiff_int j = 0; j < d->n; j++) Q[e * d->n + j] = d->q[j] + 0.5 * rng_normal(&r);
-        for (altdiff_int i = 0; i < d->m; i++) Bv[e * d->m + i] = d->b[i] + 0.05 * rng_normal(&r);
-        for (altdiff_int k = 0; k < d->p; k++) Hv[e * d->p + k] = d->h[k] + 0.2 * rng_unif(&r);
-    }
-}
-
-static altdiff_settings tight(void)
-{
-    altdiff_settings set = altdiff_settings_default();
-    set.eps_abs = set.eps_rel = EPS;
-    return set;
-}
-
 /* The single-problem solution and VJP (mode) of element e */
 static int single(const dqp *d, const double *q, const double *b, const double *h,
                   const double *wx, int mode, double *x, double *dq, double *db, double *dh)
@@ -69,7 +50,7 @@ static int single(const dqp *d, const double *q, const double *b, const double *
     prob.q = q;
     prob.b = b;
     prob.h = h;
-    altdiff_settings set = tight();
+    altdiff_settings set = solve_settings(0, EPS);
     altdiff_work *w = NULL;
     int ok = altdiff_setup(&w, &prob, &set) == ALTDIFF_OK && altdiff_solve(w) == ALTDIFF_OK &&
              altdiff_get_info(w)->status == ALTDIFF_SOLVED;
@@ -95,7 +76,7 @@ START_TEST(test_batch_equals_single)
     rng r = {5};
     randn(&r, W, n * B);
     element_vectors(&d, B, 3, Q, Bv, Hv);
-    altdiff_settings set = tight();
+    altdiff_settings set = solve_settings(0, EPS);
     altdiff_batch *bt = NULL;
     verdict v = {0, ""};
     expect(&v, altdiff_batch_setup(&bt, &d.prob, B, &set) == ALTDIFF_OK, "setup");
@@ -137,7 +118,7 @@ START_TEST(test_shared_vectors_and_B1)
     altdiff_int p = d.p;
     double *Q = zeros(n * B), *X1 = zeros(n * B), *X2 = zeros(n * B), x1[6];
     for (altdiff_int e = 0; e < B; e++) memcpy(Q + e * n, d.q, sizeof(double) * (size_t)n);
-    altdiff_settings set = tight();
+    altdiff_settings set = solve_settings(0, EPS);
     altdiff_batch *b1 = NULL, *b2 = NULL, *b3 = NULL;
     verdict v = {0, ""};
     expect(&v, altdiff_batch_setup(&b1, &d.prob, B, &set) == ALTDIFF_OK, "setup 1");
@@ -193,7 +174,7 @@ START_TEST(test_infeasible_element)
     element_vectors(&d, B, 9, Q, Bv, Hv);
     Hv[bad * p + 0] = -1;     /* x_0 <= -1 */
     Hv[bad * p + n + 0] = -1; /* -x_0 <= -1: x_0 >= 1 */
-    altdiff_settings set = tight();
+    altdiff_settings set = solve_settings(0, EPS);
     altdiff_batch *bt = NULL;
     verdict v = {0, ""};
     expect(&v, altdiff_batch_setup(&bt, &d.prob, B, &set) == ALTDIFF_OK, "setup");
@@ -254,7 +235,7 @@ START_TEST(test_backward_twice_and_after_other_solve)
     rng r = {13};
     randn(&r, W, n * B);
     element_vectors(&d, B, 15, Q, Bv, Hv);
-    altdiff_settings set = tight();
+    altdiff_settings set = solve_settings(0, EPS);
     altdiff_batch *bt = NULL, *other = NULL;
     verdict v = {0, ""};
     expect(&v, altdiff_batch_setup(&bt, &d.prob, B, &set) == ALTDIFF_OK, "setup");
@@ -301,7 +282,7 @@ START_TEST(test_adjoint_identity)
     randn(&r, Vb, m * B);
     randn(&r, Vh, p * B);
     element_vectors(&d, B, 19, Q, Bv, Hv);
-    altdiff_settings set = tight();
+    altdiff_settings set = solve_settings(0, EPS);
     altdiff_batch *bt = NULL;
     verdict v = {0, ""};
     expect(&v, altdiff_batch_setup(&bt, &d.prob, B, &set) == ALTDIFF_OK, "setup");
@@ -341,7 +322,7 @@ START_TEST(test_set_solution)
     double x[6], s[12], lam[2], nu[12], w[6], g1[6], g2[6];
     rng r = {23};
     randn(&r, w, n);
-    altdiff_settings set = tight();
+    altdiff_settings set = solve_settings(0, EPS);
     altdiff_work *w1 = NULL, *w2 = NULL;
     verdict v = {0, ""};
     expect(&v, altdiff_setup(&w1, &d.prob, &set) == ALTDIFF_OK, "setup 1");
@@ -408,7 +389,7 @@ START_TEST(test_lockstep_gmres)
         memcpy(Bv + e * m, d.b, sizeof(double) * (size_t)m);
         memcpy(Hv + e * p, d.h, sizeof(double) * (size_t)p);
     }
-    altdiff_settings set = tight();
+    altdiff_settings set = solve_settings(0, EPS);
     altdiff_batch *bt = NULL;
     verdict v = {0, ""};
     expect(&v, altdiff_batch_setup(&bt, &d.prob, B, &set) == ALTDIFF_OK, "setup");
@@ -447,7 +428,7 @@ START_TEST(test_batch_alloc_failures)
     double *dP = zeros(d.Pc.p[n]), *dA = zeros(d.Ac.p[n]), *dG = zeros(d.Gc.p[n]);
     element_vectors(&d, B, 29, Q, Bv, Hv);
     for (altdiff_int j = 0; j < n * B; j++) W[j] = 1;
-    altdiff_settings set = tight();
+    altdiff_settings set = solve_settings(0, EPS);
     set.adaptive_rho = 0;
     int completed = 0;
     verdict v = {0, ""};

@@ -41,25 +41,6 @@ static dqp dense_qp(altdiff_int n, altdiff_int m, uint64_t seed)
     return d;
 }
 
-/* B per-element vectors: q, b, h of d perturbed (seeded) */
-static void element_vectors(const dqp *d, altdiff_int B, uint64_t seed, double *Q, double *Bv,
-                            double *Hv)
-{
-    rng r = {seed};
-    for (altdiff_int e = 0; e < B; e++) {
-        for (altdiff_int j = 0; j < d->n; j++) Q[e * d->n + j] = d->q[j] + 0.5 * rng_normal(&r);
-        for (altdiff_int i = 0; i < d->m; i++) Bv[e * d->m + i] = d->b[i] + 0.05 * rng_normal(&r);
-        for (altdiff_int k = 0; k < d->p; k++) Hv[e * d->p + k] = d->h[k] + 0.2 * rng_unif(&r);
-    }
-}
-
-static altdiff_settings tight(void)
-{
-    altdiff_settings set = altdiff_settings_default();
-    set.eps_abs = set.eps_rel = EPS;
-    return set;
-}
-
 /* The element problems: nE dense QPs of one pattern (seeds seed + e) */
 typedef struct {
     altdiff_int nE, nP, nA, nG;
@@ -108,7 +89,7 @@ static int single(const dqp *d, const double *q, const double *b, const double *
     prob.q = q;
     prob.b = b;
     prob.h = h;
-    altdiff_settings set = tight();
+    altdiff_settings set = solve_settings(0, EPS);
     altdiff_work *w = NULL;
     int ok = altdiff_setup(&w, &prob, &set) == ALTDIFF_OK && altdiff_solve(w) == ALTDIFF_OK &&
              altdiff_get_info(w)->status == ALTDIFF_SOLVED;
@@ -140,7 +121,7 @@ START_TEST(test_matrices_equal_single)
     rng r = {5};
     randn(&r, W, n * B);
     element_vectors(&el.d[0], B, 3, Q, Bv, Hv);
-    altdiff_settings set = tight();
+    altdiff_settings set = solve_settings(0, EPS);
     altdiff_batch *bt = NULL;
     verdict v = {0, ""};
     expect(&v, altdiff_batch_setup(&bt, &el.d[0].prob, B, &set) == ALTDIFF_OK, "setup");
@@ -233,7 +214,7 @@ static int run_threads(const elements *el, altdiff_int B, int threads, int mode,
                        const double *W, double *X, double *dQ, double *dH, double *dP,
                        double *Jv)
 {
-    altdiff_settings set = tight();
+    altdiff_settings set = solve_settings(0, EPS);
     altdiff_batch *bt = NULL;
     altdiff_int n = el->d[0].n, p = el->d[0].p;
     int ok = altdiff_batch_setup(&bt, &el->d[0].prob, B, &set) == ALTDIFF_OK &&
@@ -312,7 +293,7 @@ START_TEST(test_indefinite_element)
     element_vectors(&el.d[0], B, 13, Q, Bv, Hv);
     memcpy(Px, el.Px, sizeof(double) * (size_t)(nP * B));
     for (altdiff_int t = 0; t < nP; t++) Px[bad * nP + t] = -Px[bad * nP + t]; /* -P: indefinite */
-    altdiff_settings set = tight();
+    altdiff_settings set = solve_settings(0, EPS);
     altdiff_batch *bt = NULL;
     verdict v = {0, ""};
     expect(&v, altdiff_batch_setup(&bt, &el.d[0].prob, B, &set) == ALTDIFF_OK, "setup");
@@ -401,7 +382,7 @@ START_TEST(test_alloc_failures)
     double *dP = zeros(el.nP * B), *dA = zeros(el.nA * B), *dG = zeros(el.nG * B);
     element_vectors(&el.d[0], B, 29, Q, Bv, Hv);
     for (altdiff_int j = 0; j < n * B; j++) W[j] = 1;
-    altdiff_settings set = tight();
+    altdiff_settings set = solve_settings(0, EPS);
     set.adaptive_rho = 0;
     int completed = 0;
     long k = 0;

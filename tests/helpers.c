@@ -294,3 +294,15 @@ int resolve(altdiff_work *w, double *x)
     if (altdiff_solve(w) != ALTDIFF_OK || altdiff_get_info(w)->status != ALTDIFF_SOLVED) return 0;
     return altdiff_get_solution(w, x, NULL, NULL, NULL) == ALTDIFF_OK;
 }
+
+/* B per-element vectors: q, b, h of d perturbed by N(0, 0.5), N(0, 0.05)
+ * and U(0, 0.2) (seeded); Q (n x B), Bv (m x B), Hv (p x B) element-major */
+void element_vectors(const dqp *d, altdiff_int B, uint64_t seed, double *Q, double *Bv, double *Hv)
+{
+    rng r = {seed};
+    for (altdiff_int e = 0; e < B; e++) {
+        for (altdiff_int j = 0; j < d->n; j++) Q[e * d->n + j] = d->q[j] + 0.5 * rng_normal(&r);
+        for (altdiff_int i = 0; i < d->m; i++) Bv[e * d->m + i] = d->b[i] + 0.05 * rng_normal(&r);
+        for (altdiff_int k = 0; k < d->p; k++) Hv[e * d->p + k] = d->h[k] + 0.2 * rng_unif(&r);
+    }
+}

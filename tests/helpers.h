@@ -61,6 +61,9 @@ typedef struct {
 dqp dqp_alloc(altdiff_int n, altdiff_int m, altdiff_int p);
 void dqp_finish(dqp *d);
 void dqp_free(dqp *d);
+/* B per-element vectors of a batch test: q, b, h of d perturbed (seeded),
+ * element-major Q (n x B), Bv (m x B), Hv (p x B) */
+void element_vectors(const dqp *d, altdiff_int B, uint64_t seed, double *Q, double *Bv, double *Hv);
 
 /* Failures collected while a test still owns memory, asserted by finish()
  * after it is freed (no leak reports under CK_FORK=no) */
