@@ -20,12 +20,7 @@ static dqp dense_qp(altdiff_int n, altdiff_int m, uint64_t seed)
 {
     rng r = {seed};
     dqp d = dqp_alloc(n, m, 2 * n);
-    double *M = zeros(n * n);
-    randn(&r, M, n * n);
-    for (altdiff_int i = 0; i < n; i++)
-        for (altdiff_int j = 0; j < n; j++)
-            d.P[i + j * n] = dot(M + i * n, M + j * n, n) / (double)n + (i == j ? 1.0 : 0.0);
-    free(M);
+    random_spd(&r, n, 1.0, d.P); /* P = M'M / n + 1.0 I */
     randn(&r, d.q, n);
     randn(&r, d.A, m * n);
     randn(&r, d.b, m);

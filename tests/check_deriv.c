@@ -27,47 +27,18 @@
 
 /* (verdict/expect/finish and the dense vector helpers are in helpers.c) */
 
-/* y -= M' x (M: r x c) */
-static void matvec_t_sub(const double *M, altdiff_int r, altdiff_int c, const double *x,
-                         double *y)
-{
-    for (altdiff_int j = 0; j < c; j++)
-        for (altdiff_int i = 0; i < r; i++) y[j] -= M[i + j * r] * x[i];
-}
-
 /* ---- a dense QP built from its solution -------------------------------------- */
 
-
-
-
-
-/* q = -P x - A'lam - G'nu,  b = A x,  h = G x + s: (x, lam, nu) solves the QP */
-static void qp_from_solution(dqp *d)
-{
-    altdiff_int n = d->n, m = d->m, p = d->p;
-    matvec(d->P, n, n, d->x, d->q);
-    for (altdiff_int j = 0; j < n; j++) d->q[j] = -d->q[j];
-    matvec_t_sub(d->A, m, n, d->lam, d->q);
-    matvec_t_sub(d->G, p, n, d->nu, d->q);
-    matvec(d->A, m, n, d->x, d->b);
-    matvec(d->G, p, n, d->x, d->h);
-    for (altdiff_int k = 0; k < p; k++) d->h[k] += d->s[k];
-}
 
 /* Random data: P = M'M/n + I, A, G, x, lam standard normal; even rows of G
  * strictly active (nu in [0.5, 1.5), s = 0), odd rows strictly inactive
  * (s in [0.5, 1.5), nu = 0). The caller may edit and then calls
- * qp_from_solution and dqp_finish (strict_qp does both). */
+ * dqp_from_solution and dqp_finish (strict_qp does both). */
 static dqp random_data(altdiff_int n, altdiff_int m, altdiff_int p, uint64_t seed)
 {
     rng r = {seed};
     dqp d = dqp_alloc(n, m, p);
-    double *M = zeros(n * n);
-    randn(&r, M, n * n);
-    for (altdiff_int i = 0; i < n; i++)
-        for (altdiff_int j = 0; j < n; j++)
-            d.P[i + j * n] = dot(M + i * n, M + j * n, n) / (double)n + (i == j ? 1.0 : 0.0);
-    free(M);
+    random_spd(&r, n, 1.0, d.P); /* P = M'M / n + 1.0 I */
     randn(&r, d.A, m * n);
     randn(&r, d.G, p * n);
     randn(&r, d.x, n);
@@ -83,7 +54,7 @@ static dqp random_data(altdiff_int n, altdiff_int m, altdiff_int p, uint64_t see
 static dqp strict_qp(altdiff_int n, altdiff_int m, altdiff_int p, uint64_t seed)
 {
     dqp d = random_data(n, m, p, seed);
-    qp_from_solution(&d);
+    dqp_from_solution(&d);
     dqp_finish(&d);
     return d;
 }
@@ -953,7 +924,7 @@ START_TEST(test_weakly_active)
     dqp d = random_data(12, 2, 8, 1400);
     altdiff_int n = d.n, p = d.p;
     d.s[7] = 0; /* nu[7] = 0 already: odd row */
-    qp_from_solution(&d);
+    dqp_from_solution(&d);
     dqp_finish(&d);
     altdiff_settings set = solve_settings(1, SOLVE_EPS);
     altdiff_work *w = setup_solve(&d, &set);
@@ -1006,7 +977,7 @@ START_TEST(test_duplicated_equalities)
     altdiff_int n = d.n, m = d.m;
     for (altdiff_int j = 0; j < n; j++) d.A[3 + j * m] = d.A[0 + j * m];
     d.lam[3] = 0;
-    qp_from_solution(&d);
+    dqp_from_solution(&d);
     dqp_finish(&d);
     rng r = {1501};
     altdiff_settings set = solve_settings(1, TIGHT_EPS);
@@ -1381,7 +1352,7 @@ START_TEST(test_dropped_rows)
     dqp d = random_data(n, m, p, 2000);
     d.nu[drop] = 0;
     d.s[drop] = 1;
-    qp_from_solution(&d);
+    dqp_from_solution(&d);
     dqp ref = dqp_alloc(n, m, p - 1); /* the same problem without the row */
     memcpy(ref.P, d.P, sizeof(double) * (size_t)(n * n));
     memcpy(ref.q, d.q, sizeof(double) * (size_t)n);

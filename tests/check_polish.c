@@ -15,27 +15,6 @@
 
 /* ---- QPs built from their solution ------------------------------------------- */
 
-/* y -= M' x (M: r x c) */
-static void matvec_t_sub(const double *M, altdiff_int r, altdiff_int c, const double *x,
-                         double *y)
-{
-    for (altdiff_int j = 0; j < c; j++)
-        for (altdiff_int i = 0; i < r; i++) y[j] -= M[i + j * r] * x[i];
-}
-
-/* q = -P x - A'lam - G'nu,  b = A x,  h = G x + s: (x, lam, nu) solves it */
-static void qp_from_solution(dqp *d)
-{
-    altdiff_int n = d->n, m = d->m, p = d->p;
-    matvec(d->P, n, n, d->x, d->q);
-    for (altdiff_int j = 0; j < n; j++) d->q[j] = -d->q[j];
-    matvec_t_sub(d->A, m, n, d->lam, d->q);
-    matvec_t_sub(d->G, p, n, d->nu, d->q);
-    matvec(d->A, m, n, d->x, d->b);
-    matvec(d->G, p, n, d->x, d->h);
-    for (altdiff_int k = 0; k < p; k++) d->h[k] += d->s[k];
-    dqp_finish(d);
-}
 
 /* A strictly complementary QP: P = M'M/n + 0.1 I (lp: P = 0), A, G, x, lam
  * standard normal; `active` rows of G (the first ones) with nu in [0.5, 1.5),
@@ -46,12 +25,8 @@ static dqp strict(altdiff_int n, altdiff_int m, altdiff_int p, altdiff_int activ
 {
     rng r = {seed};
     dqp d = dqp_alloc(n, m, p);
-    double *M = zeros(n * n);
-    randn(&r, M, n * n);
-    for (altdiff_int i = 0; i < n && !lp; i++)
-        for (altdiff_int j = 0; j < n; j++)
-            d.P[i + j * n] = dot(M + i * n, M + j * n, n) / (double)n + (i == j ? 0.1 : 0.0);
-    free(M);
+    random_spd(&r, n, 0.1, d.P); /* P = M'M / n + 0.1 I */
+    if (lp) memset(d.P, 0, sizeof(double) * (size_t)(n * n)); /* an LP */
     randn(&r, d.A, m * n);
     randn(&r, d.G, p * n);
     randn(&r, d.x, n);
@@ -61,7 +36,8 @@ static dqp strict(altdiff_int n, altdiff_int m, altdiff_int p, altdiff_int activ
         d.nu[k] = k < active ? u : 0;
         d.s[k] = k < active ? 0 : u;
     }
-    qp_from_solution(&d);
+    dqp_from_solution(&d);
+    dqp_finish(&d);
     return d;
 }
 
@@ -208,7 +184,8 @@ START_TEST(test_rejected_keeps_admm_point)
         dqp d = strict(10, 1, 20, 5, 0, 900 + seed);
         d.nu[4] = 1e-3; /* weakly active rows: hard to guess */
         d.s[5] = 1e-3;
-        qp_from_solution(&d);
+        dqp_from_solution(&d);
+        dqp_finish(&d);
         double *x0 = zeros(10), *x1 = zeros(10);
         altdiff_info i0, i1;
         altdiff_free(solve_at(&d, 1e-2, 0, x0, &i0));

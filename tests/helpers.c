@@ -306,3 +306,33 @@ void element_vectors(const dqp *d, altdiff_int B, uint64_t seed, double *Q, doub
         for (altdiff_int k = 0; k < d->p; k++) Hv[e * d->p + k] = d->h[k] + 0.2 * rng_unif(&r);
     }
 }
+
+/* y -= M'x (M: r x c) */
+static void matvec_t_sub(const double *M, altdiff_int r, altdiff_int c, const double *x,
+                         double *y)
+{
+    for (altdiff_int j = 0; j < c; j++)
+        for (altdiff_int i = 0; i < r; i++) y[j] -= M[i + j * r] * x[i];
+}
+
+void dqp_from_solution(dqp *d)
+{
+    altdiff_int n = d->n, m = d->m, p = d->p;
+    matvec(d->P, n, n, d->x, d->q);
+    for (altdiff_int j = 0; j < n; j++) d->q[j] = -d->q[j]; /* q = -P x       */
+    matvec_t_sub(d->A, m, n, d->lam, d->q);                 /*     - A'lam    */
+    matvec_t_sub(d->G, p, n, d->nu, d->q);                  /*     - G'nu     */
+    matvec(d->A, m, n, d->x, d->b);                         /* b = A x        */
+    matvec(d->G, p, n, d->x, d->h);
+    for (altdiff_int k = 0; k < p; k++) d->h[k] += d->s[k];  /* h = G x + s    */
+}
+
+void random_spd(rng *r, altdiff_int n, double shift, double *P)
+{
+    double *M = zeros(n * n);
+    randn(r, M, n * n);
+    for (altdiff_int i = 0; i < n; i++)
+        for (altdiff_int j = 0; j < n; j++)
+            P[i + j * n] = dot(M + i * n, M + j * n, n) / (double)n + (i == j ? shift : 0.0);
+    free(M);
+}

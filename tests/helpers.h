@@ -61,6 +61,11 @@ typedef struct {
 dqp dqp_alloc(altdiff_int n, altdiff_int m, altdiff_int p);
 void dqp_finish(dqp *d);
 void dqp_free(dqp *d);
+/* q = -P x - A'lam - G'nu, b = A x, h = G x + s from d's x, lam, nu, s:
+ * (x, lam, nu) solves the QP (call dqp_finish after) */
+void dqp_from_solution(dqp *d);
+/* P (n x n, full) = M'M / n + shift I with M ~ N(0, 1) drawn from r */
+void random_spd(rng *r, altdiff_int n, double shift, double *P);
 /* B per-element vectors of a batch test: q, b, h of d perturbed (seeded),
  * element-major Q (n x B), Bv (m x B), Hv (p x B) */
 void element_vectors(const dqp *d, altdiff_int B, uint64_t seed, double *Q, double *Bv, double *Hv);
