@@ -19,26 +19,10 @@ static char tmp[128];
 
 /* Run the tool with args (a shell word list); stdout/stderr go to files in
  * tmp; returns the exit status */
-static int run(const char *args)
-{
-    char cmd[8192];
-    snprintf(cmd, sizeof(cmd), "%s %s >%s/stdout 2>%s/stderr", AD_ALTDIFF_EXE, args, tmp, tmp);
-    int rc = system(cmd);
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
+static int run(const char *args) { return run_tool(AD_ALTDIFF_EXE, tmp, args); }
 
 /* 1 if file tmp/name contains text */
-static int output_has(const char *name, const char *text)
-{
-    char path[1024], buf[8192];
-    snprintf(path, sizeof(path), "%s/%s", tmp, name);
-    FILE *f = fopen(path, "r");
-    if (!f) return 0;
-    size_t len = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[len] = 0;
-    return strstr(buf, text) != NULL;
-}
+static int output_has(const char *name, const char *text) { return file_has(tmp, name, text); }
 
 static int exists(const char *dir, const char *name)
 {

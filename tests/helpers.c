@@ -1,6 +1,10 @@
 #include "helpers.h"
 
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -335,4 +339,24 @@ void random_spd(rng *r, altdiff_int n, double shift, double *P)
         for (altdiff_int j = 0; j < n; j++)
             P[i + j * n] = dot(M + i * n, M + j * n, n) / (double)n + (i == j ? shift : 0.0);
     free(M);
+}
+
+int run_tool(const char *exe, const char *dir, const char *args)
+{
+    char cmd[8192];
+    snprintf(cmd, sizeof(cmd), "%s %s >%s/stdout 2>%s/stderr", exe, args, dir, dir);
+    int rc = system(cmd);
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+int file_has(const char *dir, const char *name, const char *text)
+{
+    char path[1024], buf[8192];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    size_t len = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[len] = 0;
+    return strstr(buf, text) != NULL;
 }

@@ -61,6 +61,11 @@ typedef struct {
 dqp dqp_alloc(altdiff_int n, altdiff_int m, altdiff_int p);
 void dqp_finish(dqp *d);
 void dqp_free(dqp *d);
+/* Run exe with args (a shell word list), stdout and stderr into dir/stdout
+ * and dir/stderr; the exit status (-1: it did not exit) */
+int run_tool(const char *exe, const char *dir, const char *args);
+/* 1 if the file dir/name (its first 8 KB) contains text */
+int file_has(const char *dir, const char *name, const char *text);
 /* q = -P x - A'lam - G'nu, b = A x, h = G x + s from d's x, lam, nu, s:
  * (x, lam, nu) solves the QP (call dqp_finish after) */
 void dqp_from_solution(dqp *d);
