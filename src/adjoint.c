@@ -201,11 +201,16 @@ int ad_adjoint_vjp(ad_model *md, ad_state *st, const altdiff_deriv_settings *ds,
 /* ---- unrolled reverse mode ------------------------------------------------------ */
 
 /* Through the K recorded sweeps z_k = T_k(z_{k-1}, theta) (z_0 held fixed):
- *   u_K = E'w,  u_{k-1} = Phi_k' u_k,  dL/dtheta = sum_k Psi_k' u_k. */
+ *   u_K = E'w,  u_{k-1} = Phi_k' u_k,  dL/dtheta = sum_k Psi_k' u_k.
+ * When the solution is the last Newton point x~_K rather than the relaxed
+ * x_K (smooth objectives), L = w'x~_K = w'(x_K - (1 - alpha) x_{K-1}) / alpha:
+ * the seed is w / alpha at x_K and -(1 - alpha) w / alpha at x_{K-1}. */
 int ad_unroll_vjp(ad_model *md, ad_state *st, const double *wt, double *gq, double *gb, double *gh,
                   altdiff_deriv_info *info)
 {
     altdiff_int n = md->n, m = md->m, p = md->p;
+    int newton = md->xu->check_newton_point;
+    double alpha = md->set.alpha;
     double *acc = ad_calloc((size_t)(n + m + p), sizeof(double));
     adjoint a = {md, st,    n,    m,    p,    n + 2 * p + m, NULL, NULL, NULL, NULL,
                  NULL, NULL, NULL, NULL, NULL, NULL,          NULL};
@@ -216,7 +221,7 @@ int ad_unroll_vjp(ad_model *md, ad_state *st, const double *wt, double *gq, doub
         a.bbar = gb;
         a.hbar = gh;
         ad_fill(u, 0, a.N);
-        ad_copy(u, wt, n); /* u_K = E'w */
+        ad_axpy(u, newton ? 1 / alpha : 1, wt, n); /* u_K = E'w (/ alpha) */
     }
     for (altdiff_int k = st->mask_iters - 1; k >= 0 && status == ALTDIFF_OK; k--) {
         a.mask = st->masks + k * st->mask_row;
@@ -229,6 +234,7 @@ int ad_unroll_vjp(ad_model *md, ad_state *st, const double *wt, double *gq, doub
         double *t = u;
         u = v;
         v = t;
+        if (newton && k == st->mask_iters - 1) ad_axpy(u, -(1 - alpha) / alpha, wt, n);
     }
     if (status == ALTDIFF_OK) {
         ad_copy(gq, acc, n);

@@ -273,6 +273,13 @@ static int check_outcome(ad_model *md, ad_state *st, residuals *r, double t0)
     return ALTDIFF_UNSOLVED;
 }
 
+/* Progress for the acceleration's watch: the residuals in units of their
+ * tolerances */
+static double progress(const residuals *r)
+{
+    return fmax(fmax(r->r_prim / r->eps_prim, r->r_dual / r->eps_dual), r->gap / r->eps_gap);
+}
+
 /* Map an error of a refactorization during the solve to an outcome */
 static int refactor_outcome(int code)
 {
@@ -322,6 +329,7 @@ int ad_solve(ad_model *md, ad_state *st, ad_tangent *t, double *rel)
             if (set->verbose && (k % set->verbose_every < set->check_every || outcome))
                 log_line(md, st, k, &r);
             if (outcome != ALTDIFF_UNSOLVED) break;
+            ad_anderson_watch(&st->aa, progress(&r), k);
             int rc = adapt_rho(md, st, &r, k, &last);
             if (rc == ALTDIFF_ERR_NOMEM) code = rc;
             if (rc != ALTDIFF_OK) outcome = refactor_outcome(rc);
@@ -436,8 +444,10 @@ static altdiff_int batch_check(ad_model *md, ad_state *el, altdiff_int *act, alt
     for (altdiff_int j = 0; j < nact; j++) {
         ad_state *st = &el[act[j]];
         int outcome = check_outcome(md, st, &r[act[j]], t0);
-        if (outcome == ALTDIFF_UNSOLVED) act[kept++] = act[j];
-        else finish_info(md, st, outcome, k, &r[act[j]], t0);
+        if (outcome == ALTDIFF_UNSOLVED) {
+            ad_anderson_watch(&st->aa, progress(&r[act[j]]), k);
+            act[kept++] = act[j];
+        } else finish_info(md, st, outcome, k, &r[act[j]], t0);
     }
     return kept;
 }

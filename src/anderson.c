@@ -84,12 +84,36 @@ void ad_anderson_start(ad_anderson *a, int active)
 {
     ad_anderson_reset(a);
     a->active = active && a->mem > 0;
+    a->paused = 0;
+    a->best = INFINITY;
+    a->best_at = 0;
+}
+
+/* Without a fixed point (an infeasible problem) the extrapolations can
+ * settle into a cycle, where the plain sweeps would drift by the constant
+ * step the infeasibility tests look for; on a hard problem the plain sweeps
+ * may also do better than the extrapolations. Neither is known in advance:
+ * the mode that stopped making progress gives way to the other. */
+int ad_anderson_watch(ad_anderson *a, double measure, long k)
+{
+    if (!a->active) return 0;
+    if (measure < AD_AA_GAIN * a->best) {
+        a->best = measure;
+        a->best_at = k;
+        return 0;
+    }
+    if (k - a->best_at < AD_AA_STALL) return 0;
+    ad_anderson_reset(a);
+    a->paused = !a->paused;
+    a->best = measure;
+    a->best_at = k;
+    return 1;
 }
 
 /* Before a sweep: z (dim) is the point it starts from */
 void ad_anderson_begin(ad_anderson *a, const double *z)
 {
-    if (!a->active) return;
+    if (!a->active || a->paused) return;
     ad_copy(a->z, z, a->dim);
     a->started = 1;
 }

@@ -23,6 +23,9 @@ typedef struct {
     int started;           /* z holds the start of the current sweep           */
     int have_prev;         /* f_prev, g_prev hold the previous sweep           */
     int extrapolated;      /* the current sweep started from an extrapolation  */
+    int paused;            /* plain sweeps for now (ad_anderson_watch)         */
+    double best;           /* the best progress measure of the current mode    */
+    long best_at;          /* the iteration it was reached (or the mode began) */
 } ad_anderson;
 
 #define AD_AA_PLAIN 0        /* f kept: the plain sweep                     */
@@ -36,5 +39,12 @@ void ad_anderson_start(ad_anderson *a, int active); /* a new solve             *
 void ad_anderson_reset(ad_anderson *a);             /* a new map (new rho)     */
 void ad_anderson_begin(ad_anderson *a, const double *z); /* z: the sweep's start */
 int ad_anderson_end(ad_anderson *a, double *f);     /* f = T(z) -> next point  */
+/* At a check of iteration k, a measure of progress (smaller is better, e.g.
+ * the residuals in units of their tolerances): when the current mode has
+ * not reduced it by AD_AA_GAIN within AD_AA_STALL iterations, switch from
+ * extrapolation to plain sweeps or back (memory cleared). 1 if it switched. */
+int ad_anderson_watch(ad_anderson *a, double measure, long k);
+#define AD_AA_STALL 200
+#define AD_AA_GAIN 0.9
 
 #endif /* AD_ANDERSON_H */

@@ -31,6 +31,8 @@ struct altdiff_batch {
                               matrices) or NULL: it is on the shared model   */
     unsigned char *stale;  /* B: its own H is not factored (not positive
                               definite): its next solve refactors it first  */
+    unsigned char *restart; /* B: its last solve failed: the next one starts it
+                              from clean iterates, whatever was set between */
     ad_state *gather;      /* B: the shared-model elements' states gathered
                               for the block solve (struct copies)           */
     int threads;           /* threads for the own-model elements, 0 = cores */
@@ -54,10 +56,11 @@ static int batch_alloc(altdiff_batch *bt, const altdiff_problem *prob)
     bw->res = ad_calloc((size_t)B, sizeof(residuals_t));
     bt->own = ad_calloc((size_t)B, sizeof(ad_model *));
     bt->stale = ad_calloc((size_t)B, 1);
+    bt->restart = ad_calloc((size_t)B, 1);
     bt->gather = ad_malloc((size_t)B, sizeof(ad_state));
     bt->threads = 1;
     if (!bt->el || !bw->X || !bw->WA || !bw->WG || !bw->act || !bw->res || !bt->own ||
-        !bt->stale || !bt->gather)
+        !bt->stale || !bt->restart || !bt->gather)
         return ALTDIFF_ERR_NOMEM;
     for (altdiff_int e = 0; e < B; e++) {
         int status = ad_state_alloc(&bt->model, &bt->el[e]);
@@ -147,7 +150,7 @@ void altdiff_batch_free(altdiff_batch *bt)
     ad_solve_work_free(&bt->bw.ws, &bt->model.F.cm);
     ad_model_free(&bt->model);
     void *arrays[] = {bt->el, bt->bw.X, bt->bw.WA, bt->bw.WG, bt->bw.act, bt->bw.res,
-                      bt->own, bt->stale, bt->gather};
+                      bt->own, bt->stale, bt->restart, bt->gather};
     for (size_t k = 0; k < sizeof(arrays) / sizeof(arrays[0]); k++) ad_free(arrays[k]);
     ad_free(bt);
 }
@@ -443,11 +446,13 @@ static int element_failed(const ad_model *md, const ad_state *st)
            !ad_all_finite(st->s, md->p) || !ad_all_finite(st->nu, md->p);
 }
 
-/* Iterates of a failed element (a numerical error, NaN or Inf) start again
- * from 0 */
-static void clean_iterates(const ad_model *md, ad_state *st)
+/* Iterates of an element whose last solve failed (a numerical error, NaN
+ * or Inf; its vectors may have been set since) start again from 0 */
+static void clean_iterates(altdiff_batch *bt, altdiff_int e)
 {
-    if (!element_failed(md, st)) return;
+    const ad_model *md = model_of(bt, e);
+    ad_state *st = &bt->el[e];
+    if (!bt->restart[e] && !element_failed(md, st)) return;
     ad_fill(st->x, 0, md->n);
     ad_fill(st->lam, 0, md->m);
     ad_fill(st->s, 0, md->p);
@@ -510,7 +515,7 @@ static int own_solve(altdiff_batch *bt, altdiff_int e, void *arg)
     ad_model *md = bt->own[e];
     ad_state *st = &bt->el[e];
     md->msg[0] = 0;
-    if (bt->stale[e] || element_failed(md, st) || !isfinite(md->F.rho)) {
+    if (bt->stale[e] || bt->restart[e] || element_failed(md, st) || !isfinite(md->F.rho)) {
         int status = ad_factor_refactor(&md->F, md->set.rho, md->set.sigma);
         bt->stale[e] = status != ALTDIFF_OK;
         if (status != ALTDIFF_OK) {
@@ -529,8 +534,9 @@ int altdiff_batch_solve(altdiff_batch *bt)
     if (!bt) return ALTDIFF_ERR_INVALID;
     ad_model *md = &bt->model;
     int failed = !isfinite(md->F.rho); /* a rho made of NaN residuals */
-    for (altdiff_int e = 0; e < bt->B; e++) failed |= !bt->own[e] && element_failed(md, &bt->el[e]);
-    for (altdiff_int e = 0; e < bt->B; e++) clean_iterates(model_of(bt, e), &bt->el[e]);
+    for (altdiff_int e = 0; e < bt->B; e++)
+        failed |= !bt->own[e] && (bt->restart[e] || element_failed(md, &bt->el[e]));
+    for (altdiff_int e = 0; e < bt->B; e++) clean_iterates(bt, e);
     md->msg[0] = 0;
     /* after a failure: H again at the settings' rho (the shared factor may
      * hold the rho of NaN residuals) */
@@ -551,7 +557,10 @@ int altdiff_batch_solve(altdiff_batch *bt)
                     "solve starts it from clean iterates", (long long)e,
                     altdiff_status_string(bt->el[e].info.status), (long long)bt->el[e].info.iter);
     }
-    for (altdiff_int e = 0; e < bt->B; e++) ad_state_info_setup(model_of(bt, e), &bt->el[e]);
+    for (altdiff_int e = 0; e < bt->B; e++) {
+        bt->restart[e] = (unsigned char)element_failed(model_of(bt, e), &bt->el[e]);
+        ad_state_info_setup(model_of(bt, e), &bt->el[e]);
+    }
     return status;
 }
 

@@ -17,7 +17,7 @@
  * while the primal infeasibility test no longer fires on an infeasible
  * equality row and the unrolled mode on smooth objectives loses accuracy
  * (tests/check_api.c, check_smooth.c): to be resolved before it is on. */
-#define AD_EQ_WEIGHT 1.0
+#define AD_EQ_WEIGHT 1000.0
 
 /* Dense rows of S kept out of the factor (lowrank.c), by the Woodbury
  * identity: H = Hs + rho U U', U (n x k) the dense rows as columns,
