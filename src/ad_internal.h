@@ -116,6 +116,11 @@ struct ad_state_s {
      * (k * mask_row + i / 8, i % 8); mask_iters iterations held */
     unsigned char *masks;
     altdiff_int mask_row, mask_iters, mask_cap;
+    /* polishing during the iterations (polish.c): the active-set guess of
+     * the last check (p), the sweeps' worth of work since the last try */
+    unsigned char *polish_J;
+    int polish_seen;       /* polish_J holds the guess of a check            */
+    double polish_credit;
 };
 
 /* The public workspace: one model and one solve state. */
@@ -316,13 +321,22 @@ void ad_info_residuals(ad_state *st, const residuals_t *r);
  * record; cheap enough), solve the equality-constrained QP on the active
  * set J = { nu_k > s_k } with the KKT machinery of kkt.c and keep the
  * polished point when it passes the stopping test at least as well as r.
- * Sets info.polish, t_polish (and status, residuals when accepted).
+ * Sets info.polish, t_polish (and status, residuals when accepted); a
+ * solve polished during its iterations (ad_polish_early) is left as it is.
  * Returns ALTDIFF_OK or ALTDIFF_ERR_NOMEM (a failed factorization or solve
  * is a rejection); the iterates are the ADMM ones unless accepted. */
-int ad_polish(ad_model *md, ad_state *st, const residuals_t *r);
-/* The polish itself, whatever the settings and status: *outcome 1 accepted,
- * -1 rejected (iterates unchanged) */
-int ad_polish_try(ad_model *md, ad_state *st, const residuals_t *r, int *outcome);
+int ad_polish(ad_model *md, ad_state *st, residuals_t *r);
+/* The polish itself, whatever the settings and status (r: the figures of
+ * the point it starts from, the polished point's when accepted): *outcome
+ * 1 accepted, -1 rejected (iterates unchanged); *rounds KKT solves made */
+int ad_polish_try(ad_model *md, ad_state *st, residuals_t *r, int *outcome, int *rounds);
+/* At a check that did not stop the iterations (r its figures): when the
+ * active-set guess is the one of the previous check and the work since the
+ * last try pays for a polish, try it; *done = 1 when the polished point was
+ * accepted (status SOLVED, r its figures): the iterations end there. */
+int ad_polish_early(ad_model *md, ad_state *st, residuals_t *r, altdiff_int k, int *done);
+/* A new solve: no guess yet, no credit */
+void ad_polish_start(const ad_model *md, ad_state *st);
 
 /* smooth.c: non-quadratic objectives (see altdiff.h). Points x~ are scaled;
  * these return ALTDIFF_OK or an error code (AD_ERR_DOMAIN: x~ outside the

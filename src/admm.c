@@ -280,6 +280,16 @@ static double progress(const residuals *r)
     return fmax(fmax(r->r_prim / r->eps_prim, r->r_dual / r->eps_dual), r->gap / r->eps_gap);
 }
 
+/* A polish during the iterations (polish.c): ALTDIFF_SOLVED when it ends
+ * them, else ALTDIFF_UNSOLVED (*code: out of memory) */
+static int polish_early(ad_model *md, ad_state *st, residuals *r, altdiff_int k, int *code)
+{
+    int done = 0;
+    *code = ad_polish_early(md, st, r, k, &done);
+    if (*code != ALTDIFF_OK) return ALTDIFF_NUMERICAL_ERROR;
+    return done ? ALTDIFF_SOLVED : ALTDIFF_UNSOLVED;
+}
+
 /* Map an error of a refactorization during the solve to an outcome */
 static int refactor_outcome(int code)
 {
@@ -309,8 +319,7 @@ int ad_solve(ad_model *md, ad_state *st, ad_tangent *t, double *rel)
     residuals r = {0};
     st->info.rho_updates = st->info.newton_steps = st->info.hess_updates = 0;
     st->info.aa_steps = st->info.aa_rejected = 0;
-    st->info.polish = 0;
-    st->info.t_polish = 0;
+    ad_polish_start(md, st);
     ad_anderson_start(&st->aa, !t); /* the tangents follow the plain map */
     if (md->xu->start) md->xu->start(md);
     st->mask_iters = 0;
@@ -329,6 +338,7 @@ int ad_solve(ad_model *md, ad_state *st, ad_tangent *t, double *rel)
             if (set->verbose && (k % set->verbose_every < set->check_every || outcome))
                 log_line(md, st, k, &r);
             if (outcome != ALTDIFF_UNSOLVED) break;
+            if (!t && (outcome = polish_early(md, st, &r, k, &code)) != ALTDIFF_UNSOLVED) break;
             ad_anderson_watch(&st->aa, progress(&r), k);
             int rc = adapt_rho(md, st, &r, k, &last);
             if (rc == ALTDIFF_ERR_NOMEM) code = rc;

@@ -158,8 +158,9 @@ int ad_state_alloc(const ad_model *md, ad_state *st)
     }
     st->wn2 = ad_calloc((size_t)(n + m + p), sizeof(double));
     st->aa_z = ad_calloc((size_t)(m + p > 0 ? m + p : 1), sizeof(double));
+    st->polish_J = ad_calloc((size_t)(p > 0 ? p : 1), 1);
     st->info.rho = md->F.rho;
-    if (!ok || !st->wn2 || !st->aa_z) return ALTDIFF_ERR_NOMEM;
+    if (!ok || !st->wn2 || !st->aa_z || !st->polish_J) return ALTDIFF_ERR_NOMEM;
     return md->set.record ? ALTDIFF_OK : ad_anderson_alloc(&st->aa, md->set.anderson, m + p);
 }
 
@@ -180,7 +181,7 @@ void ad_state_free(ad_state *st)
     void *arrays[] = {st->q, st->b, st->h, st->q0, st->b0, st->h0, st->x, st->s, st->lam,
                       st->nu, st->x_prev, st->lam_prev, st->nu_prev, st->rhs, st->xt,
                       st->Ax, st->Gx, st->wn, st->wn2, st->cert_x, st->cert_lam,
-                      st->cert_nu, st->masks, st->aa_z};
+                      st->cert_nu, st->masks, st->aa_z, st->polish_J};
     for (size_t k = 0; k < sizeof(arrays) / sizeof(arrays[0]); k++) ad_free(arrays[k]);
 }
 

@@ -28,9 +28,11 @@
 #include "ad_internal.h"
 
 #define AD_POLISH_NEAR 100      /* MAX_ITER with score <= this is polished too */
+#define AD_POLISH_EARLY 1e4     /* tried during the iterations at score <= this */
 #define AD_POLISH_SOLVES 30     /* solves of one polish, counted as sweeps     */
 #define AD_POLISH_FREE_FLOPS 1e7 /* a predicted cost below this is always paid */
 #define AD_POLISH_NEG 1e-12     /* nu_k >= -tol max(|lam|, |nu|): rounding, 0  */
+#define AD_POLISH_ROUNDS 8      /* guesses of one polish at most (new_guess)    */
 
 /* The arrays of one polish: the polished point in original units, the
  * right-hand side, the ADMM iterates (scaled) to restore, the guess J */
@@ -61,7 +63,21 @@ static double score(const residuals_t *r)
 }
 
 /* Predicted cost of a polish in ADMM sweeps (the cost model of costmodel.c
- * and factor.c), against the solve's own work:
+ * and factor.c) */
+static int polish_cost(const ad_model *md, const ad_state *st, double *cost)
+{
+    double sweep = ad_sweep_flops(&md->F, md->P, md->A, md->G);
+    if (md->F.lr.k == 0 && md->F.sigma > 0) {
+        *cost = ad_kkt_al_flops(md, AD_POLISH_SOLVES) / sweep;
+        return ALTDIFF_OK;
+    }
+    double fl = 0, lnz = 0;
+    int status = ad_kkt_estimate(md, st, &fl, &lnz);
+    *cost = (fl + AD_POLISH_SOLVES * 4 * lnz) / sweep;
+    return status;
+}
+
+/* Whether a polish pays against the solve's own work:
  *     polish = kkt.c's augmented-Lagrangian route (two factorizations of H's
  *              size, AD_POLISH_SOLVES solves and the assembly of M), or, for
  *              the LDL' route (dense rows split off, or sigma = 0), (CHOLMOD's
@@ -73,17 +89,17 @@ static int polish_cheap(const ad_model *md, const ad_state *st, int *cheap)
 {
     double factor = ad_factor_cost_in_sweeps(&md->F, md->P, md->A, md->G);
     double sweep = ad_sweep_flops(&md->F, md->P, md->A, md->G), cost;
-    if (md->F.lr.k == 0 && md->F.sigma > 0) {
-        cost = ad_kkt_al_flops(md, AD_POLISH_SOLVES) / sweep;
-    } else {
-        double fl = 0, lnz = 0;
-        int status = ad_kkt_estimate(md, st, &fl, &lnz);
-        if (status != ALTDIFF_OK) return status;
-        cost = (fl + AD_POLISH_SOLVES * 4 * lnz) / sweep;
-    }
+    int status = polish_cost(md, st, &cost);
+    if (status != ALTDIFF_OK) return status;
     double work = (double)st->info.iter + (double)st->info.rho_updates * factor;
     *cheap = cost <= work || cost * sweep <= AD_POLISH_FREE_FLOPS;
     return ALTDIFF_OK;
+}
+
+/* Polishing is on for this model: settings.polish, a QP without record */
+static int polish_on(const ad_model *md)
+{
+    return md->set.polish != 0 && !md->set.record && !ad_smooth(md);
 }
 
 /* Whether this solve is polished: settings.polish (2 always, 1 when cheap),
@@ -91,7 +107,7 @@ static int polish_cheap(const ad_model *md, const ad_state *st, int *cheap)
 static int polish_wanted(const ad_model *md, const ad_state *st, const residuals_t *r, int *want)
 {
     *want = 0;
-    if (md->set.polish == 0 || md->set.record || ad_smooth(md)) return ALTDIFF_OK;
+    if (!polish_on(md)) return ALTDIFF_OK;
     int status = st->info.status;
     if (status != ALTDIFF_SOLVED && !(status == ALTDIFF_MAX_ITER && score(r) <= AD_POLISH_NEAR))
         return ALTDIFF_OK;
@@ -131,17 +147,28 @@ static int work_alloc(const ad_model *md, polish_work *pw)
     return ALTDIFF_OK;
 }
 
-/* The ADMM iterates into the backup, and J = { k : nu_k > s_k } in original
- * units (nu = Eg nu~ / c, s = Eg^-1 s~), as kkt.c's active set */
+/* J = { k : nu_k > s_k } in original units (nu = Eg nu~ / c, s = Eg^-1 s~),
+ * as kkt.c's active set, into J (p); the number of rows that changed */
+static altdiff_int guess_active(const ad_model *md, const ad_state *st, unsigned char *J)
+{
+    altdiff_int m = md->m, changed = 0;
+    for (altdiff_int k = 0; k < md->p; k++) {
+        unsigned char in =
+            md->sc.cinv * md->sc.E[m + k] * st->nu[k] > md->sc.Einv[m + k] * st->s[k];
+        changed += in != J[k];
+        J[k] = in;
+    }
+    return changed;
+}
+
+/* The ADMM iterates into the backup, and the guess J */
 static void save_iterates(const ad_model *md, const ad_state *st, polish_work *pw)
 {
-    altdiff_int m = md->m;
     ad_copy(pw->bx, st->x, md->n);
-    ad_copy(pw->blam, st->lam, m);
+    ad_copy(pw->blam, st->lam, md->m);
     ad_copy(pw->bs, st->s, md->p);
     ad_copy(pw->bnu, st->nu, md->p);
-    for (altdiff_int k = 0; k < md->p; k++)
-        pw->inJ[k] = md->sc.cinv * md->sc.E[m + k] * st->nu[k] > md->sc.Einv[m + k] * st->s[k];
+    guess_active(md, st, pw->inJ);
 }
 
 static void restore_iterates(const ad_model *md, ad_state *st, const polish_work *pw)
@@ -165,15 +192,35 @@ static int kkt_point(const ad_model *md, const ad_state *st, polish_work *pw)
     return status;
 }
 
-/* nu_J >= 0: 1 if no multiplier is clearly negative (a wrong guess); the
- * rounding-level ones, >= -AD_POLISH_NEG max(|lam|, |nu|), become 0 */
-static int signs_ok(const ad_model *md, polish_work *pw)
+/* A new guess from the polished point, as an active-set step: rows of J
+ * whose multiplier came out clearly negative (below -AD_POLISH_NEG
+ * max(|lam|, |nu|)) leave J, rows off J that the point violates by more
+ * than eps (original units) join it. In the guess and in the iterates kkt.c
+ * reads J from (left: nu~ = 0, s~ = 1; joined: nu~ = 1, s~ = 0; the
+ * iterates are restored or replaced after the polish). The rows changed. */
+static altdiff_int new_guess(const ad_model *md, ad_state *st, polish_work *pw, double eps)
 {
-    double tol = AD_POLISH_NEG * fmax(ad_nrm_inf(pw->lam, md->m), ad_nrm_inf(pw->nu, md->p));
+    altdiff_int m = md->m, changed = 0;
+    double tol = AD_POLISH_NEG * fmax(ad_nrm_inf(pw->lam, m), ad_nrm_inf(pw->nu, md->p));
+    ad_scale_x(&md->sc, pw->x, st->xt);
+    ad_fill(st->Gx, 0, md->p);
+    ad_block_mul(&md->Gb, st->xt, st->Gx); /* G~ x~ */
     for (altdiff_int k = 0; k < md->p; k++) {
-        if (pw->nu[k] < -tol) return 0;
-        pw->nu[k] = fmax(pw->nu[k], 0);
+        int leave = pw->inJ[k] && pw->nu[k] < -tol;
+        int join = !pw->inJ[k] && md->sc.Einv[m + k] * (st->Gx[k] - st->h[k]) > eps;
+        if (!leave && !join) continue;
+        pw->inJ[k] = (unsigned char)join;
+        st->nu[k] = join;
+        st->s[k] = leave;
+        changed++;
     }
+    return changed;
+}
+
+/* The rounding-level negative multipliers become 0; 1 if the point is finite */
+static int clip_signs(const ad_model *md, polish_work *pw)
+{
+    for (altdiff_int k = 0; k < md->p; k++) pw->nu[k] = fmax(pw->nu[k], 0);
     return ad_all_finite(pw->x, md->n) && ad_all_finite(pw->lam, md->m);
 }
 
@@ -192,8 +239,9 @@ static void install(const ad_model *md, ad_state *st, const polish_work *pw)
 }
 
 /* Install the polished point and keep it when it passes the stopping test
- * with a score no larger than the ADMM point's (r_admm); else restore */
-static int judge(ad_model *md, ad_state *st, const polish_work *pw, const residuals_t *r_admm)
+ * with a score no larger than the ADMM point's (r_admm: then its figures);
+ * else restore */
+static int judge(ad_model *md, ad_state *st, const polish_work *pw, residuals_t *r_admm)
 {
     double obj = st->info.obj;
     residuals_t r = {0};
@@ -202,6 +250,7 @@ static int judge(ad_model *md, ad_state *st, const polish_work *pw, const residu
     if (ad_converged(&r) && score(&r) <= score(r_admm)) {
         ad_info_residuals(st, &r);
         st->info.status = ALTDIFF_SOLVED;
+        *r_admm = r;
         return 1;
     }
     restore_iterates(md, st, pw);
@@ -209,30 +258,80 @@ static int judge(ad_model *md, ad_state *st, const polish_work *pw, const residu
     return -1;
 }
 
-int ad_polish_try(ad_model *md, ad_state *st, const residuals_t *r, int *outcome)
+int ad_polish_try(ad_model *md, ad_state *st, residuals_t *r, int *outcome, int *rounds)
 {
     polish_work pw = {0};
     *outcome = -1;
-    int status = work_alloc(md, &pw);
-    if (status == ALTDIFF_OK) {
-        save_iterates(md, st, &pw);
+    *rounds = 0;
+    int status = work_alloc(md, &pw), saved = status == ALTDIFF_OK;
+    if (saved) save_iterates(md, st, &pw);
+    altdiff_int changed = md->p + 1;
+    while (status == ALTDIFF_OK && *rounds < AD_POLISH_ROUNDS) {
+        ++*rounds;
         status = kkt_point(md, st, &pw);
+        altdiff_int before = changed;
+        if (status == ALTDIFF_OK && (changed = new_guess(md, st, &pw, r->eps_prim)) > 0) {
+            if (changed > before) break; /* the guesses do not settle */
+            continue;
+        }
+        if (status == ALTDIFF_OK && clip_signs(md, &pw)) *outcome = judge(md, st, &pw, r);
+        break;
     }
-    if (status == ALTDIFF_OK && signs_ok(md, &pw)) *outcome = judge(md, st, &pw, r);
+    if (*outcome < 0 && saved) restore_iterates(md, st, &pw);
     work_free(&pw);
     return status == ALTDIFF_ERR_NOMEM ? status : ALTDIFF_OK; /* else: rejected */
 }
 
-int ad_polish(ad_model *md, ad_state *st, const residuals_t *r)
+int ad_polish(ad_model *md, ad_state *st, residuals_t *r)
 {
-    st->info.polish = 0;
-    st->info.t_polish = 0;
+    if (st->info.polish > 0) return ALTDIFF_OK; /* polished during the iterations */
     int want = 0, status = polish_wanted(md, st, r, &want);
     if (status != ALTDIFF_OK || !want) return status;
     double t0 = ad_time();
-    int outcome = -1;
-    status = ad_polish_try(md, st, r, &outcome);
+    int outcome = -1, rounds = 0;
+    status = ad_polish_try(md, st, r, &outcome, &rounds);
     st->info.polish = status == ALTDIFF_OK ? outcome : 0;
-    st->info.t_polish = ad_time() - t0;
+    st->info.t_polish += ad_time() - t0;
+    return status;
+}
+
+/* ---- polishing during the iterations -------------------------------------------- */
+
+void ad_polish_start(const ad_model *md, ad_state *st)
+{
+    (void)md;
+    st->info.polish = 0;
+    st->info.t_polish = 0;
+    st->polish_seen = 0;
+    st->polish_credit = 0;
+}
+
+/* The ADMM point often identifies the active set long before its residuals
+ * meet the tolerances: then a polish ends the solve. It is tried at a check
+ * when the guess J is the one of the previous check (the iterates have
+ * settled on it), the point is within AD_POLISH_EARLY of the tolerances,
+ * and the sweeps since the last try have cost at least a polish: the tries
+ * cost at most as much as the iterations they may save. */
+int ad_polish_early(ad_model *md, ad_state *st, residuals_t *r, altdiff_int k, int *done)
+{
+    *done = 0;
+    if (!polish_on(md) || md->p == 0) return ALTDIFF_OK;
+    st->polish_credit += (double)md->set.check_every;
+    int settled = guess_active(md, st, st->polish_J) == 0 && st->polish_seen;
+    st->polish_seen = 1;
+    if (!settled || score(r) > AD_POLISH_EARLY) return ALTDIFF_OK;
+    double cost = 0;
+    int status = polish_cost(md, st, &cost);
+    if (status != ALTDIFF_OK || cost > st->polish_credit) return status;
+    double t0 = ad_time();
+    int outcome = -1, rounds = 0;
+    status = ad_polish_try(md, st, r, &outcome, &rounds);
+    st->polish_credit -= cost * rounds; /* the tries never cost more than the sweeps */
+    st->info.t_polish += ad_time() - t0;
+    if (status == ALTDIFF_OK && outcome > 0) {
+        st->info.polish = 1;
+        st->info.iter = k;
+        *done = 1;
+    }
     return status;
 }
