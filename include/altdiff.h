@@ -96,7 +96,9 @@ typedef int64_t altdiff_int; /* same width as SuiteSparse_long */
 
 /* Settings: start from altdiff_settings_default() and change fields. */
 typedef struct {
-    double rho;            /* initial penalty rho > 0                          */
+    double rho;            /* initial penalty rho > 0 of the rows of G; the
+                              rows of A get 1000 rho (a dense row kept out of
+                              the factor: rho), doc/MATH.md 3.8               */
     double sigma;          /* proximal weight sigma >= 0 (makes H definite
                               for LPs and singular P; keeps the fixed point)   */
     double alpha;          /* over-relaxation, 0 < alpha < 2 (1 = plain)       */
@@ -125,11 +127,20 @@ typedef struct {
                               fixed point, so every derivative mode is
                               unchanged. Not used with record = 1, by
                               altdiff_solve_jvp, or for smooth objectives     */
-    int polish;            /* solution polishing after the iterations (below):
-                              0 off; 1 (default) when cheap: skipped when the
-                              predicted cost of the KKT factorization exceeds
-                              the work of the solve itself (a small system,
-                              below 1e7 flops, is always polished); 2 always */
+    int polish;            /* solution polishing of QPs (README, doc/MATH.md
+                              3.10): solve the equality-constrained QP on the
+                              active set guessed from the ADMM point (up to
+                              8 active-set guesses), keep it when it passes
+                              the stopping test at least as well. 0 off;
+                              1 (default): during the iterations once the
+                              guess is stable and the iterations since the
+                              last try paid for one (an accepted polish ends
+                              the solve), and after them when cheap: skipped
+                              when the predicted cost of the KKT
+                              factorization exceeds the work of the solve
+                              itself (a small system, below 1e7 flops, is
+                              always polished); 2: as 1, and after the
+                              iterations always                               */
 } altdiff_settings;
 
 /* Information about the last solve. Residuals are in the original

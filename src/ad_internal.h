@@ -121,6 +121,7 @@ struct ad_state_s {
     unsigned char *polish_J;
     int polish_seen;       /* polish_J holds the guess of a check            */
     double polish_credit;
+    double polish_cost;    /* predicted sweeps of one guess, < 0: not yet    */
 };
 
 /* The public workspace: one model and one solve state. */

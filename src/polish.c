@@ -304,6 +304,7 @@ void ad_polish_start(const ad_model *md, ad_state *st)
     st->info.t_polish = 0;
     st->polish_seen = 0;
     st->polish_credit = 0;
+    st->polish_cost = -1;
 }
 
 /* The ADMM point often identifies the active set long before its residuals
@@ -320,8 +321,8 @@ int ad_polish_early(ad_model *md, ad_state *st, residuals_t *r, altdiff_int k, i
     int settled = guess_active(md, st, st->polish_J) == 0 && st->polish_seen;
     st->polish_seen = 1;
     if (!settled || score(r) > AD_POLISH_EARLY) return ALTDIFF_OK;
-    double cost = 0;
-    int status = polish_cost(md, st, &cost);
+    int status = st->polish_cost < 0 ? polish_cost(md, st, &st->polish_cost) : ALTDIFF_OK;
+    double cost = st->polish_cost; /* predicted once a solve: the guesses differ little */
     if (status != ALTDIFF_OK || cost > st->polish_credit) return status;
     double t0 = ad_time();
     int outcome = -1, rounds = 0;
