@@ -87,25 +87,45 @@ void ad_anderson_start(ad_anderson *a, int active)
     a->paused = 0;
     a->best = INFINITY;
     a->best_at = 0;
+    a->stall = AD_AA_STALL;
+    a->trial_at = -1;
+    a->trial_ref = INFINITY;
 }
 
 /* Without a fixed point (an infeasible problem) the extrapolations can
  * settle into a cycle, where the plain sweeps would drift by the constant
  * step the infeasibility tests look for; on a hard problem the plain sweeps
  * may also do better than the extrapolations. Neither is known in advance:
- * the mode that stopped making progress gives way to the other. */
+ * when the extrapolations make no progress (no gain of AD_AA_GAIN within
+ * stall iterations), plain sweeps get a trial of AD_AA_TRIAL iterations.
+ * They stay if they made that gain in it (until they stall in turn);
+ * else the extrapolations come back and the next trial waits twice as
+ * long, so trials cost a small share of a slow solve. */
 int ad_anderson_watch(ad_anderson *a, double measure, long k)
 {
     if (!a->active) return 0;
+    if (a->trial_at >= 0) { /* plain sweeps on trial */
+        if (k - a->trial_at < AD_AA_TRIAL) return 0;
+        int kept = measure < AD_AA_GAIN * a->trial_ref;
+        a->trial_at = -1;
+        a->best = measure;
+        a->best_at = k;
+        if (kept) return 0;
+        a->paused = 0;
+        a->stall *= 2;
+        ad_anderson_reset(a);
+        return 1;
+    }
     if (measure < AD_AA_GAIN * a->best) {
         a->best = measure;
         a->best_at = k;
         return 0;
     }
-    if (k - a->best_at < AD_AA_STALL) return 0;
+    if (k - a->best_at < a->stall) return 0;
     ad_anderson_reset(a);
     a->paused = !a->paused;
-    a->best = measure;
+    a->trial_at = a->paused ? k : -1;
+    a->trial_ref = a->best = measure;
     a->best_at = k;
     return 1;
 }

@@ -26,6 +26,9 @@ typedef struct {
     int paused;            /* plain sweeps for now (ad_anderson_watch)         */
     double best;           /* the best progress measure of the current mode    */
     long best_at;          /* the iteration it was reached (or the mode began) */
+    long stall;            /* iterations without gain before a switch          */
+    long trial_at;         /* plain sweeps on trial since, or -1               */
+    double trial_ref;      /* the measure when the trial began                 */
 } ad_anderson;
 
 #define AD_AA_PLAIN 0        /* f kept: the plain sweep                     */
@@ -40,11 +43,13 @@ void ad_anderson_reset(ad_anderson *a);             /* a new map (new rho)     *
 void ad_anderson_begin(ad_anderson *a, const double *z); /* z: the sweep's start */
 int ad_anderson_end(ad_anderson *a, double *f);     /* f = T(z) -> next point  */
 /* At a check of iteration k, a measure of progress (smaller is better, e.g.
- * the residuals in units of their tolerances): when the current mode has
- * not reduced it by AD_AA_GAIN within AD_AA_STALL iterations, switch from
- * extrapolation to plain sweeps or back (memory cleared). 1 if it switched. */
+ * the residuals in units of their tolerances): when the extrapolations have
+ * not reduced it by AD_AA_GAIN within AD_AA_STALL iterations (doubled after
+ * each failed trial), plain sweeps get a trial of AD_AA_TRIAL iterations,
+ * and stay if they did that well (anderson.c). 1 if it switched. */
 int ad_anderson_watch(ad_anderson *a, double measure, long k);
 #define AD_AA_STALL 200
+#define AD_AA_TRIAL 50
 #define AD_AA_GAIN 0.9
 
 #endif /* AD_ANDERSON_H */

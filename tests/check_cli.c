@@ -92,6 +92,7 @@ START_TEST(test_solve_writes_solution)
     snprintf(args, sizeof(args), "solve %s --out %s/out --eps 1e-9", EQ_BOX, tmp);
     ck_assert_int_eq(run(args), 0);
     ck_assert(output_has("stdout", "status: solved"));
+    ck_assert(output_has("stdout", "check: passed")); /* the tool's own KKT check */
     ck_assert(output_has("stdout", "iterations:"));
     ck_assert(output_has("stdout", "time: read"));
     char out[512];

@@ -3,11 +3,14 @@
  * of a solve) and built so that the old tests' scales would have hidden the
  * error: cancelling multipliers, a residual widening its own tolerance, a
  * duality gap with small residuals; and every solved point of a few solves
- * passes an independent KKT check in original units. */
+ * passes an independent KKT check in original units, the library's test's
+ * and the command-line tool's own (src/cli/kktcheck.c), which also rejects
+ * wrong points whatever the storage of P. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "helpers.h"
 
 /* A dense QP with the given rows (P = I on n = 2) */
@@ -97,6 +100,36 @@ START_TEST(test_duality_gap)
 }
 END_TEST
 
+/* The tool's check (kktcheck.c) passes the solved point (x, lam, nu) of w
+ * with P stored as its upper triangle and as the full matrix, and fails it
+ * moved by 1e-3 in x or with a multiplier's sign flipped */
+static void cli_check_point(dqp *d, altdiff_work *w, double *x, double *lam, double *nu)
+{
+    altdiff_int n = d->n, p = d->p;
+    const altdiff_info *info = altdiff_get_info(w);
+    double *s = zeros(p);
+    char why[160];
+    ck_assert_int_eq(altdiff_get_solution(w, NULL, s, NULL, NULL), ALTDIFF_OK);
+    owned_csc full = csc_from_dense(d->P, n, n);
+    altdiff_problem pf = d->prob;
+    pf.P = csc_view(&full);
+    const altdiff_problem *probs[2] = {&d->prob, &pf};
+    for (int k = 0; k < 2; k++) {
+        int ok = cli_kkt_check(probs[k], x, s, lam, nu, info, 1e20, why, sizeof(why));
+        ck_assert_msg(ok == 1, "P %s: %s", k ? "full" : "upper", why);
+    }
+    x[0] += 1e-3;
+    ck_assert_int_eq(cli_kkt_check(&pf, x, s, lam, nu, info, 1e20, why, sizeof(why)), 0);
+    ck_assert_msg(strstr(why, "residual") || strstr(why, "gap"), "%s", why);
+    x[0] -= 1e-3;
+    altdiff_int k = 0;
+    while (k + 1 < p && nu[k] == 0) k++;
+    nu[k] = -1 - nu[k];
+    ck_assert_int_eq(cli_kkt_check(&pf, x, s, lam, nu, info, 1e20, why, sizeof(why)), 0);
+    free_csc(&full);
+    free(s);
+}
+
 /* Every SOLVED point of random solves passes an independent KKT check in
  * original units (helpers.c: residuals and complementarity) */
 START_TEST(test_solved_is_kkt)
@@ -129,6 +162,7 @@ START_TEST(test_solved_is_kkt)
             ck_assert_msg(kkt[0] <= tol && kkt[1] <= tol && kkt[2] <= tol && kkt[3] == 0,
                           "seed %lu: KKT residuals %g %g %g %g", (unsigned long)seed, kkt[0],
                           kkt[1], kkt[2], kkt[3]);
+            cli_check_point(&d, w, x, lam, nu);
             free(x), free(lam), free(nu);
         }
         altdiff_free(w);

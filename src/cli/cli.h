@@ -37,6 +37,14 @@ typedef struct {
     double grad_eps;   /* --grad-eps, or 0 for --eps                    */
 } solve_args;
 
+/* kktcheck.c: 1 if the solution (x, s, lam, nu over the rows as given)
+ * of the QP pr is a KKT point to the tolerances of info (original units,
+ * the tool's own products; rows with h_i >= infinity are no constraints),
+ * 0 if not (why says which test failed), -1 out of memory */
+int cli_kkt_check(const altdiff_problem *pr, const double *x, const double *s,
+                  const double *lam, const double *nu, const altdiff_info *info,
+                  double infinity, char *why, size_t len);
+
 /* The name of derivative mode ALTDIFF_MODE_* (0 .. 4) */
 const char *cli_mode_name(int mode);
 

@@ -130,8 +130,12 @@ static void usage(FILE *f)
             "                 or kkt), shown on the 'backward:' line\n"
             "  --grad-eps E   derivative tolerance (default: the value of --eps)\n"
             "  The summary adds a line 'backward:' with mode, time, iterations, residual.\n\n"
+            "  A solved QP's point is checked by the tool on its own (residuals, gap and\n"
+            "  signs against twice the tolerances, in original units): the summary line\n"
+            "  'check: passed', or 'check: FAILED: why' and exit status 1, nothing written.\n\n"
             "exit status: 0 solved, 1 not solved (infeasible, unbounded, limit, numerical\n"
-            "  error, derivative not converged; the reason is on stderr), 2 usage error,\n"
+            "  error, failed check, derivative not converged; the reason is on stderr),\n"
+            "  2 usage error,\n"
             "  3 bad input (unreadable, malformed or inconsistent files), 4 output error\n"
             "  (nothing written), 5 out of memory (anywhere, including a memory limit\n"
             "  such as ulimit -v too small for the BLAS work buffer)\n\n",
@@ -521,6 +525,25 @@ static int setup_work(altdiff_work **w, const altdiff_problem *prob, const doubl
     return altdiff_setup_objective_err(w, prob, &f, &a->set, err, errlen);
 }
 
+/* The independent KKT check of a solved QP (kktcheck.c): printed as the
+ * summary's "check:" line; EXIT_UNSOLVED when it fails */
+static int verify(altdiff_work *w, const altdiff_problem *prob, const solve_args *a)
+{
+    altdiff_int n = prob->n, m = prob->m, p = prob->p;
+    double *x = alloc_vec(n), *s = alloc_vec(p), *lam = alloc_vec(m), *nu = alloc_vec(p);
+    char why[160] = "out of memory";
+    int ok = -1;
+    if (x && s && lam && nu && altdiff_get_solution(w, x, s, lam, nu) == ALTDIFF_OK)
+        ok = cli_kkt_check(prob, x, s, lam, nu, altdiff_get_info(w), a->set.infinity, why,
+                           sizeof(why));
+    free(x), free(s), free(lam), free(nu);
+    printf("check: %s%s%s\n", ok > 0 ? "passed" : "FAILED", ok > 0 ? "" : ": ", ok > 0 ? "" : why);
+    if (ok > 0) return EXIT_SOLVED;
+    fprintf(stderr, "altdiff: %s: the solver's point fails the independent KKT check: %s\n",
+            a->dir, why);
+    return ok < 0 ? EXIT_NOMEM : EXIT_UNSOLVED;
+}
+
 /* Solve and write; the exit status */
 static int solve_and_report(const altdiff_problem *prob, const double *y, const solve_args *a,
                             double t_read, double c0)
@@ -541,6 +564,9 @@ static int solve_and_report(const altdiff_problem *prob, const double *y, const 
         fprintf(stderr, "altdiff: %s: not solved: %s\n", a->dir,
                 rc != ALTDIFF_OK ? altdiff_error_string(rc) : altdiff_status_string(info->status));
         status = exit_for(rc, EXIT_UNSOLVED);
+    } else if (a->objective == ALTDIFF_OBJECTIVE_QUADRATIC &&
+               (status = verify(w, prob, a)) != EXIT_SOLVED) {
+        /* said by verify */
     } else if (a->out) {
         status = write_results(w, prob, a);
     }
