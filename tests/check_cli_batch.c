@@ -156,6 +156,7 @@ START_TEST(test_batch_equals_single)
     ck_assert_int_eq(run("solve %s/batch --out %s/out --eps 1e-9", tmp, tmp), 0);
     ck_assert(strstr(text_of("stdout"), "batch: 3 problems"));
     ck_assert(strstr(text_of("stdout"), "3 of 3 elements solved"));
+    ck_assert(strstr(text_of("stdout"), "check: passed (3 solved elements)"));
     ck_assert(strstr(text_of("stdout"), "iterations: min"));
     ck_assert(strstr(text_of("stdout"), "q per element, h shared"));
     double *x = dense("out/x.mtx", n, B), *s = dense("out/s.mtx", p, B);

@@ -302,6 +302,40 @@ static int write_batch_results(altdiff_batch *bt, const altdiff_problem *pr,
     return status;
 }
 
+/* The tool's own KKT check (kktcheck.c) of every solved element, as the
+ * summary's "check:" line; the number that fail it (the first on stderr),
+ * or -1 out of memory */
+static altdiff_int verify_batch(const altdiff_batch *bt, const altdiff_owned_problem *op,
+                                altdiff_int B, const altdiff_int cols[3], const solve_args *a)
+{
+    const altdiff_problem *pr = &op->prob;
+    altdiff_int failed = 0, checked = 0;
+    double *x = alloc_block(pr->n, 1), *s = alloc_block(pr->p, 1), *lam = alloc_block(pr->m, 1),
+           *nu = alloc_block(pr->p, 1);
+    for (altdiff_int k = 0; k < B && x && s && lam && nu && failed >= 0; k++) {
+        const altdiff_info *in = altdiff_batch_get_info(bt, k);
+        if (in->status != ALTDIFF_SOLVED) continue;
+        altdiff_problem e = *pr; /* element k: its columns of q, b, h */
+        e.q = op->q + (cols[0] > 1 ? k * pr->n : 0);
+        e.b = op->b ? op->b + (cols[1] > 1 ? k * pr->m : 0) : NULL;
+        e.h = op->h ? op->h + (cols[2] > 1 ? k * pr->p : 0) : NULL;
+        char why[160];
+        altdiff_batch_get_solution(bt, k, 1, x, s, lam, nu);
+        int ok = cli_kkt_check(&e, x, s, lam, nu, in, a->set.infinity, why, sizeof(why));
+        checked++;
+        if (ok < 0) failed = -1;
+        else if (!ok && failed++ == 0)
+            fprintf(stderr, "altdiff: %s: element %lld fails the independent KKT check: %s\n",
+                    a->dir, (long long)k, why);
+    }
+    if (!x || !s || !lam || !nu) failed = -1;
+    free(x), free(s), free(lam), free(nu);
+    if (failed == 0) printf("check: passed (%lld solved elements)\n", (long long)checked);
+    else if (failed > 0) printf("check: FAILED for %lld of %lld solved elements\n",
+                                (long long)failed, (long long)checked);
+    return failed;
+}
+
 int cli_solve_batch(const altdiff_owned_problem *op, altdiff_int B, const altdiff_int cols[3],
                     const solve_args *a, double t_read)
 {
@@ -316,7 +350,13 @@ int cli_solve_batch(const altdiff_owned_problem *op, altdiff_int B, const altdif
         return exit_for(rc, EXIT_UNSOLVED);
     }
     altdiff_int solved = print_batch_summary(bt, &op->prob, B, cols, t_read);
-    if (a->out) status = write_batch_results(bt, &op->prob, a, B, &all_done);
+    altdiff_int bad = verify_batch(bt, op, B, cols, a);
+    solved -= bad > 0 ? bad : 0;
+    if (bad < 0) {
+        fprintf(stderr, "altdiff: out of memory\n");
+        status = EXIT_NOMEM;
+    }
+    if (a->out && status == EXIT_SOLVED) status = write_batch_results(bt, &op->prob, a, B, &all_done);
     if (status == EXIT_SOLVED && (solved < B || !all_done)) {
         if (solved < B)
             fprintf(stderr, "altdiff: %s: %lld of %lld elements not solved%s\n", a->dir,
