@@ -62,8 +62,8 @@ static double score(const residuals_t *r)
                 ratio(r->gap, r->eps_gap));
 }
 
-/* Predicted cost of a polish in ADMM sweeps (the cost model of costmodel.c
- * and factor.c) */
+/* Predicted cost of one guess of a polish in ADMM sweeps (the cost model of
+ * costmodel.c and factor.c) */
 static int polish_cost(const ad_model *md, const ad_state *st, double *cost)
 {
     double sweep = ad_sweep_flops(&md->F, md->P, md->A, md->G);
@@ -77,22 +77,25 @@ static int polish_cost(const ad_model *md, const ad_state *st, double *cost)
     return status;
 }
 
-/* Whether a polish pays against the solve's own work:
- *     polish = kkt.c's augmented-Lagrangian route (two factorizations of H's
+/* The guesses the solve's own work pays for:
+ *     guess  = kkt.c's augmented-Lagrangian route (two factorizations of H's
  *              size, AD_POLISH_SOLVES solves and the assembly of M), or, for
  *              the LDL' route (dense rows split off, or sigma = 0), (CHOLMOD's
  *              predicted flops + AD_POLISH_SOLVES 4 nnz(L)) / sweep flops
  *     solve  = iterations + rho updates x a factorization of H (the setup's
  *              factorization is not the solve's: a layer solves many times)
- * *cheap = polish <= solve, or its flops below AD_POLISH_FREE_FLOPS. */
-static int polish_cheap(const ad_model *md, const ad_state *st, int *cheap)
+ * *rounds = min(AD_POLISH_ROUNDS, solve / guess) (0: not polished), or
+ * AD_POLISH_ROUNDS when a guess costs less than AD_POLISH_FREE_FLOPS. */
+static int polish_rounds_paid(const ad_model *md, ad_state *st, int *rounds)
 {
     double factor = ad_factor_cost_in_sweeps(&md->F, md->P, md->A, md->G);
-    double sweep = ad_sweep_flops(&md->F, md->P, md->A, md->G), cost;
-    int status = polish_cost(md, st, &cost);
+    double sweep = ad_sweep_flops(&md->F, md->P, md->A, md->G);
+    int status = st->polish_cost < 0 ? polish_cost(md, st, &st->polish_cost) : ALTDIFF_OK;
     if (status != ALTDIFF_OK) return status;
+    double cost = st->polish_cost;
     double work = (double)st->info.iter + (double)st->info.rho_updates * factor;
-    *cheap = cost <= work || cost * sweep <= AD_POLISH_FREE_FLOPS;
+    *rounds = cost * sweep <= AD_POLISH_FREE_FLOPS ? AD_POLISH_ROUNDS
+                                                   : (int)fmin(AD_POLISH_ROUNDS, work / cost);
     return ALTDIFF_OK;
 }
 
@@ -102,20 +105,21 @@ static int polish_on(const ad_model *md)
     return md->set.polish != 0 && !md->set.record && !ad_smooth(md);
 }
 
-/* Whether this solve is polished: settings.polish (2 always, 1 when cheap),
- * a QP without record, SOLVED or MAX_ITER with score <= AD_POLISH_NEAR */
-static int polish_wanted(const ad_model *md, const ad_state *st, const residuals_t *r, int *want)
+/* Whether this solve is polished, in *rounds the guesses it may make (0:
+ * none): settings.polish (2 always, 1 what the solve's work pays for), a
+ * QP without record, SOLVED or MAX_ITER with score <= AD_POLISH_NEAR */
+static int polish_wanted(const ad_model *md, ad_state *st, const residuals_t *r, int *rounds)
 {
-    *want = 0;
+    *rounds = 0;
     if (!polish_on(md)) return ALTDIFF_OK;
     int status = st->info.status;
     if (status != ALTDIFF_SOLVED && !(status == ALTDIFF_MAX_ITER && score(r) <= AD_POLISH_NEAR))
         return ALTDIFF_OK;
     if (md->set.polish == 2) {
-        *want = 1;
+        *rounds = AD_POLISH_ROUNDS;
         return ALTDIFF_OK;
     }
-    return polish_cheap(md, st, want);
+    return polish_rounds_paid(md, st, rounds);
 }
 
 /* ---- the polished point --------------------------------------------------------- */
@@ -258,7 +262,8 @@ static int judge(ad_model *md, ad_state *st, const polish_work *pw, residuals_t 
     return -1;
 }
 
-int ad_polish_try(ad_model *md, ad_state *st, residuals_t *r, int *outcome, int *rounds)
+int ad_polish_try(ad_model *md, ad_state *st, residuals_t *r, int max_rounds, int *outcome,
+                  int *rounds)
 {
     polish_work pw = {0};
     *outcome = -1;
@@ -266,7 +271,7 @@ int ad_polish_try(ad_model *md, ad_state *st, residuals_t *r, int *outcome, int 
     int status = work_alloc(md, &pw), saved = status == ALTDIFF_OK;
     if (saved) save_iterates(md, st, &pw);
     altdiff_int changed = md->p + 1;
-    while (status == ALTDIFF_OK && *rounds < AD_POLISH_ROUNDS) {
+    while (status == ALTDIFF_OK && *rounds < max_rounds) {
         ++*rounds;
         status = kkt_point(md, st, &pw);
         altdiff_int before = changed;
@@ -285,11 +290,11 @@ int ad_polish_try(ad_model *md, ad_state *st, residuals_t *r, int *outcome, int 
 int ad_polish(ad_model *md, ad_state *st, residuals_t *r)
 {
     if (st->info.polish > 0) return ALTDIFF_OK; /* polished during the iterations */
-    int want = 0, status = polish_wanted(md, st, r, &want);
-    if (status != ALTDIFF_OK || !want) return status;
+    int paid = 0, status = polish_wanted(md, st, r, &paid);
+    if (status != ALTDIFF_OK || paid == 0) return status;
     double t0 = ad_time();
     int outcome = -1, rounds = 0;
-    status = ad_polish_try(md, st, r, &outcome, &rounds);
+    status = ad_polish_try(md, st, r, paid, &outcome, &rounds);
     st->info.polish = status == ALTDIFF_OK ? outcome : 0;
     st->info.t_polish += ad_time() - t0;
     return status;
@@ -325,8 +330,8 @@ int ad_polish_early(ad_model *md, ad_state *st, residuals_t *r, altdiff_int k, i
     double cost = st->polish_cost; /* predicted once a solve: the guesses differ little */
     if (status != ALTDIFF_OK || cost > st->polish_credit) return status;
     double t0 = ad_time();
-    int outcome = -1, rounds = 0;
-    status = ad_polish_try(md, st, r, &outcome, &rounds);
+    int outcome = -1, rounds = 0, paid = (int)fmin(AD_POLISH_ROUNDS, st->polish_credit / cost);
+    status = ad_polish_try(md, st, r, paid, &outcome, &rounds);
     st->polish_credit -= cost * rounds; /* the tries never cost more than the sweeps */
     st->info.t_polish += ad_time() - t0;
     if (status == ALTDIFF_OK && outcome > 0) {

@@ -142,7 +142,7 @@ static int polish_point(dqp *d, double *x, double *s, double *nu, int solved, in
     residuals_t r = {0};
     ad_residuals(&w->model, &w->state, w->state.x, &r);
     int outcome = 0;
-    ck_assert_int_eq(ad_polish_try(&w->model, &w->state, &r, &outcome, rounds), ALTDIFF_OK);
+    ck_assert_int_eq(ad_polish_try(&w->model, &w->state, &r, 8, &outcome, rounds), ALTDIFF_OK);
     ck_assert_int_eq(altdiff_get_solution(w, x, s, NULL, nu), ALTDIFF_OK);
     altdiff_free(w);
     return outcome;
