@@ -327,8 +327,8 @@ void ad_info_residuals(ad_state *st, const residuals_t *r);
  * Returns ALTDIFF_OK or ALTDIFF_ERR_NOMEM (a failed factorization or solve
  * is a rejection); the iterates are the ADMM ones unless accepted. */
 int ad_polish(ad_model *md, ad_state *st, residuals_t *r);
-/* The polish itself, whatever the settings and status, with at most
- * max_rounds guesses (r: the figures of the point it starts from, the
+/* The polish itself, whatever the settings and status, with max_rounds
+ * guesses, more while they settle fast (r: the figures of the point it starts from, the
  * polished point's when accepted): *outcome 1 accepted, -1 rejected
  * (iterates unchanged); *rounds the guesses (KKT solves) made */
 int ad_polish_try(ad_model *md, ad_state *st, residuals_t *r, int max_rounds, int *outcome,

@@ -33,6 +33,8 @@
 #define AD_POLISH_FREE_FLOPS 1e7 /* a predicted cost below this is always paid */
 #define AD_POLISH_NEG 1e-12     /* nu_k >= -tol max(|lam|, |nu|): rounding, 0  */
 #define AD_POLISH_ROUNDS 8      /* guesses of one polish at most (new_guess)    */
+#define AD_POLISH_SETTLING 0.6  /* and beyond those paid for while the rows
+                                   changed shrink at least this fast      */
 
 /* The arrays of one polish: the polished point in original units, the
  * right-hand side, the ADMM iterates (scaled) to restore, the guess J */
@@ -271,13 +273,14 @@ int ad_polish_try(ad_model *md, ad_state *st, residuals_t *r, int max_rounds, in
     int status = work_alloc(md, &pw), saved = status == ALTDIFF_OK;
     if (saved) save_iterates(md, st, &pw);
     altdiff_int changed = md->p + 1;
-    while (status == ALTDIFF_OK && *rounds < max_rounds) {
+    while (status == ALTDIFF_OK && *rounds < AD_POLISH_ROUNDS) {
         ++*rounds;
         status = kkt_point(md, st, &pw);
         altdiff_int before = changed;
         if (status == ALTDIFF_OK && (changed = new_guess(md, st, &pw, r->eps_prim)) > 0) {
             if (changed > before) break; /* the guesses do not settle */
-            continue;
+            if (*rounds >= max_rounds && changed > AD_POLISH_SETTLING * before) break;
+            continue; /* beyond max_rounds only while the guesses settle fast */
         }
         if (status == ALTDIFF_OK && clip_signs(md, &pw)) *outcome = judge(md, st, &pw, r);
         break;
