@@ -96,9 +96,9 @@ void ad_anderson_start(ad_anderson *a, int active)
  * settle into a cycle, where the plain sweeps would drift by the constant
  * step the infeasibility tests look for; on a hard problem the plain sweeps
  * may also do better than the extrapolations. Neither is known in advance:
- * when the extrapolations make no progress (no gain of AD_AA_GAIN within
+ * when the extrapolations make no progress (no gain of AD_AA_PROGRESS within
  * stall iterations), plain sweeps get a trial of AD_AA_TRIAL iterations.
- * They stay if they made that gain in it (until they stall in turn);
+ * They stay if they made a gain of AD_AA_GAIN in it (until they stall);
  * else the extrapolations come back and the next trial waits twice as
  * long, so trials cost a small share of a slow solve. */
 int ad_anderson_watch(ad_anderson *a, double measure, long k)
@@ -116,7 +116,7 @@ int ad_anderson_watch(ad_anderson *a, double measure, long k)
         ad_anderson_reset(a);
         return 1;
     }
-    if (measure < AD_AA_GAIN * a->best) {
+    if (measure < AD_AA_PROGRESS * a->best) {
         a->best = measure;
         a->best_at = k;
         return 0;

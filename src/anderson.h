@@ -44,12 +44,14 @@ void ad_anderson_begin(ad_anderson *a, const double *z); /* z: the sweep's start
 int ad_anderson_end(ad_anderson *a, double *f);     /* f = T(z) -> next point  */
 /* At a check of iteration k, a measure of progress (smaller is better, e.g.
  * the residuals in units of their tolerances): when the extrapolations have
- * not reduced it by AD_AA_GAIN within AD_AA_STALL iterations (doubled after
- * each failed trial), plain sweeps get a trial of AD_AA_TRIAL iterations,
- * and stay if they did that well (anderson.c). 1 if it switched. */
+ * not reduced it below AD_AA_PROGRESS times its best within AD_AA_STALL
+ * iterations (doubled after each failed trial), plain sweeps get a trial of
+ * AD_AA_TRIAL iterations, and stay if they reduced it below AD_AA_GAIN
+ * times its value at the start (anderson.c). 1 if it switched. */
 int ad_anderson_watch(ad_anderson *a, double measure, long k);
 #define AD_AA_STALL 200
 #define AD_AA_TRIAL 50
+#define AD_AA_PROGRESS 0.99
 #define AD_AA_GAIN 0.9
 
 #endif /* AD_ANDERSON_H */
