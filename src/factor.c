@@ -164,49 +164,60 @@ static cholmod_sparse *full_upper(altdiff_int n, cholmod_common *cm)
     return M;
 }
 
-/* A dense factor of S'S: M (rows x n, column-major), weight w (S'RS) */
+/* A dense factor of S'S: M (rows x n, column-major, leading dimension ld) */
 typedef struct {
     const double *M;
-    int rows;
-    double w;
+    int rows, ld;
 } dense_part;
 
-/* HS (packed upper: column j at j (j + 1) / 2) = sum over the parts of M'M,
- * a block of columns j0..j1-1 at a time into W (n x AD_SYRK_BLOCK):
+/* HS (packed upper: column j at j (j + 1) / 2) = M'M, a block of columns
+ * j0..j1-1 at a time into W (n x AD_SYRK_BLOCK):
  *     W(0:j0, :)  = M(:, 0:j0)' M(:, j0:j1)              (DGEMM)
  *     W(j0:j1, :) = upper of M(:, j0:j1)' M(:, j0:j1)    (DSYRK)
  * then each column's j + 1 entries are copied into HS: no n x n buffer,
  * and the flops of one DSYRK. */
-static void syrk_packed(const dense_part *part, int nparts, altdiff_int n, double *W, double *HS)
+static void syrk_packed(const dense_part *part, altdiff_int n, double *W, double *HS)
 {
-    int nn = (int)n;
+    int nn = (int)n, r = part->rows, ld = part->ld;
+    double one = 1, zero = 0;
     for (altdiff_int j0 = 0; j0 < n; j0 += AD_SYRK_BLOCK) {
         int nb = (int)(n - j0 < AD_SYRK_BLOCK ? n - j0 : AD_SYRK_BLOCK), top = (int)j0;
-        for (int k = 0; k < nparts; k++) {
-            int r = part[k].rows;
-            double beta = k > 0 ? 1 : 0;
-            const double *Mj = part[k].M + (size_t)j0 * (size_t)r;
-            const double *w = &part[k].w;
-            if (top > 0)
-                dgemm_("T", "N", &top, &nb, &r, w, part[k].M, &r, Mj, &r, &beta, W, &nn);
-            dsyrk_("U", "T", &nb, &r, w, Mj, &r, &beta, W + j0, &nn);
-        }
+        const double *Mj = part->M + (size_t)j0 * (size_t)ld;
+        if (top > 0) dgemm_("T", "N", &top, &nb, &r, &one, part->M, &ld, Mj, &ld, &zero, W, &nn);
+        dsyrk_("U", "T", &nb, &r, &one, Mj, &ld, &zero, W + j0, &nn);
         for (altdiff_int j = j0; j < j0 + nb; j++)
             memcpy(HS + j * (j + 1) / 2, W + (size_t)(j - j0) * (size_t)n,
                    sizeof(double) * (size_t)(j + 1));
     }
 }
 
-/* F->HP = P and F->HS = S'S on the full upper pattern, written in place
- * (HPm, when not NULL, receives that pattern: setup), S'S by BLAS from the
- * dense copies of A and G when the caller has them (Ad: m x n, Gd: p x n,
- * NULL: none), else from a dense copy of S made here */
+/* HS = A'A + G'G and HR = w A'A + G'G (packed, nz entries) from the parts
+ * A (m rows, or none) and G (p rows, or none): one DSYRK's flops,
+ *     HS <- A'A,  HR <- G'G,  then  (HS, HR) <- (HS + HR, w HS + HR) */
+static void form_SS(const dense_part *A, const dense_part *G, altdiff_int n, double w,
+                    double *W, double *HS, double *HR)
+{
+    size_t nz = (size_t)n * (size_t)(n + 1) / 2;
+    if (A->rows > 0) syrk_packed(A, n, W, HS);
+    else memset(HS, 0, sizeof(double) * nz);
+    if (G->rows > 0) syrk_packed(G, n, W, HR);
+    else memset(HR, 0, sizeof(double) * nz);
+    for (size_t t = 0; t < nz; t++) {
+        double a = HS[t], g = HR[t];
+        HS[t] = a + g;
+        HR[t] = w * a + g;
+    }
+}
+
+/* F->HP = P and F->HS = S'S, F->HR = S'RS on the full upper pattern,
+ * written in place (HPm, when not NULL, receives that pattern: setup),
+ * S'S by BLAS from the dense copies of A and G when the caller has them
+ * (Ad: m x n, Gd: p x n, NULL: none), else from a dense copy of S made here */
 static int form_parts_dense(ad_factor *F, const cs_dl *P, const cs_dl *A, const cs_dl *G,
                             const double *Ad, const double *Gd, cholmod_sparse **HPm)
 {
     altdiff_int n = F->n, m = A->m, p = G->m, rows = m + p;
     size_t nz = (size_t)n * (size_t)(n + 1) / 2;
-    double w = eq_weight(F);
     int have_dense = (m == 0 || Ad) && (p == 0 || Gd);
     double *Sd = have_dense ? NULL : ad_calloc((size_t)rows * (size_t)n, sizeof(double));
     double *W = ad_malloc((size_t)n * (size_t)(n < AD_SYRK_BLOCK ? n : AD_SYRK_BLOCK),
@@ -218,27 +229,10 @@ static int form_parts_dense(ad_factor *F, const cs_dl *P, const cs_dl *A, const 
     int status = ((have_dense || Sd) && W && (!HPm || *HPm) && F->HS && F->HR && F->HP)
                      ? ALTDIFF_OK : ALTDIFF_ERR_NOMEM;
     if (status == ALTDIFF_OK) {
-        dense_part part[2];
-        int nparts = 0;
-        if (!have_dense) {
-            densify(A, G, Sd);
-            part[nparts++] = (dense_part){Sd, (int)rows, 1};
-        } else {
-            if (m > 0) part[nparts++] = (dense_part){Ad, (int)m, 1};
-            if (p > 0) part[nparts++] = (dense_part){Gd, (int)p, 1};
-        }
-        syrk_packed(part, nparts, n, W, F->HS); /* HS = A'A + G'G */
-        if (w == 1 || m == 0) {
-            memcpy(F->HR, F->HS, sizeof(double) * nz);
-        } else if (have_dense) {                /* HR = w A'A + G'G */
-            part[0].w = w;
-            syrk_packed(part, nparts, n, W, F->HR);
-        } else {                                /* the rows of A in Sd times sqrt(w) */
-            double rw = sqrt(w);
-            for (altdiff_int j = 0; j < n; j++)
-                for (altdiff_int i = 0; i < m; i++) Sd[(size_t)j * (size_t)rows + i] *= rw;
-            syrk_packed(part, nparts, n, W, F->HR);
-        }
+        if (!have_dense) densify(A, G, Sd); /* S = [A; G]: its rows of A, then of G */
+        dense_part pa = {have_dense ? Ad : Sd, (int)m, have_dense ? (int)m : (int)rows};
+        dense_part pg = {have_dense ? Gd : Sd + m, (int)p, have_dense ? (int)p : (int)rows};
+        form_SS(&pa, &pg, n, eq_weight(F), W, F->HS, F->HR);
         memset(F->HP, 0, sizeof(double) * nz);
         for (altdiff_int j = 0; j < n; j++) /* P upper: row i <= j lands at j (j+1)/2 + i */
             for (altdiff_int t = P->p[j]; t < P->p[j + 1]; t++)
