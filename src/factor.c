@@ -147,21 +147,32 @@ static void densify(const cs_dl *A, const cs_dl *G, double *Sd)
     }
 }
 
-/* Full upper pattern: column j holds rows 0..j (values left unset: every
- * refactorization writes them) */
-static cholmod_sparse *full_upper(altdiff_int n, cholmod_common *cm)
+/* Full LOWER pattern (stype -1): column j holds rows j..n-1, from
+ * j n - j (j - 1) / 2 (packed lower, column-major); values left unset:
+ * every refactorization writes them. With the natural ordering CHOLMOD's
+ * supernodal factorization reads a lower matrix as it is, where an upper
+ * one is first transposed into a fresh copy of H (each factorization). */
+static cholmod_sparse *full_lower(altdiff_int n, cholmod_common *cm)
 {
     size_t nz = (size_t)n * (size_t)(n + 1) / 2;
-    cholmod_sparse *M = cholmod_l_allocate_sparse((size_t)n, (size_t)n, nz, 1, 1, 1,
+    cholmod_sparse *M = cholmod_l_allocate_sparse((size_t)n, (size_t)n, nz, 1, 1, -1,
                                                   CHOLMOD_REAL, cm);
     if (!M) return NULL;
+    ad_hint_huge(M->i, nz * sizeof(altdiff_int)); /* before the first write */
+    ad_hint_huge(M->x, nz * sizeof(double));
     altdiff_int *Mp = M->p, *Mi = M->i, t = 0;
     for (altdiff_int j = 0; j < n; j++) {
         Mp[j] = t;
-        for (altdiff_int i = 0; i <= j; i++) Mi[t++] = i;
+        for (altdiff_int i = j; i < n; i++) Mi[t++] = i;
     }
     Mp[n] = t;
     return M;
+}
+
+/* Start of column j in packed lower storage of order n */
+static size_t lower_start(altdiff_int n, altdiff_int j)
+{
+    return (size_t)j * (size_t)n - (size_t)j * (size_t)(j - 1) / 2;
 }
 
 /* A dense factor of S'S: M (rows x n, column-major, leading dimension ld) */
@@ -170,24 +181,26 @@ typedef struct {
     int rows, ld;
 } dense_part;
 
-/* HS (packed upper: column j at j (j + 1) / 2) = M'M, a block of columns
- * j0..j1-1 at a time into W (n x AD_SYRK_BLOCK):
- *     W(0:j0, :)  = M(:, 0:j0)' M(:, j0:j1)              (DGEMM)
- *     W(j0:j1, :) = upper of M(:, j0:j1)' M(:, j0:j1)    (DSYRK)
- * then each column's j + 1 entries are copied into HS: no n x n buffer,
+/* HS (packed lower: column j from lower_start(n, j)) = M'M, a block of
+ * columns j0..j1-1 at a time into W (n x AD_SYRK_BLOCK, row i of the block
+ * at i - j0):
+ *     W(j0:j1, :) = lower of M(:, j0:j1)' M(:, j0:j1)    (DSYRK)
+ *     W(j1:n, :)  = M(:, j1:n)' M(:, j0:j1)              (DGEMM)
+ * then each column's n - j entries are copied into HS: no n x n buffer,
  * and the flops of one DSYRK. */
 static void syrk_packed(const dense_part *part, altdiff_int n, double *W, double *HS)
 {
     int nn = (int)n, r = part->rows, ld = part->ld;
     double one = 1, zero = 0;
     for (altdiff_int j0 = 0; j0 < n; j0 += AD_SYRK_BLOCK) {
-        int nb = (int)(n - j0 < AD_SYRK_BLOCK ? n - j0 : AD_SYRK_BLOCK), top = (int)j0;
-        const double *Mj = part->M + (size_t)j0 * (size_t)ld;
-        if (top > 0) dgemm_("T", "N", &top, &nb, &r, &one, part->M, &ld, Mj, &ld, &zero, W, &nn);
-        dsyrk_("U", "T", &nb, &r, &one, Mj, &ld, &zero, W + j0, &nn);
+        int nb = (int)(n - j0 < AD_SYRK_BLOCK ? n - j0 : AD_SYRK_BLOCK);
+        int below = (int)(n - j0 - nb);
+        const double *Mj = part->M + (size_t)j0 * (size_t)ld, *Mb = Mj + (size_t)nb * (size_t)ld;
+        dsyrk_("L", "T", &nb, &r, &one, Mj, &ld, &zero, W, &nn);
+        if (below > 0) dgemm_("T", "N", &below, &nb, &r, &one, Mb, &ld, Mj, &ld, &zero, W + nb, &nn);
         for (altdiff_int j = j0; j < j0 + nb; j++)
-            memcpy(HS + j * (j + 1) / 2, W + (size_t)(j - j0) * (size_t)n,
-                   sizeof(double) * (size_t)(j + 1));
+            memcpy(HS + lower_start(n, j), W + (size_t)(j - j0) * (size_t)n + (size_t)(j - j0),
+                   sizeof(double) * (size_t)(n - j));
     }
 }
 
@@ -209,7 +222,7 @@ static void form_SS(const dense_part *A, const dense_part *G, altdiff_int n, dou
     }
 }
 
-/* F->HP = P and F->HS = S'S, F->HR = S'RS on the full upper pattern,
+/* F->HP = P and F->HS = S'S, F->HR = S'RS on the full lower pattern,
  * written in place (HPm, when not NULL, receives that pattern: setup),
  * S'S by BLAS from the dense copies of A and G when the caller has them
  * (Ad: m x n, Gd: p x n, NULL: none), else from a dense copy of S made here */
@@ -222,7 +235,7 @@ static int form_parts_dense(ad_factor *F, const cs_dl *P, const cs_dl *A, const 
     double *Sd = have_dense ? NULL : ad_calloc((size_t)rows * (size_t)n, sizeof(double));
     double *W = ad_malloc((size_t)n * (size_t)(n < AD_SYRK_BLOCK ? n : AD_SYRK_BLOCK),
                           sizeof(double));
-    if (HPm) *HPm = full_upper(n, &F->cm);
+    if (HPm) *HPm = full_lower(n, &F->cm);
     if (!F->HS) F->HS = ad_malloc(nz, sizeof(double));
     if (!F->HR) F->HR = ad_malloc(nz, sizeof(double));
     if (!F->HP) F->HP = ad_malloc(nz, sizeof(double));
@@ -234,9 +247,9 @@ static int form_parts_dense(ad_factor *F, const cs_dl *P, const cs_dl *A, const 
         dense_part pg = {have_dense ? Gd : Sd + m, (int)p, have_dense ? (int)p : (int)rows};
         form_SS(&pa, &pg, n, eq_weight(F), W, F->HS, F->HR);
         memset(F->HP, 0, sizeof(double) * nz);
-        for (altdiff_int j = 0; j < n; j++) /* P upper: row i <= j lands at j (j+1)/2 + i */
+        for (altdiff_int j = 0; j < n; j++) /* P upper: (i, j), i <= j, is (j, i) of H */
             for (altdiff_int t = P->p[j]; t < P->p[j + 1]; t++)
-                F->HP[j * (j + 1) / 2 + P->i[t]] = P->x[t];
+                F->HP[lower_start(n, P->i[t]) + (size_t)(j - P->i[t])] = P->x[t];
     } else if (HPm) {
         cholmod_l_free_sparse(HPm, &F->cm);
     }
@@ -331,10 +344,22 @@ static int take_values(ad_factor *F, cholmod_sparse *HPm, cholmod_sparse *HSm,
     if (HSm && !F->HR) F->HR = ad_malloc((size_t)nz, sizeof(double));
     if (HSm && !F->HR) return ALTDIFF_ERR_NOMEM;
     if (HSm) memcpy(F->HR, (HRm ? HRm : HSm)->x, sizeof(double) * (size_t)nz);
-    for (altdiff_int j = 0; j < n; j++) F->diag[j] = Hp[j + 1] - 1; /* sorted upper: last */
+    for (altdiff_int j = 0; j < n; j++) /* sorted: last (upper) or first (lower) */
+        F->diag[j] = F->H->stype < 0 ? Hp[j] : Hp[j + 1] - 1;
     for (altdiff_int j = 0; j < n; j++)
         if (Hi[F->diag[j]] != j) return ALTDIFF_ERR_CHOLMOD;
     return ALTDIFF_OK;
+}
+
+/* The numeric part of a supernodal L allocated now and hinted for huge
+ * pages, before the first factorization writes it (on failure the
+ * factorization allocates it, and reports) */
+static void preallocate_L(ad_factor *F)
+{
+    cholmod_factor *L = F->L;
+    if (!L->is_super || L->xtype != CHOLMOD_PATTERN) return;
+    if (cholmod_l_change_factor(CHOLMOD_REAL, 1, 1, 1, 1, L, &F->cm))
+        ad_hint_huge(L->x, L->xsize * sizeof(double));
 }
 
 /* Form the pattern of H, analyze it, factor it, and warm up the solve
@@ -369,6 +394,7 @@ int ad_factor_init(ad_factor *F, const cs_dl *P, const cs_dl *A, const cs_dl *G,
     F->L = cholmod_l_analyze(F->H, &F->cm);
     F->t_analyze = ad_time() - t0;
     if (!F->L) return ad_cholmod_code(&F->cm, 1);
+    if (dense) preallocate_L(F);
     ad_lowrank_fill_U(&F->lr, A, G, 1); /* dense rows keep rho (ad_eq_weight) */
     status = ad_factor_refactor(F, rho, sigma);
     return status == ALTDIFF_OK ? ad_factor_warm(F) : status;
@@ -481,7 +507,8 @@ int ad_factor_set_P(ad_factor *F, const cs_dl *P, altdiff_int **Hpos)
         if (!*Hpos) return ALTDIFF_ERR_NOMEM;
         for (altdiff_int j = 0; j < F->n; j++)
             for (altdiff_int t = P->p[j]; t < P->p[j + 1]; t++) {
-                (*Hpos)[t] = position(F->H, P->i[t], j);
+                (*Hpos)[t] = F->H->stype < 0 ? position(F->H, j, P->i[t])
+                                             : position(F->H, P->i[t], j);
                 if ((*Hpos)[t] < 0) {
                     *Hpos = ad_free(*Hpos);
                     return ALTDIFF_ERR_CHOLMOD;

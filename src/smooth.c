@@ -271,7 +271,7 @@ int ad_smooth_record(ad_model *md, ad_state *st, altdiff_int iter)
 /* ---- the Newton x-update ---------------------------------------------------- */
 
 /* BLAS (OpenBLAS through Debian's libblas): y = alpha A x + beta y, A
- * symmetric in packed upper storage */
+ * symmetric in packed upper or lower storage */
 void dspmv_(const char *uplo, const int *n, const double *alpha, const double *ap,
             const double *x, const int *incx, const double *beta, double *y, const int *incy);
 
@@ -287,7 +287,7 @@ static void penalty_product(ad_model *md, ad_state *st, const double *v, double 
     if (F->lr.k == 0 && nz == n * (n + 1) / 2 && n <= INT32_MAX) {
         int nn = (int)n, one = 1;
         double a = 1, b = 0;
-        dspmv_("U", &nn, &a, F->HR, v, &one, &b, Sv, &one);
+        dspmv_(F->H->stype < 0 ? "L" : "U", &nn, &a, F->HR, v, &one, &b, Sv, &one);
     } else if (F->lr.k == 0) {
         cs_dl SS = {nz, n, n, Hp, F->H->i, F->HR, -1};
         ad_symv_upper(&SS, v, Sv);
