@@ -238,7 +238,7 @@ int ad_smooth_refresh(ad_model *md, const double *x)
     int status = hessian_at(md, x);
     if (status != ALTDIFF_OK) return status;
     for (altdiff_int k = 0; k < md->Pnz; k++) /* as given (the KKT mode's P) */
-        if (md->Pmap[k] >= 0) md->P0x[md->Pmap[k]] = o->hx[k];
+        if (ad_map_at(md->Pmap, k) >= 0) md->P0x[ad_map_at(md->Pmap, k)] = o->hx[k];
     ad_copy(md->P->x, o->hs, md->P->p[md->n]); /* P~ = c D Hess f D */
     status = ad_factor_set_P(&md->F, md->P, &o->Hpos);
     o->stale = 0;
@@ -378,7 +378,7 @@ static int hessian_at(ad_model *md, const double *x)
         return AD_ERR_DOMAIN;
     const cs_dl *P = md->P;
     for (altdiff_int k = 0; k < md->Pnz; k++)
-        if (md->Pmap[k] >= 0) o->hs[md->Pmap[k]] = o->hx[k];
+        if (ad_map_at(md->Pmap, k) >= 0) o->hs[ad_map_at(md->Pmap, k)] = o->hx[k];
     for (altdiff_int j = 0; j < md->n; j++)
         for (altdiff_int t = P->p[j]; t < P->p[j + 1]; t++)
             o->hs[t] *= md->sc.c * md->sc.D[P->i[t]] * md->sc.D[j];
