@@ -222,8 +222,9 @@ static void form_SS(const dense_part *A, const dense_part *G, altdiff_int n, dou
     }
 }
 
-/* F->HP = P and F->HS = S'S, F->HR = S'RS on the full lower pattern,
- * written in place (HPm, when not NULL, receives that pattern: setup),
+/* F->HS = S'S, F->HR = S'RS on the full lower pattern, written in place
+ * (HPm, when not NULL, receives that pattern: setup), and F->Pd = P (no HP:
+ * every factorization adds P from it, ad_factor_add_P),
  * S'S by BLAS from the dense copies of A and G when the caller has them
  * (Ad: m x n, Gd: p x n, NULL: none), else from a dense copy of S made here */
 static int form_parts_dense(ad_factor *F, const cs_dl *P, const cs_dl *A, const cs_dl *G,
@@ -238,18 +239,14 @@ static int form_parts_dense(ad_factor *F, const cs_dl *P, const cs_dl *A, const 
     if (HPm) *HPm = full_lower(n, &F->cm);
     if (!F->HS) F->HS = ad_malloc(nz, sizeof(double));
     if (!F->HR) F->HR = ad_malloc(nz, sizeof(double));
-    if (!F->HP) F->HP = ad_malloc(nz, sizeof(double));
-    int status = ((have_dense || Sd) && W && (!HPm || *HPm) && F->HS && F->HR && F->HP)
+    int status = ((have_dense || Sd) && W && (!HPm || *HPm) && F->HS && F->HR)
                      ? ALTDIFF_OK : ALTDIFF_ERR_NOMEM;
     if (status == ALTDIFF_OK) {
         if (!have_dense) densify(A, G, Sd); /* S = [A; G]: its rows of A, then of G */
         dense_part pa = {have_dense ? Ad : Sd, (int)m, have_dense ? (int)m : (int)rows};
         dense_part pg = {have_dense ? Gd : Sd + m, (int)p, have_dense ? (int)p : (int)rows};
         form_SS(&pa, &pg, n, eq_weight(F), W, F->HS, F->HR);
-        memset(F->HP, 0, sizeof(double) * nz);
-        for (altdiff_int j = 0; j < n; j++) /* P upper: (i, j), i <= j, is (j, i) of H */
-            for (altdiff_int t = P->p[j]; t < P->p[j + 1]; t++)
-                F->HP[lower_start(n, P->i[t]) + (size_t)(j - P->i[t])] = P->x[t];
+        F->Pd = P;
     } else if (HPm) {
         cholmod_l_free_sparse(HPm, &F->cm);
     }
@@ -270,12 +267,52 @@ static int lowrank_refresh(ad_factor *F, double rho)
     return status == ALTDIFF_OK ? ad_lowrank_set(lr, rho) : status;
 }
 
+#define AD_SCATTER_BLOCK 32 /* columns of H written together by add_P_lower */
+
+/* Mx += P on the full lower pattern of H (column i: rows i..n-1 from
+ * lower_start(n, i)); P upper, (i, j) with i <= j going to (j, i). A full P
+ * (packed upper: column j holds rows 0..j) goes by blocks of columns
+ * i0..i1-1 of H: rows i0..i1-1 of P's column j are contiguous and land in
+ * row j of those columns (that many write streams, not n). */
+static void add_P_lower(const cs_dl *P, altdiff_int n, double *Mx)
+{
+    if ((double)P->p[n] != 0.5 * (double)n * (double)(n + 1)) {
+        for (altdiff_int j = 0; j < n; j++)
+            for (altdiff_int t = P->p[j]; t < P->p[j + 1]; t++)
+                Mx[lower_start(n, P->i[t]) + (size_t)(j - P->i[t])] += P->x[t];
+        return;
+    }
+    for (altdiff_int i0 = 0; i0 < n; i0 += AD_SCATTER_BLOCK) {
+        altdiff_int i1 = i0 + AD_SCATTER_BLOCK < n ? i0 + AD_SCATTER_BLOCK : n;
+        for (altdiff_int j = i0; j < n; j++) {
+            const double *col = P->x + (size_t)j * (size_t)(j + 1) / 2; /* P(0:j, j) */
+            for (altdiff_int i = i0; i < i1 && i <= j; i++)
+                Mx[lower_start(n, i) + (size_t)(j - i)] += col[i];
+        }
+    }
+}
+
+void ad_factor_add_P(const ad_factor *F, double *Mx)
+{
+    if (!F->HP) {
+        add_P_lower(F->Pd, F->n, Mx);
+        return;
+    }
+    altdiff_int nz = ((const altdiff_int *)F->H->p)[F->n];
+    for (altdiff_int k = 0; k < nz; k++) Mx[k] += F->HP[k];
+}
+
 /* H = HP + rho HS + sigma I, then numeric factorization */
 int ad_factor_refactor(ad_factor *F, double rho, double sigma)
 {
     double *Hx = F->H->x, t0 = ad_time();
     altdiff_int nz = ((altdiff_int *)F->H->p)[F->n];
-    for (altdiff_int k = 0; k < nz; k++) Hx[k] = F->HP[k] + rho * F->HR[k]; /* P + rho S'RS */
+    if (F->HP) /* P + rho S'RS */
+        for (altdiff_int k = 0; k < nz; k++) Hx[k] = F->HP[k] + rho * F->HR[k];
+    else {     /* rho S'RS, then + P (the same sums) */
+        for (altdiff_int k = 0; k < nz; k++) Hx[k] = rho * F->HR[k];
+        ad_factor_add_P(F, Hx);
+    }
     for (altdiff_int j = 0; j < F->n; j++) Hx[F->diag[j]] += sigma;          /* + sigma I   */
     F->rho = rho;
     F->sigma = sigma;
@@ -335,10 +372,10 @@ static int take_values(ad_factor *F, cholmod_sparse *HPm, cholmod_sparse *HSm,
                        cholmod_sparse *HRm)
 {
     altdiff_int n = F->n, *Hp = F->H->p, *Hi = F->H->i, nz = Hp[n];
-    if (!F->HP) F->HP = ad_malloc((size_t)nz, sizeof(double));
+    if (!F->HP && !F->Pd) F->HP = ad_malloc((size_t)nz, sizeof(double)); /* Pd: dense path */
     if (!F->HS) F->HS = ad_malloc((size_t)nz, sizeof(double));
     if (!F->diag) F->diag = ad_malloc((size_t)n, sizeof(altdiff_int));
-    if (!F->HP || !F->HS || !F->diag) return ALTDIFF_ERR_NOMEM;
+    if ((!F->HP && !F->Pd) || !F->HS || !F->diag) return ALTDIFF_ERR_NOMEM;
     if (HPm) memcpy(F->HP, HPm->x, sizeof(double) * (size_t)nz);
     if (HSm) memcpy(F->HS, HSm->x, sizeof(double) * (size_t)nz);
     if (HSm && !F->HR) F->HR = ad_malloc((size_t)nz, sizeof(double));
@@ -498,10 +535,15 @@ static altdiff_int position(const cholmod_sparse *H, altdiff_int i, altdiff_int 
     return -1;
 }
 
-/* HP = P~ on the pattern of H (which contains the pattern of P~) */
+/* HP = P~ on the pattern of H (which contains the pattern of P~); the
+ * dense path keeps no HP: it reads P's values at each factorization */
 int ad_factor_set_P(ad_factor *F, const cs_dl *P, altdiff_int **Hpos)
 {
     altdiff_int nz = P->p[F->n];
+    if (!F->HP) {
+        F->Pd = P;
+        return ALTDIFF_OK;
+    }
     if (!*Hpos) {
         *Hpos = ad_malloc((size_t)nz, sizeof(altdiff_int));
         if (!*Hpos) return ALTDIFF_ERR_NOMEM;

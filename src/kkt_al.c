@@ -175,7 +175,8 @@ static int form_M(const ad_model *md, ad_kkt *K, const cs_dl *Gt, unsigned char 
         out += len * len;
     }
     int subtract = out < in;
-    for (altdiff_int t = 0; t < nz; t++) K->Mx[t] = F->HP[t] + (subtract ? rho * F->HS[t] : 0);
+    for (altdiff_int t = 0; t < nz; t++) K->Mx[t] = subtract ? rho * F->HS[t] : 0;
+    ad_factor_add_P(F, K->Mx); /* + P (the same sums as HP + rho HS) */
     for (altdiff_int j = 0; j < n; j++) K->Mx[F->diag[j]] += F->sigma;
     if (!subtract) {
         for (altdiff_int c = 0; c < K->Ct->n; c++) take[c] = 1;
