@@ -5,7 +5,11 @@
  * time per ADMM iteration against the floor (one solve (two DTRSV) + the four
  * DGEMV products A x, A'y, G x, G'y); forward time and iterations (with and
  * without polishing); backward per mode (gmres, kkt, adjoint) with the
- * cosine of its gradient against the KKT mode's. Medians of --reps runs.
+ * cosine of its gradient against the KKT mode's; memory: the data's bytes,
+ * the resident growth after setup in copies of the data, CHOLMOD's peak and a dense factor's n^2 doubles, and the growth of
+ * the peak resident set during setup + solve + VJP (measured in a child
+ * process). Medians of --reps runs; the first setup of the process (cold:
+ * fresh pages) is printed apart.
  *
  * Usage: altdiff-bench-dense [--reps R] [n,m,p | DIR] ...
  *   n,m,p  the paper's dense QP generated here (P = M'M/n + I, A, G, q
@@ -13,8 +17,11 @@
  *   DIR    a problem directory (altdiff gen dense DIR n=.. m=.. p=..)
  *   default: 1000,500,200 2000,1000,500 5000,2000,1000
  */
+#define _DEFAULT_SOURCE /* popen */
 #include <math.h>
 #include <stdio.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -160,6 +167,59 @@ static void free_dense(dense_t *d)
     if (d->owned) altdiff_free_problem(d->owned);
 }
 
+/* Resident set now, bytes (/proc/self/statm) */
+static double rss_bytes(void)
+{
+    long pages = 0, res = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f && fscanf(f, "%ld %ld", &pages, &res) != 2) res = 0;
+    if (f) fclose(f);
+    return (double)res * (double)sysconf(_SC_PAGESIZE);
+}
+
+static void floors(const dense_t *d, int reps, double *t_setup, double *t_iter);
+
+/* Growth of the resident set after setup (*held) and of its peak over
+ * setup + solve + VJP (gmres) (*peak), bytes; run in a process of its own
+ * (`altdiff-bench-dense --peak ARG`), whose peak nothing else has raised
+ * but the floor's BLAS calls, run first so that BLAS's work buffers are
+ * not counted (their pages stay touched; the floor's arrays are freed) */
+static void memory_here(const dense_t *d, double *held, double *peak)
+{
+    double fs, fi;
+    floors(d, 1, &fs, &fi); /* BLAS's own buffers touched first: not counted */
+    double before = rss_bytes();
+    altdiff_int n = d->n;
+    double *w = malloc(sizeof(double) * (size_t)n), *g = malloc(sizeof(double) * (size_t)n);
+    for (altdiff_int j = 0; j < n; j++) w[j] = 1;
+    altdiff_settings set = altdiff_settings_default();
+    altdiff_work *wk = NULL;
+    *held = *peak = -1;
+    if (altdiff_setup(&wk, &d->prob, &set) == ALTDIFF_OK) {
+        *held = rss_bytes() - before;
+        altdiff_solve(wk);
+        altdiff_deriv_settings ds = altdiff_deriv_settings_default();
+        altdiff_vjp(wk, &ds, w, g, NULL, NULL, NULL);
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        *peak = 1024.0 * (double)ru.ru_maxrss - before;
+        altdiff_free(wk);
+    }
+    free(w), free(g);
+}
+
+static const char *self_path;
+
+/* The same in a child process for ARG (n,m,p or DIR); -1 on failure */
+static void memory(const char *arg, double *held, double *peak)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof(cmd), "'%s' --peak '%s'", self_path, arg);
+    FILE *f = popen(cmd, "r");
+    if (!f || fscanf(f, "%lf %lf", held, peak) != 2) *held = *peak = -1;
+    if (f) pclose(f);
+}
+
 /* The floor, on the same data: DSYRK of S'S + DPOTRF of H = P + rho S'S +
  * sigma I (setup floor), and two DTRSV + four DGEMV (iteration floor) */
 static void floors(const dense_t *d, int reps, double *t_setup, double *t_iter)
@@ -205,12 +265,14 @@ static double cosine(const double *a, const double *b, altdiff_int len)
     return ab / sqrt(aa * bb + 1e-300);
 }
 
-static void run(dense_t *d, int reps)
+static void run(dense_t *d, int reps, const char *arg)
 {
     altdiff_int n = d->n;
     double fs, fi;
     floors(d, reps, &fs, &fi);
     double tset[MAXREP], tan[MAXREP], tfa[MAXREP], tfw[MAXREP], tfw0[MAXREP], tit[MAXREP];
+    double titx[MAXREP], mem_factor = 0;
+    altdiff_int refac = 0;
     double tpol[MAXREP], tb[3][MAXREP], cs[3] = {0, 0, 0};
     altdiff_int iters = 0;
     int modes[3] = {ALTDIFF_MODE_GMRES, ALTDIFF_MODE_KKT, ALTDIFF_MODE_ADJOINT};
@@ -227,6 +289,8 @@ static void run(dense_t *d, int reps)
         tset[r] = now() - t0;
         if (!ok) break;
         const altdiff_info *in = altdiff_get_info(wk);
+        double tf_setup = in->t_factor;
+        mem_factor = in->mem_factor;
         tan[r] = in->t_analyze, tfa[r] = in->t_factor;
         t0 = now();
         altdiff_solve(wk);
@@ -234,6 +298,8 @@ static void run(dense_t *d, int reps)
         tpol[r] = in->t_polish;
         iters = in->iter;
         tit[r] = in->t_iterate / (double)(in->iter > 0 ? in->iter : 1);
+        refac = in->rho_updates; /* each about the setup's factorization */
+        titx[r] = (in->t_iterate - (double)refac * tf_setup) / (double)(in->iter > 0 ? in->iter : 1);
         for (int k = 0; k < 3; k++) {
             altdiff_deriv_settings ds = altdiff_deriv_settings_default();
             ds.mode = modes[k];
@@ -253,6 +319,8 @@ static void run(dense_t *d, int reps)
         printf("(%lld, %lld, %lld): FAILED\n", (long long)n, (long long)d->m, (long long)d->p);
         return;
     }
+    double cold = tset[0], held, grow;
+    memory(arg, &held, &grow);
     for (int k = 0; k < 3; k++) cs[k] = cosine(g[k], g[1], n);
     double S = median(tset, reps), an = median(tan, reps), fa = median(tfa, reps);
     double it = median(tit, reps), fw = median(tfw, reps), fw0 = median(tfw0, reps);
@@ -260,8 +328,11 @@ static void run(dense_t *d, int reps)
            reps);
     printf("  setup %.4f s (analyze %.4f, factor %.4f, rest %.4f); floor DSYRK+DPOTRF %.4f s: "
            "%.2fx\n", S, an, fa, S - an - fa, fs, S / fs);
-    printf("  iteration %.3f ms; floor (2 DTRSV + 4 DGEMV) %.3f ms: %.2fx\n", 1e3 * it, 1e3 * fi,
-           it / fi);
+    printf("  setup, first of the process (cold pages) %.4f s: %.2fx the floor\n", cold, cold / fs);
+    double itx = median(titx, reps);
+    printf("  iteration %.3f ms; floor (2 DTRSV + 4 DGEMV) %.3f ms: %.2fx (without its %lld "
+           "refactorizations %.3f ms: %.2fx)\n", 1e3 * it, 1e3 * fi, it / fi, (long long)refac,
+           1e3 * itx, itx / fi);
     printf("  forward %.4f s, %lld iterations (polish %.4f s); without polishing %.4f s\n", fw,
            (long long)iters, median(tpol, reps), fw0);
     for (int k = 0; k < 3; k++)
@@ -269,14 +340,42 @@ static void run(dense_t *d, int reps)
                cs[k]);
     printf("  setup + forward + VJP (gmres): %.4f s (without polishing %.4f s)\n",
            S + fw + median(tb[0], reps), S + fw0 + median(tb[0], reps));
+    double nnz = (double)(d->prob.P.p[n] + d->prob.A.p[n] + d->prob.G.p[n]), data = 8 * nnz;
+    double MB = 1e-6, dense_L = 8.0 * (double)n * (double)n;
+    printf("  memory: data %.1f MB (values); resident after setup %.1f MB = %.2f copies of the "
+           "data (target: 2 copies + factor = %.1f MB); CHOLMOD peak %.1f MB (dense factor n^2 "
+           "%.1f MB); peak resident growth over setup + solve + VJP %.1f MB\n", MB * data, MB * held,
+           held / data, MB * (2 * data + dense_L), MB * mem_factor, MB * dense_L, MB * grow);
     fflush(stdout);
     free(w);
     for (int k = 0; k < 3; k++) free(g[k]);
 }
 
+/* n,m,p (the same data as run's: the seed restarts) or DIR */
+static int load(dense_t *d, const char *arg)
+{
+    long long n, m, p;
+    seed = 1;
+    if (sscanf(arg, "%lld,%lld,%lld", &n, &m, &p) == 3) {
+        generate(d, n, m, p);
+        return 0;
+    }
+    return read_dir(d, arg);
+}
+
 int main(int argc, char **argv)
 {
     int reps = 3, first = 1;
+    self_path = argv[0];
+    if (argc == 3 && strcmp(argv[1], "--peak") == 0) { /* the child of peak_growth */
+        dense_t d;
+        if (load(&d, argv[2]) != 0) return 1;
+        double held, peak;
+        memory_here(&d, &held, &peak);
+        printf("%.0f %.0f\n", held, peak);
+        free_dense(&d);
+        return 0;
+    }
     if (argc > 2 && strcmp(argv[1], "--reps") == 0) {
         reps = atoi(argv[2]);
         first = 3;
@@ -289,12 +388,10 @@ int main(int argc, char **argv)
     int count = argc > first ? argc - first : 3;
     for (int k = 0; k < count; k++) {
         const char *arg = argc > first ? argv[first + k] : dflt[k];
-        long long n, m, p;
         dense_t d;
-        if (sscanf(arg, "%lld,%lld,%lld", &n, &m, &p) == 3) generate(&d, n, m, p);
-        else if (read_dir(&d, arg) != 0) return 1;
+        if (load(&d, arg) != 0) return 1;
         if (d.owned) printf("%s: ", arg);
-        run(&d, reps);
+        run(&d, reps, arg);
         free_dense(&d);
     }
     return 0;

@@ -19,6 +19,10 @@ _Static_assert(sizeof(altdiff_int) == sizeof(SuiteSparse_long), "altdiff_int is 
 void *ad_malloc(size_t count, size_t size); /* NULL on overflow or failure */
 void *ad_calloc(size_t count, size_t size);
 void *ad_realloc(void *ptr, size_t count, size_t size); /* NULL on failure: ptr kept */
+/* Ask for huge pages on the whole 2 MiB pages of a large block allocated
+ * elsewhere (CHOLMOD's), before it is first written; ad_malloc does it
+ * for its own large blocks */
+void ad_hint_huge(void *ptr, size_t bytes);
 void *ad_free(void *ptr); /* returns NULL; accepts NULL */
 
 #ifdef ALTDIFF_FAULT_INJECTION

@@ -87,7 +87,9 @@ struct ad_model_s {
     /* matrices, scaled (values) and as given (P0x, A0x, G0x, same pattern) */
     cs_dl *P, *A, *G;      /* P: upper triangle                              */
     double *P0x, *A0x, *G0x;
-    altdiff_int *Pmap, *Amap, *Gmap; /* user entry -> position (-1: dropped) */
+    altdiff_int *Pmap, *Amap, *Gmap; /* user entry -> position (-1: dropped);
+                              NULL: the identity (a canonical input, copied
+                              as is), read through ad_map_at               */
     altdiff_int Pnz, Anz, Gnz;       /* user entries                          */
     ad_scaling sc;
     ad_block Ab, Gb;       /* A~, G~ for products (dense copies when they pay) */
@@ -96,6 +98,13 @@ struct ad_model_s {
     double t_setup;        /* seconds: the whole of setup                    */
     char msg[AD_MSG_LEN];  /* the last error's text (altdiff_last_error)     */
 };
+
+/* The position of the caller's entry k in the model's arrays: map[k] (-1:
+ * dropped), or k itself when map is NULL (the identity) */
+static inline altdiff_int ad_map_at(const altdiff_int *map, altdiff_int k)
+{
+    return map ? map[k] : k;
+}
 
 /* What one solve writes: its vectors q, b, h, the iterates, scratch,
  * certificates, Anderson memory, recorded masks and the info. */

@@ -146,7 +146,7 @@ static int dual_infeasible(ad_model *md, ad_state *st)
     if (norm <= eps) return 0;
     if (md->sc.cinv * ad_dot(st->q, dx, n) >= -eps * norm) return 0;      /* q'dx < 0  */
     ad_fill(v, 0, n);
-    ad_symv_upper(md->P, dx, v);
+    ad_sym_mul(md->P, dx, v);
     if (md->sc.cinv * ad_nrm_inf_scaled(v, md->sc.Dinv, n) > eps * norm) return 0; /* P dx ~ 0 */
     ad_fill(st->Ax, 0, m);
     ad_fill(st->Gx, 0, p);

@@ -156,7 +156,7 @@ static void scatter_direction(double *pos, altdiff_int npos, const double *given
 {
     ad_fill(pos, 0, npos);
     for (altdiff_int k = 0; k < nz; k++)
-        if (map[k] >= 0) pos[map[k]] = given[k];
+        if (ad_map_at(map, k) >= 0) pos[ad_map_at(map, k)] = given[k];
 }
 
 /* For the direction dM of a constraint matrix M (values given on its pattern,

@@ -147,102 +147,106 @@ static void densify(const cs_dl *A, const cs_dl *G, double *Sd)
     }
 }
 
-/* Full upper pattern: column j holds rows 0..j (values left unset: every
- * refactorization writes them) */
-static cholmod_sparse *full_upper(altdiff_int n, cholmod_common *cm)
+/* Full LOWER pattern (stype -1): column j holds rows j..n-1, from
+ * j n - j (j - 1) / 2 (packed lower, column-major); values left unset:
+ * every refactorization writes them. With the natural ordering CHOLMOD's
+ * supernodal factorization reads a lower matrix as it is, where an upper
+ * one is first transposed into a fresh copy of H (each factorization). */
+static cholmod_sparse *full_lower(altdiff_int n, cholmod_common *cm)
 {
     size_t nz = (size_t)n * (size_t)(n + 1) / 2;
-    cholmod_sparse *M = cholmod_l_allocate_sparse((size_t)n, (size_t)n, nz, 1, 1, 1,
+    cholmod_sparse *M = cholmod_l_allocate_sparse((size_t)n, (size_t)n, nz, 1, 1, -1,
                                                   CHOLMOD_REAL, cm);
     if (!M) return NULL;
+    ad_hint_huge(M->i, nz * sizeof(altdiff_int)); /* before the first write */
+    ad_hint_huge(M->x, nz * sizeof(double));
     altdiff_int *Mp = M->p, *Mi = M->i, t = 0;
     for (altdiff_int j = 0; j < n; j++) {
         Mp[j] = t;
-        for (altdiff_int i = 0; i <= j; i++) Mi[t++] = i;
+        for (altdiff_int i = j; i < n; i++) Mi[t++] = i;
     }
     Mp[n] = t;
     return M;
 }
 
-/* A dense factor of S'S: M (rows x n, column-major), weight w (S'RS) */
+/* Start of column j in packed lower storage of order n */
+static size_t lower_start(altdiff_int n, altdiff_int j)
+{
+    return (size_t)j * (size_t)n - (size_t)j * (size_t)(j - 1) / 2;
+}
+
+/* A dense factor of S'S: M (rows x n, column-major, leading dimension ld) */
 typedef struct {
     const double *M;
-    int rows;
-    double w;
+    int rows, ld;
 } dense_part;
 
-/* HS (packed upper: column j at j (j + 1) / 2) = sum over the parts of M'M,
- * a block of columns j0..j1-1 at a time into W (n x AD_SYRK_BLOCK):
- *     W(0:j0, :)  = M(:, 0:j0)' M(:, j0:j1)              (DGEMM)
- *     W(j0:j1, :) = upper of M(:, j0:j1)' M(:, j0:j1)    (DSYRK)
- * then each column's j + 1 entries are copied into HS: no n x n buffer,
+/* HS (packed lower: column j from lower_start(n, j)) = M'M, a block of
+ * columns j0..j1-1 at a time into W (n x AD_SYRK_BLOCK, row i of the block
+ * at i - j0):
+ *     W(j0:j1, :) = lower of M(:, j0:j1)' M(:, j0:j1)    (DSYRK)
+ *     W(j1:n, :)  = M(:, j1:n)' M(:, j0:j1)              (DGEMM)
+ * then each column's n - j entries are copied into HS: no n x n buffer,
  * and the flops of one DSYRK. */
-static void syrk_packed(const dense_part *part, int nparts, altdiff_int n, double *W, double *HS)
+static void syrk_packed(const dense_part *part, altdiff_int n, double *W, double *HS)
 {
-    int nn = (int)n;
+    int nn = (int)n, r = part->rows, ld = part->ld;
+    double one = 1, zero = 0;
     for (altdiff_int j0 = 0; j0 < n; j0 += AD_SYRK_BLOCK) {
-        int nb = (int)(n - j0 < AD_SYRK_BLOCK ? n - j0 : AD_SYRK_BLOCK), top = (int)j0;
-        for (int k = 0; k < nparts; k++) {
-            int r = part[k].rows;
-            double beta = k > 0 ? 1 : 0;
-            const double *Mj = part[k].M + (size_t)j0 * (size_t)r;
-            const double *w = &part[k].w;
-            if (top > 0)
-                dgemm_("T", "N", &top, &nb, &r, w, part[k].M, &r, Mj, &r, &beta, W, &nn);
-            dsyrk_("U", "T", &nb, &r, w, Mj, &r, &beta, W + j0, &nn);
-        }
+        int nb = (int)(n - j0 < AD_SYRK_BLOCK ? n - j0 : AD_SYRK_BLOCK);
+        int below = (int)(n - j0 - nb);
+        const double *Mj = part->M + (size_t)j0 * (size_t)ld, *Mb = Mj + (size_t)nb * (size_t)ld;
+        dsyrk_("L", "T", &nb, &r, &one, Mj, &ld, &zero, W, &nn);
+        if (below > 0) dgemm_("T", "N", &below, &nb, &r, &one, Mb, &ld, Mj, &ld, &zero, W + nb, &nn);
         for (altdiff_int j = j0; j < j0 + nb; j++)
-            memcpy(HS + j * (j + 1) / 2, W + (size_t)(j - j0) * (size_t)n,
-                   sizeof(double) * (size_t)(j + 1));
+            memcpy(HS + lower_start(n, j), W + (size_t)(j - j0) * (size_t)n + (size_t)(j - j0),
+                   sizeof(double) * (size_t)(n - j));
     }
 }
 
-/* F->HP = P and F->HS = S'S on the full upper pattern, written in place
- * (HPm, when not NULL, receives that pattern: setup), S'S by BLAS from the
- * dense copies of A and G when the caller has them (Ad: m x n, Gd: p x n,
- * NULL: none), else from a dense copy of S made here */
+/* HS = A'A + G'G and HR = w A'A + G'G (packed, nz entries) from the parts
+ * A (m rows, or none) and G (p rows, or none): one DSYRK's flops,
+ *     HS <- A'A,  HR <- G'G,  then  (HS, HR) <- (HS + HR, w HS + HR) */
+static void form_SS(const dense_part *A, const dense_part *G, altdiff_int n, double w,
+                    double *W, double *HS, double *HR)
+{
+    size_t nz = (size_t)n * (size_t)(n + 1) / 2;
+    if (A->rows > 0) syrk_packed(A, n, W, HS);
+    else memset(HS, 0, sizeof(double) * nz);
+    if (G->rows > 0) syrk_packed(G, n, W, HR);
+    else memset(HR, 0, sizeof(double) * nz);
+    for (size_t t = 0; t < nz; t++) {
+        double a = HS[t], g = HR[t];
+        HS[t] = a + g;
+        HR[t] = w * a + g;
+    }
+}
+
+/* F->HS = S'S, F->HR = S'RS on the full lower pattern, written in place
+ * (HPm, when not NULL, receives that pattern: setup), and F->Pd = P (no HP:
+ * every factorization adds P from it, ad_factor_add_P),
+ * S'S by BLAS from the dense copies of A and G when the caller has them
+ * (Ad: m x n, Gd: p x n, NULL: none), else from a dense copy of S made here */
 static int form_parts_dense(ad_factor *F, const cs_dl *P, const cs_dl *A, const cs_dl *G,
                             const double *Ad, const double *Gd, cholmod_sparse **HPm)
 {
     altdiff_int n = F->n, m = A->m, p = G->m, rows = m + p;
     size_t nz = (size_t)n * (size_t)(n + 1) / 2;
-    double w = eq_weight(F);
     int have_dense = (m == 0 || Ad) && (p == 0 || Gd);
     double *Sd = have_dense ? NULL : ad_calloc((size_t)rows * (size_t)n, sizeof(double));
     double *W = ad_malloc((size_t)n * (size_t)(n < AD_SYRK_BLOCK ? n : AD_SYRK_BLOCK),
                           sizeof(double));
-    if (HPm) *HPm = full_upper(n, &F->cm);
+    if (HPm) *HPm = full_lower(n, &F->cm);
     if (!F->HS) F->HS = ad_malloc(nz, sizeof(double));
     if (!F->HR) F->HR = ad_malloc(nz, sizeof(double));
-    if (!F->HP) F->HP = ad_malloc(nz, sizeof(double));
-    int status = ((have_dense || Sd) && W && (!HPm || *HPm) && F->HS && F->HR && F->HP)
+    int status = ((have_dense || Sd) && W && (!HPm || *HPm) && F->HS && F->HR)
                      ? ALTDIFF_OK : ALTDIFF_ERR_NOMEM;
     if (status == ALTDIFF_OK) {
-        dense_part part[2];
-        int nparts = 0;
-        if (!have_dense) {
-            densify(A, G, Sd);
-            part[nparts++] = (dense_part){Sd, (int)rows, 1};
-        } else {
-            if (m > 0) part[nparts++] = (dense_part){Ad, (int)m, 1};
-            if (p > 0) part[nparts++] = (dense_part){Gd, (int)p, 1};
-        }
-        syrk_packed(part, nparts, n, W, F->HS); /* HS = A'A + G'G */
-        if (w == 1 || m == 0) {
-            memcpy(F->HR, F->HS, sizeof(double) * nz);
-        } else if (have_dense) {                /* HR = w A'A + G'G */
-            part[0].w = w;
-            syrk_packed(part, nparts, n, W, F->HR);
-        } else {                                /* the rows of A in Sd times sqrt(w) */
-            double rw = sqrt(w);
-            for (altdiff_int j = 0; j < n; j++)
-                for (altdiff_int i = 0; i < m; i++) Sd[(size_t)j * (size_t)rows + i] *= rw;
-            syrk_packed(part, nparts, n, W, F->HR);
-        }
-        memset(F->HP, 0, sizeof(double) * nz);
-        for (altdiff_int j = 0; j < n; j++) /* P upper: row i <= j lands at j (j+1)/2 + i */
-            for (altdiff_int t = P->p[j]; t < P->p[j + 1]; t++)
-                F->HP[j * (j + 1) / 2 + P->i[t]] = P->x[t];
+        if (!have_dense) densify(A, G, Sd); /* S = [A; G]: its rows of A, then of G */
+        dense_part pa = {have_dense ? Ad : Sd, (int)m, have_dense ? (int)m : (int)rows};
+        dense_part pg = {have_dense ? Gd : Sd + m, (int)p, have_dense ? (int)p : (int)rows};
+        form_SS(&pa, &pg, n, eq_weight(F), W, F->HS, F->HR);
+        F->Pd = P;
     } else if (HPm) {
         cholmod_l_free_sparse(HPm, &F->cm);
     }
@@ -263,12 +267,52 @@ static int lowrank_refresh(ad_factor *F, double rho)
     return status == ALTDIFF_OK ? ad_lowrank_set(lr, rho) : status;
 }
 
+#define AD_SCATTER_BLOCK 32 /* columns of H written together by add_P_lower */
+
+/* Mx += P on the full lower pattern of H (column i: rows i..n-1 from
+ * lower_start(n, i)); P upper, (i, j) with i <= j going to (j, i). A full P
+ * (packed upper: column j holds rows 0..j) goes by blocks of columns
+ * i0..i1-1 of H: rows i0..i1-1 of P's column j are contiguous and land in
+ * row j of those columns (that many write streams, not n). */
+static void add_P_lower(const cs_dl *P, altdiff_int n, double *Mx)
+{
+    if ((double)P->p[n] != 0.5 * (double)n * (double)(n + 1)) {
+        for (altdiff_int j = 0; j < n; j++)
+            for (altdiff_int t = P->p[j]; t < P->p[j + 1]; t++)
+                Mx[lower_start(n, P->i[t]) + (size_t)(j - P->i[t])] += P->x[t];
+        return;
+    }
+    for (altdiff_int i0 = 0; i0 < n; i0 += AD_SCATTER_BLOCK) {
+        altdiff_int i1 = i0 + AD_SCATTER_BLOCK < n ? i0 + AD_SCATTER_BLOCK : n;
+        for (altdiff_int j = i0; j < n; j++) {
+            const double *col = P->x + (size_t)j * (size_t)(j + 1) / 2; /* P(0:j, j) */
+            for (altdiff_int i = i0; i < i1 && i <= j; i++)
+                Mx[lower_start(n, i) + (size_t)(j - i)] += col[i];
+        }
+    }
+}
+
+void ad_factor_add_P(const ad_factor *F, double *Mx)
+{
+    if (!F->HP) {
+        add_P_lower(F->Pd, F->n, Mx);
+        return;
+    }
+    altdiff_int nz = ((const altdiff_int *)F->H->p)[F->n];
+    for (altdiff_int k = 0; k < nz; k++) Mx[k] += F->HP[k];
+}
+
 /* H = HP + rho HS + sigma I, then numeric factorization */
 int ad_factor_refactor(ad_factor *F, double rho, double sigma)
 {
     double *Hx = F->H->x, t0 = ad_time();
     altdiff_int nz = ((altdiff_int *)F->H->p)[F->n];
-    for (altdiff_int k = 0; k < nz; k++) Hx[k] = F->HP[k] + rho * F->HR[k]; /* P + rho S'RS */
+    if (F->HP) /* P + rho S'RS */
+        for (altdiff_int k = 0; k < nz; k++) Hx[k] = F->HP[k] + rho * F->HR[k];
+    else {     /* rho S'RS, then + P (the same sums) */
+        for (altdiff_int k = 0; k < nz; k++) Hx[k] = rho * F->HR[k];
+        ad_factor_add_P(F, Hx);
+    }
     for (altdiff_int j = 0; j < F->n; j++) Hx[F->diag[j]] += sigma;          /* + sigma I   */
     F->rho = rho;
     F->sigma = sigma;
@@ -328,19 +372,31 @@ static int take_values(ad_factor *F, cholmod_sparse *HPm, cholmod_sparse *HSm,
                        cholmod_sparse *HRm)
 {
     altdiff_int n = F->n, *Hp = F->H->p, *Hi = F->H->i, nz = Hp[n];
-    if (!F->HP) F->HP = ad_malloc((size_t)nz, sizeof(double));
+    if (!F->HP && !F->Pd) F->HP = ad_malloc((size_t)nz, sizeof(double)); /* Pd: dense path */
     if (!F->HS) F->HS = ad_malloc((size_t)nz, sizeof(double));
     if (!F->diag) F->diag = ad_malloc((size_t)n, sizeof(altdiff_int));
-    if (!F->HP || !F->HS || !F->diag) return ALTDIFF_ERR_NOMEM;
+    if ((!F->HP && !F->Pd) || !F->HS || !F->diag) return ALTDIFF_ERR_NOMEM;
     if (HPm) memcpy(F->HP, HPm->x, sizeof(double) * (size_t)nz);
     if (HSm) memcpy(F->HS, HSm->x, sizeof(double) * (size_t)nz);
     if (HSm && !F->HR) F->HR = ad_malloc((size_t)nz, sizeof(double));
     if (HSm && !F->HR) return ALTDIFF_ERR_NOMEM;
     if (HSm) memcpy(F->HR, (HRm ? HRm : HSm)->x, sizeof(double) * (size_t)nz);
-    for (altdiff_int j = 0; j < n; j++) F->diag[j] = Hp[j + 1] - 1; /* sorted upper: last */
+    for (altdiff_int j = 0; j < n; j++) /* sorted: last (upper) or first (lower) */
+        F->diag[j] = F->H->stype < 0 ? Hp[j] : Hp[j + 1] - 1;
     for (altdiff_int j = 0; j < n; j++)
         if (Hi[F->diag[j]] != j) return ALTDIFF_ERR_CHOLMOD;
     return ALTDIFF_OK;
+}
+
+/* The numeric part of a supernodal L allocated now and hinted for huge
+ * pages, before the first factorization writes it (on failure the
+ * factorization allocates it, and reports) */
+static void preallocate_L(ad_factor *F)
+{
+    cholmod_factor *L = F->L;
+    if (!L->is_super || L->xtype != CHOLMOD_PATTERN) return;
+    if (cholmod_l_change_factor(CHOLMOD_REAL, 1, 1, 1, 1, L, &F->cm))
+        ad_hint_huge(L->x, L->xsize * sizeof(double));
 }
 
 /* Form the pattern of H, analyze it, factor it, and warm up the solve
@@ -375,6 +431,7 @@ int ad_factor_init(ad_factor *F, const cs_dl *P, const cs_dl *A, const cs_dl *G,
     F->L = cholmod_l_analyze(F->H, &F->cm);
     F->t_analyze = ad_time() - t0;
     if (!F->L) return ad_cholmod_code(&F->cm, 1);
+    if (dense) preallocate_L(F);
     ad_lowrank_fill_U(&F->lr, A, G, 1); /* dense rows keep rho (ad_eq_weight) */
     status = ad_factor_refactor(F, rho, sigma);
     return status == ALTDIFF_OK ? ad_factor_warm(F) : status;
@@ -478,16 +535,22 @@ static altdiff_int position(const cholmod_sparse *H, altdiff_int i, altdiff_int 
     return -1;
 }
 
-/* HP = P~ on the pattern of H (which contains the pattern of P~) */
+/* HP = P~ on the pattern of H (which contains the pattern of P~); the
+ * dense path keeps no HP: it reads P's values at each factorization */
 int ad_factor_set_P(ad_factor *F, const cs_dl *P, altdiff_int **Hpos)
 {
     altdiff_int nz = P->p[F->n];
+    if (!F->HP) {
+        F->Pd = P;
+        return ALTDIFF_OK;
+    }
     if (!*Hpos) {
         *Hpos = ad_malloc((size_t)nz, sizeof(altdiff_int));
         if (!*Hpos) return ALTDIFF_ERR_NOMEM;
         for (altdiff_int j = 0; j < F->n; j++)
             for (altdiff_int t = P->p[j]; t < P->p[j + 1]; t++) {
-                (*Hpos)[t] = position(F->H, P->i[t], j);
+                (*Hpos)[t] = F->H->stype < 0 ? position(F->H, j, P->i[t])
+                                             : position(F->H, P->i[t], j);
                 if ((*Hpos)[t] < 0) {
                     *Hpos = ad_free(*Hpos);
                     return ALTDIFF_ERR_CHOLMOD;

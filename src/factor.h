@@ -37,7 +37,9 @@ typedef struct {
     int cm_started;
     altdiff_int n;
     cholmod_sparse *H;     /* upper triangle (stype 1)                       */
-    double *HP, *HS;       /* values of P and of S'S on the pattern of H     */
+    double *HP, *HS;       /* values of P and of S'S on the pattern of H
+                              (HP NULL on the dense path: P is added from Pd) */
+    const cs_dl *Pd;       /* the dense path's P (upper, scaled; borrowed)   */
     double *HR;            /* values of S'RS, R = diag(w on the rows of A, 1
                               on those of G): the penalty's part of H        */
     double eq_weight;      /* w: equality rows' penalty is w rho (0 = 1)     */
@@ -67,6 +69,8 @@ int ad_factor_values(ad_factor *F, const cs_dl *P, const cs_dl *A, const cs_dl *
  * nnz(P), filled on the first call); no refactorization */
 int ad_factor_set_P(ad_factor *F, const cs_dl *P, altdiff_int **Hpos);
 int ad_factor_refactor(ad_factor *F, double rho, double sigma); /* numeric only */
+/* Mx (values on the pattern of H) += P: from HP, or scattered from Pd */
+void ad_factor_add_P(const ad_factor *F, double *Mx);
 int ad_factor_solve(ad_factor *F, double *x); /* x = H \ x, no allocation       */
 /* X = H \ X for d columns (n x d) with the caller's solve workspaces */
 int ad_factor_solve_block(ad_factor *F, double *X, altdiff_int d, ad_solve_work *ws);

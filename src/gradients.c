@@ -12,9 +12,11 @@ static void gather_grads(const double *g_pos, const altdiff_int *map, altdiff_in
 {
     for (altdiff_int t = 0; t < npos; t++) count[t] = 0;
     for (altdiff_int k = 0; k < nz; k++)
-        if (map[k] >= 0) count[map[k]]++;
-    for (altdiff_int k = 0; k < nz; k++)
-        out[k] = map[k] >= 0 ? g_pos[map[k]] / (double)count[map[k]] : 0;
+        if (ad_map_at(map, k) >= 0) count[ad_map_at(map, k)]++;
+    for (altdiff_int k = 0; k < nz; k++) {
+        altdiff_int t = ad_map_at(map, k);
+        out[k] = t >= 0 ? g_pos[t] / (double)count[t] : 0;
+    }
 }
 
 /* On the internal patterns (original units), doc/MATH.md:

@@ -101,22 +101,29 @@ void dgemm_(const char *ta, const char *tb, const int *m, const int *n, const in
             const double *alpha, const double *a, const int *lda, const double *b,
             const int *ldb, const double *beta, double *c, const int *ldc);
 
-/* Mx += scale R'R on the full upper pattern of H (column j holds rows 0..j
- * from Hp[j]), R rows x n column-major: dgemm by blocks of AD_KKT_BLOCK
- * columns, T = R(:, 0:j1)' R(:, j0:j1) */
+/* Mx += scale R'R on the full pattern of H, R rows x n column-major: dgemm
+ * by blocks of AD_KKT_BLOCK columns j0..j1-1. Upper H (column j holds rows
+ * 0..j from Hp[j]): T = R(:, 0:j1)' R(:, j0:j1); lower H (rows j..n-1):
+ * T = R(:, j0:n)' R(:, j0:j1), row i of T at i - j0. */
 static int add_gram_dense(const cholmod_sparse *H, double *Mx, const double *R, altdiff_int rows,
                           altdiff_int n, double scale)
 {
     const altdiff_int *Hp = H->p;
+    int lower = H->stype < 0;
     double *T = ad_malloc((size_t)n * AD_KKT_BLOCK, sizeof(double)), zero = 0;
     if (!T) return ALTDIFF_ERR_NOMEM;
     for (altdiff_int j0 = 0; j0 < n && rows > 0; j0 += AD_KKT_BLOCK) {
-        altdiff_int j1 = j0 + AD_KKT_BLOCK < n ? j0 + AD_KKT_BLOCK : n;
-        int mm = (int)j1, nn = (int)(j1 - j0), kk = (int)rows;
-        dgemm_("T", "N", &mm, &nn, &kk, &scale, R, &kk, R + (size_t)j0 * (size_t)rows, &kk, &zero,
-               T, &mm);
-        for (altdiff_int j = j0; j < j1; j++)
-            for (altdiff_int i = 0; i <= j; i++) Mx[Hp[j] + i] += T[i + (j - j0) * j1];
+        altdiff_int j1 = j0 + AD_KKT_BLOCK < n ? j0 + AD_KKT_BLOCK : n, top = lower ? j0 : 0;
+        int mm = (int)(lower ? n - j0 : j1), nn = (int)(j1 - j0), kk = (int)rows;
+        dgemm_("T", "N", &mm, &nn, &kk, &scale, R + (size_t)top * (size_t)rows, &kk,
+               R + (size_t)j0 * (size_t)rows, &kk, &zero, T, &mm);
+        for (altdiff_int j = j0; j < j1; j++) {
+            const double *Tj = T + (j - j0) * mm - top; /* Tj[i]: row i of column j */
+            if (lower)
+                for (altdiff_int i = j; i < n; i++) Mx[Hp[j] + i - j] += Tj[i];
+            else
+                for (altdiff_int i = 0; i <= j; i++) Mx[Hp[j] + i] += Tj[i];
+        }
     }
     ad_free(T);
     return ALTDIFF_OK;
@@ -168,7 +175,8 @@ static int form_M(const ad_model *md, ad_kkt *K, const cs_dl *Gt, unsigned char 
         out += len * len;
     }
     int subtract = out < in;
-    for (altdiff_int t = 0; t < nz; t++) K->Mx[t] = F->HP[t] + (subtract ? rho * F->HS[t] : 0);
+    for (altdiff_int t = 0; t < nz; t++) K->Mx[t] = subtract ? rho * F->HS[t] : 0;
+    ad_factor_add_P(F, K->Mx); /* + P (the same sums as HP + rho HS) */
     for (altdiff_int j = 0; j < n; j++) K->Mx[F->diag[j]] += F->sigma;
     if (!subtract) {
         for (altdiff_int c = 0; c < K->Ct->n; c++) take[c] = 1;

@@ -26,24 +26,15 @@ static int choose_rows(ad_model *md, const double *h, altdiff_int *rowmap)
 }
 
 /* The maps of the three imports: a canonical input (copied as is) has the
- * identity as its map, and those share one array (ad_model_free frees a
- * shared map once); the others get their own. id[k]: import k is canonical. */
+ * identity as its map, kept as NULL (ad_map_at); the others get their own.
+ * id[k]: import k is canonical. */
 static int allocate_maps(ad_model *md, const int id[3])
 {
-    altdiff_int nz[3] = {md->Pnz, md->Anz, md->Gnz}, idlen = 0;
-    altdiff_int **map[3] = {&md->Pmap, &md->Amap, &md->Gmap}, *ident = NULL;
-    for (int k = 0; k < 3; k++)
-        if (id[k] && nz[k] > idlen) idlen = nz[k];
-    if (idlen > 0) {
-        ident = ad_malloc((size_t)idlen, sizeof(altdiff_int));
-        if (!ident) return ALTDIFF_ERR_NOMEM;
-        for (altdiff_int t = 0; t < idlen; t++) ident[t] = t;
-    }
-    for (int k = 0; k < 3; k++) /* first the shared one: freed with the model */
-        if (id[k] && nz[k] > 0) *map[k] = ident;
+    altdiff_int nz[3] = {md->Pnz, md->Anz, md->Gnz};
+    altdiff_int **map[3] = {&md->Pmap, &md->Amap, &md->Gmap};
     for (int k = 0; k < 3; k++) {
-        if (!*map[k]) *map[k] = ad_malloc((size_t)nz[k], sizeof(altdiff_int));
-        if (!*map[k]) return ALTDIFF_ERR_NOMEM;
+        *map[k] = id[k] ? NULL : ad_malloc((size_t)nz[k], sizeof(altdiff_int));
+        if (!id[k] && !*map[k]) return ALTDIFF_ERR_NOMEM;
     }
     return ALTDIFF_OK;
 }
@@ -132,10 +123,9 @@ void ad_model_free(ad_model *md)
     ad_spfree(md->G);
     void *arrays[] = {md->keep, md->P0x, md->A0x, md->G0x};
     for (size_t k = 0; k < sizeof(arrays) / sizeof(arrays[0]); k++) ad_free(arrays[k]);
-    ad_free(md->Pmap); /* the identity maps of canonical imports are one array */
-    if (md->Amap != md->Pmap) ad_free(md->Amap);
-    if (md->Gmap != md->Pmap && md->Gmap != md->Amap) ad_free(md->Gmap);
-    md->Pmap = md->Amap = md->Gmap = NULL;
+    md->Pmap = ad_free(md->Pmap); /* NULL (the identity) or its own */
+    md->Amap = ad_free(md->Amap);
+    md->Gmap = ad_free(md->Gmap);
 }
 
 /* ---- a solve state ---------------------------------------------------------- */
@@ -295,14 +285,14 @@ static int model_clone(ad_model *md, const ad_model *src)
     md->Anz = src->Anz;
     md->Gnz = src->Gnz;
     md->keep = dup_int(src->keep, src->p);
-    md->Pmap = dup_int(src->Pmap, src->Pnz);
-    md->Amap = dup_int(src->Amap, src->Anz);
-    md->Gmap = dup_int(src->Gmap, src->Gnz);
+    md->Pmap = src->Pmap ? dup_int(src->Pmap, src->Pnz) : NULL; /* NULL: the identity */
+    md->Amap = src->Amap ? dup_int(src->Amap, src->Anz) : NULL;
+    md->Gmap = src->Gmap ? dup_int(src->Gmap, src->Gnz) : NULL;
     md->P = copy_csc(src->P);
     md->A = copy_csc(src->A);
     md->G = copy_csc(src->G);
-    if (!md->keep || !md->Pmap || !md->Amap || !md->Gmap || !md->P || !md->A || !md->G)
-        return ALTDIFF_ERR_NOMEM;
+    int maps = (!src->Pmap || md->Pmap) && (!src->Amap || md->Amap) && (!src->Gmap || md->Gmap);
+    if (!md->keep || !maps || !md->P || !md->A || !md->G) return ALTDIFF_ERR_NOMEM;
     int status = allocate_model(md);
     if (status != ALTDIFF_OK) return status;
     altdiff_int n = md->n;
@@ -319,7 +309,7 @@ static int model_clone(ad_model *md, const ad_model *src)
 static void scatter_given(double *dst, const double *src, const altdiff_int *map, altdiff_int nz)
 {
     for (altdiff_int k = 0; k < nz; k++)
-        if (map[k] >= 0) dst[map[k]] = src[k];
+        if (ad_map_at(map, k) >= 0) dst[ad_map_at(map, k)] = src[k];
 }
 
 int ad_model_derive(ad_model *md, const ad_model *src, const double *Px, const double *Ax,

@@ -14,6 +14,9 @@ void dgemm_(const char *ta, const char *tb, const int *m, const int *n, const in
             const double *alpha, const double *a, const int *lda, const double *b,
             const int *ldb, const double *beta, double *c, const int *ldc);
 
+void dspmv_(const char *uplo, const int *n, const double *alpha, const double *ap,
+            const double *x, const int *incx, const double *beta, double *y, const int *incy);
+
 int ad_block_dense_pays(altdiff_int rows, altdiff_int n, altdiff_int nnz)
 {
     double size = (double)rows * (double)n;
@@ -25,20 +28,22 @@ int ad_block_alloc(ad_block *B, const cs_dl *S)
 {
     B->S = S;
     B->dense = NULL;
+    B->own = 0;
     if (!ad_block_dense_pays(S->m, S->n, S->p[S->n])) return ALTDIFF_OK;
+    if ((double)S->p[S->n] == (double)S->m * (double)S->n) { /* full, sorted: column-major */
+        B->dense = S->x;
+        return ALTDIFF_OK;
+    }
     B->dense = ad_malloc((size_t)S->m * (size_t)S->n, sizeof(double));
+    B->own = 1;
     return B->dense ? ALTDIFF_OK : ALTDIFF_ERR_NOMEM;
 }
 
 void ad_block_load(ad_block *B, const double *x)
 {
-    if (!B->dense) return;
+    if (!B->own) return; /* none, or S->x: the scaling writes it */
     const cs_dl *S = B->S;
     size_t rows = (size_t)S->m, size = rows * (size_t)S->n;
-    if ((size_t)S->p[S->n] == size) { /* every entry present, sorted: the same order */
-        memcpy(B->dense, x, sizeof(double) * size);
-        return;
-    }
     memset(B->dense, 0, sizeof(double) * size);
     for (altdiff_int j = 0; j < S->n; j++)
         for (altdiff_int t = S->p[j]; t < S->p[j + 1]; t++)
@@ -47,7 +52,9 @@ void ad_block_load(ad_block *B, const double *x)
 
 void ad_block_free(ad_block *B)
 {
-    B->dense = ad_free(B->dense);
+    if (B->own) ad_free(B->dense);
+    B->dense = NULL;
+    B->own = 0;
 }
 
 void ad_block_mul(const ad_block *B, const double *x, double *y)
@@ -94,4 +101,21 @@ void ad_block_mul_t_cols(const ad_block *B, const double *Y, altdiff_int d, doub
     int m = (int)rows, nn = (int)n, dd = (int)d;
     double d1 = 1;
     dgemm_("T", "N", &nn, &dd, &m, &d1, B->dense, &m, Y, &m, &d1, X, &nn); /* X += M'Y */
+}
+
+int ad_upper_full(const cs_dl *P)
+{
+    double n = (double)P->n;
+    return P->n > 0 && P->n <= INT_MAX && (double)P->p[P->n] == n * (n + 1) / 2;
+}
+
+void ad_sym_mul(const cs_dl *P, const double *x, double *y)
+{
+    if (!ad_upper_full(P)) {
+        ad_symv_upper(P, x, y);
+        return;
+    }
+    int n = (int)P->n, one = 1;
+    double d1 = 1;
+    dspmv_("U", &n, &d1, P->x, x, &one, &d1, y, &one); /* y += P x (packed upper) */
 }

@@ -17,7 +17,7 @@ static int quadratic_x_update(ad_model *md, ad_state *st)
 static int quadratic_gradient(ad_model *md, ad_state *st, const double *x, double *v)
 {
     ad_fill(v, 0, md->n);
-    ad_symv_upper(md->P, x, v); /* P x */
+    ad_sym_mul(md->P, x, v); /* P x */
     st->info.obj = md->sc.cinv * (0.5 * ad_dot(x, v, md->n) + ad_dot(st->q, x, md->n));
     return ALTDIFF_OK;
 }

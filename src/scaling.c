@@ -34,29 +34,78 @@ static void abs_max_csc(const cs_dl *S, const double *x0, const double *dr, cons
         }
 }
 
-/* The same on a dense column-major copy M (rows x n): contiguous columns,
- * a loop the compiler vectorizes (the data are finite: plain max) */
+#define AD_LANES 8 /* partial maxima kept apart: the loops below vectorize */
+
+/* max over i < len of a_i = dr_i |col_i| d, and rowmax_i = max(rowmax_i, a_i)
+ * (the data are finite: plain max, in any order) */
+static double col_abs_max(const double *restrict col, const double *restrict dr, double d,
+                          altdiff_int len, double *restrict rowmax)
+{
+    double acc[AD_LANES] = {0}, cmax = 0;
+    altdiff_int i = 0;
+    for (; i + AD_LANES <= len; i += AD_LANES)
+        for (int l = 0; l < AD_LANES; l++) {
+            double a = dr[i + l] * fabs(col[i + l]) * d;
+            acc[l] = a > acc[l] ? a : acc[l];
+            rowmax[i + l] = a > rowmax[i + l] ? a : rowmax[i + l];
+        }
+    for (; i < len; i++) {
+        double a = dr[i] * fabs(col[i]) * d;
+        cmax = a > cmax ? a : cmax;
+        rowmax[i] = a > rowmax[i] ? a : rowmax[i];
+    }
+    for (int l = 0; l < AD_LANES; l++) cmax = acc[l] > cmax ? acc[l] : cmax;
+    return cmax;
+}
+
+/* The same on a dense column-major M (rows x n): contiguous columns */
 static void abs_max_dense(const double *M, altdiff_int rows, altdiff_int n, const double *dr,
                           const double *dc, double *colmax, double *rowmax)
 {
     for (altdiff_int j = 0; j < n; j++) {
-        const double *col = M + (size_t)j * (size_t)rows;
-        double cmax = 0, d = dc[j];
-        for (altdiff_int i = 0; i < rows; i++) {
-            double a = dr[i] * fabs(col[i]) * d;
-            cmax = a > cmax ? a : cmax;
-            rowmax[i] = a > rowmax[i] ? a : rowmax[i];
-        }
+        double cmax = col_abs_max(M + (size_t)j * (size_t)rows, dr, dc[j], rows, rowmax);
         colmax[j] = ad_max(colmax[j], cmax);
     }
 }
 
-/* Norms of a constraint block scaled by (dr, dc): its dense copy when it has one */
+/* The same on a full upper triangle (packed: column j holds rows 0..j from
+ * j (j + 1) / 2), symmetric with D on both sides: norm_j over column j of
+ * the whole matrix (the upper entries (i, j) count for column i too) */
+static void abs_max_packed(const double *x0, altdiff_int n, const double *d, double *norm)
+{
+    for (altdiff_int j = 0; j < n; j++) {
+        const double *col = x0 + (size_t)j * (size_t)(j + 1) / 2;
+        double cmax = col_abs_max(col, d, d[j], j, norm); /* rows i < j */
+        double diag = d[j] * fabs(col[j]) * d[j];
+        norm[j] = ad_max(norm[j], ad_max(cmax, diag));
+    }
+}
+
+/* 1 if the pattern S holds every entry (upper: of its upper triangle):
+ * its values are then column-major (upper: packed) */
+static int full_pattern(const cs_dl *S, int upper)
+{
+    double m = (double)S->m, n = (double)S->n;
+    return (double)S->p[S->n] == (upper ? n * (n + 1) / 2 : m * n);
+}
+
+/* Norms of a constraint block scaled by (dr, dc): as a dense matrix when it
+ * is one (the given values themselves when its pattern is full, else its
+ * dense copy) */
 static void abs_max_block(const ad_scale_block *B, const double *dr, const double *dc,
                           double *colmax, double *rowmax)
 {
-    if (B->dense) abs_max_dense(B->dense, B->S->m, B->S->n, dr, dc, colmax, rowmax);
-    else abs_max_csc(B->S, B->x0, dr, dc, colmax, rowmax);
+    const cs_dl *S = B->S;
+    if (full_pattern(S, 0)) abs_max_dense(B->x0, S->m, S->n, dr, dc, colmax, rowmax);
+    else if (B->dense) abs_max_dense(B->dense, S->m, S->n, dr, dc, colmax, rowmax);
+    else abs_max_csc(S, B->x0, dr, dc, colmax, rowmax);
+}
+
+/* Norms of P (upper, symmetric) scaled by D on both sides, into norm */
+static void abs_max_P(const ad_scale_block *P, const double *d, double *norm)
+{
+    if (full_pattern(P->S, 1)) abs_max_packed(P->x0, P->S->n, d, norm);
+    else abs_max_csc(P->S, P->x0, d, d, norm, norm); /* upper: both ends */
 }
 
 /* One Ruiz pass on the data scaled by D, E so far (computed on the fly from
@@ -69,7 +118,7 @@ static void ruiz_pass(ad_scaling *sc, const ad_scale_block *P, const ad_scale_bl
     double *dn = sc->work, *de = sc->work + n;
     ad_fill(dn, 0, n);
     ad_fill(de, 0, rows);
-    abs_max_csc(P->S, P->x0, sc->D, sc->D, dn, dn); /* P symmetric, upper: both ends */
+    abs_max_P(P, sc->D, dn);
     abs_max_block(A, sc->E, sc->D, dn, de);
     abs_max_block(G, sc->E + m, sc->D, dn, de + m);
     for (altdiff_int j = 0; j < n; j++) sc->D[j] *= ruiz_factor(dn[j]);
@@ -82,7 +131,7 @@ static double cost_factor(ad_scaling *sc, const ad_scale_block *P, const double 
     altdiff_int n = sc->n;
     double *dn = sc->work;
     ad_fill(dn, 0, n);
-    abs_max_csc(P->S, P->x0, sc->D, sc->D, dn, dn);
+    abs_max_P(P, sc->D, dn);
     double mean = 0, qmax = 0;
     for (altdiff_int j = 0; j < n; j++) {
         mean += dn[j] / (double)n;
@@ -94,14 +143,15 @@ static double cost_factor(ad_scaling *sc, const ad_scale_block *P, const double 
 }
 
 /* S->x = c (dr_i x0 dc_j) on the pattern (c = 1: (dr_i x0) dc_j), and the
- * dense copy, if any, in place by the same formula (identical values) */
+ * dense copy, if any and apart from S->x, in place by the same formula
+ * (identical values) */
 static void apply_block(const ad_scale_block *B, const double *dr, const double *dc, double c)
 {
     const cs_dl *S = B->S;
     for (altdiff_int j = 0; j < S->n; j++)
         for (altdiff_int t = S->p[j]; t < S->p[j + 1]; t++)
             S->x[t] = c * ((dr[S->i[t]] * B->x0[t]) * dc[j]);
-    if (!B->dense) return;
+    if (!B->dense || B->dense == S->x) return;
     for (altdiff_int j = 0; j < S->n; j++) {
         double *col = B->dense + (size_t)j * (size_t)S->m, d = dc[j];
         for (altdiff_int i = 0; i < S->m; i++) col[i] = c * ((dr[i] * col[i]) * d);

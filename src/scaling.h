@@ -23,7 +23,9 @@ typedef struct {
 /* A matrix to scale: its pattern S (S->x receives the scaled values), the
  * given values x0 on that pattern and, for a constraint block kept dense
  * (ops.h), its dense copy (S->m x S->n column-major) holding the given
- * values on entry and the scaled ones on return (else NULL) */
+ * values on entry and the scaled ones on return (else NULL). A full pattern
+ * (every entry; P: of its upper triangle) is read as a dense matrix from
+ * x0, and a dense copy that is S->x itself is not scaled twice. */
 typedef struct {
     cs_dl *S;
     const double *x0;

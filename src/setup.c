@@ -250,7 +250,7 @@ int altdiff_update_vectors(altdiff_work *w, const double *q, const double *b, co
 static void scatter_values(double *dst, const double *src, const altdiff_int *map, altdiff_int nz)
 {
     for (altdiff_int k = 0; k < nz; k++)
-        if (map[k] >= 0) dst[map[k]] = src[k];
+        if (ad_map_at(map, k) >= 0) dst[ad_map_at(map, k)] = src[k];
 }
 
 /* Scale from the given values and factor H (after an overflow check) */

@@ -238,7 +238,7 @@ int ad_smooth_refresh(ad_model *md, const double *x)
     int status = hessian_at(md, x);
     if (status != ALTDIFF_OK) return status;
     for (altdiff_int k = 0; k < md->Pnz; k++) /* as given (the KKT mode's P) */
-        if (md->Pmap[k] >= 0) md->P0x[md->Pmap[k]] = o->hx[k];
+        if (ad_map_at(md->Pmap, k) >= 0) md->P0x[ad_map_at(md->Pmap, k)] = o->hx[k];
     ad_copy(md->P->x, o->hs, md->P->p[md->n]); /* P~ = c D Hess f D */
     status = ad_factor_set_P(&md->F, md->P, &o->Hpos);
     o->stale = 0;
@@ -271,7 +271,7 @@ int ad_smooth_record(ad_model *md, ad_state *st, altdiff_int iter)
 /* ---- the Newton x-update ---------------------------------------------------- */
 
 /* BLAS (OpenBLAS through Debian's libblas): y = alpha A x + beta y, A
- * symmetric in packed upper storage */
+ * symmetric in packed upper or lower storage */
 void dspmv_(const char *uplo, const int *n, const double *alpha, const double *ap,
             const double *x, const int *incx, const double *beta, double *y, const int *incy);
 
@@ -287,7 +287,7 @@ static void penalty_product(ad_model *md, ad_state *st, const double *v, double 
     if (F->lr.k == 0 && nz == n * (n + 1) / 2 && n <= INT32_MAX) {
         int nn = (int)n, one = 1;
         double a = 1, b = 0;
-        dspmv_("U", &nn, &a, F->HR, v, &one, &b, Sv, &one);
+        dspmv_(F->H->stype < 0 ? "L" : "U", &nn, &a, F->HR, v, &one, &b, Sv, &one);
     } else if (F->lr.k == 0) {
         cs_dl SS = {nz, n, n, Hp, F->H->i, F->HR, -1};
         ad_symv_upper(&SS, v, Sv);
@@ -378,7 +378,7 @@ static int hessian_at(ad_model *md, const double *x)
         return AD_ERR_DOMAIN;
     const cs_dl *P = md->P;
     for (altdiff_int k = 0; k < md->Pnz; k++)
-        if (md->Pmap[k] >= 0) o->hs[md->Pmap[k]] = o->hx[k];
+        if (ad_map_at(md->Pmap, k) >= 0) o->hs[ad_map_at(md->Pmap, k)] = o->hx[k];
     for (altdiff_int j = 0; j < md->n; j++)
         for (altdiff_int t = P->p[j]; t < P->p[j + 1]; t++)
             o->hs[t] *= md->sc.c * md->sc.D[P->i[t]] * md->sc.D[j];

@@ -6,7 +6,7 @@
 # altdiff-bench-dense on them, then `altdiff solve --grad` of both builds on
 # the same directories (polishing off in this build: the previous release had
 # none), printing setup, iterate and backward seconds and the ratio of their
-# sums (previous / this).
+# sums (previous / this), with and without setup.
 #   usage: bash tools/dense_bench.sh [n,m,p ...]   (default the three sizes)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -54,12 +54,13 @@ summary() { # BIN DIR [options]
 }
 echo
 echo "== altdiff solve --grad: this tree (--polish 0) vs previous release $prev"
-printf '%-22s %-34s %-34s %s\n' problem "this: setup iterate backward (it)" "previous: setup iterate backward (it)" "previous/this"
+printf '%-22s %-34s %-34s %s\n' problem "this: setup iterate backward (it)" "previous: setup iterate backward (it)" "previous/this (without setup)"
 for d in "${dirs[@]}"; do
     read -r s1 t1 p1 b1 i1 <<<"$(summary "$new" "$d" --polish 0)"
     read -r s0 t0 p0 b0 i0 <<<"$(summary "$old" "$d")"
     awk -v d="$(basename "$d")" -v s1="$s1" -v t1="$t1" -v b1="$b1" -v i1="$i1" \
         -v s0="$s0" -v t0="$t0" -v b0="$b0" -v i0="$i0" 'BEGIN {
-        printf "%-22s %7.3f %7.3f %7.3f (%s)%6s %7.3f %7.3f %7.3f (%s)%6s %.2fx\n", d,
-               s1, t1, b1, i1, "", s0, t0, b0, i0, "", (s0 + t0 + b0) / (s1 + t1 + b1) }'
+        printf "%-22s %7.3f %7.3f %7.3f (%s)%6s %7.3f %7.3f %7.3f (%s)%6s %.2fx (%.2fx)\n", d,
+               s1, t1, b1, i1, "", s0, t0, b0, i0, "", (s0 + t0 + b0) / (s1 + t1 + b1),
+               (t0 + b0) / (t1 + b1) }'
 done
