@@ -257,7 +257,7 @@ static int lowrank_refresh(ad_factor *F, double rho)
     ad_lowrank *lr = &F->lr;
     if (lr->k == 0) return ALTDIFF_OK;
     ad_copy(lr->W, lr->U, F->n * lr->k);
-    ad_solve_work ws = {NULL, NULL, NULL};
+    ad_solve_work ws = {NULL, NULL, NULL, NULL, 0};
     int status = ad_factor_sparse_solve(F, lr->W, lr->k, &ws); /* W = Hs \ U */
     ad_solve_work_free(&ws, &F->cm);
     return status == ALTDIFF_OK ? ad_lowrank_set(lr, rho) : status;
@@ -279,18 +279,46 @@ int ad_factor_refactor(ad_factor *F, double rho, double sigma)
     return status;
 }
 
+/* 1 if H is diagonal (no off-diagonal entry in its pattern) */
+static int diagonal(const ad_factor *F)
+{
+    return ((const altdiff_int *)F->H->p)[F->n] == F->n;
+}
+
+/* X = Hs \ X for a diagonal Hs: X_ij / H_ii (what the factor's solve does,
+ * without its permutations and passes) */
+static void diagonal_solve(const ad_factor *F, double *X, altdiff_int d)
+{
+    const double *Hx = F->H->x;
+    altdiff_int n = F->n;
+    for (altdiff_int c = 0; c < d; c++)
+        for (altdiff_int j = 0; j < n; j++) X[c * n + j] /= Hx[j];
+}
+
 int ad_factor_sparse_solve(ad_factor *F, double *X, altdiff_int d, ad_solve_work *ws)
 {
+    if (diagonal(F)) {
+        diagonal_solve(F, X, d);
+        return ALTDIFF_OK;
+    }
     return ad_cholmod_solve(F->L, X, F->n, d, ws, &F->cm);
 }
 
-/* X = H \ X: the sparse solve, then the dense-row correction per column */
+/* X = H \ X: the sparse solve, then the dense-row correction on the block
+ * (ws->Z: k x d scratch, allocated on the first call that needs more) */
 int ad_factor_solve_block(ad_factor *F, double *X, altdiff_int d, ad_solve_work *ws)
 {
     int status = ad_factor_sparse_solve(F, X, d, ws);
-    for (altdiff_int c = 0; c < d && status == ALTDIFF_OK; c++)
-        ad_lowrank_apply(&F->lr, X + c * F->n);
-    return status;
+    size_t need = (size_t)F->lr.k * (size_t)d;
+    if (status != ALTDIFF_OK || need == 0) return status;
+    if (ws->zlen < need) {
+        ad_free(ws->Z);
+        ws->Z = ad_malloc(need, sizeof(double));
+        ws->zlen = ws->Z ? need : 0;
+        if (!ws->Z) return ALTDIFF_ERR_NOMEM;
+    }
+    ad_lowrank_apply_block(&F->lr, X, d, ws->Z);
+    return ALTDIFF_OK;
 }
 
 /* x = H \ x with the persistent workspaces: no allocation after the first */
