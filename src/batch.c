@@ -16,7 +16,6 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
-#include <stdlib.h>
 #include <unistd.h>
 
 #include "ad_internal.h"
@@ -460,19 +459,29 @@ static void clean_iterates(altdiff_batch *bt, altdiff_int e)
     ad_fill(st->nu, 0, md->p);
 }
 
-/* Sweeps cheaper than this many flops are not worth running the elements in
- * lockstep (the blocks' copies and scratch, a shared rho): the elements
- * then run one after another on the shared factor, forward (each with the
- * rho adaptation of a single solve) and backward (one GMRES each). */
+/* When the elements on the shared model run in lockstep (measured with
+ * bench/batch_bench.c, B = 16 .. 256). A sweep of at least this many flops
+ * (the sweep-cost model) gains from blocks forward and backward: dense
+ * (500, 100, 200) and randsparse n = 2000 (1.4e6 and 4.4e6 flops). Below it
+ * the blocks' copies, the scattered per-element states and a shared rho
+ * cost more than they save (grid k = 32: 9e4 flops, a sparse factor), and
+ * the elements run one after another on the shared factor, forward (each
+ * with the rho adaptation of a single solve) and backward (one GMRES each),
+ * except that the forward sweep of dense constraint blocks (products by
+ * DGEMM instead of DGEMV) still gains: dense (100, 50, 50), 7e4 flops,
+ * about 1.5-2x forward; not backward, where the per-element GMRES work
+ * dominates. */
 #define AD_LOCKSTEP_MIN_FLOPS 2e5
 
-/* 1 if the elements on the shared model should run in lockstep */
-static int lockstep_pays(const altdiff_batch *bt)
+/* 1 if the elements on the shared model should run in lockstep, forward
+ * (backward = 0) or in the folded GMRES (backward = 1) */
+static int lockstep_pays(const altdiff_batch *bt, int backward)
 {
     const ad_model *md = &bt->model;
     if (bt->lockstep >= 0) return bt->lockstep;
-    if (getenv("AD_LOCKSTEP")) return atoi(getenv("AD_LOCKSTEP")); /* TEMP */
-    return ad_sweep_flops(&md->F, md->P, md->A, md->G) >= AD_LOCKSTEP_MIN_FLOPS;
+    if (ad_sweep_flops(&md->F, md->P, md->A, md->G) >= AD_LOCKSTEP_MIN_FLOPS) return 1;
+    int dense = (md->m == 0 || md->Ab.dense) && (md->p == 0 || md->Gb.dense) && md->m + md->p > 0;
+    return !backward && dense;
 }
 
 void ad_batch_set_lockstep(altdiff_batch *bt, int mode) { bt->lockstep = mode; }
@@ -494,7 +503,7 @@ static int solve_one_by_one(altdiff_batch *bt)
  * the same arrays) into bt->gather, solved there and put back. */
 static int solve_shared(altdiff_batch *bt)
 {
-    if (!lockstep_pays(bt)) return solve_one_by_one(bt);
+    if (!lockstep_pays(bt, 0)) return solve_one_by_one(bt);
     altdiff_int k = 0;
     for (altdiff_int e = 0; e < bt->B; e++)
         if (!bt->own[e]) bt->gather[k++] = bt->el[e];
@@ -729,7 +738,7 @@ int altdiff_batch_vjp(altdiff_batch *bt, const altdiff_deriv_settings *ds, const
             continue;
         }
         altdiff_deriv_settings r = ad_resolve_mode(md, st, ds, 0);
-        if (r.mode == ALTDIFF_MODE_GMRES && lockstep_pays(bt)) {
+        if (r.mode == ALTDIFF_MODE_GMRES && lockstep_pays(bt, 1)) {
             sel[d++] = e;
             continue;
         }
