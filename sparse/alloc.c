@@ -3,8 +3,11 @@
  * ALTDIFF_FAULT_INJECTION (tests only), the k-th allocation can be made to
  * fail, so that every error path is exercised (cf. CSparse's cstcov tests).
  */
+#define _DEFAULT_SOURCE /* madvise */
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "sp.h"
 
@@ -75,6 +78,21 @@ void *ad_realloc(void *ptr, size_t count, size_t size)
     if (size == 0) size = 1;
     if (count > SIZE_MAX / size) return NULL;
     return AD_REALLOC(ptr, count * size);
+}
+
+void ad_populate(void *ptr, size_t bytes)
+{
+#ifdef MADV_POPULATE_WRITE
+    long page = sysconf(_SC_PAGESIZE);
+    if (!ptr || page <= 0) return;
+    uintptr_t lo = (uintptr_t)ptr, hi = lo + bytes, pg = (uintptr_t)page;
+    lo = (lo + pg - 1) / pg * pg; /* the whole pages inside [ptr, ptr + bytes) */
+    hi = hi / pg * pg;
+    if (hi > lo) (void)madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE); /* advice only */
+#else
+    (void)ptr;
+    (void)bytes;
+#endif
 }
 
 void *ad_free(void *ptr)

@@ -112,6 +112,7 @@ struct ad_state_s {
     double *cert_x, *cert_lam, *cert_nu;
     ad_anderson aa;
     double *aa_z;          /* m + p: the point handed to the acceleration    */
+    double *block;         /* the one allocation holding the vectors above   */
     /* recorded slack masks (settings.record): iteration k, row i is bit
      * (k * mask_row + i / 8, i % 8); mask_iters iterations held */
     unsigned char *masks;
