@@ -49,9 +49,20 @@ static int batch_alloc(altdiff_batch *bt, const altdiff_problem *prob)
     ad_batch_work *bw = &bt->bw;
     if ((size_t)B > SIZE_MAX / sizeof(double) / (size_t)(n + m + p + 1)) return ALTDIFF_ERR_NOMEM;
     bt->el = ad_calloc((size_t)B, sizeof(ad_state));
-    bw->X = ad_malloc((size_t)n * (size_t)B, sizeof(double));
-    bw->WA = ad_malloc((size_t)(m > 0 ? m : 1) * (size_t)B, sizeof(double));
-    bw->WG = ad_malloc((size_t)(p > 0 ? p : 1) * (size_t)B, sizeof(double));
+    double **blocks[] = {&bw->X, &bw->WA, &bw->WG, &bw->PX, &bw->SY, &bw->AX, &bw->GX};
+    altdiff_int rows[] = {n, m, p, n, n, m, p};
+    int ok = 1;
+    for (int k = 0; k < 7; k++) { /* the blocks, mapped now: the solve touches them all */
+        size_t count = (size_t)(rows[k] > 0 ? rows[k] : 1) * (size_t)B;
+        *blocks[k] = ad_malloc(count, sizeof(double));
+        ad_populate(*blocks[k], count * sizeof(double));
+        ok = ok && *blocks[k];
+    }
+    const cs_dl *P = bt->model.P; /* a dense copy of P~ (upper) when DSYMM pays */
+    if (ad_block_dense_pays(n, n, 2 * P->p[n])) {
+        bw->Pd = ad_malloc((size_t)n * (size_t)n, sizeof(double));
+        ok = ok && bw->Pd;
+    }
     bw->act = ad_malloc((size_t)B, sizeof(altdiff_int));
     bw->res = ad_calloc((size_t)B, sizeof(residuals_t));
     bt->own = ad_calloc((size_t)B, sizeof(ad_model *));
@@ -59,7 +70,7 @@ static int batch_alloc(altdiff_batch *bt, const altdiff_problem *prob)
     bt->restart = ad_calloc((size_t)B, 1);
     bt->gather = ad_malloc((size_t)B, sizeof(ad_state));
     bt->threads = 1;
-    if (!bt->el || !bw->X || !bw->WA || !bw->WG || !bw->act || !bw->res || !bt->own ||
+    if (!ok || !bt->el || !bw->act || !bw->res || !bt->own ||
         !bt->stale || !bt->restart || !bt->gather)
         return ALTDIFF_ERR_NOMEM;
     for (altdiff_int e = 0; e < B; e++) {
@@ -149,7 +160,8 @@ void altdiff_batch_free(altdiff_batch *bt)
         }
     ad_solve_work_free(&bt->bw.ws, &bt->model.F.cm);
     ad_model_free(&bt->model);
-    void *arrays[] = {bt->el, bt->bw.X, bt->bw.WA, bt->bw.WG, bt->bw.act, bt->bw.res,
+    void *arrays[] = {bt->el, bt->bw.X, bt->bw.WA, bt->bw.WG, bt->bw.PX, bt->bw.SY,
+                      bt->bw.AX, bt->bw.GX, bt->bw.Pd, bt->bw.act, bt->bw.res,
                       bt->own, bt->stale, bt->restart, bt->gather};
     for (size_t k = 0; k < sizeof(arrays) / sizeof(arrays[0]); k++) ad_free(arrays[k]);
     ad_free(bt);
