@@ -7,6 +7,7 @@
  * a numeric refactorization. Every solve with H in the library goes through
  * ad_factor_solve, which allocates nothing.
  */
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 
@@ -295,10 +296,51 @@ static void diagonal_solve(const ad_factor *F, double *X, altdiff_int d)
         for (altdiff_int j = 0; j < n; j++) X[c * n + j] /= Hx[j];
 }
 
+void dtrsm_(const char *side, const char *uplo, const char *ta, const char *diag, const int *m,
+            const int *n, const double *alpha, const double *a, const int *lda, double *b,
+            const int *ldb);
+
+void dtrsv_(const char *uplo, const char *ta, const char *diag, const int *n, const double *a,
+            const int *lda, double *x, const int *incx);
+
+/* 1 if L is one dense supernode in the natural order (a dense H): L is then
+ * the n x n lower triangle of a column-major block */
+static int one_supernode(const ad_factor *F)
+{
+    const cholmod_factor *L = F->L;
+    if (!L->is_super || L->nsuper != 1 || L->ordering != CHOLMOD_NATURAL || F->n > INT_MAX)
+        return 0;
+    const altdiff_int *pi = L->pi, *px = L->px;
+    return pi[1] - pi[0] == F->n && px[0] == 0;
+}
+
+/* X = H \ X = L^-T L^-1 X for one supernode: two DTRSM (DTRSV for one column) on the block, as
+ * CHOLMOD's solve does there, without its permutations and copies */
+static void dense_solve(const ad_factor *F, double *X, altdiff_int d)
+{
+    int n = (int)F->n, inc = 1;
+    double one = 1;
+    const double *L = F->L->x;
+    if (d == 1) { /* one column: DTRSV (DTRSM is slower there) */
+        dtrsv_("L", "N", "N", &n, L, &n, X, &inc);
+        dtrsv_("L", "T", "N", &n, L, &n, X, &inc);
+        return;
+    }
+    for (; d > 0; d -= INT_MAX, X += (size_t)INT_MAX * (size_t)n) { /* BLAS's int */
+        int dd = d > INT_MAX ? INT_MAX : (int)d;
+        dtrsm_("L", "L", "N", "N", &n, &dd, &one, L, &n, X, &n); /* L y = x    */
+        dtrsm_("L", "L", "T", "N", &n, &dd, &one, L, &n, X, &n); /* L'x = y    */
+    }
+}
+
 int ad_factor_sparse_solve(ad_factor *F, double *X, altdiff_int d, ad_solve_work *ws)
 {
     if (diagonal(F)) {
         diagonal_solve(F, X, d);
+        return ALTDIFF_OK;
+    }
+    if (one_supernode(F)) {
+        dense_solve(F, X, d);
         return ALTDIFF_OK;
     }
     return ad_cholmod_solve(F->L, X, F->n, d, ws, &F->cm);
