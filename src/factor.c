@@ -314,8 +314,9 @@ static int one_supernode(const ad_factor *F)
     return pi[1] - pi[0] == F->n && px[0] == 0;
 }
 
-/* X = H \ X = L^-T L^-1 X for one supernode: two DTRSM (DTRSV for one column) on the block, as
- * CHOLMOD's solve does there, without its permutations and copies */
+/* X = H \ X = L^-T L^-1 X for one supernode: two DTRSM (DTRSV for one
+ * column) on the block, as CHOLMOD's solve does there, without its
+ * permutations and copies */
 static void dense_solve(const ad_factor *F, double *X, altdiff_int d)
 {
     int n = (int)F->n, inc = 1;
