@@ -49,19 +49,14 @@ static int batch_alloc(altdiff_batch *bt, const altdiff_problem *prob)
     ad_batch_work *bw = &bt->bw;
     if ((size_t)B > SIZE_MAX / sizeof(double) / (size_t)(n + m + p + 1)) return ALTDIFF_ERR_NOMEM;
     bt->el = ad_calloc((size_t)B, sizeof(ad_state));
-    double **blocks[] = {&bw->X, &bw->WA, &bw->WG, &bw->PX, &bw->SY, &bw->AX, &bw->GX};
-    altdiff_int rows[] = {n, m, p, n, n, m, p};
+    double **blocks[] = {&bw->X, &bw->WA, &bw->WG};
+    altdiff_int rows[] = {n, m, p};
     int ok = 1;
-    for (int k = 0; k < 7; k++) { /* the blocks, mapped now: the solve touches them all */
+    for (int k = 0; k < 3; k++) { /* the blocks, mapped now: a solve touches them all */
         size_t count = (size_t)(rows[k] > 0 ? rows[k] : 1) * (size_t)B;
         *blocks[k] = ad_malloc(count, sizeof(double));
         ad_populate(*blocks[k], count * sizeof(double));
         ok = ok && *blocks[k];
-    }
-    const cs_dl *P = bt->model.P; /* a dense copy of P~ (upper) when DSYMM pays */
-    if (ad_block_dense_pays(n, n, 2 * P->p[n])) {
-        bw->Pd = ad_malloc((size_t)n * (size_t)n, sizeof(double));
-        ok = ok && bw->Pd;
     }
     bw->act = ad_malloc((size_t)B, sizeof(altdiff_int));
     bw->res = ad_calloc((size_t)B, sizeof(residuals_t));
@@ -510,18 +505,44 @@ static int solve_one_by_one(altdiff_batch *bt)
     return ALTDIFF_OK;
 }
 
+/* The lockstep checks' blocks (PX, SY: n x B; AX: m x B; GX: p x B) and a
+ * dense copy of P~ (upper) when DSYMM pays, at the first lockstep solve */
+static int check_blocks(altdiff_batch *bt)
+{
+    ad_batch_work *bw = &bt->bw;
+    altdiff_int n = bt->model.n, m = bt->model.m, p = bt->model.p, B = bt->B;
+    if (bw->PX) return ALTDIFF_OK;
+    double **blocks[] = {&bw->SY, &bw->AX, &bw->GX, &bw->PX}; /* PX last: all there */
+    altdiff_int rows[] = {n, m, p, n};
+    for (int k = 0; k < 4; k++) {
+        size_t count = (size_t)(rows[k] > 0 ? rows[k] : 1) * (size_t)B;
+        if (!*blocks[k]) *blocks[k] = ad_malloc(count, sizeof(double));
+        if (!*blocks[k]) return ALTDIFF_ERR_NOMEM;
+        ad_populate(*blocks[k], count * sizeof(double));
+    }
+    const cs_dl *P = bt->model.P;
+    if (ad_block_dense_pays(n, n, 2 * P->p[n]) &&
+        !(bw->Pd = ad_malloc((size_t)n * (size_t)n, sizeof(double)))) {
+        bw->PX = ad_free(bw->PX); /* all or nothing: the next solve tries again */
+        return ALTDIFF_ERR_NOMEM;
+    }
+    return ALTDIFF_OK;
+}
+
 /* The block solve of the elements on the shared model. When some elements
  * have models of their own, the others' states are gathered (struct copies:
  * the same arrays) into bt->gather, solved there and put back. */
 static int solve_shared(altdiff_batch *bt)
 {
     if (!lockstep_pays(bt, 0)) return solve_one_by_one(bt);
+    int status = check_blocks(bt);
+    if (status != ALTDIFF_OK) return status;
     altdiff_int k = 0;
     for (altdiff_int e = 0; e < bt->B; e++)
         if (!bt->own[e]) bt->gather[k++] = bt->el[e];
     if (k == bt->B) return ad_solve_batch(&bt->model, bt->el, bt->B, &bt->bw);
     if (k == 0) return ALTDIFF_OK;
-    int status = ad_solve_batch(&bt->model, bt->gather, k, &bt->bw);
+    status = ad_solve_batch(&bt->model, bt->gather, k, &bt->bw);
     k = 0;
     for (altdiff_int e = 0; e < bt->B; e++)
         if (!bt->own[e]) bt->el[e] = bt->gather[k++];
