@@ -3,8 +3,14 @@
  * run (not a test: it prints figures). For each problem and B, forward
  * (solve) and backward (VJP of q, b, h, GMRES) seconds of both paths, their
  * ratio, mean iterations, and the cosine of the batch gradients with the KKT
- * mode's. Usage: altdiff-bench-batch [B ...]   (default 1 16 64 256)
+ * mode's, the time per element and iteration against a BLAS-3 floor (dense
+ * problems) and the heap bytes per element beyond the shared model (after
+ * setup and solve; the backward's GMRES bases come on top, per call).
+ * Usage: altdiff-bench-batch [-c NAME] [B ...]   (default 1 16 64 256; NAME
+ * picks the cases dense100, dense500, sparsemax, randsparse, grid by part
+ * of the name)
  */
+#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -169,6 +175,169 @@ static case_t sparsemax_case(altdiff_int n, altdiff_int B)
     return c;
 }
 
+/* CSC of M' (c x r) from CSC M (r x c), sorted */
+static void transpose_csc(altdiff_int r, altdiff_int c, const altdiff_int *p, const altdiff_int *i,
+                          const double *x, altdiff_int **tp, altdiff_int **ti, double **tx)
+{
+    altdiff_int nz = p[c];
+    *tp = calloc((size_t)(r + 1), sizeof(altdiff_int));
+    *ti = malloc(sizeof(altdiff_int) * (size_t)(nz + 1));
+    *tx = malloc(sizeof(double) * (size_t)(nz + 1));
+    for (altdiff_int t = 0; t < nz; t++) (*tp)[i[t] + 1]++;
+    for (altdiff_int k = 0; k < r; k++) (*tp)[k + 1] += (*tp)[k];
+    altdiff_int *next = malloc(sizeof(altdiff_int) * (size_t)(r + 1));
+    memcpy(next, *tp, sizeof(altdiff_int) * (size_t)(r + 1));
+    for (altdiff_int j = 0; j < c; j++)
+        for (altdiff_int t = p[j]; t < p[j + 1]; t++) {
+            altdiff_int q = next[i[t]]++;
+            (*ti)[q] = j, (*tx)[q] = x[t];
+        }
+    free(next);
+}
+
+/* CSC (r x c) of d random rows per column (distinct, sorted), N(0,1) values */
+static void rand_csc(altdiff_int r, altdiff_int c, altdiff_int d, altdiff_int **p, altdiff_int **i,
+                     double **x)
+{
+    *p = malloc(sizeof(altdiff_int) * (size_t)(c + 1));
+    *i = malloc(sizeof(altdiff_int) * (size_t)(c * d + 1));
+    *x = malloc(sizeof(double) * (size_t)(c * d + 1));
+    altdiff_int t = 0;
+    for (altdiff_int j = 0; j < c; j++) {
+        (*p)[j] = t;
+        altdiff_int start = t;
+        while (t - start < d) { /* insertion into the sorted column, no repeats */
+            altdiff_int row = (altdiff_int)(unif() * (double)r), k = t;
+            int seen = 0;
+            for (altdiff_int u = start; u < t; u++) seen |= (*i)[u] == row;
+            if (seen) continue;
+            while (k > start && (*i)[k - 1] > row) (*i)[k] = (*i)[k - 1], k--;
+            (*i)[k] = row;
+            t++;
+        }
+        for (altdiff_int u = start; u < t; u++) (*x)[u] = normal();
+    }
+    (*p)[c] = t;
+}
+
+/* y (rows) = M x for CSC M */
+static void csc_mul(altdiff_int c, const altdiff_int *p, const altdiff_int *i, const double *x,
+                    const double *v, double *y, altdiff_int rows)
+{
+    for (altdiff_int k = 0; k < rows; k++) y[k] = 0;
+    for (altdiff_int j = 0; j < c; j++)
+        for (altdiff_int t = p[j]; t < p[j + 1]; t++) y[i[t]] += x[t] * v[j];
+}
+
+/* Per-element q ~ N(0,1), b = A x0, h = G x0 + U[0,1) (x0 ~ N(0,1) per element) */
+static void feasible_vectors(case_t *c)
+{
+    altdiff_int n = c->n, m = c->m, p = c->p, B = c->B;
+    c->Q = malloc(sizeof(double) * (size_t)(n * B));
+    c->Bv = malloc(sizeof(double) * (size_t)(m * B + 1));
+    c->Hv = malloc(sizeof(double) * (size_t)(p * B + 1));
+    double *x0 = malloc(sizeof(double) * (size_t)n);
+    for (altdiff_int e = 0; e < B; e++) {
+        for (altdiff_int j = 0; j < n; j++) x0[j] = normal(), c->Q[e * n + j] = normal();
+        csc_mul(n, c->Ap, c->Ai, c->Ax, x0, c->Bv + e * m, m);
+        csc_mul(n, c->Gp, c->Gi, c->Gx, x0, c->Hv + e * p, p);
+        for (altdiff_int k = 0; k < p; k++) c->Hv[e * p + k] += unif();
+    }
+    free(x0);
+}
+
+/* randsparse (altdiff gen randsparse n density=0.002 m=n/10 p=n/2): d = 4
+ * entries per column of M, P = M'M + 0.01 I (upper), d per row of A and G */
+static case_t randsparse_case(altdiff_int n, altdiff_int B)
+{
+    case_t c;
+    memset(&c, 0, sizeof(c));
+    altdiff_int d = 4, m = n / 10, p = n / 2;
+    c.name = "randsparse", c.n = n, c.m = m, c.p = p, c.B = B;
+    altdiff_int *Mp, *Mi, *Atp, *Ati, *Gtp, *Gti;
+    double *Mx, *Atx, *Gtx;
+    rand_csc(n, n, d, &Mp, &Mi, &Mx);
+    double *col = calloc((size_t)n, sizeof(double)); /* P = M'M + 0.01 I, column by column */
+    c.Pp = malloc(sizeof(altdiff_int) * (size_t)(n + 1));
+    altdiff_int cap = 16 * n, t = 0;
+    c.Pi = malloc(sizeof(altdiff_int) * (size_t)cap);
+    c.Px = malloc(sizeof(double) * (size_t)cap);
+    for (altdiff_int j = 0; j < n; j++) {
+        c.Pp[j] = t;
+        for (altdiff_int k = 0; k <= j; k++) {
+            double v = k == j ? 0.01 : 0;
+            for (altdiff_int a = Mp[k], b2 = Mp[j]; a < Mp[k + 1] && b2 < Mp[j + 1];) {
+                if (Mi[a] == Mi[b2]) v += Mx[a++] * Mx[b2++];
+                else if (Mi[a] < Mi[b2]) a++;
+                else b2++;
+            }
+            if (v == 0) continue;
+            if (t == cap) {
+                cap *= 2;
+                c.Pi = realloc(c.Pi, sizeof(altdiff_int) * (size_t)cap);
+                c.Px = realloc(c.Px, sizeof(double) * (size_t)cap);
+            }
+            c.Pi[t] = k, c.Px[t++] = v;
+        }
+    }
+    c.Pp[n] = t;
+    free(col), free(Mp), free(Mi), free(Mx);
+    rand_csc(n, m, d, &Atp, &Ati, &Atx); /* rows of A as columns of A' */
+    rand_csc(n, p, d, &Gtp, &Gti, &Gtx);
+    transpose_csc(n, m, Atp, Ati, Atx, &c.Ap, &c.Ai, &c.Ax);
+    transpose_csc(n, p, Gtp, Gti, Gtx, &c.Gp, &c.Gi, &c.Gx);
+    free(Atp), free(Ati), free(Atx), free(Gtp), free(Gti), free(Gtx);
+    feasible_vectors(&c);
+    return c;
+}
+
+/* grid (altdiff gen grid k): P the 5-point Laplacian + 0.01 I on a k x k
+ * grid, k rows of A each summing a 2 x 2 block (b = 0), box -1 <= x <= 1 */
+static case_t grid_case(altdiff_int k, altdiff_int B)
+{
+    case_t c;
+    memset(&c, 0, sizeof(c));
+    altdiff_int n = k * k, m = k, p = 2 * n, h = k / 2, t = 0;
+    c.name = "grid", c.n = n, c.m = m, c.p = p, c.B = B;
+    c.Pp = malloc(sizeof(altdiff_int) * (size_t)(n + 1));
+    c.Pi = malloc(sizeof(altdiff_int) * (size_t)(3 * n));
+    c.Px = malloc(sizeof(double) * (size_t)(3 * n));
+    for (altdiff_int j = 0; j < n; j++) { /* upper: neighbours above/left, then diagonal */
+        c.Pp[j] = t;
+        if (j >= k) c.Pi[t] = j - k, c.Px[t++] = -1;
+        if (j % k) c.Pi[t] = j - 1, c.Px[t++] = -1;
+        c.Pi[t] = j, c.Px[t++] = 4.01;
+    }
+    c.Pp[n] = t;
+    altdiff_int *Atp = malloc(sizeof(altdiff_int) * (size_t)(m + 1));
+    altdiff_int *Ati = malloc(sizeof(altdiff_int) * (size_t)(4 * m));
+    double *Atx = malloc(sizeof(double) * (size_t)(4 * m));
+    for (altdiff_int e = 0; e < m; e++) {
+        altdiff_int pos = e * (h * h) / m, v = 2 * (pos % h) + 2 * (pos / h) * k;
+        altdiff_int blk[4] = {v, v + 1, v + k, v + k + 1};
+        Atp[e] = 4 * e;
+        for (int q = 0; q < 4; q++) Ati[4 * e + q] = blk[q], Atx[4 * e + q] = 1;
+    }
+    Atp[m] = 4 * m;
+    transpose_csc(n, m, Atp, Ati, Atx, &c.Ap, &c.Ai, &c.Ax);
+    free(Atp), free(Ati), free(Atx);
+    c.Gp = malloc(sizeof(altdiff_int) * (size_t)(n + 1));
+    c.Gi = malloc(sizeof(altdiff_int) * (size_t)p);
+    c.Gx = malloc(sizeof(double) * (size_t)p);
+    for (altdiff_int j = 0; j < n; j++) {
+        c.Gp[j] = 2 * j;
+        c.Gi[2 * j] = j, c.Gx[2 * j] = 1;
+        c.Gi[2 * j + 1] = n + j, c.Gx[2 * j + 1] = -1;
+    }
+    c.Gp[n] = p;
+    c.Q = malloc(sizeof(double) * (size_t)(n * B));
+    c.Bv = calloc((size_t)(m * B + 1), sizeof(double));
+    c.Hv = malloc(sizeof(double) * (size_t)(p * B + 1));
+    for (altdiff_int q = 0; q < n * B; q++) c.Q[q] = 3 * normal();
+    for (altdiff_int q = 0; q < p * B; q++) c.Hv[q] = 1;
+    return c;
+}
+
 static void finish_case(case_t *c)
 {
     altdiff_csc P = {c->n, c->n, c->Pp, c->Pi, c->Px}, A = {c->m, c->n, c->Ap, c->Ai, c->Ax},
@@ -182,6 +351,28 @@ static void free_case(case_t *c)
     void *a[] = {c->Pp, c->Pi, c->Ap, c->Ai, c->Gp, c->Gi, c->Px, c->Ax, c->Gx, c->Q, c->Bv, c->Hv,
                  c->Pd, c->Ad, c->Gd};
     for (int k = 0; k < 15; k++) free(a[k]);
+}
+
+/* Bytes of heap in use */
+static double heap_bytes(void)
+{
+    struct mallinfo2 mi = mallinfo2();
+    return (double)mi.uordblks + (double)mi.hblkhd;
+}
+
+/* Bytes held by a batch of B after its setup and solve, beyond the heap
+ * before it (the shared model and B elements) */
+static double batch_bytes(case_t *c, altdiff_int B, const altdiff_settings *set)
+{
+    double before = heap_bytes(), held = 0;
+    altdiff_batch *bt = NULL;
+    if (altdiff_batch_setup(&bt, &c->prob, B, set) == ALTDIFF_OK &&
+        altdiff_batch_set_vectors(bt, 0, B, c->Q, B > 1 ? c->n : 0, c->Bv, B > 1 ? c->m : 0,
+                                  c->Hv, B > 1 ? c->p : 0) == ALTDIFF_OK &&
+        altdiff_batch_solve(bt) == ALTDIFF_OK)
+        held = heap_bytes() - before;
+    altdiff_batch_free(bt);
+    return held;
 }
 
 static double cosine(const double *a, const double *b, altdiff_int len)
@@ -262,12 +453,14 @@ static void run(case_t *c)
                 "floor %.2f us (%.1fx)\n", c->name, (long)n, (long)m, (long)p, (long)B,
                 1e6 * fb / (itb + 1e-300), 1e6 * fl0, fb / (itb + 1e-300) / fl0);
     altdiff_batch_free(bt);
+    /* memory per element beyond the shared model: (batch of B - batch of 1) / (B - 1) */
+    double per = B > 1 && ok ? (batch_bytes(c, B, &set) - batch_bytes(c, 1, &set)) / (double)(B - 1) : 0;
     if (!ok) printf("%-10s %6ld %5ld %5ld %5ld  FAILED\n", c->name, (long)n, (long)m, (long)p, (long)B);
     else
-        printf("%-10s %6ld %5ld %5ld %5ld | %8.4f %8.4f %6.2fx | %8.4f %8.4f %6.2fx | %7.1f %7.1f | %4ld/%ld %.6f | %.4f %.4f\n",
+        printf("%-10s %6ld %5ld %5ld %5ld | %8.4f %8.4f %6.2fx | %8.4f %8.4f %6.2fx | %7.1f %7.1f | %4ld/%ld %.6f | %.4f %.4f | %.0f\n",
                c->name, (long)n, (long)m, (long)p, (long)B, fl, fb, fl / fb, bl, bb, bl / bb,
                itl / (double)B, itb / (double)B, (long)solved, (long)B, cmin, tsetup_loop,
-               tsetup_batch);
+               tsetup_batch, per);
     fflush(stdout);
     free(W), free(g1), free(g2), free(gk);
 }
@@ -276,23 +469,30 @@ int main(int argc, char **argv)
 {
     long Bs[16] = {1, 16, 64, 256};
     int nB = 4;
+    const char *only = NULL; /* -c NAME: only the cases whose label has NAME */
+    if (argc > 2 && !strcmp(argv[1], "-c")) {
+        only = argv[2];
+        argc -= 2, argv += 2;
+    }
     if (argc > 1) {
         nB = argc - 1 < 16 ? argc - 1 : 16;
         for (int k = 0; k < nB; k++) Bs[k] = atol(argv[k + 1]);
     }
-    printf("%-10s %6s %5s %5s %5s | %8s %8s %7s | %8s %8s %7s | %7s %7s | %s | setup loop, batch (s)\n",
+    printf("%-10s %6s %5s %5s %5s | %8s %8s %7s | %8s %8s %7s | %7s %7s | %s | setup loop, batch (s) | bytes/element\n",
            "problem", "n", "m", "p", "B", "fwd loop", "batch", "speedup", "bwd loop", "batch",
            "speedup", "it loop", "batch", "solved, min cos(gmres, kkt)");
-    for (int k = 0; k < nB; k++) {
-        case_t c = dense_case(100, 50, 50, Bs[k]);
-        run(&c);
-        free_case(&c);
-        c = dense_case(500, 100, 200, Bs[k]);
-        run(&c);
-        free_case(&c);
-        c = sparsemax_case(1000, Bs[k]);
-        run(&c);
-        free_case(&c);
-    }
+    static const char *labels[] = {"dense100", "dense500", "sparsemax", "randsparse", "grid"};
+    for (int k = 0; k < nB; k++)
+        for (int j = 0; j < 5; j++) {
+            if (only && !strstr(labels[j], only)) continue;
+            seed = 1 + (unsigned long long)j; /* the same data at every B */
+            case_t c = j == 0   ? dense_case(100, 50, 50, Bs[k])
+                       : j == 1 ? dense_case(500, 100, 200, Bs[k])
+                       : j == 2 ? sparsemax_case(1000, Bs[k])
+                       : j == 3 ? randsparse_case(2000, Bs[k])
+                                : grid_case(32, Bs[k]);
+            run(&c);
+            free_case(&c);
+        }
     return 0;
 }

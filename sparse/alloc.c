@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "sp.h"
 
@@ -116,6 +117,21 @@ void *ad_realloc(void *ptr, size_t count, size_t size)
     if (size == 0) size = 1;
     if (count > SIZE_MAX / size) return NULL;
     return AD_REALLOC(ptr, count * size);
+}
+
+void ad_populate(void *ptr, size_t bytes)
+{
+#ifdef MADV_POPULATE_WRITE
+    long page = sysconf(_SC_PAGESIZE);
+    if (!ptr || page <= 0) return;
+    uintptr_t lo = (uintptr_t)ptr, hi = lo + bytes, pg = (uintptr_t)page;
+    lo = (lo + pg - 1) / pg * pg; /* the whole pages inside [ptr, ptr + bytes) */
+    hi = hi / pg * pg;
+    if (hi > lo) (void)madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE); /* advice only */
+#else
+    (void)ptr;
+    (void)bytes;
+#endif
 }
 
 void *ad_free(void *ptr)

@@ -80,4 +80,6 @@ void ad_solve_work_free(ad_solve_work *ws, cholmod_common *cm)
     cholmod_l_free_dense(&ws->X, cm);
     cholmod_l_free_dense(&ws->Y, cm);
     cholmod_l_free_dense(&ws->E, cm);
+    ws->Z = ad_free(ws->Z);
+    ws->zlen = 0;
 }

@@ -11,9 +11,13 @@
 
 #include "sp.h"
 
-/* Persistent workspaces of cholmod_l_solve2 (NULL until the first solve) */
+/* Persistent workspaces of cholmod_l_solve2 (NULL until the first solve),
+ * and Z (zlen doubles, NULL until needed): the caller's scratch for a
+ * low-rank correction of the solve (factor.h) */
 typedef struct {
     cholmod_dense *X, *Y, *E;
+    double *Z;
+    size_t zlen;
 } ad_solve_work;
 
 cholmod_sparse ad_cholmod_view(const cs_dl *A, int stype); /* no copy; 1 = upper */

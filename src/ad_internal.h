@@ -121,6 +121,7 @@ struct ad_state_s {
     double *cert_x, *cert_lam, *cert_nu;
     ad_anderson aa;
     double *aa_z;          /* m + p: the point handed to the acceleration    */
+    double *block;         /* the one allocation holding the vectors above   */
     /* recorded slack masks (settings.record): iteration k, row i is bit
      * (k * mask_row + i / 8, i % 8); mask_iters iterations held */
     unsigned char *masks;
@@ -289,6 +290,9 @@ typedef struct {
 typedef struct {
     double *X;             /* n x B: right-hand sides, then x~                */
     double *WA, *WG;       /* m x B, p x B: rho b - lam and A x~; likewise G  */
+    double *PX, *SY;       /* n x B: a check's P x and A'lam + G'nu           */
+    double *AX, *GX;       /* m x B, p x B: a check's A x and G x             */
+    double *Pd;            /* n x n: P~ dense (upper) when that pays, or NULL */
     altdiff_int *act;      /* B: the elements still iterating                 */
     residuals_t *res;      /* B: the last check of each element               */
     ad_solve_work ws;      /* workspaces of the block solve                   */
@@ -322,6 +326,14 @@ void ad_assess(ad_model *md, ad_state *st);
  * lam, nu, as the stopping test computes them (writes info.obj and scratch,
  * nothing else of the state); whether they pass it; r into info */
 void ad_residuals(ad_model *md, ad_state *st, const double *x, residuals_t *r);
+/* The products of a check at x (scaled), computed by the caller (a batch,
+ * on blocks): A x, G x, P x and A'lam + G'nu */
+typedef struct {
+    const double *Ax, *Gx, *Px, *Sy;
+} ad_products;
+/* ad_residuals of a quadratic objective from the given products */
+void ad_residuals_given(ad_model *md, ad_state *st, const double *x, const ad_products *pr,
+                        residuals_t *r);
 int ad_converged(const residuals_t *r);
 void ad_info_residuals(ad_state *st, const residuals_t *r);
 

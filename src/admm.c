@@ -14,6 +14,7 @@
  * gives s+ = max(0, -v/rho) and nu+ = max(v, 0), every iterate has s >= 0,
  * nu >= 0 and s_i nu_i = 0 exactly.
  */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 
@@ -258,11 +259,10 @@ static void log_line(const ad_model *md, const ad_state *st, altdiff_int k, cons
            md->F.rho);
 }
 
-/* The outcome of check k, or ALTDIFF_UNSOLVED to go on */
-static int check_outcome(ad_model *md, ad_state *st, residuals *r, double t0)
+/* The outcome of a check whose residuals r are computed, or
+ * ALTDIFF_UNSOLVED to go on */
+static int check_tests(ad_model *md, ad_state *st, residuals *r, double t0)
 {
-    const double *x = md->xu->check_newton_point ? st->xt : st->x;
-    ad_residuals(md, st, x, r);
     if (md->xu->accuracy) md->xu->accuracy(md, 0.1 * ad_max(r->eps_dual, r->r_dual));
     if (!isfinite(r->r_prim) || !isfinite(r->r_dual) || !isfinite(r->gap))
         return ALTDIFF_NUMERICAL_ERROR;
@@ -271,6 +271,13 @@ static int check_outcome(ad_model *md, ad_state *st, residuals *r, double t0)
     if (dual_infeasible(md, st)) return ALTDIFF_DUAL_INFEASIBLE;
     if (md->set.time_limit > 0 && ad_time() - t0 > md->set.time_limit) return ALTDIFF_TIME_LIMIT;
     return ALTDIFF_UNSOLVED;
+}
+
+/* The outcome of check k, or ALTDIFF_UNSOLVED to go on */
+static int check_outcome(ad_model *md, ad_state *st, residuals *r, double t0)
+{
+    ad_residuals(md, st, md->xu->check_newton_point ? st->xt : st->x, r);
+    return check_tests(md, st, r, t0);
 }
 
 /* Progress for the acceleration's watch: the residuals in units of their
@@ -446,20 +453,79 @@ static int batch_adapt_rho(ad_model *md, ad_state *el, const altdiff_int *act, a
     return ad_factor_refactor(&md->F, rho, md->F.sigma);
 }
 
+void dsymm_(const char *side, const char *uplo, const int *m, const int *n, const double *alpha,
+            const double *a, const int *lda, const double *b, const int *ldb, const double *beta,
+            double *c, const int *ldc);
+
+/* PX = P X for d columns: DSYMM on the dense upper copy, or the CSC column
+ * by column */
+static void block_P(const ad_model *md, const ad_batch_work *bw, const double *X, altdiff_int d,
+                    double *PX)
+{
+    altdiff_int n = md->n;
+    if (bw->Pd && d <= INT_MAX) {
+        int nn = (int)n, dd = (int)d;
+        double one = 1, zero = 0;
+        dsymm_("L", "U", &nn, &dd, &one, bw->Pd, &nn, X, &nn, &zero, PX, &nn);
+        return;
+    }
+    ad_fill(PX, 0, n * d);
+    for (altdiff_int c = 0; c < d; c++) ad_symv_upper(md->P, X + c * n, PX + c * n);
+}
+
+/* The products of a check of the d active elements on blocks: X, Lam, Nu
+ * gathered into X, WA, WG (free after the sweep), then
+ *     AX = A X,  GX = G X,  PX = P X,  SY = A'Lam + G'Nu */
+static void block_products(const ad_model *md, const ad_state *el, const altdiff_int *act,
+                           altdiff_int d, ad_batch_work *bw)
+{
+    altdiff_int n = md->n, m = md->m, p = md->p;
+    for (altdiff_int j = 0; j < d; j++) {
+        ad_copy(bw->X + j * n, el[act[j]].x, n);
+        ad_copy(bw->WA + j * m, el[act[j]].lam, m);
+        ad_copy(bw->WG + j * p, el[act[j]].nu, p);
+    }
+    ad_fill(bw->AX, 0, m * d);
+    ad_fill(bw->GX, 0, p * d);
+    ad_fill(bw->SY, 0, n * d);
+    ad_block_mul_cols(&md->Ab, bw->X, d, bw->AX);   /* A X           */
+    ad_block_mul_cols(&md->Gb, bw->X, d, bw->GX);   /* G X           */
+    ad_block_mul_t_cols(&md->Ab, bw->WA, d, bw->SY); /* A'Lam         */
+    ad_block_mul_t_cols(&md->Gb, bw->WG, d, bw->SY); /*   + G'Nu      */
+    block_P(md, bw, bw->X, d, bw->PX);               /* P X           */
+}
+
 /* Checks of iteration k: finished elements leave the active list act */
 static altdiff_int batch_check(ad_model *md, ad_state *el, altdiff_int *act, altdiff_int nact,
-                               residuals *r, altdiff_int k, double t0)
+                               ad_batch_work *bw, altdiff_int k, double t0)
 {
-    altdiff_int kept = 0;
+    altdiff_int kept = 0, n = md->n, m = md->m, p = md->p;
+    residuals *r = bw->res;
+    block_products(md, el, act, nact, bw);
     for (altdiff_int j = 0; j < nact; j++) {
         ad_state *st = &el[act[j]];
-        int outcome = check_outcome(md, st, &r[act[j]], t0);
+        ad_products pr = {bw->AX + j * m, bw->GX + j * p, bw->PX + j * n, bw->SY + j * n};
+        ad_residuals_given(md, st, st->x, &pr, &r[act[j]]);
+        int outcome = check_tests(md, st, &r[act[j]], t0);
         if (outcome == ALTDIFF_UNSOLVED) {
             ad_anderson_watch(&st->aa, progress(&r[act[j]]), k);
             act[kept++] = act[j];
         } else finish_info(md, st, outcome, k, &r[act[j]], t0);
     }
     return kept;
+}
+
+/* Pd = the upper triangle of P~ (dense, column-major; the rest untouched):
+ * its current values, for DSYMM */
+static void dense_P(const ad_model *md, ad_batch_work *bw)
+{
+    if (!bw->Pd) return;
+    const cs_dl *P = md->P;
+    altdiff_int n = md->n;
+    for (altdiff_int j = 0; j < n; j++) {
+        ad_fill(bw->Pd + j * n, 0, j + 1);
+        for (altdiff_int t = P->p[j]; t < P->p[j + 1]; t++) bw->Pd[P->i[t] + j * n] = P->x[t];
+    }
 }
 
 /* Solve B states together: each iteration's x-updates of the d elements
@@ -477,11 +543,12 @@ int ad_solve_batch(ad_model *md, ad_state *el, altdiff_int B, ad_batch_work *bw)
         batch_start(&el[e]);
         r[e] = (residuals){0};
     }
+    dense_P(md, bw);
     while (nact > 0 && k < set->max_iter) {
         int check = (++k % set->check_every == 0) || k == set->max_iter;
         if ((code = batch_sweep(md, el, act, nact, check, bw)) != ALTDIFF_OK) break;
         if (check) {
-            nact = batch_check(md, el, act, nact, r, k, t0);
+            nact = batch_check(md, el, act, nact, bw, k, t0);
             code = batch_adapt_rho(md, el, act, nact, r, k, &last);
             if (code != ALTDIFF_OK) break;
         }

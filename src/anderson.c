@@ -23,7 +23,7 @@
  * AA_SAFEGUARD times the one it was extrapolated from, it is rejected, the
  * plain f is taken instead and the memory is cleared. The fixed point is the
  * one of T, so the derivatives (taken at the fixed point) are unchanged.
- * Memory: 2 mem + 5 vectors of length m + p, allocated at setup.
+ * Memory: 2 mem + 5 vectors of length m + p, allocated at setup (one block).
  */
 #include <limits.h>
 #include <math.h>
@@ -48,27 +48,24 @@ int ad_anderson_alloc(ad_anderson *a, int mem, altdiff_int dim)
     a->mem = dim > 0 && dim <= INT_MAX ? mem : 0;
     if (a->mem <= 0) return ALTDIFF_OK;
     size_t N = (size_t)dim, M = (size_t)a->mem;
-    a->dG = ad_malloc(N * M, sizeof(double));
-    a->dF = ad_malloc(N * M, sizeof(double));
-    a->z = ad_malloc(N, sizeof(double));
-    a->g = ad_malloc(N, sizeof(double));
-    a->f_prev = ad_malloc(N, sizeof(double));
-    a->g_prev = ad_malloc(N, sizeof(double));
-    a->gram = ad_malloc(M * M, sizeof(double));
-    a->chol = ad_malloc(M * M, sizeof(double));
-    a->gamma = ad_malloc(M, sizeof(double));
-    a->dfnorm2 = ad_malloc(M, sizeof(double));
-    if (!a->dG || !a->dF || !a->z || !a->g || !a->f_prev || !a->g_prev || !a->gram ||
-        !a->chol || !a->gamma || !a->dfnorm2)
-        return ALTDIFF_ERR_NOMEM;
+    double **v[] = {&a->dG, &a->dF, &a->z, &a->g, &a->f_prev, &a->g_prev, &a->gram, &a->chol,
+                    &a->gamma, &a->dfnorm2};
+    size_t len[] = {N * M, N * M, N, N, N, N, M * M, M * M, M, M}, total = 0;
+    for (size_t k = 0; k < 10; k++) total += len[k];
+    a->block = ad_malloc(total, sizeof(double)); /* one block, its pages mapped now */
+    if (!a->block) return ALTDIFF_ERR_NOMEM;
+    ad_populate(a->block, total * sizeof(double));
+    double *next = a->block;
+    for (size_t k = 0; k < 10; k++) {
+        *v[k] = next;
+        next += len[k];
+    }
     return ALTDIFF_OK;
 }
 
 void ad_anderson_free(ad_anderson *a)
 {
-    void *arrays[] = {a->dG, a->dF, a->z, a->g, a->f_prev, a->g_prev, a->gram, a->chol,
-                      a->gamma, a->dfnorm2};
-    for (size_t k = 0; k < sizeof(arrays) / sizeof(arrays[0]); k++) ad_free(arrays[k]);
+    ad_free(a->block);
     memset(a, 0, sizeof(*a));
 }
 

@@ -18,6 +18,7 @@ typedef struct {
                                         the previous plain f and g                */
     double *gram, *chol, *gamma; /* mem x mem: dG'dG, its Cholesky factor; mem */
     double *dfnorm2;       /* mem: |dF_j|^2                                     */
+    double *block;         /* the one allocation holding the arrays above      */
     double gnorm_prev;     /* |g| at the point z+ was extrapolated from        */
     int active;            /* this solve accelerates                           */
     int started;           /* z holds the start of the current sweep           */

@@ -49,9 +49,15 @@ static int batch_alloc(altdiff_batch *bt, const altdiff_problem *prob)
     ad_batch_work *bw = &bt->bw;
     if ((size_t)B > SIZE_MAX / sizeof(double) / (size_t)(n + m + p + 1)) return ALTDIFF_ERR_NOMEM;
     bt->el = ad_calloc((size_t)B, sizeof(ad_state));
-    bw->X = ad_malloc((size_t)n * (size_t)B, sizeof(double));
-    bw->WA = ad_malloc((size_t)(m > 0 ? m : 1) * (size_t)B, sizeof(double));
-    bw->WG = ad_malloc((size_t)(p > 0 ? p : 1) * (size_t)B, sizeof(double));
+    double **blocks[] = {&bw->X, &bw->WA, &bw->WG};
+    altdiff_int rows[] = {n, m, p};
+    int ok = 1;
+    for (int k = 0; k < 3; k++) { /* the blocks, mapped now: a solve touches them all */
+        size_t count = (size_t)(rows[k] > 0 ? rows[k] : 1) * (size_t)B;
+        *blocks[k] = ad_malloc(count, sizeof(double));
+        ad_populate(*blocks[k], count * sizeof(double));
+        ok = ok && *blocks[k];
+    }
     bw->act = ad_malloc((size_t)B, sizeof(altdiff_int));
     bw->res = ad_calloc((size_t)B, sizeof(residuals_t));
     bt->own = ad_calloc((size_t)B, sizeof(ad_model *));
@@ -59,7 +65,7 @@ static int batch_alloc(altdiff_batch *bt, const altdiff_problem *prob)
     bt->restart = ad_calloc((size_t)B, 1);
     bt->gather = ad_malloc((size_t)B, sizeof(ad_state));
     bt->threads = 1;
-    if (!bt->el || !bw->X || !bw->WA || !bw->WG || !bw->act || !bw->res || !bt->own ||
+    if (!ok || !bt->el || !bw->act || !bw->res || !bt->own ||
         !bt->stale || !bt->restart || !bt->gather)
         return ALTDIFF_ERR_NOMEM;
     for (altdiff_int e = 0; e < B; e++) {
@@ -149,7 +155,8 @@ void altdiff_batch_free(altdiff_batch *bt)
         }
     ad_solve_work_free(&bt->bw.ws, &bt->model.F.cm);
     ad_model_free(&bt->model);
-    void *arrays[] = {bt->el, bt->bw.X, bt->bw.WA, bt->bw.WG, bt->bw.act, bt->bw.res,
+    void *arrays[] = {bt->el, bt->bw.X, bt->bw.WA, bt->bw.WG, bt->bw.PX, bt->bw.SY,
+                      bt->bw.AX, bt->bw.GX, bt->bw.Pd, bt->bw.act, bt->bw.res,
                       bt->own, bt->stale, bt->restart, bt->gather};
     for (size_t k = 0; k < sizeof(arrays) / sizeof(arrays[0]); k++) ad_free(arrays[k]);
     ad_free(bt);
@@ -459,18 +466,29 @@ static void clean_iterates(altdiff_batch *bt, altdiff_int e)
     ad_fill(st->nu, 0, md->p);
 }
 
-/* Sweeps cheaper than this many flops are not worth running the elements in
- * lockstep (the blocks' copies and scratch, a shared rho): the elements
- * then run one after another on the shared factor, forward (each with the
- * rho adaptation of a single solve) and backward (one GMRES each). */
+/* When the elements on the shared model run in lockstep (measured with
+ * bench/batch_bench.c, B = 16 .. 256). A sweep of at least this many flops
+ * (the sweep-cost model) gains from blocks forward and backward: dense
+ * (500, 100, 200) and randsparse n = 2000 (1.4e6 and 4.4e6 flops). Below it
+ * the blocks' copies, the scattered per-element states and a shared rho
+ * cost more than they save (grid k = 32: 9e4 flops, a sparse factor), and
+ * the elements run one after another on the shared factor, forward (each
+ * with the rho adaptation of a single solve) and backward (one GMRES each),
+ * except that the forward sweep of dense constraint blocks (products by
+ * DGEMM instead of DGEMV) still gains: dense (100, 50, 50), 7e4 flops,
+ * about 1.5-2x forward; not backward, where the per-element GMRES work
+ * dominates. */
 #define AD_LOCKSTEP_MIN_FLOPS 2e5
 
-/* 1 if the elements on the shared model should run in lockstep */
-static int lockstep_pays(const altdiff_batch *bt)
+/* 1 if the elements on the shared model should run in lockstep, forward
+ * (backward = 0) or in the folded GMRES (backward = 1) */
+static int lockstep_pays(const altdiff_batch *bt, int backward)
 {
     const ad_model *md = &bt->model;
     if (bt->lockstep >= 0) return bt->lockstep;
-    return ad_sweep_flops(&md->F, md->P, md->A, md->G) >= AD_LOCKSTEP_MIN_FLOPS;
+    if (ad_sweep_flops(&md->F, md->P, md->A, md->G) >= AD_LOCKSTEP_MIN_FLOPS) return 1;
+    int dense = (md->m == 0 || md->Ab.dense) && (md->p == 0 || md->Gb.dense) && md->m + md->p > 0;
+    return !backward && dense;
 }
 
 void ad_batch_set_lockstep(altdiff_batch *bt, int mode) { bt->lockstep = mode; }
@@ -487,18 +505,44 @@ static int solve_one_by_one(altdiff_batch *bt)
     return ALTDIFF_OK;
 }
 
+/* The lockstep checks' blocks (PX, SY: n x B; AX: m x B; GX: p x B) and a
+ * dense copy of P~ (upper) when DSYMM pays, at the first lockstep solve */
+static int check_blocks(altdiff_batch *bt)
+{
+    ad_batch_work *bw = &bt->bw;
+    altdiff_int n = bt->model.n, m = bt->model.m, p = bt->model.p, B = bt->B;
+    if (bw->PX) return ALTDIFF_OK;
+    double **blocks[] = {&bw->SY, &bw->AX, &bw->GX, &bw->PX}; /* PX last: all there */
+    altdiff_int rows[] = {n, m, p, n};
+    for (int k = 0; k < 4; k++) {
+        size_t count = (size_t)(rows[k] > 0 ? rows[k] : 1) * (size_t)B;
+        if (!*blocks[k]) *blocks[k] = ad_malloc(count, sizeof(double));
+        if (!*blocks[k]) return ALTDIFF_ERR_NOMEM;
+        ad_populate(*blocks[k], count * sizeof(double));
+    }
+    const cs_dl *P = bt->model.P;
+    if (ad_block_dense_pays(n, n, 2 * P->p[n]) &&
+        !(bw->Pd = ad_malloc((size_t)n * (size_t)n, sizeof(double)))) {
+        bw->PX = ad_free(bw->PX); /* all or nothing: the next solve tries again */
+        return ALTDIFF_ERR_NOMEM;
+    }
+    return ALTDIFF_OK;
+}
+
 /* The block solve of the elements on the shared model. When some elements
  * have models of their own, the others' states are gathered (struct copies:
  * the same arrays) into bt->gather, solved there and put back. */
 static int solve_shared(altdiff_batch *bt)
 {
-    if (!lockstep_pays(bt)) return solve_one_by_one(bt);
+    if (!lockstep_pays(bt, 0)) return solve_one_by_one(bt);
+    int status = check_blocks(bt);
+    if (status != ALTDIFF_OK) return status;
     altdiff_int k = 0;
     for (altdiff_int e = 0; e < bt->B; e++)
         if (!bt->own[e]) bt->gather[k++] = bt->el[e];
     if (k == bt->B) return ad_solve_batch(&bt->model, bt->el, bt->B, &bt->bw);
     if (k == 0) return ALTDIFF_OK;
-    int status = ad_solve_batch(&bt->model, bt->gather, k, &bt->bw);
+    status = ad_solve_batch(&bt->model, bt->gather, k, &bt->bw);
     k = 0;
     for (altdiff_int e = 0; e < bt->B; e++)
         if (!bt->own[e]) bt->el[e] = bt->gather[k++];
@@ -727,7 +771,7 @@ int altdiff_batch_vjp(altdiff_batch *bt, const altdiff_deriv_settings *ds, const
             continue;
         }
         altdiff_deriv_settings r = ad_resolve_mode(md, st, ds, 0);
-        if (r.mode == ALTDIFF_MODE_GMRES && lockstep_pays(bt)) {
+        if (r.mode == ALTDIFF_MODE_GMRES && lockstep_pays(bt, 1)) {
             sel[d++] = e;
             continue;
         }

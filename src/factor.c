@@ -7,6 +7,7 @@
  * a numeric refactorization. Every solve with H in the library goes through
  * ad_factor_solve, which allocates nothing.
  */
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 
@@ -261,7 +262,7 @@ static int lowrank_refresh(ad_factor *F, double rho)
     ad_lowrank *lr = &F->lr;
     if (lr->k == 0) return ALTDIFF_OK;
     ad_copy(lr->W, lr->U, F->n * lr->k);
-    ad_solve_work ws = {NULL, NULL, NULL};
+    ad_solve_work ws = {NULL, NULL, NULL, NULL, 0};
     int status = ad_factor_sparse_solve(F, lr->W, lr->k, &ws); /* W = Hs \ U */
     ad_solve_work_free(&ws, &F->cm);
     return status == ALTDIFF_OK ? ad_lowrank_set(lr, rho) : status;
@@ -323,18 +324,88 @@ int ad_factor_refactor(ad_factor *F, double rho, double sigma)
     return status;
 }
 
+/* 1 if H is diagonal (no off-diagonal entry in its pattern) */
+static int diagonal(const ad_factor *F)
+{
+    return ((const altdiff_int *)F->H->p)[F->n] == F->n;
+}
+
+/* X = Hs \ X for a diagonal Hs: X_ij / H_ii (what the factor's solve does,
+ * without its permutations and passes) */
+static void diagonal_solve(const ad_factor *F, double *X, altdiff_int d)
+{
+    const double *Hx = F->H->x;
+    altdiff_int n = F->n;
+    for (altdiff_int c = 0; c < d; c++)
+        for (altdiff_int j = 0; j < n; j++) X[c * n + j] /= Hx[j];
+}
+
+void dtrsm_(const char *side, const char *uplo, const char *ta, const char *diag, const int *m,
+            const int *n, const double *alpha, const double *a, const int *lda, double *b,
+            const int *ldb);
+
+void dtrsv_(const char *uplo, const char *ta, const char *diag, const int *n, const double *a,
+            const int *lda, double *x, const int *incx);
+
+/* 1 if L is one dense supernode in the natural order (a dense H): L is then
+ * the n x n lower triangle of a column-major block */
+static int one_supernode(const ad_factor *F)
+{
+    const cholmod_factor *L = F->L;
+    if (!L->is_super || L->nsuper != 1 || L->ordering != CHOLMOD_NATURAL || F->n > INT_MAX)
+        return 0;
+    const altdiff_int *pi = L->pi, *px = L->px;
+    return pi[1] - pi[0] == F->n && px[0] == 0;
+}
+
+/* X = H \ X = L^-T L^-1 X for one supernode: two DTRSM (DTRSV for one
+ * column) on the block, as CHOLMOD's solve does there, without its
+ * permutations and copies */
+static void dense_solve(const ad_factor *F, double *X, altdiff_int d)
+{
+    int n = (int)F->n, inc = 1;
+    double one = 1;
+    const double *L = F->L->x;
+    if (d == 1) { /* one column: DTRSV (DTRSM is slower there) */
+        dtrsv_("L", "N", "N", &n, L, &n, X, &inc);
+        dtrsv_("L", "T", "N", &n, L, &n, X, &inc);
+        return;
+    }
+    for (; d > 0; d -= INT_MAX, X += (size_t)INT_MAX * (size_t)n) { /* BLAS's int */
+        int dd = d > INT_MAX ? INT_MAX : (int)d;
+        dtrsm_("L", "L", "N", "N", &n, &dd, &one, L, &n, X, &n); /* L y = x    */
+        dtrsm_("L", "L", "T", "N", &n, &dd, &one, L, &n, X, &n); /* L'x = y    */
+    }
+}
+
 int ad_factor_sparse_solve(ad_factor *F, double *X, altdiff_int d, ad_solve_work *ws)
 {
+    if (diagonal(F)) {
+        diagonal_solve(F, X, d);
+        return ALTDIFF_OK;
+    }
+    if (one_supernode(F)) {
+        dense_solve(F, X, d);
+        return ALTDIFF_OK;
+    }
     return ad_cholmod_solve(F->L, X, F->n, d, ws, &F->cm);
 }
 
-/* X = H \ X: the sparse solve, then the dense-row correction per column */
+/* X = H \ X: the sparse solve, then the dense-row correction on the block
+ * (ws->Z: k x d scratch, allocated on the first call that needs more) */
 int ad_factor_solve_block(ad_factor *F, double *X, altdiff_int d, ad_solve_work *ws)
 {
     int status = ad_factor_sparse_solve(F, X, d, ws);
-    for (altdiff_int c = 0; c < d && status == ALTDIFF_OK; c++)
-        ad_lowrank_apply(&F->lr, X + c * F->n);
-    return status;
+    size_t need = (size_t)F->lr.k * (size_t)d;
+    if (status != ALTDIFF_OK || need == 0) return status;
+    if (ws->zlen < need) {
+        ad_free(ws->Z);
+        ws->Z = ad_malloc(need, sizeof(double));
+        ws->zlen = ws->Z ? need : 0;
+        if (!ws->Z) return ALTDIFF_ERR_NOMEM;
+    }
+    ad_lowrank_apply_block(&F->lr, X, d, ws->Z);
+    return ALTDIFF_OK;
 }
 
 /* x = H \ x with the persistent workspaces: no allocation after the first */

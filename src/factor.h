@@ -28,7 +28,6 @@ typedef struct {
     unsigned char *dense_row; /* rows flags                                  */
     altdiff_int *drow;     /* k: their rows in S                             */
     double *U, *W, *C;     /* n x k, n x k, k x k (Cholesky factor of C)     */
-    double *wk;            /* k scratch                                      */
     altdiff_int *col_of_row; /* rows: the column of U holding row i, or -1   */
 } ad_lowrank;
 
@@ -89,7 +88,8 @@ int ad_lowrank_detect(ad_lowrank *lr, const cs_dl *A, const cs_dl *G);
 /* U = the dense rows of R^1/2 S as columns (the rows of A times sqrt(w)) */
 void ad_lowrank_fill_U(ad_lowrank *lr, const cs_dl *A, const cs_dl *G, double w);
 int ad_lowrank_set(ad_lowrank *lr, double rho); /* C from U and W = Hs \ U */
-void ad_lowrank_apply(ad_lowrank *lr, double *y); /* y = H^-1 y from Hs^-1 y */
+/* Y = H^-1 Y from Hs^-1 Y for d columns (n x d); Z: k x d scratch */
+void ad_lowrank_apply_block(const ad_lowrank *lr, double *Y, altdiff_int d, double *Z);
 void ad_lowrank_free(ad_lowrank *lr);
 
 #endif /* AD_FACTOR_H */

@@ -67,6 +67,7 @@ static int solve_fixed_point(const ad_fold_op *op, const altdiff_deriv_settings 
 
 typedef struct {
     altdiff_int k;  /* restart length                          */
+    altdiff_int ld; /* V(:, j) = V + j ld (N, or B N in lockstep) */
     double *V, *Hh; /* basis N x (k+1), Hessenberg (k+1) x k   */
     double *cs, *sn, *g, *y;
 } gmres_space;
@@ -92,12 +93,12 @@ static void givens(double a, double b, double *c, double *s)
  * column j of H; returns the residual norm estimate */
 static double arnoldi_orthogonalize(gmres_space *G, altdiff_int N, altdiff_int j)
 {
-    altdiff_int k = G->k;
-    double *V = G->V, *Hh = G->Hh, *vj1 = V + (j + 1) * N;
+    altdiff_int k = G->k, ld = G->ld;
+    double *V = G->V, *Hh = G->Hh, *vj1 = V + (j + 1) * ld;
     for (altdiff_int i = 0; i <= j; i++) { /* modified Gram-Schmidt */
-        double hij = ad_dot(vj1, V + i * N, N);
+        double hij = ad_dot(vj1, V + i * ld, N);
         Hh[i + j * (k + 1)] = hij;
-        ad_axpy(vj1, -hij, V + i * N, N);
+        ad_axpy(vj1, -hij, V + i * ld, N);
     }
     double h1 = sqrt(ad_dot(vj1, vj1, N));
     Hh[j + 1 + j * (k + 1)] = h1;
@@ -120,10 +121,9 @@ static double arnoldi_orthogonalize(gmres_space *G, altdiff_int N, altdiff_int j
  * estimate into *res */
 static int arnoldi_step(const ad_fold_op *op, gmres_space *G, altdiff_int j, double *res)
 {
-    altdiff_int N = op->N;
-    int status = apply_shifted(op, G->V + j * N, G->V + (j + 1) * N);
+    int status = apply_shifted(op, G->V + j * G->ld, G->V + (j + 1) * G->ld);
     if (status != ALTDIFF_OK) return status;
-    *res = arnoldi_orthogonalize(G, N, j);
+    *res = arnoldi_orthogonalize(G, op->N, j);
     return ALTDIFF_OK;
 }
 
@@ -136,7 +136,7 @@ static void gmres_update(gmres_space *G, altdiff_int N, altdiff_int j, double *u
         for (altdiff_int l = i + 1; l < j; l++) t0 -= G->Hh[i + l * (k + 1)] * G->y[l];
         G->y[i] = t0 / G->Hh[i + i * (k + 1)];
     }
-    for (altdiff_int i = 0; i < j; i++) ad_axpy(u, G->y[i], G->V + i * N, N); /* u += V y */
+    for (altdiff_int i = 0; i < j; i++) ad_axpy(u, G->y[i], G->V + i * G->ld, N); /* u += V y */
 }
 
 /* One GMRES cycle from u: up to k Arnoldi steps (no more than max_iters in
@@ -192,19 +192,27 @@ static int solve_gmres(const ad_fold_op *op, const altdiff_deriv_settings *ds, g
 
 /* ---- the folded solve ------------------------------------------------------------ */
 
-/* k = 0: one vector of N (the fixed-point iteration); k > 0: GMRES(k) */
-static int space_alloc(gmres_space *G, altdiff_int N, altdiff_int k)
+/* The Hessenberg matrix and rotations of GMRES(k) (k > 0) */
+static int space_small(gmres_space *G, altdiff_int k)
 {
-    memset(G, 0, sizeof(*G));
     G->k = k;
-    G->V = ad_malloc(count2((size_t)N, (size_t)k + 1), sizeof(double));
-    if (k == 0) return G->V ? ALTDIFF_OK : ALTDIFF_ERR_NOMEM;
     G->Hh = ad_calloc(count2((size_t)k + 1, (size_t)k), sizeof(double));
     G->cs = ad_malloc((size_t)k, sizeof(double));
     G->sn = ad_malloc((size_t)k, sizeof(double));
     G->g = ad_malloc((size_t)k + 1, sizeof(double));
     G->y = ad_malloc((size_t)k, sizeof(double));
-    return (G->V && G->Hh && G->cs && G->sn && G->g && G->y) ? ALTDIFF_OK : ALTDIFF_ERR_NOMEM;
+    return (G->Hh && G->cs && G->sn && G->g && G->y) ? ALTDIFF_OK : ALTDIFF_ERR_NOMEM;
+}
+
+/* k = 0: one vector of N (the fixed-point iteration); k > 0: GMRES(k) */
+static int space_alloc(gmres_space *G, altdiff_int N, altdiff_int k)
+{
+    memset(G, 0, sizeof(*G));
+    G->k = k;
+    G->ld = N;
+    G->V = ad_malloc(count2((size_t)N, (size_t)k + 1), sizeof(double));
+    if (k == 0) return G->V ? ALTDIFF_OK : ALTDIFF_ERR_NOMEM;
+    return G->V ? space_small(G, k) : ALTDIFF_ERR_NOMEM;
 }
 
 static void space_free(gmres_space *G)
@@ -347,7 +355,7 @@ static void ls_arnoldi(lockstep *s, const double *out, altdiff_int N,
                        const altdiff_deriv_settings *ds)
 {
     gmres_space *G = &s->G;
-    double *vj = G->V + s->j * N, *vj1 = vj + N;
+    double *vj = G->V + s->j * G->ld, *vj1 = vj + G->ld;
     for (altdiff_int t = 0; t < N; t++) vj1[t] = vj[t] - out[t]; /* (I - M) vj */
     s->res = arnoldi_orthogonalize(G, N, s->j);
     s->j++;
@@ -359,9 +367,9 @@ static void ls_arnoldi(lockstep *s, const double *out, altdiff_int N,
 }
 
 /* The input of system e's next apply */
-static const double *ls_input(const lockstep *s, altdiff_int N)
+static const double *ls_input(const lockstep *s)
 {
-    return s->phase == LS_RESTART ? s->u : s->G.V + s->j * N;
+    return s->phase == LS_RESTART ? s->u : s->G.V + s->j * s->G.ld;
 }
 
 /* Gather the inputs of the systems still running into IN (N x d); their
@@ -372,7 +380,7 @@ static altdiff_int ls_gather(lockstep *S, altdiff_int B, altdiff_int N, double *
     altdiff_int d = 0;
     for (altdiff_int e = 0; e < B; e++)
         if (S[e].phase != LS_DONE) {
-            ad_copy(IN + d * N, ls_input(&S[e], N), N);
+            ad_copy(IN + d * N, ls_input(&S[e]), N);
             idx[d++] = e;
         }
     return d;
@@ -387,13 +395,36 @@ static void ls_info(const lockstep *s, const altdiff_deriv_settings *ds, altdiff
                                                : ALTDIFF_MAX_ITER;
 }
 
-static void ls_free(lockstep *S, altdiff_int B, double *IN, double *OUT, altdiff_int *idx)
+/* The lockstep's arrays; the bases are one block (V), not the systems' own */
+typedef struct {
+    lockstep *S;
+    double *V, *IN, *OUT;  /* (k+1) x B x N: column j of every basis together;
+                              N x B twice: the block operator's input, output */
+    altdiff_int *idx;
+    altdiff_int ready;     /* columns j of V whose pages are mapped           */
+} ls_work;
+
+static void ls_free(ls_work *w, altdiff_int B)
 {
-    for (altdiff_int e = 0; S && e < B; e++) space_free(&S[e].G);
-    ad_free(S);
-    ad_free(IN);
-    ad_free(OUT);
-    ad_free(idx);
+    for (altdiff_int e = 0; w->S && e < B; e++) {
+        w->S[e].G.V = NULL; /* in w->V */
+        space_free(&w->S[e].G);
+    }
+    void *bufs[] = {w->S, w->V, w->IN, w->OUT, w->idx};
+    for (int b = 0; b < 5; b++) ad_free(bufs[b]);
+}
+
+/* Map the pages of basis column j of all B systems before its first use:
+ * one system call for B N doubles, instead of a page fault at every page
+ * (the bases are fresh memory of B (k+1) N doubles, touched column by column) */
+static void ls_ready(ls_work *w, const lockstep *S, altdiff_int B, altdiff_int N)
+{
+    altdiff_int need = 0;
+    for (altdiff_int e = 0; e < B; e++)
+        if (S[e].phase != LS_DONE) need = S[e].j + 2 > need ? S[e].j + 2 : need;
+    for (; w->ready < need && w->ready <= S[0].G.k; w->ready++)
+        ad_populate(w->V + (size_t)w->ready * (size_t)B * (size_t)N,
+                    (size_t)B * (size_t)N * sizeof(double));
 }
 
 int ad_fold_solve_many(const ad_fold_block_op *op, altdiff_int B,
@@ -401,13 +432,21 @@ int ad_fold_solve_many(const ad_fold_block_op *op, altdiff_int B,
                        altdiff_deriv_info *info)
 {
     altdiff_int N = op->N, k = ds->restart < ds->max_iter ? ds->restart : ds->max_iter;
-    lockstep *S = ad_calloc((size_t)B, sizeof(lockstep));
-    double *IN = ad_malloc(count2((size_t)N, (size_t)B), sizeof(double));
-    double *OUT = ad_malloc(count2((size_t)N, (size_t)B), sizeof(double));
-    altdiff_int *idx = ad_malloc((size_t)B, sizeof(altdiff_int));
-    int status = (S && IN && OUT && idx) ? ALTDIFF_OK : ALTDIFF_ERR_NOMEM;
+    ls_work w = {ad_calloc((size_t)B, sizeof(lockstep)),
+                 ad_malloc(count2(count2((size_t)N, (size_t)B), (size_t)k + 1), sizeof(double)),
+                 ad_malloc(count2((size_t)N, (size_t)B), sizeof(double)),
+                 ad_malloc(count2((size_t)N, (size_t)B), sizeof(double)),
+                 ad_malloc((size_t)B, sizeof(altdiff_int)), 0};
+    lockstep *S = w.S;
+    int status = (S && w.V && w.IN && w.OUT && w.idx) ? ALTDIFF_OK : ALTDIFF_ERR_NOMEM;
+    if (status == ALTDIFF_OK) {
+        ad_populate(w.IN, (size_t)N * (size_t)B * sizeof(double));
+        ad_populate(w.OUT, (size_t)N * (size_t)B * sizeof(double));
+    }
     for (altdiff_int e = 0; e < B && status == ALTDIFF_OK; e++) {
-        status = space_alloc(&S[e].G, N, k);
+        status = space_small(&S[e].G, k);
+        S[e].G.V = w.V + e * N; /* column j at V + (j B + e) N */
+        S[e].G.ld = B * N;
         S[e].u = U + e * N;
         S[e].r = R + e * N;
         ad_fill(S[e].u, 0, N);
@@ -415,15 +454,16 @@ int ad_fold_solve_many(const ad_fold_block_op *op, altdiff_int B,
         S[e].phase = LS_RESTART;
     }
     altdiff_int d;
-    while (status == ALTDIFF_OK && (d = ls_gather(S, B, N, IN, idx)) > 0) {
-        if ((status = op->apply(op->ctx, idx, d, IN, OUT)) != ALTDIFF_OK) break;
+    while (status == ALTDIFF_OK && (d = ls_gather(S, B, N, w.IN, w.idx)) > 0) {
+        ls_ready(&w, S, B, N);
+        if ((status = op->apply(op->ctx, w.idx, d, w.IN, w.OUT)) != ALTDIFF_OK) break;
         for (altdiff_int c = 0; c < d; c++) { /* one step of each system */
-            lockstep *s = &S[idx[c]];
-            if (s->phase == LS_RESTART) ls_restart(s, OUT + c * N, N, ds);
-            else ls_arnoldi(s, OUT + c * N, N, ds);
+            lockstep *s = &S[w.idx[c]];
+            if (s->phase == LS_RESTART) ls_restart(s, w.OUT + c * N, N, ds);
+            else ls_arnoldi(s, w.OUT + c * N, N, ds);
         }
     }
     for (altdiff_int e = 0; e < B && status == ALTDIFF_OK; e++) ls_info(&S[e], ds, info + e);
-    ls_free(S, B, IN, OUT, idx);
+    ls_free(&w, B);
     return status;
 }

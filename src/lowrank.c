@@ -9,6 +9,7 @@
  * so memory stays O(nnz + n k). W and the Cholesky factor of the k x k matrix
  * C are recomputed after every factorization of Hs (k extra solves).
  */
+#include <limits.h>
 #include <math.h>
 
 #include "factor.h"
@@ -38,7 +39,7 @@ int ad_lowrank_detect(ad_lowrank *lr, const cs_dl *A, const cs_dl *G)
     for (altdiff_int i = 0; i < rows; i++) k += (double)cnt[i] > limit;
     lr->n = n;
     lr->rows = rows;
-    lr->k = (k <= AD_DENSE_ROW_MAX_K) ? k : 0;
+    lr->k = (k <= AD_DENSE_ROW_MAX_K && n <= INT_MAX) ? k : 0; /* n: BLAS's int */
     int status = ALTDIFF_OK;
     if (lr->k > 0) {
         size_t nk = (size_t)(n * lr->k);
@@ -47,9 +48,8 @@ int ad_lowrank_detect(ad_lowrank *lr, const cs_dl *A, const cs_dl *G)
         lr->U = ad_calloc(nk, sizeof(double));
         lr->W = ad_malloc(nk, sizeof(double));
         lr->C = ad_malloc((size_t)(lr->k * lr->k), sizeof(double));
-        lr->wk = ad_malloc((size_t)lr->k, sizeof(double));
         lr->col_of_row = ad_malloc((size_t)rows, sizeof(altdiff_int));
-        status = (lr->dense_row && lr->drow && lr->U && lr->W && lr->C && lr->wk &&
+        status = (lr->dense_row && lr->drow && lr->U && lr->W && lr->C &&
                   lr->col_of_row)
                      ? ALTDIFF_OK
                      : ALTDIFF_ERR_NOMEM;
@@ -92,22 +92,31 @@ int ad_lowrank_set(ad_lowrank *lr, double rho)
     return ad_dense_chol(lr->C, k, k, 0, lr->C) ? ALTDIFF_OK : ALTDIFF_ERR_NOT_POSDEF;
 }
 
-/* y = H^-1 r from y = Hs^-1 r:  y - W C^-1 U'y */
-void ad_lowrank_apply(ad_lowrank *lr, double *y)
+void dgemm_(const char *ta, const char *tb, const int *m, const int *n, const int *k,
+            const double *alpha, const double *a, const int *lda, const double *b,
+            const int *ldb, const double *beta, double *c, const int *ldc);
+
+/* Y = H^-1 Y from Y = Hs^-1 Y, d columns at once:  Z = U'Y (DGEMM),
+ * Z = C^-1 Z (k x k Cholesky, column by column),  Y -= W Z (DGEMM) */
+void ad_lowrank_apply_block(const ad_lowrank *lr, double *Y, altdiff_int d, double *Z)
 {
-    altdiff_int n = lr->n, k = lr->k;
-    if (k == 0) return;
-    for (altdiff_int j = 0; j < k; j++) lr->wk[j] = ad_dot(lr->U + j * n, y, n); /* U'y  */
-    ad_dense_chol_solve(lr->C, k, lr->wk);                                     /* C^-1 */
-    for (altdiff_int j = 0; j < k; j++) ad_axpy(y, -lr->wk[j], lr->W + j * n, n); /* -W z */
+    altdiff_int k = lr->k;
+    if (k == 0 || d == 0) return;
+    for (; d > INT_MAX; d -= INT_MAX, Y += (size_t)INT_MAX * (size_t)lr->n) /* BLAS's int */
+        ad_lowrank_apply_block(lr, Y, INT_MAX, Z);
+    int n = (int)lr->n, kk = (int)k, dd = (int)d;
+    double one = 1, zero = 0, mone = -1;
+    dgemm_("T", "N", &kk, &dd, &n, &one, lr->U, &n, Y, &n, &zero, Z, &kk);   /* Z = U'Y   */
+    for (altdiff_int c = 0; c < d; c++) ad_dense_chol_solve(lr->C, k, Z + c * k); /* C^-1 Z */
+    dgemm_("N", "N", &n, &dd, &kk, &mone, lr->W, &n, Z, &kk, &one, Y, &n);   /* Y -= W Z  */
 }
 
 void ad_lowrank_free(ad_lowrank *lr)
 {
-    void *arrays[] = {lr->dense_row, lr->drow, lr->U, lr->W, lr->C, lr->wk, lr->col_of_row};
+    void *arrays[] = {lr->dense_row, lr->drow, lr->U, lr->W, lr->C, lr->col_of_row};
     for (size_t k = 0; k < sizeof(arrays) / sizeof(arrays[0]); k++) ad_free(arrays[k]);
     lr->dense_row = NULL;
     lr->drow = lr->col_of_row = NULL;
-    lr->U = lr->W = lr->C = lr->wk = NULL;
+    lr->U = lr->W = lr->C = NULL;
     lr->k = 0;
 }

@@ -130,27 +130,31 @@ void ad_model_free(ad_model *md)
 
 /* ---- a solve state ---------------------------------------------------------- */
 
-/* Every vector one solve needs (zero iterates), Anderson memory included */
+/* Every vector one solve needs (zero iterates), Anderson memory included:
+ * one zeroed block, its pages mapped at once (ad_populate) */
 int ad_state_alloc(const ad_model *md, ad_state *st)
 {
     altdiff_int n = md->n, m = md->m, p = md->p;
-    st->q0 = ad_calloc((size_t)n, sizeof(double));
-    st->b0 = ad_calloc((size_t)(m > 0 ? m : 1), sizeof(double));
-    st->h0 = ad_calloc((size_t)(md->p_all > 0 ? md->p_all : 1), sizeof(double));
-    double **v[] = {&st->q, &st->x, &st->x_prev, &st->rhs, &st->xt, &st->wn,
-                    &st->cert_x, &st->b, &st->lam, &st->lam_prev, &st->Ax, &st->cert_lam,
-                    &st->h, &st->s, &st->nu, &st->nu_prev, &st->Gx, &st->cert_nu};
-    altdiff_int len[] = {n, n, n, n, n, n, n, m, m, m, m, m, p, p, p, p, p, p};
-    int ok = st->q0 && st->b0 && st->h0;
-    for (size_t k = 0; k < sizeof(len) / sizeof(len[0]); k++) {
-        *v[k] = ad_calloc((size_t)len[k], sizeof(double));
-        ok = ok && *v[k];
-    }
-    st->wn2 = ad_calloc((size_t)(n + m + p), sizeof(double));
-    st->aa_z = ad_calloc((size_t)(m + p > 0 ? m + p : 1), sizeof(double));
-    st->polish_J = ad_calloc((size_t)(p > 0 ? p : 1), 1);
+    double **v[] = {&st->q0, &st->b0, &st->h0, &st->q, &st->x, &st->x_prev, &st->rhs,
+                    &st->xt, &st->wn, &st->cert_x, &st->b, &st->lam, &st->lam_prev, &st->Ax,
+                    &st->cert_lam, &st->h, &st->s, &st->nu, &st->nu_prev, &st->Gx,
+                    &st->cert_nu, &st->wn2, &st->aa_z};
+    altdiff_int len[] = {n, m, md->p_all, n, n, n, n, n, n, n, m, m, m, m, m, p, p, p, p, p,
+                         p, n + m + p, m + p};
+    size_t total = 0, count = sizeof(len) / sizeof(len[0]);
+    for (size_t k = 0; k < count; k++) total += (size_t)len[k];
+    st->block = ad_malloc(total + 1, sizeof(double));
     st->info.rho = md->F.rho;
-    if (!ok || !st->wn2 || !st->aa_z || !st->polish_J) return ALTDIFF_ERR_NOMEM;
+    if (!st->block) return ALTDIFF_ERR_NOMEM;
+    ad_populate(st->block, (total + 1) * sizeof(double)); /* then zero: no page faults */
+    ad_fill(st->block, 0, (altdiff_int)total + 1);
+    double *next = st->block;
+    for (size_t k = 0; k < count; k++) {
+        *v[k] = next;
+        next += len[k];
+    }
+    st->polish_J = ad_calloc((size_t)(p > 0 ? p : 1), 1);
+    if (!st->polish_J) return ALTDIFF_ERR_NOMEM;
     return md->set.record ? ALTDIFF_OK : ad_anderson_alloc(&st->aa, md->set.anderson, m + p);
 }
 
@@ -168,11 +172,9 @@ void ad_state_set_vectors(const ad_model *md, ad_state *st, const double *q, con
 void ad_state_free(ad_state *st)
 {
     ad_anderson_free(&st->aa);
-    void *arrays[] = {st->q, st->b, st->h, st->q0, st->b0, st->h0, st->x, st->s, st->lam,
-                      st->nu, st->x_prev, st->lam_prev, st->nu_prev, st->rhs, st->xt,
-                      st->Ax, st->Gx, st->wn, st->wn2, st->cert_x, st->cert_lam,
-                      st->cert_nu, st->masks, st->aa_z, st->polish_J};
-    for (size_t k = 0; k < sizeof(arrays) / sizeof(arrays[0]); k++) ad_free(arrays[k]);
+    st->block = ad_free(st->block); /* every vector of the state */
+    st->masks = ad_free(st->masks);
+    st->polish_J = ad_free(st->polish_J);
 }
 
 /* The setup figures of the model into a state's info */

@@ -11,24 +11,22 @@ typedef residuals_t residuals;
 
 /* Primal residuals |Ax - b|, |Gx + s - h| and their scale
  *     max( |Ax|, |Gx|, |b|, |h_k| over rows with s_k = 0 )
- * (unscaled by Einv). The rows with s_k > 0 enter through |Gx| alone: their
- * h - s = Gx - r would let a residual r widen its own tolerance. */
-static void primal_residual(ad_model *md, ad_state *st, const double *x, residuals *r)
+ * (unscaled by Einv) from the products Ax (m), Gx (p). The rows with s_k > 0
+ * enter through |Gx| alone: their h - s = Gx - r would let a residual r
+ * widen its own tolerance. */
+static void primal_residual(ad_model *md, ad_state *st, const double *Ax, const double *Gx,
+                            residuals *r)
 {
     altdiff_int m = md->m, p = md->p;
     const double *Ea = md->sc.Einv, *Eg = md->sc.Einv + m;
-    ad_fill(st->Ax, 0, m);
-    ad_fill(st->Gx, 0, p);
-    ad_block_mul(&md->Ab, x, st->Ax);
-    ad_block_mul(&md->Gb, x, st->Gx);
-    double scale = ad_max(ad_nrm_inf_scaled(st->Ax, Ea, m), ad_nrm_inf_scaled(st->Gx, Eg, p));
+    double scale = ad_max(ad_nrm_inf_scaled(Ax, Ea, m), ad_nrm_inf_scaled(Gx, Eg, p));
     double res = 0;
     for (altdiff_int i = 0; i < m; i++) {
-        res = ad_max(res, fabs((st->Ax[i] - st->b[i]) * Ea[i]));     /* |Ax - b|     */
+        res = ad_max(res, fabs((Ax[i] - st->b[i]) * Ea[i]));        /* |Ax - b|     */
         scale = ad_max(scale, fabs(st->b[i] * Ea[i]));              /* |b|          */
     }
     for (altdiff_int k = 0; k < p; k++) {
-        res = ad_max(res, fabs((st->Gx[k] + st->s[k] - st->h[k]) * Eg[k])); /* |Gx + s - h| */
+        res = ad_max(res, fabs((Gx[k] + st->s[k] - st->h[k]) * Eg[k])); /* |Gx + s - h| */
         if (st->s[k] == 0) scale = ad_max(scale, fabs(st->h[k] * Eg[k]));  /* |h_active|   */
     }
     r->r_prim = res;
@@ -50,30 +48,44 @@ static int objective_gradient(ad_model *md, ad_state *st, const double *x, doubl
     return md->xu->gradient(md, st, x, v);
 }
 
-/* Dual residual |Px + q + A'lam + G'nu| (|grad f + q + ...|) and its scale
- *     max( |Px|, |q|, |A'lam + G'nu| )
- * (the multipliers' term as one vector: A'lam and G'nu may each be huge and
- * cancel); also the objective. Infinite when x is outside the domain. */
+/* The dual residual's first terms: acc = q + v (v: P~ x~, or c D grad f),
+ * x'Px into r; returns the scale so far, max(|q|, |v|) */
+static double dual_start(ad_model *md, ad_state *st, const double *x, const double *v,
+                         residuals *r)
+{
+    double *acc = st->wn;
+    ad_copy(acc, st->q, md->n);
+    double scale = md->sc.cinv * ad_nrm_inf_scaled(st->q, md->sc.Dinv, md->n);
+    r->xPx = md->sc.cinv * ad_dot(x, v, md->n);                    /* x'Px      */
+    return ad_max(scale, accumulate(md, acc, v));
+}
+
+/* Then acc += sy = A'lam + G'nu (one vector: A'lam and G'nu may each be
+ * huge and cancel): |Px + q + A'lam + G'nu| and the scale max(|Px|, |q|,
+ * |A'lam + G'nu|) */
+static void dual_finish(ad_model *md, ad_state *st, const double *sy, double scale, residuals *r)
+{
+    scale = ad_max(scale, accumulate(md, st->wn, sy));
+    r->r_dual = md->sc.cinv * ad_nrm_inf_scaled(st->wn, md->sc.Dinv, md->n);
+    r->dual_scale = scale;
+    r->eps_dual = md->set.eps_abs + md->set.eps_rel * scale;
+}
+
+/* Dual residual |Px + q + A'lam + G'nu| (|grad f + q + ...|) and its
+ * scale; also the objective. Infinite when x is outside the domain. */
 static void dual_residual(ad_model *md, ad_state *st, const double *x, residuals *r)
 {
-    altdiff_int n = md->n;
-    double *acc = st->wn, *v = st->wn2;
-    ad_copy(acc, st->q, n);
-    double scale = md->sc.cinv * ad_nrm_inf_scaled(st->q, md->sc.Dinv, n);
+    double *v = st->wn2;
     if (objective_gradient(md, st, x, v) != ALTDIFF_OK) {
         r->r_dual = r->dual_scale = r->eps_dual = INFINITY;
         r->xPx = NAN;
         return;
     }
-    r->xPx = md->sc.cinv * ad_dot(x, v, n);                        /* x'Px      */
-    scale = ad_max(scale, accumulate(md, acc, v));
-    ad_fill(v, 0, n);
+    double scale = dual_start(md, st, x, v, r);
+    ad_fill(v, 0, md->n);
     ad_block_mul_t(&md->Ab, st->lam, v);                                 /* A'lam     */
     ad_block_mul_t(&md->Gb, st->nu, v);                                  /* + G'nu    */
-    scale = ad_max(scale, accumulate(md, acc, v));
-    r->r_dual = md->sc.cinv * ad_nrm_inf_scaled(acc, md->sc.Dinv, n);
-    r->dual_scale = scale;
-    r->eps_dual = md->set.eps_abs + md->set.eps_rel * scale;
+    dual_finish(md, st, v, scale, r);
 }
 
 /* Duality gap of a QP, original units (after dual_residual, x'Px in r):
@@ -108,8 +120,21 @@ static int converged(const residuals *r)
  * scratch, nothing else of the state */
 void ad_residuals(ad_model *md, ad_state *st, const double *x, residuals_t *r)
 {
-    primal_residual(md, st, x, r);
+    ad_fill(st->Ax, 0, md->m);
+    ad_fill(st->Gx, 0, md->p);
+    ad_block_mul(&md->Ab, x, st->Ax);
+    ad_block_mul(&md->Gb, x, st->Gx);
+    primal_residual(md, st, st->Ax, st->Gx, r);
     dual_residual(md, st, x, r);
+    duality_gap(md, st, x, r);
+}
+
+void ad_residuals_given(ad_model *md, ad_state *st, const double *x, const ad_products *pr,
+                        residuals_t *r)
+{
+    st->info.obj = md->sc.cinv * (0.5 * ad_dot(x, pr->Px, md->n) + ad_dot(st->q, x, md->n));
+    primal_residual(md, st, pr->Ax, pr->Gx, r);
+    dual_finish(md, st, pr->Sy, dual_start(md, st, x, pr->Px, r), r);
     duality_gap(md, st, x, r);
 }
 
