@@ -161,19 +161,22 @@ typedef struct {
  * have no gap test (gap = 0).
  *
  * Solution polishing (settings.polish, doc/MATH.md 3.10): after a QP solve
- * that ended SOLVED (or MAX_ITER within 100 times the tolerances), the
- * active set J = { nu_i > 0 } of the ADMM point is taken as the exact one
- * and the equality-constrained QP on it,
+ * that ended SOLVED (or MAX_ITER within 100 times the tolerances), and
+ * during the iterations once the guess is stable, the active set
+ * J = { nu_i > 0 } of the ADMM point is taken as the exact one and the
+ * equality-constrained QP on it,
  *     [P A' G_J'; A 0 0; G_J 0 0] (x, lam, nu_J) = (-q, b, h_J),
  * is solved with the KKT mode's factorization and iterative refinement;
- * nu = 0 off J, s = 0 on J and s = max(h - G x, 0) off J. The polished point
- * is kept (info.polish = 1) when nu_J >= 0 and it passes the stopping test
+ * nu = 0 off J, s = 0 on J and s = max(h - G x, 0) off J. Rows of J with
+ * nu_i < 0 leave it and violated rows join it, and the system is solved
+ * again (up to 8 guesses). The polished point is kept (info.polish = 1;
+ * during the iterations it ends the solve) when it passes the stopping test
  * with max(r_prim/eps_prim, r_dual/eps_dual, gap/eps_gap) no larger than
  * the ADMM point's; else the ADMM point stays (info.polish = -1). A kept
  * point is the solution to the accuracy of the linear solve when the guess
  * is right, and the derivatives are taken there. Not done for smooth
- * objectives, with record = 1, by altdiff_solve_jvp, or in batches. An
- * allocation failure while polishing makes the solve return
+ * objectives, with record = 1 or by altdiff_solve_jvp; batch elements are
+ * polished as single solves are. An allocation failure while polishing makes the solve return
  * ALTDIFF_ERR_NOMEM (status ALTDIFF_NUMERICAL_ERROR); a failed
  * factorization is a rejection. */
 typedef struct {
@@ -516,7 +519,7 @@ ALTDIFF_API int altdiff_batch_update_matrices(altdiff_batch *batch, const double
  * of H (a copy of the analyzed factor, refactored numerically: never a new
  * analysis). Its iterates are kept as a warm start; it forgets its solution.
  * Those elements are solved and differentiated one by one as a workspace
- * would be (its own penalty adaptation; no polishing, as in batches), on up to
+ * would be (its own penalty adaptation and polishing), on up to
  * altdiff_batch_set_threads threads; the others keep the block solve on the
  * shared factor. Validated like altdiff_update_matrices, all or nothing: a
  * NaN or Inf (ALTDIFF_ERR_INVALID), an overflow of H or a failed allocation

@@ -382,8 +382,9 @@ void ad_assess(ad_model *md, ad_state *st)
 /* ---- a batch: many states on one factor --------------------------------------- */
 
 /* Start a state's solve: counters, acceleration, no masks */
-static void batch_start(ad_state *st)
+static void batch_start(const ad_model *md, ad_state *st)
 {
+    ad_polish_start(md, st);
     st->info.rho_updates = st->info.newton_steps = st->info.hess_updates = 0;
     st->info.aa_steps = st->info.aa_rejected = 0;
     st->info.status = ALTDIFF_UNSOLVED;
@@ -497,7 +498,7 @@ static void block_products(const ad_model *md, const ad_state *el, const altdiff
 
 /* Checks of iteration k: finished elements leave the active list act */
 static altdiff_int batch_check(ad_model *md, ad_state *el, altdiff_int *act, altdiff_int nact,
-                               ad_batch_work *bw, altdiff_int k, double t0)
+                               ad_batch_work *bw, altdiff_int k, double t0, int *code)
 {
     altdiff_int kept = 0, n = md->n, m = md->m, p = md->p;
     residuals *r = bw->res;
@@ -507,6 +508,8 @@ static altdiff_int batch_check(ad_model *md, ad_state *el, altdiff_int *act, alt
         ad_products pr = {bw->AX + j * m, bw->GX + j * p, bw->PX + j * n, bw->SY + j * n};
         ad_residuals_given(md, st, st->x, &pr, &r[act[j]]);
         int outcome = check_tests(md, st, &r[act[j]], t0);
+        if (outcome == ALTDIFF_UNSOLVED && *code == ALTDIFF_OK)
+            outcome = polish_early(md, st, &r[act[j]], k, code); /* may end it */
         if (outcome == ALTDIFF_UNSOLVED) {
             ad_anderson_watch(&st->aa, progress(&r[act[j]]), k);
             act[kept++] = act[j];
@@ -540,7 +543,7 @@ int ad_solve_batch(ad_model *md, ad_state *el, altdiff_int B, ad_batch_work *bw)
     int code = ALTDIFF_OK;
     for (altdiff_int e = 0; e < B; e++) {
         act[e] = e;
-        batch_start(&el[e]);
+        batch_start(md, &el[e]);
         r[e] = (residuals){0};
     }
     dense_P(md, bw);
@@ -548,13 +551,15 @@ int ad_solve_batch(ad_model *md, ad_state *el, altdiff_int B, ad_batch_work *bw)
         int check = (++k % set->check_every == 0) || k == set->max_iter;
         if ((code = batch_sweep(md, el, act, nact, check, bw)) != ALTDIFF_OK) break;
         if (check) {
-            nact = batch_check(md, el, act, nact, bw, k, t0);
-            code = batch_adapt_rho(md, el, act, nact, r, k, &last);
+            nact = batch_check(md, el, act, nact, bw, k, t0, &code);
+            if (code == ALTDIFF_OK) code = batch_adapt_rho(md, el, act, nact, r, k, &last);
             if (code != ALTDIFF_OK) break;
         }
         for (altdiff_int j = 0; j < nact && k < set->max_iter; j++) ad_admm_aa_end(md, &el[act[j]]);
     }
     int outcome = code == ALTDIFF_OK ? ALTDIFF_MAX_ITER : refactor_outcome(code);
     for (altdiff_int j = 0; j < nact; j++) finish_info(md, &el[act[j]], outcome, k, &r[act[j]], t0);
+    for (altdiff_int e = 0; e < B && code == ALTDIFF_OK; e++) /* as a single solve: polish */
+        code = ad_polish(md, &el[e], &r[e]);
     return code == ALTDIFF_ERR_NOMEM ? code : ALTDIFF_OK;
 }

@@ -114,7 +114,6 @@ int altdiff_batch_setup_err(altdiff_batch **batch, const altdiff_problem *prob, 
     }
     bt->B = B;
     bt->lockstep = -1;
-    set.polish = 0; /* batches do not polish (altdiff.h) */
     status = ad_model_init(&bt->model, prob, &set);
     if (status == ALTDIFF_OK) status = batch_alloc(bt, prob);
     if (status != ALTDIFF_OK) {
@@ -363,7 +362,6 @@ static int derive_element(altdiff_batch *bt, altdiff_int e, void *arg)
     const double *v[3];
     for (int k = 0; k < 3; k++) v[k] = a->x[k] ? a->x[k] + j * a->ld[k] : NULL;
     int status = ad_model_derive(md, model_of(bt, e), v[0], v[1], v[2], bt->el[e].q0);
-    md->set.polish = 0; /* batches do not polish (altdiff.h) */
     md->t_setup = ad_time() - t0;
     a->indef[j] = status == ALTDIFF_ERR_NOT_POSDEF;
     return a->indef[j] ? ALTDIFF_OK : status;

@@ -86,6 +86,8 @@ START_TEST(test_batch_equals_single)
         for (altdiff_int e = 0; e < B; e++) {
             expect(&v, altdiff_batch_get_info(bt, e)->status == ALTDIFF_SOLVED, "status %ld",
                    (long)e);
+            expect(&v, altdiff_batch_get_info(bt, e)->polish != 0, "element %ld not polished",
+                   (long)e); /* as a single solve of this size is */
             int ok = single(&d, Q + e * n, Bv + e * m, Hv + e * p, W + e * n,
                             ALTDIFF_MODE_KKT, x1, dq1, db1, dh1);
             expect(&v, ok, "single %ld", (long)e);
