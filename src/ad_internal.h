@@ -132,6 +132,7 @@ struct ad_state_s {
     int polish_seen;       /* polish_J holds the guess of a check            */
     double polish_credit;
     double polish_cost;    /* predicted sweeps of one guess, < 0: not yet    */
+    int polish_failed;     /* tries rejected in this solve                   */
 };
 
 /* The public workspace: one model and one solve state. */

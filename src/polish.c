@@ -313,6 +313,7 @@ void ad_polish_start(const ad_model *md, ad_state *st)
     st->polish_seen = 0;
     st->polish_credit = 0;
     st->polish_cost = -1;
+    st->polish_failed = 0;
 }
 
 /* The ADMM point often identifies the active set long before its residuals
@@ -320,7 +321,9 @@ void ad_polish_start(const ad_model *md, ad_state *st)
  * when the guess J is the one of the previous check (the iterates have
  * settled on it), the point is within AD_POLISH_EARLY of the tolerances,
  * and the sweeps since the last try have cost at least a polish: the tries
- * cost at most as much as the iterations they may save. */
+ * cost at most as much as the iterations they may save. The k-th rejected
+ * try is charged k - 1 guesses more, so that a problem whose guesses keep
+ * failing spends ever less on them. */
 int ad_polish_early(ad_model *md, ad_state *st, residuals_t *r, altdiff_int k, int *done)
 {
     *done = 0;
@@ -336,6 +339,7 @@ int ad_polish_early(ad_model *md, ad_state *st, residuals_t *r, altdiff_int k, i
     int outcome = -1, rounds = 0, paid = (int)fmin(AD_POLISH_ROUNDS, st->polish_credit / cost);
     status = ad_polish_try(md, st, r, paid, &outcome, &rounds);
     st->polish_credit -= cost * rounds; /* the tries never cost more than the sweeps */
+    if (outcome < 0) st->polish_credit -= cost * (double)st->polish_failed++; /* backoff */
     st->info.t_polish += ad_time() - t0;
     if (status == ALTDIFF_OK && outcome > 0) {
         st->info.polish = 1;
