@@ -395,7 +395,8 @@ static void run(case_t *c)
     altdiff_int n = c->n, m = c->m, p = c->p, B = c->B;
     finish_case(c);
     altdiff_settings set = altdiff_settings_default();
-    set.polish = 0; /* batches do not polish: neither does the loop here */
+    /* default settings, polishing included, for both paths (batches polish as
+     * single solves do) */
     altdiff_deriv_settings ds = altdiff_deriv_settings_default(), dk = ds;
     dk.mode = ALTDIFF_MODE_KKT;
     double *W = malloc(sizeof(double) * (size_t)(n * B)), *g1 = malloc(sizeof(double) * (size_t)(n * B));
