@@ -336,6 +336,10 @@ typedef struct {
 void ad_residuals_given(ad_model *md, ad_state *st, const double *x, const ad_products *pr,
                         residuals_t *r);
 int ad_converged(const residuals_t *r);
+/* max( r_prim / eps_prim, r_dual / eps_dual, gap / eps_gap ), each ratio 0
+ * for a zero residual and infinite when not finite: the stopping test passes
+ * at score <= 1 (polishing's comparison, the acceleration's progress) */
+double ad_score(const residuals_t *r);
 void ad_info_residuals(ad_state *st, const residuals_t *r);
 
 /* polish.c: solution polishing (doc/MATH.md section 3.10). After a solve

@@ -280,13 +280,6 @@ static int check_outcome(ad_model *md, ad_state *st, residuals *r, double t0)
     return check_tests(md, st, r, t0);
 }
 
-/* Progress for the acceleration's watch: the residuals in units of their
- * tolerances */
-static double progress(const residuals *r)
-{
-    return fmax(fmax(r->r_prim / r->eps_prim, r->r_dual / r->eps_dual), r->gap / r->eps_gap);
-}
-
 /* A polish during the iterations (polish.c): ALTDIFF_SOLVED when it ends
  * them, else ALTDIFF_UNSOLVED (*code: out of memory) */
 static int polish_early(ad_model *md, ad_state *st, residuals *r, altdiff_int k, int *code)
@@ -346,7 +339,7 @@ int ad_solve(ad_model *md, ad_state *st, ad_tangent *t, double *rel)
                 log_line(md, st, k, &r);
             if (outcome != ALTDIFF_UNSOLVED) break;
             if (!t && (outcome = polish_early(md, st, &r, k, &code)) != ALTDIFF_UNSOLVED) break;
-            ad_anderson_watch(&st->aa, progress(&r), k);
+            ad_anderson_watch(&st->aa, ad_score(&r), k);
             int rc = adapt_rho(md, st, &r, k, &last);
             if (rc == ALTDIFF_ERR_NOMEM) code = rc;
             if (rc != ALTDIFF_OK) outcome = refactor_outcome(rc);
@@ -511,7 +504,7 @@ static altdiff_int batch_check(ad_model *md, ad_state *el, altdiff_int *act, alt
         if (outcome == ALTDIFF_UNSOLVED && *code == ALTDIFF_OK)
             outcome = polish_early(md, st, &r[act[j]], k, code); /* may end it */
         if (outcome == ALTDIFF_UNSOLVED) {
-            ad_anderson_watch(&st->aa, progress(&r[act[j]]), k);
+            ad_anderson_watch(&st->aa, ad_score(&r[act[j]]), k);
             act[kept++] = act[j];
         } else finish_info(md, st, outcome, k, &r[act[j]], t0);
     }

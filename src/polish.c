@@ -48,34 +48,20 @@ typedef struct {
 
 /* ---- when to polish ------------------------------------------------------------ */
 
-/* r / eps, 0 for r = 0, infinite for eps = 0 < r or a non-finite r */
-static double ratio(double r, double eps)
-{
-    if (r == 0) return 0;
-    double v = r / eps;
-    return isfinite(v) ? v : INFINITY;
-}
-
-/* score = max( r_prim / eps_prim, r_dual / eps_dual, gap / eps_gap ): the
- * stopping test passes at score <= 1 */
-static double score(const residuals_t *r)
-{
-    return fmax(fmax(ratio(r->r_prim, r->eps_prim), ratio(r->r_dual, r->eps_dual)),
-                ratio(r->gap, r->eps_gap));
-}
-
 /* Predicted cost of one guess of a polish in ADMM sweeps (the cost model of
- * costmodel.c and factor.c) */
-static int polish_cost(const ad_model *md, const ad_state *st, double *cost)
+ * costmodel.c and factor.c), into st->polish_cost once a solve (the guesses
+ * differ little; the LDL' route's prediction is a symbolic analysis) */
+static int polish_cost(const ad_model *md, ad_state *st)
 {
+    if (st->polish_cost >= 0) return ALTDIFF_OK;
     double sweep = ad_sweep_flops(&md->F, md->P, md->A, md->G);
     if (md->F.lr.k == 0 && md->F.sigma > 0) {
-        *cost = ad_kkt_al_flops(md, AD_POLISH_SOLVES) / sweep;
+        st->polish_cost = ad_kkt_al_flops(md, AD_POLISH_SOLVES) / sweep;
         return ALTDIFF_OK;
     }
     double fl = 0, lnz = 0;
     int status = ad_kkt_estimate(md, st, &fl, &lnz);
-    *cost = (fl + AD_POLISH_SOLVES * 4 * lnz) / sweep;
+    if (status == ALTDIFF_OK) st->polish_cost = (fl + AD_POLISH_SOLVES * 4 * lnz) / sweep;
     return status;
 }
 
@@ -92,7 +78,7 @@ static int polish_rounds_paid(const ad_model *md, ad_state *st, int *rounds)
 {
     double factor = ad_factor_cost_in_sweeps(&md->F, md->P, md->A, md->G);
     double sweep = ad_sweep_flops(&md->F, md->P, md->A, md->G);
-    int status = st->polish_cost < 0 ? polish_cost(md, st, &st->polish_cost) : ALTDIFF_OK;
+    int status = polish_cost(md, st);
     if (status != ALTDIFF_OK) return status;
     double cost = st->polish_cost;
     double work = (double)st->info.iter + (double)st->info.rho_updates * factor;
@@ -115,7 +101,7 @@ static int polish_wanted(const ad_model *md, ad_state *st, const residuals_t *r,
     *rounds = 0;
     if (!polish_on(md)) return ALTDIFF_OK;
     int status = st->info.status;
-    if (status != ALTDIFF_SOLVED && !(status == ALTDIFF_MAX_ITER && score(r) <= AD_POLISH_NEAR))
+    if (status != ALTDIFF_SOLVED && !(status == ALTDIFF_MAX_ITER && ad_score(r) <= AD_POLISH_NEAR))
         return ALTDIFF_OK;
     if (md->set.polish == 2) {
         *rounds = AD_POLISH_ROUNDS;
@@ -253,7 +239,7 @@ static int judge(ad_model *md, ad_state *st, const polish_work *pw, residuals_t 
     residuals_t r = {0};
     install(md, st, pw);
     ad_residuals(md, st, st->x, &r);
-    if (ad_converged(&r) && score(&r) <= score(r_admm)) {
+    if (ad_converged(&r) && ad_score(&r) <= ad_score(r_admm)) {
         ad_info_residuals(st, &r);
         st->info.status = ALTDIFF_SOLVED;
         *r_admm = r;
@@ -331,9 +317,9 @@ int ad_polish_early(ad_model *md, ad_state *st, residuals_t *r, altdiff_int k, i
     st->polish_credit += (double)md->set.check_every;
     int settled = guess_active(md, st, st->polish_J) == 0 && st->polish_seen;
     st->polish_seen = 1;
-    if (!settled || score(r) > AD_POLISH_EARLY) return ALTDIFF_OK;
-    int status = st->polish_cost < 0 ? polish_cost(md, st, &st->polish_cost) : ALTDIFF_OK;
-    double cost = st->polish_cost; /* predicted once a solve: the guesses differ little */
+    if (!settled || ad_score(r) > AD_POLISH_EARLY) return ALTDIFF_OK;
+    int status = polish_cost(md, st);
+    double cost = st->polish_cost;
     if (status != ALTDIFF_OK || cost > st->polish_credit) return status;
     double t0 = ad_time();
     int outcome = -1, rounds = 0, paid = (int)fmin(AD_POLISH_ROUNDS, st->polish_credit / cost);

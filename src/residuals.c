@@ -144,6 +144,20 @@ int ad_converged(const residuals_t *r)
     return isfinite(r->r_prim) && isfinite(r->r_dual) && isfinite(r->gap) && converged(r);
 }
 
+/* r / eps, 0 for r = 0, infinite for eps = 0 < r or a non-finite r */
+static double ratio(double r, double eps)
+{
+    if (r == 0) return 0;
+    double v = r / eps;
+    return isfinite(v) ? v : INFINITY;
+}
+
+double ad_score(const residuals_t *r)
+{
+    return fmax(fmax(ratio(r->r_prim, r->eps_prim), ratio(r->r_dual, r->eps_dual)),
+                ratio(r->gap, r->eps_gap));
+}
+
 /* The residuals, gap and tolerances r into info */
 void ad_info_residuals(ad_state *st, const residuals_t *r)
 {
