@@ -16,44 +16,21 @@ void ad_batch_set_lockstep(altdiff_batch *bt, int mode); /* batch.c (internal) *
 
 #define EPS 1e-10 /* solver tolerance of these tests */
 
-/* A random strictly convex QP with box rows G = [I; -I] (p = 2n), h = [u; -l],
- * and m random equality rows */
-static dqp box_qp(altdiff_int n, altdiff_int m, uint64_t seed)
+/* A batch of d's B elements on the path lockstep (solve_settings(0, EPS)),
+ * with the vectors Q (n x B), Bv (m x B, or NULL: d's b), Hv (p x B), solved;
+ * setup, the vectors and the solve expected to succeed in v */
+static altdiff_batch *solved_batch(const dqp *d, altdiff_int B, const double *Q,
+                                   const double *Bv, const double *Hv, int lockstep, verdict *v)
 {
-    rng r = {seed};
-    dqp d = dqp_alloc(n, m, 2 * n);
-    random_spd(&r, n, 1.0, d.P); /* P = M'M / n + 1.0 I */
-    randn(&r, d.q, n);
-    randn(&r, d.A, m * n);
-    randn(&r, d.b, m);
-    for (altdiff_int i = 0; i < m; i++) d.b[i] *= 0.1;
-    for (altdiff_int j = 0; j < n; j++) {
-        d.G[j + j * 2 * n] = 1;      /* row j:      x_j <= u_j  */
-        d.G[n + j + j * 2 * n] = -1; /* row n + j: -x_j <= -l_j */
-        d.h[j] = 0.5;
-        d.h[n + j] = 0.5;
-    }
-    dqp_finish(&d);
-    return d;
-}
-
-/* The single-problem solution and VJP (mode) of element e */
-static int single(const dqp *d, const double *q, const double *b, const double *h,
-                  const double *wx, int mode, double *x, double *dq, double *db, double *dh)
-{
-    altdiff_problem prob = d->prob;
-    prob.q = q;
-    prob.b = b;
-    prob.h = h;
     altdiff_settings set = solve_settings(0, EPS);
-    altdiff_work *w = NULL;
-    int ok = altdiff_setup(&w, &prob, &set) == ALTDIFF_OK && altdiff_solve(w) == ALTDIFF_OK &&
-             altdiff_get_info(w)->status == ALTDIFF_SOLVED;
-    if (ok) altdiff_get_solution(w, x, NULL, NULL, NULL);
-    altdiff_deriv_settings ds = dset(mode, 1e-12);
-    if (ok && wx) ok = altdiff_vjp(w, &ds, wx, dq, db, dh, NULL) == ALTDIFF_OK;
-    altdiff_free(w);
-    return ok;
+    altdiff_batch *bt = NULL;
+    expect(v, altdiff_batch_setup(&bt, &d->prob, B, &set) == ALTDIFF_OK, "setup");
+    if (!bt) return NULL;
+    ad_batch_set_lockstep(bt, lockstep);
+    expect(v, altdiff_batch_set_vectors(bt, 0, B, Q, d->n, Bv, Bv ? d->m : 0, Hv, d->p) ==
+                  ALTDIFF_OK, "set");
+    expect(v, altdiff_batch_solve(bt) == ALTDIFF_OK, "solve");
+    return bt;
 }
 
 /* ---- batch vs single ----------------------------------------------------------- */
@@ -63,7 +40,7 @@ START_TEST(test_batch_equals_single)
     const int modes[] = {ALTDIFF_MODE_GMRES, ALTDIFF_MODE_ADJOINT, ALTDIFF_MODE_KKT,
                          ALTDIFF_MODE_ALTDIFF, ALTDIFF_MODE_AUTO};
     altdiff_int n = 8, m = 2, B = 6;
-    dqp d = box_qp(n, m, 11);
+    dqp d = box_qp(n, m, 0, 11);
     altdiff_int p = d.p;
     double *Q = zeros(n * B), *Bv = zeros(m * B), *Hv = zeros(p * B), *W = zeros(n * B);
     double *X = zeros(n * B), *dQ = zeros(n * B), *dB = zeros(m * B), *dH = zeros(p * B);
@@ -71,14 +48,9 @@ START_TEST(test_batch_equals_single)
     rng r = {5};
     randn(&r, W, n * B);
     element_vectors(&d, B, 3, Q, Bv, Hv);
-    altdiff_settings set = solve_settings(0, EPS);
-    altdiff_batch *bt = NULL;
     verdict v = {0, ""};
-    expect(&v, altdiff_batch_setup(&bt, &d.prob, B, &set) == ALTDIFF_OK, "setup");
-    if (bt) ad_batch_set_lockstep(bt, LOCKSTEP);
+    altdiff_batch *bt = solved_batch(&d, B, Q, Bv, Hv, LOCKSTEP, &v);
     expect(&v, altdiff_batch_size(bt) == B, "size");
-    expect(&v, altdiff_batch_set_vectors(bt, 0, B, Q, n, Bv, m, Hv, p) == ALTDIFF_OK, "set");
-    expect(&v, altdiff_batch_solve(bt) == ALTDIFF_OK, "solve");
     altdiff_batch_get_solution(bt, 0, B, X, NULL, NULL, NULL);
     for (int mi = 0; mi < 5; mi++) {
         altdiff_deriv_settings ds = dset(modes[mi], 1e-12);
@@ -88,8 +60,8 @@ START_TEST(test_batch_equals_single)
                    (long)e);
             expect(&v, altdiff_batch_get_info(bt, e)->polish != 0, "element %ld not polished",
                    (long)e); /* as a single solve of this size is */
-            int ok = single(&d, Q + e * n, Bv + e * m, Hv + e * p, W + e * n,
-                            ALTDIFF_MODE_KKT, x1, dq1, db1, dh1);
+            int ok = solve_single(&d, Q + e * n, Bv + e * m, Hv + e * p, EPS, W + e * n,
+                                  ALTDIFF_MODE_KKT, x1, dq1, db1, dh1, NULL, NULL, NULL);
             expect(&v, ok, "single %ld", (long)e);
             expect(&v, rel_diff(X + e * n, x1, n) < 1e-7, "x of element %ld: %g", (long)e,
                    rel_diff(X + e * n, x1, n));
@@ -111,7 +83,7 @@ END_TEST
 START_TEST(test_shared_vectors_and_B1)
 {
     altdiff_int n = 6, m = 1, B = 4;
-    dqp d = box_qp(n, m, 21);
+    dqp d = box_qp(n, m, 0, 21);
     altdiff_int p = d.p;
     double *Q = zeros(n * B), *X1 = zeros(n * B), *X2 = zeros(n * B), x1[6];
     for (altdiff_int e = 0; e < B; e++) memcpy(Q + e * n, d.q, sizeof(double) * (size_t)n);
@@ -132,7 +104,8 @@ START_TEST(test_shared_vectors_and_B1)
     altdiff_batch_get_solution(b1, 0, B, X1, NULL, NULL, NULL);
     altdiff_batch_get_solution(b2, 0, B, X2, NULL, NULL, NULL);
     expect(&v, rel_diff(X1, X2, n * B) == 0, "shared vs copied vectors differ");
-    expect(&v, single(&d, d.q, d.b, d.h, NULL, 0, x1, NULL, NULL, NULL), "single");
+    expect(&v, solve_single(&d, d.q, d.b, d.h, EPS, NULL, 0, x1, NULL, NULL, NULL, NULL, NULL,
+                            NULL), "single");
     altdiff_batch_get_solution(b3, 0, 1, X2, NULL, NULL, NULL);
     expect(&v, rel_diff(X2, x1, n) < 1e-7, "B = 1 vs single: %g", rel_diff(X2, x1, n));
     expect(&v, altdiff_batch_get_info(b3, 0)->iter > 0, "iterations");
@@ -161,7 +134,7 @@ END_TEST
 START_TEST(test_infeasible_element)
 {
     altdiff_int n = 6, m = 0, B = 5, bad = 2;
-    dqp d = box_qp(n, m, 31);
+    dqp d = box_qp(n, m, 0, 31);
     altdiff_int p = d.p;
     double *Q = zeros(n * B), *Hv = zeros(p * B), *Bv = zeros(1), *W = zeros(n * B);
     double *dQ = zeros(n * B), *dH = zeros(p * B), *X = zeros(n * B), x1[6], dq1[6], dh1[12];
@@ -171,13 +144,8 @@ START_TEST(test_infeasible_element)
     element_vectors(&d, B, 9, Q, Bv, Hv);
     Hv[bad * p + 0] = -1;     /* x_0 <= -1 */
     Hv[bad * p + n + 0] = -1; /* -x_0 <= -1: x_0 >= 1 */
-    altdiff_settings set = solve_settings(0, EPS);
-    altdiff_batch *bt = NULL;
     verdict v = {0, ""};
-    expect(&v, altdiff_batch_setup(&bt, &d.prob, B, &set) == ALTDIFF_OK, "setup");
-    if (bt) ad_batch_set_lockstep(bt, LOCKSTEP);
-    altdiff_batch_set_vectors(bt, 0, B, Q, n, NULL, 0, Hv, p);
-    expect(&v, altdiff_batch_solve(bt) == ALTDIFF_OK, "solve");
+    altdiff_batch *bt = solved_batch(&d, B, Q, NULL, Hv, LOCKSTEP, &v);
     altdiff_batch_get_solution(bt, 0, B, X, NULL, NULL, NULL);
     altdiff_deriv_settings ds = dset(ALTDIFF_MODE_GMRES, 1e-12);
     expect(&v, altdiff_batch_vjp(bt, &ds, W, dQ, NULL, dH, info) == ALTDIFF_OK, "vjp");
@@ -192,8 +160,9 @@ START_TEST(test_infeasible_element)
         }
         expect(&v, ie->status == ALTDIFF_SOLVED, "element %ld: %s", (long)e,
                altdiff_status_string(ie->status));
-        expect(&v, single(&d, Q + e * n, NULL, Hv + e * p, W + e * n, ALTDIFF_MODE_KKT, x1,
-                          dq1, NULL, dh1), "single");
+        expect(&v, solve_single(&d, Q + e * n, NULL, Hv + e * p, EPS, W + e * n,
+                                ALTDIFF_MODE_KKT, x1, dq1, NULL, dh1, NULL, NULL, NULL),
+               "single");
         expect(&v, rel_diff(X + e * n, x1, n) < 1e-7, "x of %ld", (long)e);
         expect(&v, rel_diff(dQ + e * n, dq1, n) < 1e-5, "dq of %ld", (long)e);
         expect(&v, rel_diff(dH + e * p, dh1, p) < 1e-5, "dh of %ld", (long)e);
@@ -225,7 +194,7 @@ END_TEST
 START_TEST(test_backward_twice_and_after_other_solve)
 {
     altdiff_int n = 7, m = 1, B = 3;
-    dqp d = box_qp(n, m, 41);
+    dqp d = box_qp(n, m, 0, 41);
     altdiff_int p = d.p;
     double *Q = zeros(n * B), *Bv = zeros(m * B), *Hv = zeros(p * B), *W = zeros(n * B);
     double *g1 = zeros(n * B), *g2 = zeros(n * B), *g3 = zeros(n * B);
@@ -233,14 +202,11 @@ START_TEST(test_backward_twice_and_after_other_solve)
     randn(&r, W, n * B);
     element_vectors(&d, B, 15, Q, Bv, Hv);
     altdiff_settings set = solve_settings(0, EPS);
-    altdiff_batch *bt = NULL, *other = NULL;
+    altdiff_batch *other = NULL;
     verdict v = {0, ""};
-    expect(&v, altdiff_batch_setup(&bt, &d.prob, B, &set) == ALTDIFF_OK, "setup");
-    if (bt) ad_batch_set_lockstep(bt, LOCKSTEP);
+    altdiff_batch *bt = solved_batch(&d, B, Q, Bv, Hv, LOCKSTEP, &v);
     expect(&v, altdiff_batch_setup(&other, &d.prob, B, &set) == ALTDIFF_OK, "setup other");
     if (other) ad_batch_set_lockstep(other, LOCKSTEP);
-    altdiff_batch_set_vectors(bt, 0, B, Q, n, Bv, m, Hv, p);
-    altdiff_batch_solve(bt);
     altdiff_deriv_settings ds = dset(ALTDIFF_MODE_GMRES, 1e-12);
     altdiff_batch_vjp(bt, &ds, W, g1, NULL, NULL, NULL);
     altdiff_batch_vjp(bt, &ds, W, g2, NULL, NULL, NULL);
@@ -268,7 +234,7 @@ END_TEST
 START_TEST(test_adjoint_identity)
 {
     altdiff_int n = 6, m = 2, B = 4;
-    dqp d = box_qp(n, m, 51);
+    dqp d = box_qp(n, m, 0, 51);
     altdiff_int p = d.p;
     double *Q = zeros(n * B), *Bv = zeros(m * B), *Hv = zeros(p * B), *W = zeros(n * B);
     double *Vq = zeros(n * B), *Vb = zeros(m * B), *Vh = zeros(p * B), *Jv = zeros(n * B);
@@ -279,13 +245,8 @@ START_TEST(test_adjoint_identity)
     randn(&r, Vb, m * B);
     randn(&r, Vh, p * B);
     element_vectors(&d, B, 19, Q, Bv, Hv);
-    altdiff_settings set = solve_settings(0, EPS);
-    altdiff_batch *bt = NULL;
     verdict v = {0, ""};
-    expect(&v, altdiff_batch_setup(&bt, &d.prob, B, &set) == ALTDIFF_OK, "setup");
-    if (bt) ad_batch_set_lockstep(bt, LOCKSTEP);
-    altdiff_batch_set_vectors(bt, 0, B, Q, n, Bv, m, Hv, p);
-    altdiff_batch_solve(bt);
+    altdiff_batch *bt = solved_batch(&d, B, Q, Bv, Hv, LOCKSTEP, &v);
     altdiff_deriv_settings dr = dset(ALTDIFF_MODE_GMRES, 1e-12);
     expect(&v, altdiff_batch_vjp(bt, &dr, W, gq, gb, gh, NULL) == ALTDIFF_OK, "vjp");
     const int fmodes[] = {ALTDIFF_MODE_ALTDIFF, ALTDIFF_MODE_KKT};
@@ -314,7 +275,7 @@ END_TEST
 START_TEST(test_set_solution)
 {
     altdiff_int n = 6, m = 2;
-    dqp d = box_qp(n, m, 61);
+    dqp d = box_qp(n, m, 0, 61);
     altdiff_int p = d.p;
     double x[6], s[12], lam[2], nu[12], w[6], g1[6], g2[6];
     rng r = {23};
@@ -381,20 +342,16 @@ START_TEST(test_lockstep_gmres)
         memcpy(Bv + e * m, d.b, sizeof(double) * (size_t)m);
         memcpy(Hv + e * p, d.h, sizeof(double) * (size_t)p);
     }
-    altdiff_settings set = solve_settings(0, EPS);
-    altdiff_batch *bt = NULL;
     verdict v = {0, ""};
-    expect(&v, altdiff_batch_setup(&bt, &d.prob, B, &set) == ALTDIFF_OK, "setup");
-    if (bt) ad_batch_set_lockstep(bt, LOCKSTEP);
-    altdiff_batch_set_vectors(bt, 0, B, Q, n, Bv, m, Hv, p);
-    altdiff_batch_solve(bt);
+    altdiff_batch *bt = solved_batch(&d, B, Q, Bv, Hv, LOCKSTEP, &v);
     altdiff_deriv_settings ds = dset(ALTDIFF_MODE_GMRES, 1e-12);
     expect(&v, altdiff_batch_vjp(bt, &ds, W, dQ, dB, dH, info) == ALTDIFF_OK, "vjp");
     for (altdiff_int e = 0; e < B; e++) {
         expect(&v, info[e].status == ALTDIFF_SOLVED && info[e].iter > 0, "element %ld: %s",
                (long)e, altdiff_status_string(info[e].status));
-        expect(&v, single(&d, Q + e * n, Bv + e * m, Hv + e * p, W + e * n, ALTDIFF_MODE_KKT,
-                          x1, dq1, db1, dh1), "single %ld", (long)e);
+        expect(&v, solve_single(&d, Q + e * n, Bv + e * m, Hv + e * p, EPS, W + e * n,
+                                ALTDIFF_MODE_KKT, x1, dq1, db1, dh1, NULL, NULL, NULL),
+               "single %ld", (long)e);
         expect(&v, rel_diff(dQ + e * n, dq1, n) < 1e-6, "dq of %ld: %g", (long)e,
                rel_diff(dQ + e * n, dq1, n));
         expect(&v, rel_diff(dB + e * m, db1, m) < 1e-6, "db of %ld", (long)e);
@@ -413,7 +370,7 @@ END_TEST
 START_TEST(test_batch_alloc_failures)
 {
     altdiff_int n = 5, m = 1, B = 3;
-    dqp d = box_qp(n, m, 71);
+    dqp d = box_qp(n, m, 0, 71);
     altdiff_int p = d.p;
     double *Q = zeros(n * B), *Bv = zeros(m * B), *Hv = zeros(p * B), *W = zeros(n * B);
     double *gq = zeros(n * B), *gb = zeros(m * B), *gh = zeros(p * B);

@@ -13,29 +13,6 @@
 
 #define EPS 1e-10 /* solver tolerance of these tests */
 
-/* A random strictly convex QP with a dense P (every entry nonzero, so every
- * seed gives the same pattern), m dense random equality rows and box rows
- * G = [diag(g); -diag(g)] with g in [0.5, 1.5] (p = 2n), h = [u; -l] */
-static dqp dense_qp(altdiff_int n, altdiff_int m, uint64_t seed)
-{
-    rng r = {seed};
-    dqp d = dqp_alloc(n, m, 2 * n);
-    random_spd(&r, n, 1.0, d.P); /* P = M'M / n + 1.0 I */
-    randn(&r, d.q, n);
-    randn(&r, d.A, m * n);
-    randn(&r, d.b, m);
-    for (altdiff_int i = 0; i < m; i++) d.b[i] *= 0.1;
-    for (altdiff_int j = 0; j < n; j++) {
-        double g = 0.5 + rng_unif(&r);
-        d.G[j + j * 2 * n] = g;      /* row j:      g x_j <= u_j  */
-        d.G[n + j + j * 2 * n] = -g; /* row n + j: -g x_j <= -l_j */
-        d.h[j] = 0.5;
-        d.h[n + j] = 0.5;
-    }
-    dqp_finish(&d);
-    return d;
-}
-
 /* The element problems: nE dense QPs of one pattern (seeds seed + e) */
 typedef struct {
     altdiff_int nE, nP, nA, nG;
@@ -48,7 +25,7 @@ static elements make_elements(altdiff_int nE, altdiff_int n, altdiff_int m, uint
     elements el;
     el.nE = nE;
     el.d = calloc((size_t)nE, sizeof(dqp));
-    for (altdiff_int e = 0; e < nE; e++) el.d[e] = dense_qp(n, m, seed + (uint64_t)e);
+    for (altdiff_int e = 0; e < nE; e++) el.d[e] = box_qp(n, m, 1, seed + (uint64_t)e);
     el.nP = el.d[0].Pc.p[n];
     el.nA = el.d[0].Ac.p[n];
     el.nG = el.d[0].Gc.p[n];
@@ -72,28 +49,6 @@ static void free_elements(elements *el)
     free(el->Px);
     free(el->Ax);
     free(el->Gx);
-}
-
-/* Single-problem solve of d with vectors q, b, h; x, the VJP of wx in mode
- * (dq, db, dh) and the matrix gradients (dPx, dAx, dGx; NULL skipped) */
-static int single(const dqp *d, const double *q, const double *b, const double *h,
-                  const double *wx, int mode, double *x, double *dq, double *db, double *dh,
-                  double *dPx, double *dAx, double *dGx)
-{
-    altdiff_problem prob = d->prob;
-    prob.q = q;
-    prob.b = b;
-    prob.h = h;
-    altdiff_settings set = solve_settings(0, EPS);
-    altdiff_work *w = NULL;
-    int ok = altdiff_setup(&w, &prob, &set) == ALTDIFF_OK && altdiff_solve(w) == ALTDIFF_OK &&
-             altdiff_get_info(w)->status == ALTDIFF_SOLVED;
-    if (ok) altdiff_get_solution(w, x, NULL, NULL, NULL);
-    altdiff_deriv_settings ds = dset(mode, 1e-12);
-    if (ok && wx) ok = altdiff_vjp(w, &ds, wx, dq, db, dh, NULL) == ALTDIFF_OK;
-    if (ok && dPx) ok = altdiff_matrix_grads(w, dq, db, dh, dPx, dAx, dGx) == ALTDIFF_OK;
-    altdiff_free(w);
-    return ok;
 }
 
 /* ---- per-element matrices vs single problems ------------------------------------ */
@@ -138,8 +93,8 @@ START_TEST(test_matrices_equal_single)
             const dqp *de = &el.d[(e == 0 || e == B - 1) ? 0 : e];
             expect(&v, altdiff_batch_get_info(bt, e)->status == ALTDIFF_SOLVED, "status %ld",
                    (long)e);
-            int ok = single(de, Q + e * n, Bv + e * m, Hv + e * p, W + e * n, ALTDIFF_MODE_KKT,
-                            x1, dq1, db1, dh1, dP1, dA1, dG1);
+            int ok = solve_single(de, Q + e * n, Bv + e * m, Hv + e * p, EPS, W + e * n,
+                                  ALTDIFF_MODE_KKT, x1, dq1, db1, dh1, dP1, dA1, dG1);
             expect(&v, ok, "single %ld", (long)e);
             expect(&v, rel_diff(X + e * n, x1, n) < 1e-7, "x of element %ld: %g", (long)e,
                    rel_diff(X + e * n, x1, n));
@@ -190,8 +145,8 @@ START_TEST(test_matrices_equal_single)
     expect(&v, altdiff_batch_get_info(bt, B - 1)->status == ALTDIFF_UNSOLVED, "shared updated");
     altdiff_batch_solve(bt);
     altdiff_batch_get_solution(bt, 0, B, X, NULL, NULL, NULL);
-    expect(&v, single(&el.d[2], Q + 2 * n, Bv + 2 * m, Hv + 2 * p, NULL, 0, x1, NULL, NULL,
-                      NULL, NULL, NULL, NULL), "single 2");
+    expect(&v, solve_single(&el.d[2], Q + 2 * n, Bv + 2 * m, Hv + 2 * p, EPS, NULL, 0, x1,
+                            NULL, NULL, NULL, NULL, NULL, NULL), "single 2");
     expect(&v, rel_diff(X + 2 * n, x1, n) < 1e-7, "own element after a shared update");
     altdiff_batch_free(bt);
     double *bufs[] = {Q, Bv, Hv, W, X, dQ, dB, dH, dP, dA, dG, dPs, dAs, dGs, dP1, dA1, dG1};
@@ -324,8 +279,9 @@ START_TEST(test_indefinite_element)
         }
         expect(&v, ie->status == ALTDIFF_SOLVED, "element %ld: %s", (long)e,
                altdiff_status_string(ie->status));
-        expect(&v, single(&el.d[e], Q + e * n, Bv + e * m, Hv + e * p, W + e * n,
-                          ALTDIFF_MODE_KKT, x1, dq1, NULL, NULL, NULL, NULL, NULL), "single");
+        expect(&v, solve_single(&el.d[e], Q + e * n, Bv + e * m, Hv + e * p, EPS, W + e * n,
+                                ALTDIFF_MODE_KKT, x1, dq1, NULL, NULL, NULL, NULL, NULL),
+               "single");
         expect(&v, rel_diff(X + e * n, x1, n) < 1e-7, "x of %ld: %g", (long)e,
                rel_diff(X + e * n, x1, n));
         expect(&v, rel_diff(dQ + e * n, dq1, n) < 1e-5, "dq of %ld", (long)e);
@@ -337,8 +293,8 @@ START_TEST(test_indefinite_element)
     expect(&v, altdiff_batch_get_info(bt, bad)->status == ALTDIFF_SOLVED, "recovered: %s",
            altdiff_status_string(altdiff_batch_get_info(bt, bad)->status));
     altdiff_batch_get_solution(bt, 0, B, X, NULL, NULL, NULL);
-    expect(&v, single(&el.d[bad], Q + bad * n, Bv + bad * m, Hv + bad * p, NULL, 0, x1, NULL,
-                      NULL, NULL, NULL, NULL, NULL), "single");
+    expect(&v, solve_single(&el.d[bad], Q + bad * n, Bv + bad * m, Hv + bad * p, EPS, NULL, 0,
+                            x1, NULL, NULL, NULL, NULL, NULL, NULL), "single");
     expect(&v, rel_diff(X + bad * n, x1, n) < 1e-7, "recovered x");
     /* bad arguments */
     expect(&v, altdiff_batch_set_matrices(bt, 3, 2, el.Px, 0, NULL, 0, NULL, 0) ==

@@ -360,3 +360,43 @@ int file_has(const char *dir, const char *name, const char *text)
     buf[len] = 0;
     return strstr(buf, text) != NULL;
 }
+
+dqp box_qp(altdiff_int n, altdiff_int m, int scaled, uint64_t seed)
+{
+    rng r = {seed};
+    dqp d = dqp_alloc(n, m, 2 * n);
+    random_spd(&r, n, 1.0, d.P); /* P = M'M / n + 1.0 I */
+    randn(&r, d.q, n);
+    randn(&r, d.A, m * n);
+    randn(&r, d.b, m);
+    for (altdiff_int i = 0; i < m; i++) d.b[i] *= 0.1;
+    for (altdiff_int j = 0; j < n; j++) {
+        double g = scaled ? 0.5 + rng_unif(&r) : 1;
+        d.G[j + j * 2 * n] = g;      /* row j:      g x_j <= u_j  */
+        d.G[n + j + j * 2 * n] = -g; /* row n + j: -g x_j <= -l_j */
+        d.h[j] = 0.5;
+        d.h[n + j] = 0.5;
+    }
+    dqp_finish(&d);
+    return d;
+}
+
+int solve_single(const dqp *d, const double *q, const double *b, const double *h, double eps,
+                 const double *wx, int mode, double *x, double *dq, double *db, double *dh,
+                 double *dPx, double *dAx, double *dGx)
+{
+    altdiff_problem prob = d->prob;
+    prob.q = q;
+    prob.b = b;
+    prob.h = h;
+    altdiff_settings set = solve_settings(0, eps);
+    altdiff_work *w = NULL;
+    int ok = altdiff_setup(&w, &prob, &set) == ALTDIFF_OK && altdiff_solve(w) == ALTDIFF_OK &&
+             altdiff_get_info(w)->status == ALTDIFF_SOLVED;
+    if (ok) altdiff_get_solution(w, x, NULL, NULL, NULL);
+    altdiff_deriv_settings ds = dset(mode, 1e-12);
+    if (ok && wx) ok = altdiff_vjp(w, &ds, wx, dq, db, dh, NULL) == ALTDIFF_OK;
+    if (ok && dPx) ok = altdiff_matrix_grads(w, dq, db, dh, dPx, dAx, dGx) == ALTDIFF_OK;
+    altdiff_free(w);
+    return ok;
+}

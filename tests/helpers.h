@@ -108,6 +108,16 @@ extern const int forward_modes[];
 const char *mode_name(int mode);
 /* Default settings with both tolerances eps (and settings.record) */
 altdiff_settings solve_settings(int record, double eps);
+/* A random strictly convex QP: P = M'M / n + I, q and A (m x n) standard
+ * normal, b = 0.1 N(0, 1), box rows G = [diag(g); -diag(g)] (p = 2n) with
+ * h = 0.5: g = 1, or (scaled) g in [0.5, 1.5) drawn per column */
+dqp box_qp(altdiff_int n, altdiff_int m, int scaled, uint64_t seed);
+/* The single-problem solve of d with the vectors q, b, h at tolerance eps
+ * (solve_settings): x, the VJP of wx (NULL: none) in mode into dq, db, dh,
+ * and the matrix gradients dPx, dAx, dGx (NULL: none). 1 if all succeeded */
+int solve_single(const dqp *d, const double *q, const double *b, const double *h, double eps,
+                 const double *wx, int mode, double *x, double *dq, double *db, double *dh,
+                 double *dPx, double *dAx, double *dGx);
 /* After a setup that returned rc into w: assert it worked, solve, assert
  * the status is SOLVED (freeing w first when not); returns w */
 altdiff_work *solved(altdiff_work *w, int rc, const char *what);
