@@ -457,6 +457,41 @@ static int check_dir(const char *dir, char *err, size_t errlen)
     return ALTDIFF_OK;
 }
 
+/* What a directory is read by: its plan and its bodies into o (arg: the
+ * reader's own outputs) */
+typedef int (*dir_reader)(dir_ctx *c, dir_plan *pl, altdiff_owned_problem *o, void *arg);
+
+/* The steps every reader shares: DIR checked, the problem and the path
+ * buffer allocated, read by reader, then handed out in *out or freed */
+static int read_dir(const char *dir, altdiff_owned_problem **out, dir_reader reader, void *arg,
+                    char *err, size_t errlen)
+{
+    int st = check_dir(dir, err, errlen);
+    if (st != ALTDIFF_OK) return st;
+    dir_ctx c = {dir, NULL, strlen(dir) + 8, err, errlen}; /* "/" "P.mtx" NUL */
+    dir_plan pl;
+    memset(&pl, 0, sizeof(pl));
+    altdiff_owned_problem *o = ad_calloc(1, sizeof(altdiff_owned_problem));
+    c.path = ad_malloc(c.cap, 1);
+    if (!o || !c.path) st = io_fail(ALTDIFF_ERR_NOMEM, err, errlen, "%s: out of memory", dir);
+    if (st == ALTDIFF_OK) st = reader(&c, &pl, o, arg);
+    ad_free(c.path);
+    if (st != ALTDIFF_OK) {
+        altdiff_free_problem(o);
+        return st;
+    }
+    *out = o;
+    return ALTDIFF_OK;
+}
+
+/* A problem directory (y NULL) or an entropy one (y: y.mtx) */
+static int read_single(dir_ctx *c, dir_plan *pl, altdiff_owned_problem *o, void *arg)
+{
+    double **y = arg;
+    int st = plan_dir(c, pl, y != NULL);
+    return st == ALTDIFF_OK ? read_bodies(c, pl, o, y) : st;
+}
+
 /* altdiff_read_problem (y NULL) and altdiff_read_entropy_problem */
 static int read_problem(const char *dir, altdiff_owned_problem **out, double **y, char *err,
                         size_t errlen)
@@ -466,24 +501,9 @@ static int read_problem(const char *dir, altdiff_owned_problem **out, double **y
     *out = NULL;
     if (y) *y = NULL;
     if (!dir) return io_fail(ALTDIFF_ERR_INVALID, err, errlen, "read_problem: dir is NULL");
-    int st = check_dir(dir, err, errlen);
-    if (st != ALTDIFF_OK) return st;
-    dir_ctx c = {dir, NULL, strlen(dir) + 8, err, errlen}; /* "/" "P.mtx" NUL */
-    dir_plan pl;
-    memset(&pl, 0, sizeof(pl));
-    altdiff_owned_problem *o = ad_calloc(1, sizeof(altdiff_owned_problem));
-    c.path = ad_malloc(c.cap, 1);
-    if (!o || !c.path) st = io_fail(ALTDIFF_ERR_NOMEM, err, errlen, "%s: out of memory", dir);
-    if (st == ALTDIFF_OK) st = plan_dir(&c, &pl, y != NULL);
-    if (st == ALTDIFF_OK) st = read_bodies(&c, &pl, o, y);
-    ad_free(c.path);
-    if (st != ALTDIFF_OK) {
-        altdiff_free_problem(o);
-        if (y) *y = ad_free(*y);
-        return st;
-    }
-    *out = o;
-    return ALTDIFF_OK;
+    int st = read_dir(dir, out, read_single, y, err, errlen);
+    if (st != ALTDIFF_OK && y) *y = ad_free(*y);
+    return st;
 }
 
 ALTDIFF_API int altdiff_read_problem(const char *dir, altdiff_owned_problem **out, char *err,
@@ -646,34 +666,32 @@ static int read_batch_bodies(dir_ctx *c, const dir_plan *pl, const altdiff_int c
     return st;
 }
 
+/* The column counts of a batch directory and its B */
+typedef struct {
+    altdiff_int kc[3], nb;
+} batch_shape;
+
+static int read_batch(dir_ctx *c, dir_plan *pl, altdiff_owned_problem *o, void *arg)
+{
+    batch_shape *bs = arg;
+    int st = plan_batch_dir(c, pl, bs->kc, &bs->nb);
+    return st == ALTDIFF_OK ? read_batch_bodies(c, pl, bs->kc, o) : st;
+}
+
 ALTDIFF_API int altdiff_read_problem_batch(const char *dir, altdiff_owned_problem **out,
                                            altdiff_int *B, altdiff_int cols[3], char *err,
                                            size_t errlen)
 {
-    altdiff_int kc[3] = {1, 1, 1}, nb = 1;
+    batch_shape bs = {{1, 1, 1}, 1};
     if (err && errlen) err[0] = '\0';
     if (!out || !B) return io_fail(ALTDIFF_ERR_INVALID, err, errlen, "read_problem_batch: "
                                    "out or B is NULL");
     *out = NULL;
     *B = 0;
     if (!dir) return io_fail(ALTDIFF_ERR_INVALID, err, errlen, "read_problem_batch: dir is NULL");
-    int st = check_dir(dir, err, errlen);
+    int st = read_dir(dir, out, read_batch, &bs, err, errlen);
     if (st != ALTDIFF_OK) return st;
-    dir_ctx c = {dir, NULL, strlen(dir) + 8, err, errlen}; /* "/" "P.mtx" NUL */
-    dir_plan pl;
-    memset(&pl, 0, sizeof(pl));
-    altdiff_owned_problem *o = ad_calloc(1, sizeof(altdiff_owned_problem));
-    c.path = ad_malloc(c.cap, 1);
-    if (!o || !c.path) st = io_fail(ALTDIFF_ERR_NOMEM, err, errlen, "%s: out of memory", dir);
-    if (st == ALTDIFF_OK) st = plan_batch_dir(&c, &pl, kc, &nb);
-    if (st == ALTDIFF_OK) st = read_batch_bodies(&c, &pl, kc, o);
-    ad_free(c.path);
-    if (st != ALTDIFF_OK) {
-        altdiff_free_problem(o);
-        return st;
-    }
-    *out = o;
-    *B = nb;
-    if (cols) memcpy(cols, kc, sizeof(kc));
+    *B = bs.nb;
+    if (cols) memcpy(cols, bs.kc, sizeof(bs.kc));
     return ALTDIFF_OK;
 }
