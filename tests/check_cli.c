@@ -591,14 +591,8 @@ static void put(const char *dir, const char *name, const char *text)
 /* 1 if dir/name holds exactly text */
 static int holds(const char *dir, const char *name, const char *text)
 {
-    char path[2048], buf[4096];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    FILE *f = fopen(path, "r");
-    if (!f) return 0;
-    size_t len = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[len] = 0;
-    return strcmp(buf, text) == 0;
+    char buf[4096];
+    return read_text(dir, name, buf, sizeof(buf)) && strcmp(buf, text) == 0;
 }
 
 /* Entries of dir whose name contains part */

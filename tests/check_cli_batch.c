@@ -53,13 +53,7 @@ static int run(const char *fmt, ...)
 static const char *text_of(const char *rel)
 {
     static char buf[65536];
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/%s", tmp, rel);
-    FILE *f = fopen(path, "r");
-    if (!f) return "";
-    size_t len = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[len] = 0;
+    read_text(tmp, rel, buf, sizeof(buf));
     return buf;
 }
 

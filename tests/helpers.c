@@ -349,16 +349,23 @@ int run_tool(const char *exe, const char *dir, const char *args)
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
-int file_has(const char *dir, const char *name, const char *text)
+int read_text(const char *dir, const char *name, char *buf, size_t size)
 {
-    char path[1024], buf[8192];
+    char path[2048];
     snprintf(path, sizeof(path), "%s/%s", dir, name);
+    buf[0] = 0;
     FILE *f = fopen(path, "r");
     if (!f) return 0;
-    size_t len = fread(buf, 1, sizeof(buf) - 1, f);
+    size_t len = fread(buf, 1, size - 1, f);
     fclose(f);
     buf[len] = 0;
-    return strstr(buf, text) != NULL;
+    return 1;
+}
+
+int file_has(const char *dir, const char *name, const char *text)
+{
+    char buf[8192];
+    return read_text(dir, name, buf, sizeof(buf)) && strstr(buf, text) != NULL;
 }
 
 dqp box_qp(altdiff_int n, altdiff_int m, int scaled, uint64_t seed)

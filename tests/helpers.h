@@ -64,6 +64,9 @@ void dqp_free(dqp *d);
 /* Run exe with args (a shell word list), stdout and stderr into dir/stdout
  * and dir/stderr; the exit status (-1: it did not exit) */
 int run_tool(const char *exe, const char *dir, const char *args);
+/* The file dir/name (its first size - 1 bytes) into buf as a string: 1, or
+ * 0 (buf empty) when it cannot be opened */
+int read_text(const char *dir, const char *name, char *buf, size_t size);
 /* 1 if the file dir/name (its first 8 KB) contains text */
 int file_has(const char *dir, const char *name, const char *text);
 /* q = -P x - A'lam - G'nu, b = A x, h = G x + s from d's x, lam, nu, s:
