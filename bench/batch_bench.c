@@ -18,21 +18,7 @@
 #include <time.h>
 
 #include "altdiff.h"
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static unsigned long long seed = 1;
-static double unif(void)
-{
-    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
-    return (double)(seed >> 11) / 9007199254740992.0;
-}
-static double normal(void) { return sqrt(-2 * log(unif() + 1e-300)) * cos(6.283185307 * unif()); }
+#include "bench_common.h"
 
 /* A problem with per-element vectors Q (n x B), Bv (m x B), Hv (p x B) */
 typedef struct {

@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include "altdiff.h"
+#include "bench_common.h"
 
 /* BLAS / LAPACK (the floor) */
 void dsyrk_(const char *uplo, const char *trans, const int *n, const int *k, const double *alpha,
@@ -40,20 +41,6 @@ void dtrsv_(const char *uplo, const char *trans, const char *diag, const int *n,
 
 #define MAXREP 15
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static unsigned long long seed = 1;
-static double unif(void)
-{
-    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
-    return (double)(seed >> 11) / 9007199254740992.0;
-}
-static double normal(void) { return sqrt(-2 * log(unif() + 1e-300)) * cos(6.283185307 * unif()); }
 
 static int cmp(const void *a, const void *b)
 {

@@ -1,0 +1,31 @@
+/*
+ * bench_common.h: what the benchmark programs (batch_bench.c,
+ * dense_bench.c) share: a monotonic clock and the data's random numbers.
+ * Each program includes it once; the generator's state is the program's
+ * (seed, reset by a program to draw the same data again).
+ */
+#ifndef AD_BENCH_COMMON_H
+#define AD_BENCH_COMMON_H
+
+#include <math.h>
+#include <time.h>
+
+/* Seconds on a monotonic clock */
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* Uniform on [0, 1) (a 64-bit LCG, top 53 bits) and standard normal
+ * (Box-Muller) */
+static unsigned long long seed = 1;
+static double unif(void)
+{
+    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (double)(seed >> 11) / 9007199254740992.0;
+}
+static double normal(void) { return sqrt(-2 * log(unif() + 1e-300)) * cos(6.283185307 * unif()); }
+
+#endif /* AD_BENCH_COMMON_H */
