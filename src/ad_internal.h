@@ -365,7 +365,7 @@ int ad_polish_try(ad_model *md, ad_state *st, residuals_t *r, int max_rounds, in
  * accepted (status SOLVED, r its figures): the iterations end there. */
 int ad_polish_early(ad_model *md, ad_state *st, residuals_t *r, altdiff_int k, int *done);
 /* A new solve: no guess yet, no credit */
-void ad_polish_start(const ad_model *md, ad_state *st);
+void ad_polish_start(ad_state *st);
 
 /* smooth.c: non-quadratic objectives (see altdiff.h). Points x~ are scaled;
  * these return ALTDIFF_OK or an error code (AD_ERR_DOMAIN: x~ outside the

@@ -319,7 +319,7 @@ int ad_solve(ad_model *md, ad_state *st, ad_tangent *t, double *rel)
     residuals r = {0};
     st->info.rho_updates = st->info.newton_steps = st->info.hess_updates = 0;
     st->info.aa_steps = st->info.aa_rejected = 0;
-    ad_polish_start(md, st);
+    ad_polish_start(st);
     ad_anderson_start(&st->aa, !t); /* the tangents follow the plain map */
     if (md->xu->start) md->xu->start(md);
     st->mask_iters = 0;
@@ -375,9 +375,9 @@ void ad_assess(ad_model *md, ad_state *st)
 /* ---- a batch: many states on one factor --------------------------------------- */
 
 /* Start a state's solve: counters, acceleration, no masks */
-static void batch_start(const ad_model *md, ad_state *st)
+static void batch_start(ad_state *st)
 {
-    ad_polish_start(md, st);
+    ad_polish_start(st);
     st->info.rho_updates = st->info.newton_steps = st->info.hess_updates = 0;
     st->info.aa_steps = st->info.aa_rejected = 0;
     st->info.status = ALTDIFF_UNSOLVED;
@@ -536,7 +536,7 @@ int ad_solve_batch(ad_model *md, ad_state *el, altdiff_int B, ad_batch_work *bw)
     int code = ALTDIFF_OK;
     for (altdiff_int e = 0; e < B; e++) {
         act[e] = e;
-        batch_start(md, &el[e]);
+        batch_start(&el[e]);
         r[e] = (residuals){0};
     }
     dense_P(md, bw);

@@ -291,9 +291,8 @@ int ad_polish(ad_model *md, ad_state *st, residuals_t *r)
 
 /* ---- polishing during the iterations -------------------------------------------- */
 
-void ad_polish_start(const ad_model *md, ad_state *st)
+void ad_polish_start(ad_state *st)
 {
-    (void)md;
     st->info.polish = 0;
     st->info.t_polish = 0;
     st->polish_seen = 0;
