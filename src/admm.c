@@ -307,6 +307,17 @@ static void finish_info(ad_model *md, ad_state *st, int outcome, altdiff_int k, 
     st->info.t_iterate = ad_time() - t0;
 }
 
+/* Start a state's solve: counters, polishing, acceleration (or plain
+ * sweeps), no masks */
+static void start_state(ad_state *st, int accelerate)
+{
+    st->info.rho_updates = st->info.newton_steps = st->info.hess_updates = 0;
+    st->info.aa_steps = st->info.aa_rejected = 0;
+    ad_polish_start(st);
+    ad_anderson_start(&st->aa, accelerate);
+    st->mask_iters = 0;
+}
+
 /* The iterations; with t, one tangent sweep after every step, at that step's
  * rho and slack mask (the Alt-Diff recursion alongside the solve), and *rel
  * its last relative change */
@@ -317,12 +328,8 @@ int ad_solve(ad_model *md, ad_state *st, ad_tangent *t, double *rel)
     int outcome = ALTDIFF_UNSOLVED, code = ALTDIFF_OK;
     altdiff_int k = 0, last = 0;
     residuals r = {0};
-    st->info.rho_updates = st->info.newton_steps = st->info.hess_updates = 0;
-    st->info.aa_steps = st->info.aa_rejected = 0;
-    ad_polish_start(st);
-    ad_anderson_start(&st->aa, !t); /* the tangents follow the plain map */
+    start_state(st, !t); /* the tangents follow the plain map */
     if (md->xu->start) md->xu->start(md);
-    st->mask_iters = 0;
     st->mask_row = (md->p + 7) / 8 > 0 ? (md->p + 7) / 8 : 1;
     if (set->verbose) log_header();
     while (outcome == ALTDIFF_UNSOLVED && k < set->max_iter) {
@@ -373,17 +380,6 @@ void ad_assess(ad_model *md, ad_state *st)
 }
 
 /* ---- a batch: many states on one factor --------------------------------------- */
-
-/* Start a state's solve: counters, acceleration, no masks */
-static void batch_start(ad_state *st)
-{
-    ad_polish_start(st);
-    st->info.rho_updates = st->info.newton_steps = st->info.hess_updates = 0;
-    st->info.aa_steps = st->info.aa_rejected = 0;
-    st->info.status = ALTDIFF_UNSOLVED;
-    ad_anderson_start(&st->aa, 1);
-    st->mask_iters = 0;
-}
 
 /* Before the x-update of iteration k: the previous iterates at a check,
  * the acceleration's start point, the parts of the right-hand side into
@@ -536,7 +532,8 @@ int ad_solve_batch(ad_model *md, ad_state *el, altdiff_int B, ad_batch_work *bw)
     int code = ALTDIFF_OK;
     for (altdiff_int e = 0; e < B; e++) {
         act[e] = e;
-        batch_start(&el[e]);
+        start_state(&el[e], 1);
+        el[e].info.status = ALTDIFF_UNSOLVED;
         r[e] = (residuals){0};
     }
     dense_P(md, bw);
