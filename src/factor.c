@@ -4,9 +4,10 @@
  * Sparse S: the pattern of H is formed and analyzed once (CHOLMOD chooses
  * AMD or METIS and supernodal or simplicial); the values of P and of S'S on
  * that pattern are kept apart (HP, HS), so a new rho or sigma costs one pass
- * over them and a numeric refactorization. Dense S: S'RS is kept as a packed
- * lower triangle (HR), and each factorization writes H into one n x n array
- * and factors it there with DPOTRF (no analysis, no second n x n array).
+ * over them and a numeric refactorization. Dense S: one n x n array holds
+ * S'RS (by DSYRK, once) in its upper triangle, and each factorization
+ * writes H into its lower triangle and factors it there with DPOTRF (no
+ * pattern, no analysis, no second array of H's size).
  * Every solve with H in the library goes through ad_factor_solve, which
  * allocates nothing.
  */
@@ -120,16 +121,10 @@ done:
     return status;
 }
 
-/* BLAS (OpenBLAS through Debian's libblas): C = alpha A'A + beta C (upper),
- * C = alpha A'B + beta C */
+/* BLAS (OpenBLAS through Debian's libblas): C = alpha A'A + beta C */
 void dsyrk_(const char *uplo, const char *trans, const int *n, const int *k,
             const double *alpha, const double *a, const int *lda, const double *beta,
             double *c, const int *ldc);
-void dgemm_(const char *ta, const char *tb, const int *m, const int *n, const int *k,
-            const double *alpha, const double *a, const int *lda, const double *b,
-            const int *ldb, const double *beta, double *c, const int *ldc);
-
-#define AD_SYRK_BLOCK 256 /* columns of S'S formed per BLAS call */
 
 /* 1 if S = [A; G] is dense enough that S'S should be formed by a dense
  * rank-k update (BLAS) rather than a sparse product */
@@ -151,81 +146,43 @@ static void densify(const cs_dl *A, const cs_dl *G, double *Sd)
     }
 }
 
-/* Start of column j in packed lower storage of order n */
-static size_t lower_start(altdiff_int n, altdiff_int j)
-{
-    return (size_t)j * (size_t)n - (size_t)j * (size_t)(j - 1) / 2;
-}
-
 /* A dense factor of S'S: M (rows x n, column-major, leading dimension ld) */
 typedef struct {
     const double *M;
     int rows, ld;
 } dense_part;
 
-/* HR (packed lower: column j from lower_start(n, j)) = alpha M'M, or
- * HR += M'M (add), a block of columns j0..j1-1 at a time into W
- * (n x AD_SYRK_BLOCK, row i of the block at i - j0):
- *     W(j0:j1, :) = lower of M(:, j0:j1)' M(:, j0:j1)    (DSYRK)
- *     W(j1:n, :)  = M(:, j1:n)' M(:, j0:j1)              (DGEMM)
- * then each column's n - j entries go into HR: no n x n buffer, and the
- * flops of one DSYRK. */
-static void syrk_packed(const dense_part *part, altdiff_int n, double *W, double alpha, int add,
-                        double *HR)
+/* The upper triangle of Hd (diagonal included) = w A'A + G'G, by DSYRK from
+ * the parts A (m rows, or none) and G (p rows, or none; not both none), and
+ * its diagonal kept in SRd (the factorizations overwrite Hd's) */
+static void form_SRS(ad_factor *F, const dense_part *A, const dense_part *G, double w)
 {
-    int nn = (int)n, r = part->rows, ld = part->ld;
+    int n = (int)F->n, a = A->rows > 0;
     double one = 1, zero = 0;
-    for (altdiff_int j0 = 0; j0 < n; j0 += AD_SYRK_BLOCK) {
-        int nb = (int)(n - j0 < AD_SYRK_BLOCK ? n - j0 : AD_SYRK_BLOCK);
-        int below = (int)(n - j0 - nb);
-        const double *Mj = part->M + (size_t)j0 * (size_t)ld, *Mb = Mj + (size_t)nb * (size_t)ld;
-        dsyrk_("L", "T", &nb, &r, &one, Mj, &ld, &zero, W, &nn);
-        if (below > 0) dgemm_("T", "N", &below, &nb, &r, &one, Mb, &ld, Mj, &ld, &zero, W + nb, &nn);
-        for (altdiff_int j = j0; j < j0 + nb; j++) {
-            const double *w = W + (size_t)(j - j0) * (size_t)n + (size_t)(j - j0);
-            double *h = HR + lower_start(n, j);
-            if (add)
-                for (altdiff_int k = 0; k < n - j; k++) h[k] += w[k];
-            else
-                for (altdiff_int k = 0; k < n - j; k++) h[k] = alpha * w[k];
-        }
-    }
+    if (a) dsyrk_("U", "T", &n, &A->rows, &w, A->M, &A->ld, &zero, F->Hd, &n);
+    if (G->rows > 0)
+        dsyrk_("U", "T", &n, &G->rows, &one, G->M, &G->ld, a ? &one : &zero, F->Hd, &n);
+    for (altdiff_int j = 0; j < F->n; j++) F->SRd[j] = F->Hd[(size_t)j * (size_t)(n + 1)];
 }
 
-/* HR = w A'A + G'G (packed lower) from the parts A (m rows, or none) and
- * G (p rows, or none): one DSYRK's flops */
-static void form_HR(const dense_part *A, const dense_part *G, altdiff_int n, double w, double *W,
-                    double *HR)
-{
-    if (A->rows > 0) syrk_packed(A, n, W, w, 0, HR);
-    else memset(HR, 0, sizeof(double) * (size_t)n * (size_t)(n + 1) / 2);
-    if (G->rows > 0) syrk_packed(G, n, W, 1, 1, HR);
-}
-
-/* The dense path's values: F->HR = S'RS (packed lower) and F->Pd = P (every
- * factorization adds P from it, ad_factor_add_P), S'RS by BLAS from the
- * dense copies of A and G when the caller has them (Ad: m x n, Gd: p x n,
- * NULL: none), else from a dense copy of S made here */
+/* The dense path's values: S'RS into Hd's upper triangle and SRd, and
+ * F->Pd = P (every factorization adds P from it, ad_factor_add_P); S'RS by
+ * BLAS from the dense copies of A and G when the caller has them (Ad: m x n,
+ * Gd: p x n, NULL: none), else from a dense copy of S made here */
 static int form_dense(ad_factor *F, const cs_dl *P, const cs_dl *A, const cs_dl *G,
                       const double *Ad, const double *Gd)
 {
     altdiff_int n = F->n, m = A->m, p = G->m, rows = m + p;
     int have_dense = (m == 0 || Ad) && (p == 0 || Gd);
     double *Sd = have_dense ? NULL : ad_calloc((size_t)rows * (size_t)n, sizeof(double));
-    double *W = ad_malloc((size_t)n * (size_t)(n < AD_SYRK_BLOCK ? n : AD_SYRK_BLOCK),
-                          sizeof(double));
-    if (!F->HR) F->HR = ad_malloc((size_t)n * (size_t)(n + 1) / 2, sizeof(double));
-    int status = ((have_dense || Sd) && W && F->HR) ? ALTDIFF_OK : ALTDIFF_ERR_NOMEM;
-    if (status == ALTDIFF_OK) {
-        if (!have_dense) densify(A, G, Sd); /* S = [A; G]: its rows of A, then of G */
-        dense_part pa = {have_dense ? Ad : Sd, (int)m, have_dense ? (int)m : (int)rows};
-        dense_part pg = {have_dense ? Gd : Sd + m, (int)p, have_dense ? (int)p : (int)rows};
-        form_HR(&pa, &pg, n, eq_weight(F), W, F->HR);
-        F->Pd = P;
-    }
+    if (!have_dense && !Sd) return ALTDIFF_ERR_NOMEM;
+    if (!have_dense) densify(A, G, Sd); /* S = [A; G]: its rows of A, then of G */
+    dense_part pa = {have_dense ? Ad : Sd, (int)m, have_dense ? (int)m : (int)rows};
+    dense_part pg = {have_dense ? Gd : Sd + m, (int)p, have_dense ? (int)p : (int)rows};
+    form_SRS(F, &pa, &pg, eq_weight(F));
+    F->Pd = P;
     ad_free(Sd);
-    ad_free(W);
-    return status;
+    return ALTDIFF_OK;
 }
 
 /* W = Hs \ U and C for the dense rows, after a factorization of Hs */
@@ -307,17 +264,27 @@ void ad_potrs(const double *L, altdiff_int n, double *X, altdiff_int d)
     }
 }
 
-/* Hd (lower triangle) = rho HR + P + sigma I: the same sums, in the same
- * order, as the sparse path's HP + rho HR + sigma I */
+#define AD_TILE 32 /* the transposition of S'RS by tiles of AD_TILE^2 entries */
+
+/* Hd's lower triangle = rho S'RS + P + sigma I, S'RS (i, j) for i > j read
+ * from Hd's upper triangle at (j, i), by tiles (one transposition), its
+ * diagonal from SRd: the same sums, in the same order, as the sparse
+ * path's HP + rho HR + sigma I */
 static void form_H_dense(ad_factor *F, double rho, double sigma)
 {
     altdiff_int n = F->n;
-    for (altdiff_int j = 0; j < n; j++) {
-        const double *hr = F->HR + lower_start(n, j);
-        double *h = F->Hd + (size_t)j * (size_t)n;
-        for (altdiff_int i = j; i < n; i++) h[i] = rho * hr[i - j];
+    double *H = F->Hd;
+    for (altdiff_int j0 = 0; j0 < n; j0 += AD_TILE) {
+        altdiff_int j1 = j0 + AD_TILE < n ? j0 + AD_TILE : n;
+        for (altdiff_int i0 = j0; i0 < n; i0 += AD_TILE) {
+            altdiff_int i1 = i0 + AD_TILE < n ? i0 + AD_TILE : n;
+            for (altdiff_int i = i0; i < i1; i++) /* column i above the diagonal */
+                for (altdiff_int j = j0; j < j1 && j < i; j++)
+                    H[(size_t)j * (size_t)n + (size_t)i] = rho * H[(size_t)i * (size_t)n + (size_t)j];
+        }
     }
-    add_P_dense(F->Pd, n, F->Hd);
+    for (altdiff_int j = 0; j < n; j++) H[(size_t)j * (size_t)(n + 1)] = rho * F->SRd[j];
+    add_P_dense(F->Pd, n, H);
     for (altdiff_int j = 0; j < n; j++) F->Hd[(size_t)j * (size_t)(n + 1)] += sigma;
 }
 
@@ -367,6 +334,23 @@ static void diagonal_solve(const ad_factor *F, double *X, altdiff_int d)
     altdiff_int n = F->n;
     for (altdiff_int c = 0; c < d; c++)
         for (altdiff_int j = 0; j < n; j++) X[c * n + j] /= Hx[j];
+}
+
+double ddot_(const int *n, const double *x, const int *incx, const double *y, const int *incy);
+void daxpy_(const int *n, const double *a, const double *x, const int *incx, double *y,
+            const int *incy);
+
+/* y = S'RS v on the dense path, column i of Hd's upper triangle at a time:
+ * y_i = SRd_i v_i + U(0:i, i)'v(0:i),  y(0:i) += v_i U(0:i, i) */
+void ad_factor_mul_SRS(const ad_factor *F, const double *v, double *y)
+{
+    int one = 1;
+    for (altdiff_int i = 0; i < F->n; i++) {
+        const double *col = F->Hd + (size_t)i * (size_t)F->n;
+        int len = (int)i;
+        y[i] = F->SRd[i] * v[i] + ddot_(&len, col, &one, v, &one);
+        daxpy_(&len, &v[i], col, &one, y, &one);
+    }
 }
 
 int ad_factor_sparse_solve(ad_factor *F, double *X, altdiff_int d, ad_solve_work *ws)
@@ -448,14 +432,15 @@ static int take_values(ad_factor *F, cholmod_sparse *HPm, cholmod_sparse *HSm,
 }
 
 /* The dense path's n x n array (ad_malloc hints it for huge pages before
- * its first write), and the figures CHOLMOD's analysis gave for a full H,
+ * its first write) and SRd, and the figures CHOLMOD's analysis gave for a full H,
  * which the cost model reads: nnz(L) = n (n + 1) / 2 and the flops
  * sum_k k^2 = n (n + 1) (2n + 1) / 6 */
 static int dense_alloc(ad_factor *F)
 {
     double n = (double)F->n;
     F->Hd = ad_malloc((size_t)F->n * (size_t)F->n, sizeof(double));
-    if (!F->Hd) return ALTDIFF_ERR_NOMEM;
+    F->SRd = ad_malloc((size_t)F->n, sizeof(double));
+    if (!F->Hd || !F->SRd) return ALTDIFF_ERR_NOMEM;
     F->cm.lnz = 0.5 * n * (n + 1);
     F->cm.fl = n * (n + 1) * (2 * n + 1) / 6;
     F->mem_peak = n * n * sizeof(double);
@@ -493,8 +478,8 @@ int ad_factor_init(ad_factor *F, const cs_dl *P, const cs_dl *A, const cs_dl *G,
     F->n = P->n;
     int status;
     if (dense_product_pays(A, G)) {
-        status = form_dense(F, P, A, G, F->Ad, F->Gd);
-        if (status == ALTDIFF_OK) status = dense_alloc(F);
+        status = dense_alloc(F);
+        if (status == ALTDIFF_OK) status = form_dense(F, P, A, G, F->Ad, F->Gd);
     } else {
         status = init_sparse(F, P, A, G);
     }
@@ -546,7 +531,8 @@ int ad_factor_warm(ad_factor *F)
 }
 
 /* New values of P, A or G on the same patterns: form P and S'S again and
- * refactor numerically; the analysis is kept (dense: HR rewritten in place) */
+ * refactor numerically; the analysis is kept (dense: S'RS rewritten in
+ * place) */
 int ad_factor_values(ad_factor *F, const cs_dl *P, const cs_dl *A, const cs_dl *G)
 {
     cholmod_sparse *HPm = NULL, *HSm = NULL, *HRm = NULL;
@@ -642,6 +628,7 @@ void ad_factor_free(ad_factor *F)
     F->HS = ad_free(F->HS);
     F->HR = ad_free(F->HR);
     F->Hd = ad_free(F->Hd);
+    F->SRd = ad_free(F->SRd);
     F->diag = ad_free(F->diag);
     ad_lowrank_free(&F->lr);
     cholmod_l_finish(cm);

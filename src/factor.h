@@ -41,15 +41,18 @@ typedef struct {
     double *HP, *HS;       /* sparse path: values of P and of S'S on the
                               pattern of H                                   */
     const cs_dl *Pd;       /* the dense path's P (upper, scaled; borrowed)   */
-    double *HR;            /* values of S'RS, R = diag(w on the rows of A, 1
-                              on those of G): the penalty's part of H (dense
-                              path: its packed lower triangle)               */
+    double *HR;            /* sparse path: values of S'RS, R = diag(w on the
+                              rows of A, 1 on those of G), the penalty's part
+                              of H, on the pattern of H                      */
     double eq_weight;      /* w: equality rows' penalty is w rho (0 = 1)     */
     altdiff_int *diag;     /* sparse path, n: position of H_jj in H->x        */
     cholmod_factor *L;     /* sparse path: CHOLMOD's factor                  */
-    double *Hd;            /* dense path (else NULL; H, L, HP, HS, diag NULL):
-                              n x n column-major, H's lower triangle, then its
-                              Cholesky factor L in place (DPOTRF)            */
+    double *Hd;            /* dense path (else NULL; H, L, HP, HS, HR, diag
+                              NULL): n x n column-major. Its upper triangle
+                              holds S'RS (formed once by DSYRK), its lower
+                              triangle H, then H's Cholesky factor L in place
+                              (DPOTRF reads and writes the lower one only)   */
+    double *SRd;           /* dense path: the diagonal of S'RS (n)           */
     ad_solve_work ws;      /* the solve workspaces of single solves          */
     double rho, sigma;     /* values H was last factored with               */
     ad_lowrank lr;
@@ -82,6 +85,8 @@ int ad_factor_solve(ad_factor *F, double *x); /* x = H \ x, no allocation       
 int ad_factor_solve_block(ad_factor *F, double *X, altdiff_int d, ad_solve_work *ws);
 /* X = Hs \ X: the sparse factor alone, without the dense-row correction */
 int ad_factor_sparse_solve(ad_factor *F, double *X, altdiff_int d, ad_solve_work *ws);
+/* y = S'RS v on the dense path (from Hd's upper triangle and SRd) */
+void ad_factor_mul_SRS(const ad_factor *F, const double *v, double *y);
 void ad_factor_free(ad_factor *F);
 
 /* Dense Cholesky (the dense path's H, the KKT mode's M): M (n x n,

@@ -276,20 +276,22 @@ void dspmv_(const char *uplo, const int *n, const double *alpha, const double *a
             const double *x, const int *incx, const double *beta, double *y, const int *incy);
 
 /* Sv = S'RS v, S = [A; G], R = diag(w on the rows of A, 1 on those of G):
- * from S'RS as kept by factor.c when no dense row was split off (one pass
- * over packed storage when it is full: its packed lower triangle on the
- * dense path, the full upper pattern of H on the sparse one), else by
- * products with A and G (using st->Ax, st->Gx) */
+ * from S'RS as kept by factor.c when no dense row was split off (the dense
+ * path's, or one pass over packed storage when the pattern of H is full),
+ * else by products with A and G (using st->Ax, st->Gx) */
 static void penalty_product(ad_model *md, ad_state *st, const double *v, double *Sv)
 {
     const ad_factor *F = &md->F;
-    altdiff_int n = md->n, *Hp = F->Hd ? NULL : F->H->p, nz = Hp ? Hp[n] : 0;
-    int full = F->Hd || nz == n * (n + 1) / 2;
+    if (F->Hd) {
+        ad_factor_mul_SRS(F, v, Sv);
+        return;
+    }
+    altdiff_int n = md->n, *Hp = F->H->p, nz = Hp[n];
     ad_fill(Sv, 0, n);
-    if (F->lr.k == 0 && full && n <= INT32_MAX) {
+    if (F->lr.k == 0 && nz == n * (n + 1) / 2 && n <= INT32_MAX) {
         int nn = (int)n, one = 1;
         double a = 1, b = 0;
-        dspmv_(F->Hd ? "L" : "U", &nn, &a, F->HR, v, &one, &b, Sv, &one);
+        dspmv_("U", &nn, &a, F->HR, v, &one, &b, Sv, &one);
     } else if (F->lr.k == 0) {
         cs_dl SS = {nz, n, n, Hp, F->H->i, F->HR, -1};
         ad_symv_upper(&SS, v, Sv);
