@@ -146,6 +146,12 @@ static void densify(const cs_dl *A, const cs_dl *G, double *Sd)
     }
 }
 
+/* Position of (i, j) in an n x n column-major array */
+static size_t at(altdiff_int n, altdiff_int i, altdiff_int j)
+{
+    return (size_t)j * (size_t)n + (size_t)i;
+}
+
 /* A dense factor of S'S: M (rows x n, column-major, leading dimension ld) */
 typedef struct {
     const double *M;
@@ -162,7 +168,7 @@ static void form_SRS(ad_factor *F, const dense_part *A, const dense_part *G, dou
     if (a) dsyrk_("U", "T", &n, &A->rows, &w, A->M, &A->ld, &zero, F->Hd, &n);
     if (G->rows > 0)
         dsyrk_("U", "T", &n, &G->rows, &one, G->M, &G->ld, a ? &one : &zero, F->Hd, &n);
-    for (altdiff_int j = 0; j < F->n; j++) F->SRd[j] = F->Hd[(size_t)j * (size_t)(n + 1)];
+    for (altdiff_int j = 0; j < F->n; j++) F->SRd[j] = F->Hd[at(F->n, j, j)];
 }
 
 /* The dense path's values: S'RS into Hd's upper triangle and SRd, and
@@ -209,7 +215,7 @@ static void add_P_dense(const cs_dl *P, altdiff_int n, double *Mx)
     if ((double)P->p[n] != 0.5 * (double)n * (double)(n + 1)) {
         for (altdiff_int j = 0; j < n; j++)
             for (altdiff_int t = P->p[j]; t < P->p[j + 1]; t++)
-                Mx[(size_t)P->i[t] * (size_t)n + (size_t)j] += P->x[t];
+                Mx[at(n, j, P->i[t])] += P->x[t];
         return;
     }
     for (altdiff_int i0 = 0; i0 < n; i0 += AD_SCATTER_BLOCK) {
@@ -217,7 +223,7 @@ static void add_P_dense(const cs_dl *P, altdiff_int n, double *Mx)
         for (altdiff_int j = i0; j < n; j++) {
             const double *col = P->x + (size_t)j * (size_t)(j + 1) / 2; /* P(0:j, j) */
             for (altdiff_int i = i0; i < i1 && i <= j; i++)
-                Mx[(size_t)i * (size_t)n + (size_t)j] += col[i];
+                Mx[at(n, j, i)] += col[i];
         }
     }
 }
@@ -280,12 +286,12 @@ static void form_H_dense(ad_factor *F, double rho, double sigma)
             altdiff_int i1 = i0 + AD_TILE < n ? i0 + AD_TILE : n;
             for (altdiff_int i = i0; i < i1; i++) /* column i above the diagonal */
                 for (altdiff_int j = j0; j < j1 && j < i; j++)
-                    H[(size_t)j * (size_t)n + (size_t)i] = rho * H[(size_t)i * (size_t)n + (size_t)j];
+                    H[at(n, i, j)] = rho * H[at(n, j, i)];
         }
     }
-    for (altdiff_int j = 0; j < n; j++) H[(size_t)j * (size_t)(n + 1)] = rho * F->SRd[j];
+    for (altdiff_int j = 0; j < n; j++) H[at(n, j, j)] = rho * F->SRd[j];
     add_P_dense(F->Pd, n, H);
-    for (altdiff_int j = 0; j < n; j++) F->Hd[(size_t)j * (size_t)(n + 1)] += sigma;
+    for (altdiff_int j = 0; j < n; j++) H[at(n, j, j)] += sigma;
 }
 
 /* Sparse path: H->x = HP + rho HR + sigma I, then CHOLMOD's numeric
@@ -346,7 +352,7 @@ void ad_factor_mul_SRS(const ad_factor *F, const double *v, double *y)
 {
     int one = 1;
     for (altdiff_int i = 0; i < F->n; i++) {
-        const double *col = F->Hd + (size_t)i * (size_t)F->n;
+        const double *col = F->Hd + at(F->n, 0, i);
         int len = (int)i;
         y[i] = F->SRd[i] * v[i] + ddot_(&len, col, &one, v, &one);
         daxpy_(&len, &v[i], col, &one, y, &one);
