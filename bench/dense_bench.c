@@ -6,7 +6,9 @@
  * DGEMV products A x, A'y, G x, G'y); forward time and iterations (with and
  * without polishing); backward per mode (gmres, kkt, adjoint) with the
  * cosine of its gradient against the KKT mode's; memory: the data's bytes,
- * the resident growth after setup in copies of the data, CHOLMOD's peak and a dense factor's n^2 doubles, and the growth of
+ * the resident growth after setup in copies of the data, the factor's
+ * storage (altdiff_info.mem_factor: the n x n array of H and its factor)
+ * against n^2 doubles, and the growth of
  * the peak resident set during setup + solve + VJP (measured in a child
  * process). Medians of --reps runs; the first setup of the process (cold:
  * fresh pages) is printed apart.
@@ -313,8 +315,8 @@ static void run(dense_t *d, int reps, const char *arg)
     double it = median(tit, reps), fw = median(tfw, reps), fw0 = median(tfw0, reps);
     printf("(%lld, %lld, %lld), medians of %d:\n", (long long)n, (long long)d->m, (long long)d->p,
            reps);
-    printf("  setup %.4f s (analyze %.4f, factor %.4f, rest %.4f); floor DSYRK+DPOTRF %.4f s: "
-           "%.2fx\n", S, an, fa, S - an - fa, fs, S / fs);
+    printf("  setup %.4f s (analyze %.4f, factor %.4f, rest %.4f: import, scaling, S'RS by "
+           "DSYRK); floor DSYRK+DPOTRF %.4f s: %.2fx\n", S, an, fa, S - an - fa, fs, S / fs);
     printf("  setup, first of the process (cold pages) %.4f s: %.2fx the floor\n", cold, cold / fs);
     double itx = median(titx, reps);
     printf("  iteration %.3f ms; floor (2 DTRSV + 4 DGEMV) %.3f ms: %.2fx (without its %lld "
@@ -330,7 +332,7 @@ static void run(dense_t *d, int reps, const char *arg)
     double nnz = (double)(d->prob.P.p[n] + d->prob.A.p[n] + d->prob.G.p[n]), data = 8 * nnz;
     double MB = 1e-6, dense_L = 8.0 * (double)n * (double)n;
     printf("  memory: data %.1f MB (values); resident after setup %.1f MB = %.2f copies of the "
-           "data (target: 2 copies + factor = %.1f MB); CHOLMOD peak %.1f MB (dense factor n^2 "
+           "data (target: 2 copies + factor = %.1f MB); factor storage %.1f MB (n^2 doubles "
            "%.1f MB); peak resident growth over setup + solve + VJP %.1f MB\n", MB * data, MB * held,
            held / data, MB * (2 * data + dense_L), MB * mem_factor, MB * dense_L, MB * grow);
     fflush(stdout);

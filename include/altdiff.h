@@ -189,12 +189,14 @@ typedef struct {
     double rho;            /* final penalty                                    */
     altdiff_int rho_updates; /* numeric refactorizations for a new rho        */
     altdiff_int dropped_rows; /* inequality rows with h_i >= infinity         */
-    double t_analyze;      /* seconds: symbolic analysis (setup)               */
+    double t_analyze;      /* seconds: symbolic analysis (setup; 0 when A, G
+                              are dense: there is none)                      */
     double t_factor;       /* seconds: all numeric factorizations              */
     double t_setup;        /* seconds: the whole of setup                      */
     double t_iterate;      /* seconds: the iterations of the last solve        */
     double nnz_L;          /* nonzeros in the Cholesky factor of H             */
-    double mem_factor;     /* peak bytes held by CHOLMOD                       */
+    double mem_factor;     /* peak bytes held by CHOLMOD (dense A, G: those
+                              of the n x n array of H and its factor)        */
     altdiff_int newton_steps; /* smooth objectives: Newton steps of the last
                               solve (all x-updates together)                   */
     altdiff_int aa_steps;  /* Anderson extrapolations taken in the last solve  */

@@ -1,11 +1,15 @@
 /*
  * factor.c: H = P + rho S'S + sigma I  with S = [A; G] (scaled data).
  *
- * The pattern of H is formed and analyzed once (CHOLMOD chooses AMD or METIS
- * and supernodal or simplicial); the values of P and of S'S on that pattern
- * are kept apart (HP, HS), so a new rho or sigma costs one pass over them and
- * a numeric refactorization. Every solve with H in the library goes through
- * ad_factor_solve, which allocates nothing.
+ * Sparse S: the pattern of H is formed and analyzed once (CHOLMOD chooses
+ * AMD or METIS and supernodal or simplicial); the values of P and of S'S on
+ * that pattern are kept apart (HP, HS), so a new rho or sigma costs one pass
+ * over them and a numeric refactorization. Dense S: one n x n array holds
+ * S'RS (by DSYRK, once) in its upper triangle, and each factorization
+ * writes H into its lower triangle and factors it there with DPOTRF (no
+ * pattern, no analysis, no second array of H's size).
+ * Every solve with H in the library goes through ad_factor_solve, which
+ * allocates nothing.
  */
 #include <limits.h>
 #include <math.h>
@@ -117,16 +121,10 @@ done:
     return status;
 }
 
-/* BLAS (OpenBLAS through Debian's libblas): C = alpha A'A + beta C (upper),
- * C = alpha A'B + beta C */
+/* BLAS (OpenBLAS through Debian's libblas): C = alpha A'A + beta C */
 void dsyrk_(const char *uplo, const char *trans, const int *n, const int *k,
             const double *alpha, const double *a, const int *lda, const double *beta,
             double *c, const int *ldc);
-void dgemm_(const char *ta, const char *tb, const int *m, const int *n, const int *k,
-            const double *alpha, const double *a, const int *lda, const double *b,
-            const int *ldb, const double *beta, double *c, const int *ldc);
-
-#define AD_SYRK_BLOCK 256 /* columns of S'S formed per BLAS call */
 
 /* 1 if S = [A; G] is dense enough that S'S should be formed by a dense
  * rank-k update (BLAS) rather than a sparse product */
@@ -148,32 +146,10 @@ static void densify(const cs_dl *A, const cs_dl *G, double *Sd)
     }
 }
 
-/* Full LOWER pattern (stype -1): column j holds rows j..n-1, from
- * j n - j (j - 1) / 2 (packed lower, column-major); values left unset:
- * every refactorization writes them. With the natural ordering CHOLMOD's
- * supernodal factorization reads a lower matrix as it is, where an upper
- * one is first transposed into a fresh copy of H (each factorization). */
-static cholmod_sparse *full_lower(altdiff_int n, cholmod_common *cm)
+/* Position of (i, j) in an n x n column-major array */
+static size_t at(altdiff_int n, altdiff_int i, altdiff_int j)
 {
-    size_t nz = (size_t)n * (size_t)(n + 1) / 2;
-    cholmod_sparse *M = cholmod_l_allocate_sparse((size_t)n, (size_t)n, nz, 1, 1, -1,
-                                                  CHOLMOD_REAL, cm);
-    if (!M) return NULL;
-    ad_hint_huge(M->i, nz * sizeof(altdiff_int)); /* before the first write */
-    ad_hint_huge(M->x, nz * sizeof(double));
-    altdiff_int *Mp = M->p, *Mi = M->i, t = 0;
-    for (altdiff_int j = 0; j < n; j++) {
-        Mp[j] = t;
-        for (altdiff_int i = j; i < n; i++) Mi[t++] = i;
-    }
-    Mp[n] = t;
-    return M;
-}
-
-/* Start of column j in packed lower storage of order n */
-static size_t lower_start(altdiff_int n, altdiff_int j)
-{
-    return (size_t)j * (size_t)n - (size_t)j * (size_t)(j - 1) / 2;
+    return (size_t)j * (size_t)n + (size_t)i;
 }
 
 /* A dense factor of S'S: M (rows x n, column-major, leading dimension ld) */
@@ -182,78 +158,37 @@ typedef struct {
     int rows, ld;
 } dense_part;
 
-/* HS (packed lower: column j from lower_start(n, j)) = M'M, a block of
- * columns j0..j1-1 at a time into W (n x AD_SYRK_BLOCK, row i of the block
- * at i - j0):
- *     W(j0:j1, :) = lower of M(:, j0:j1)' M(:, j0:j1)    (DSYRK)
- *     W(j1:n, :)  = M(:, j1:n)' M(:, j0:j1)              (DGEMM)
- * then each column's n - j entries are copied into HS: no n x n buffer,
- * and the flops of one DSYRK. */
-static void syrk_packed(const dense_part *part, altdiff_int n, double *W, double *HS)
+/* The upper triangle of Hd (diagonal included) = w A'A + G'G, by DSYRK from
+ * the parts A (m rows, or none) and G (p rows, or none; not both none), and
+ * its diagonal kept in SRd (the factorizations overwrite Hd's) */
+static void form_SRS(ad_factor *F, const dense_part *A, const dense_part *G, double w)
 {
-    int nn = (int)n, r = part->rows, ld = part->ld;
+    int n = (int)F->n, a = A->rows > 0;
     double one = 1, zero = 0;
-    for (altdiff_int j0 = 0; j0 < n; j0 += AD_SYRK_BLOCK) {
-        int nb = (int)(n - j0 < AD_SYRK_BLOCK ? n - j0 : AD_SYRK_BLOCK);
-        int below = (int)(n - j0 - nb);
-        const double *Mj = part->M + (size_t)j0 * (size_t)ld, *Mb = Mj + (size_t)nb * (size_t)ld;
-        dsyrk_("L", "T", &nb, &r, &one, Mj, &ld, &zero, W, &nn);
-        if (below > 0) dgemm_("T", "N", &below, &nb, &r, &one, Mb, &ld, Mj, &ld, &zero, W + nb, &nn);
-        for (altdiff_int j = j0; j < j0 + nb; j++)
-            memcpy(HS + lower_start(n, j), W + (size_t)(j - j0) * (size_t)n + (size_t)(j - j0),
-                   sizeof(double) * (size_t)(n - j));
-    }
+    if (a) dsyrk_("U", "T", &n, &A->rows, &w, A->M, &A->ld, &zero, F->Hd, &n);
+    if (G->rows > 0)
+        dsyrk_("U", "T", &n, &G->rows, &one, G->M, &G->ld, a ? &one : &zero, F->Hd, &n);
+    for (altdiff_int j = 0; j < F->n; j++) F->SRd[j] = F->Hd[at(F->n, j, j)];
 }
 
-/* HS = A'A + G'G and HR = w A'A + G'G (packed, nz entries) from the parts
- * A (m rows, or none) and G (p rows, or none): one DSYRK's flops,
- *     HS <- A'A,  HR <- G'G,  then  (HS, HR) <- (HS + HR, w HS + HR) */
-static void form_SS(const dense_part *A, const dense_part *G, altdiff_int n, double w,
-                    double *W, double *HS, double *HR)
-{
-    size_t nz = (size_t)n * (size_t)(n + 1) / 2;
-    if (A->rows > 0) syrk_packed(A, n, W, HS);
-    else memset(HS, 0, sizeof(double) * nz);
-    if (G->rows > 0) syrk_packed(G, n, W, HR);
-    else memset(HR, 0, sizeof(double) * nz);
-    for (size_t t = 0; t < nz; t++) {
-        double a = HS[t], g = HR[t];
-        HS[t] = a + g;
-        HR[t] = w * a + g;
-    }
-}
-
-/* F->HS = S'S, F->HR = S'RS on the full lower pattern, written in place
- * (HPm, when not NULL, receives that pattern: setup), and F->Pd = P (no HP:
- * every factorization adds P from it, ad_factor_add_P),
- * S'S by BLAS from the dense copies of A and G when the caller has them
- * (Ad: m x n, Gd: p x n, NULL: none), else from a dense copy of S made here */
-static int form_parts_dense(ad_factor *F, const cs_dl *P, const cs_dl *A, const cs_dl *G,
-                            const double *Ad, const double *Gd, cholmod_sparse **HPm)
+/* The dense path's values: S'RS into Hd's upper triangle and SRd, and
+ * F->Pd = P (every factorization adds P from it, ad_factor_add_P); S'RS by
+ * BLAS from the dense copies of A and G when the caller has them (Ad: m x n,
+ * Gd: p x n, NULL: none), else from a dense copy of S made here */
+static int form_dense(ad_factor *F, const cs_dl *P, const cs_dl *A, const cs_dl *G,
+                      const double *Ad, const double *Gd)
 {
     altdiff_int n = F->n, m = A->m, p = G->m, rows = m + p;
-    size_t nz = (size_t)n * (size_t)(n + 1) / 2;
     int have_dense = (m == 0 || Ad) && (p == 0 || Gd);
     double *Sd = have_dense ? NULL : ad_calloc((size_t)rows * (size_t)n, sizeof(double));
-    double *W = ad_malloc((size_t)n * (size_t)(n < AD_SYRK_BLOCK ? n : AD_SYRK_BLOCK),
-                          sizeof(double));
-    if (HPm) *HPm = full_lower(n, &F->cm);
-    if (!F->HS) F->HS = ad_malloc(nz, sizeof(double));
-    if (!F->HR) F->HR = ad_malloc(nz, sizeof(double));
-    int status = ((have_dense || Sd) && W && (!HPm || *HPm) && F->HS && F->HR)
-                     ? ALTDIFF_OK : ALTDIFF_ERR_NOMEM;
-    if (status == ALTDIFF_OK) {
-        if (!have_dense) densify(A, G, Sd); /* S = [A; G]: its rows of A, then of G */
-        dense_part pa = {have_dense ? Ad : Sd, (int)m, have_dense ? (int)m : (int)rows};
-        dense_part pg = {have_dense ? Gd : Sd + m, (int)p, have_dense ? (int)p : (int)rows};
-        form_SS(&pa, &pg, n, eq_weight(F), W, F->HS, F->HR);
-        F->Pd = P;
-    } else if (HPm) {
-        cholmod_l_free_sparse(HPm, &F->cm);
-    }
+    if (!have_dense && !Sd) return ALTDIFF_ERR_NOMEM;
+    if (!have_dense) densify(A, G, Sd); /* S = [A; G]: its rows of A, then of G */
+    dense_part pa = {have_dense ? Ad : Sd, (int)m, have_dense ? (int)m : (int)rows};
+    dense_part pg = {have_dense ? Gd : Sd + m, (int)p, have_dense ? (int)p : (int)rows};
+    form_SRS(F, &pa, &pg, eq_weight(F));
+    F->Pd = P;
     ad_free(Sd);
-    ad_free(W);
-    return status;
+    return ALTDIFF_OK;
 }
 
 /* W = Hs \ U and C for the dense rows, after a factorization of Hs */
@@ -268,19 +203,19 @@ static int lowrank_refresh(ad_factor *F, double rho)
     return status == ALTDIFF_OK ? ad_lowrank_set(lr, rho) : status;
 }
 
-#define AD_SCATTER_BLOCK 32 /* columns of H written together by add_P_lower */
+#define AD_SCATTER_BLOCK 32 /* columns of H written together by add_P_dense */
 
-/* Mx += P on the full lower pattern of H (column i: rows i..n-1 from
- * lower_start(n, i)); P upper, (i, j) with i <= j going to (j, i). A full P
+/* Mx += P in the lower triangle of Mx (n x n, column-major: (r, c) with
+ * r >= c at c n + r); P upper, (i, j) with i <= j going to (j, i). A full P
  * (packed upper: column j holds rows 0..j) goes by blocks of columns
- * i0..i1-1 of H: rows i0..i1-1 of P's column j are contiguous and land in
+ * i0..i1-1 of Mx: rows i0..i1-1 of P's column j are contiguous and land in
  * row j of those columns (that many write streams, not n). */
-static void add_P_lower(const cs_dl *P, altdiff_int n, double *Mx)
+static void add_P_dense(const cs_dl *P, altdiff_int n, double *Mx)
 {
     if ((double)P->p[n] != 0.5 * (double)n * (double)(n + 1)) {
         for (altdiff_int j = 0; j < n; j++)
             for (altdiff_int t = P->p[j]; t < P->p[j + 1]; t++)
-                Mx[lower_start(n, P->i[t]) + (size_t)(j - P->i[t])] += P->x[t];
+                Mx[at(n, j, P->i[t])] += P->x[t];
         return;
     }
     for (altdiff_int i0 = 0; i0 < n; i0 += AD_SCATTER_BLOCK) {
@@ -288,43 +223,110 @@ static void add_P_lower(const cs_dl *P, altdiff_int n, double *Mx)
         for (altdiff_int j = i0; j < n; j++) {
             const double *col = P->x + (size_t)j * (size_t)(j + 1) / 2; /* P(0:j, j) */
             for (altdiff_int i = i0; i < i1 && i <= j; i++)
-                Mx[lower_start(n, i) + (size_t)(j - i)] += col[i];
+                Mx[at(n, j, i)] += col[i];
         }
     }
 }
 
 void ad_factor_add_P(const ad_factor *F, double *Mx)
 {
-    if (!F->HP) {
-        add_P_lower(F->Pd, F->n, Mx);
+    if (F->Hd) {
+        add_P_dense(F->Pd, F->n, Mx);
         return;
     }
     altdiff_int nz = ((const altdiff_int *)F->H->p)[F->n];
     for (altdiff_int k = 0; k < nz; k++) Mx[k] += F->HP[k];
 }
 
-/* H = HP + rho HS + sigma I, then numeric factorization */
-int ad_factor_refactor(ad_factor *F, double rho, double sigma)
+/* BLAS / LAPACK: triangular solves with one or several columns, Cholesky */
+void dtrsm_(const char *side, const char *uplo, const char *ta, const char *diag, const int *m,
+            const int *n, const double *alpha, const double *a, const int *lda, double *b,
+            const int *ldb);
+void dtrsv_(const char *uplo, const char *ta, const char *diag, const int *n, const double *a,
+            const int *lda, double *x, const int *incx);
+void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info);
+
+int ad_potrf(double *M, altdiff_int n)
 {
-    double *Hx = F->H->x, t0 = ad_time();
-    altdiff_int nz = ((altdiff_int *)F->H->p)[F->n];
-    if (F->HP) /* P + rho S'RS */
-        for (altdiff_int k = 0; k < nz; k++) Hx[k] = F->HP[k] + rho * F->HR[k];
-    else {     /* rho S'RS, then + P (the same sums) */
-        for (altdiff_int k = 0; k < nz; k++) Hx[k] = rho * F->HR[k];
-        ad_factor_add_P(F, Hx);
+    int nn = (int)n, info = 0;
+    if (n > 0) dpotrf_("L", &nn, M, &nn, &info);
+    return info == 0 ? ALTDIFF_OK : info > 0 ? ALTDIFF_ERR_NOT_POSDEF : ALTDIFF_ERR_CHOLMOD;
+}
+
+/* X = L^-T L^-1 X: two DTRSM (DTRSV for one column, where DTRSM is slower) */
+void ad_potrs(const double *L, altdiff_int n, double *X, altdiff_int d)
+{
+    int nn = (int)n, inc = 1;
+    double one = 1;
+    if (d == 1) {
+        dtrsv_("L", "N", "N", &nn, L, &nn, X, &inc);
+        dtrsv_("L", "T", "N", &nn, L, &nn, X, &inc);
+        return;
     }
-    for (altdiff_int j = 0; j < F->n; j++) Hx[F->diag[j]] += sigma;          /* + sigma I   */
-    F->rho = rho;
-    F->sigma = sigma;
+    for (; d > 0; d -= INT_MAX, X += (size_t)INT_MAX * (size_t)n) { /* BLAS's int */
+        int dd = d > INT_MAX ? INT_MAX : (int)d;
+        dtrsm_("L", "L", "N", "N", &nn, &dd, &one, L, &nn, X, &nn); /* L y = x    */
+        dtrsm_("L", "L", "T", "N", &nn, &dd, &one, L, &nn, X, &nn); /* L'x = y    */
+    }
+}
+
+#define AD_TILE 32 /* the transposition of S'RS by tiles of AD_TILE^2 entries */
+
+/* Hd's lower triangle = rho S'RS + P + sigma I, S'RS (i, j) for i > j read
+ * from Hd's upper triangle at (j, i), by tiles (one transposition), its
+ * diagonal from SRd: the same sums, in the same order, as the sparse
+ * path's HP + rho HR + sigma I */
+static void form_H_dense(ad_factor *F, double rho, double sigma)
+{
+    altdiff_int n = F->n;
+    double *H = F->Hd;
+    for (altdiff_int j0 = 0; j0 < n; j0 += AD_TILE) {
+        altdiff_int j1 = j0 + AD_TILE < n ? j0 + AD_TILE : n;
+        for (altdiff_int i0 = j0; i0 < n; i0 += AD_TILE) {
+            altdiff_int i1 = i0 + AD_TILE < n ? i0 + AD_TILE : n;
+            for (altdiff_int i = i0; i < i1; i++) /* column i above the diagonal */
+                for (altdiff_int j = j0; j < j1 && j < i; j++)
+                    H[at(n, i, j)] = rho * H[at(n, j, i)];
+        }
+    }
+    for (altdiff_int j = 0; j < n; j++) H[at(n, j, j)] = rho * F->SRd[j];
+    add_P_dense(F->Pd, n, H);
+    for (altdiff_int j = 0; j < n; j++) H[at(n, j, j)] += sigma;
+}
+
+/* Sparse path: H->x = HP + rho HR + sigma I, then CHOLMOD's numeric
+ * factorization */
+static int refactor_sparse(ad_factor *F, double rho, double sigma)
+{
+    double *Hx = F->H->x;
+    altdiff_int nz = ((altdiff_int *)F->H->p)[F->n];
+    for (altdiff_int k = 0; k < nz; k++) Hx[k] = F->HP[k] + rho * F->HR[k]; /* P + rho S'RS */
+    for (altdiff_int j = 0; j < F->n; j++) Hx[F->diag[j]] += sigma;          /* + sigma I    */
     int status = ad_cholmod_factorize(F->H, F->L, 1, &F->cm);
-    F->t_factor += ad_time() - t0;
-    if (status == ALTDIFF_OK) status = lowrank_refresh(F, rho); /* W, C for the new Hs */
     if ((double)F->cm.memory_usage > F->mem_peak) F->mem_peak = (double)F->cm.memory_usage;
     return status;
 }
 
-/* 1 if H is diagonal (no off-diagonal entry in its pattern) */
+/* H = P + rho S'RS + sigma I, factored: in place by DPOTRF (dense path) or
+ * by CHOLMOD on the pattern of H; then the dense-row correction */
+int ad_factor_refactor(ad_factor *F, double rho, double sigma)
+{
+    double t0 = ad_time();
+    F->rho = rho;
+    F->sigma = sigma;
+    int status;
+    if (F->Hd) {
+        form_H_dense(F, rho, sigma);
+        status = ad_potrf(F->Hd, F->n);
+    } else {
+        status = refactor_sparse(F, rho, sigma);
+    }
+    F->t_factor += ad_time() - t0;
+    if (status == ALTDIFF_OK) status = lowrank_refresh(F, rho); /* W, C for the new Hs */
+    return status;
+}
+
+/* 1 if H is diagonal (no off-diagonal entry in its pattern; sparse path) */
 static int diagonal(const ad_factor *F)
 {
     return ((const altdiff_int *)F->H->p)[F->n] == F->n;
@@ -340,52 +342,31 @@ static void diagonal_solve(const ad_factor *F, double *X, altdiff_int d)
         for (altdiff_int j = 0; j < n; j++) X[c * n + j] /= Hx[j];
 }
 
-void dtrsm_(const char *side, const char *uplo, const char *ta, const char *diag, const int *m,
-            const int *n, const double *alpha, const double *a, const int *lda, double *b,
-            const int *ldb);
+double ddot_(const int *n, const double *x, const int *incx, const double *y, const int *incy);
+void daxpy_(const int *n, const double *a, const double *x, const int *incx, double *y,
+            const int *incy);
 
-void dtrsv_(const char *uplo, const char *ta, const char *diag, const int *n, const double *a,
-            const int *lda, double *x, const int *incx);
-
-/* 1 if L is one dense supernode in the natural order (a dense H): L is then
- * the n x n lower triangle of a column-major block */
-static int one_supernode(const ad_factor *F)
+/* y = S'RS v on the dense path, column i of Hd's upper triangle at a time:
+ * y_i = SRd_i v_i + U(0:i, i)'v(0:i),  y(0:i) += v_i U(0:i, i) */
+void ad_factor_mul_SRS(const ad_factor *F, const double *v, double *y)
 {
-    const cholmod_factor *L = F->L;
-    if (!L->is_super || L->nsuper != 1 || L->ordering != CHOLMOD_NATURAL || F->n > INT_MAX)
-        return 0;
-    const altdiff_int *pi = L->pi, *px = L->px;
-    return pi[1] - pi[0] == F->n && px[0] == 0;
-}
-
-/* X = H \ X = L^-T L^-1 X for one supernode: two DTRSM (DTRSV for one
- * column) on the block, as CHOLMOD's solve does there, without its
- * permutations and copies */
-static void dense_solve(const ad_factor *F, double *X, altdiff_int d)
-{
-    int n = (int)F->n, inc = 1;
-    double one = 1;
-    const double *L = F->L->x;
-    if (d == 1) { /* one column: DTRSV (DTRSM is slower there) */
-        dtrsv_("L", "N", "N", &n, L, &n, X, &inc);
-        dtrsv_("L", "T", "N", &n, L, &n, X, &inc);
-        return;
-    }
-    for (; d > 0; d -= INT_MAX, X += (size_t)INT_MAX * (size_t)n) { /* BLAS's int */
-        int dd = d > INT_MAX ? INT_MAX : (int)d;
-        dtrsm_("L", "L", "N", "N", &n, &dd, &one, L, &n, X, &n); /* L y = x    */
-        dtrsm_("L", "L", "T", "N", &n, &dd, &one, L, &n, X, &n); /* L'x = y    */
+    int one = 1;
+    for (altdiff_int i = 0; i < F->n; i++) {
+        const double *col = F->Hd + at(F->n, 0, i);
+        int len = (int)i;
+        y[i] = F->SRd[i] * v[i] + ddot_(&len, col, &one, v, &one);
+        daxpy_(&len, &v[i], col, &one, y, &one);
     }
 }
 
 int ad_factor_sparse_solve(ad_factor *F, double *X, altdiff_int d, ad_solve_work *ws)
 {
-    if (diagonal(F)) {
-        diagonal_solve(F, X, d);
+    if (F->Hd) {
+        ad_potrs(F->Hd, F->n, X, d);
         return ALTDIFF_OK;
     }
-    if (one_supernode(F)) {
-        dense_solve(F, X, d);
+    if (diagonal(F)) {
+        diagonal_solve(F, X, d);
         return ALTDIFF_OK;
     }
     return ad_cholmod_solve(F->L, X, F->n, d, ws, &F->cm);
@@ -436,82 +417,87 @@ static int form_weighted(ad_factor *F, const cs_dl *P, const cs_dl *A, const cs_
     return status;
 }
 
-/* Keep the values of HPm, HSm and HRm (NULL: F->HP, F->HS, F->HR hold them
- * already; HRm NULL with HSm given: HR = HS, no weight);
- * locate the diagonal of H */
+/* Keep the values of HPm, HSm and HRm (HRm NULL: HR = HS, no weight);
+ * locate the diagonal of H (upper, sorted: the last entry of each column) */
 static int take_values(ad_factor *F, cholmod_sparse *HPm, cholmod_sparse *HSm,
                        cholmod_sparse *HRm)
 {
     altdiff_int n = F->n, *Hp = F->H->p, *Hi = F->H->i, nz = Hp[n];
-    if (!F->HP && !F->Pd) F->HP = ad_malloc((size_t)nz, sizeof(double)); /* Pd: dense path */
+    if (!F->HP) F->HP = ad_malloc((size_t)nz, sizeof(double));
     if (!F->HS) F->HS = ad_malloc((size_t)nz, sizeof(double));
+    if (!F->HR) F->HR = ad_malloc((size_t)nz, sizeof(double));
     if (!F->diag) F->diag = ad_malloc((size_t)n, sizeof(altdiff_int));
-    if ((!F->HP && !F->Pd) || !F->HS || !F->diag) return ALTDIFF_ERR_NOMEM;
-    if (HPm) memcpy(F->HP, HPm->x, sizeof(double) * (size_t)nz);
-    if (HSm) memcpy(F->HS, HSm->x, sizeof(double) * (size_t)nz);
-    if (HSm && !F->HR) F->HR = ad_malloc((size_t)nz, sizeof(double));
-    if (HSm && !F->HR) return ALTDIFF_ERR_NOMEM;
-    if (HSm) memcpy(F->HR, (HRm ? HRm : HSm)->x, sizeof(double) * (size_t)nz);
-    for (altdiff_int j = 0; j < n; j++) /* sorted: last (upper) or first (lower) */
-        F->diag[j] = F->H->stype < 0 ? Hp[j] : Hp[j + 1] - 1;
+    if (!F->HP || !F->HS || !F->HR || !F->diag) return ALTDIFF_ERR_NOMEM;
+    memcpy(F->HP, HPm->x, sizeof(double) * (size_t)nz);
+    memcpy(F->HS, HSm->x, sizeof(double) * (size_t)nz);
+    memcpy(F->HR, (HRm ? HRm : HSm)->x, sizeof(double) * (size_t)nz);
+    for (altdiff_int j = 0; j < n; j++) F->diag[j] = Hp[j + 1] - 1;
     for (altdiff_int j = 0; j < n; j++)
         if (Hi[F->diag[j]] != j) return ALTDIFF_ERR_CHOLMOD;
     return ALTDIFF_OK;
 }
 
-/* The numeric part of a supernodal L allocated now and hinted for huge
- * pages, before the first factorization writes it (on failure the
- * factorization allocates it, and reports) */
-static void preallocate_L(ad_factor *F)
+/* The dense path's n x n array (ad_malloc hints it for huge pages before
+ * its first write) and SRd, and the figures CHOLMOD's analysis gave for a full H,
+ * which the cost model reads: nnz(L) = n (n + 1) / 2 and the flops
+ * sum_k k^2 = n (n + 1) (2n + 1) / 6 */
+static int dense_alloc(ad_factor *F)
 {
-    cholmod_factor *L = F->L;
-    if (!L->is_super || L->xtype != CHOLMOD_PATTERN) return;
-    if (cholmod_l_change_factor(CHOLMOD_REAL, 1, 1, 1, 1, L, &F->cm))
-        ad_hint_huge(L->x, L->xsize * sizeof(double));
+    double n = (double)F->n;
+    F->Hd = ad_malloc((size_t)F->n * (size_t)F->n, sizeof(double));
+    F->SRd = ad_malloc((size_t)F->n, sizeof(double));
+    if (!F->Hd || !F->SRd) return ALTDIFF_ERR_NOMEM;
+    F->cm.lnz = 0.5 * n * (n + 1);
+    F->cm.fl = n * (n + 1) * (2 * n + 1) / 6;
+    F->mem_peak = n * n * sizeof(double);
+    return ALTDIFF_OK;
 }
 
-/* Form the pattern of H, analyze it, factor it, and warm up the solve
- * workspaces (so that no solve allocates). On failure the caller frees F. */
-int ad_factor_init(ad_factor *F, const cs_dl *P, const cs_dl *A, const cs_dl *G, double rho,
-                   double sigma)
+/* Sparse path: the pattern of H, P and S'S (S'RS) on it, the analysis */
+static int init_sparse(ad_factor *F, const cs_dl *P, const cs_dl *A, const cs_dl *G)
 {
     cholmod_sparse *HSm = NULL, *HRm = NULL;
-    cholmod_l_start(&F->cm);
-    F->cm_started = 1;
-    F->cm.print = 0;
-    F->n = P->n;
-    int dense = dense_product_pays(A, G), status;
-    if (dense) { /* HP, HS in place on the full pattern */
-        status = form_parts_dense(F, P, A, G, F->Ad, F->Gd, &F->H);
-        if (status == ALTDIFF_OK) status = take_values(F, NULL, NULL, NULL);
-    } else {
-        status = ad_lowrank_detect(&F->lr, A, G);
-        if (status == ALTDIFF_OK) status = form_parts_sparse(F, P, A, G, 1, &F->H, &HSm);
-        if (status == ALTDIFF_OK) status = form_weighted(F, P, A, G, F->H, &HRm);
-        if (status == ALTDIFF_OK) status = take_values(F, F->H, HSm, HRm);
-    }
+    int status = ad_lowrank_detect(&F->lr, A, G);
+    if (status == ALTDIFF_OK) status = form_parts_sparse(F, P, A, G, 1, &F->H, &HSm);
+    if (status == ALTDIFF_OK) status = form_weighted(F, P, A, G, F->H, &HRm);
+    if (status == ALTDIFF_OK) status = take_values(F, F->H, HSm, HRm);
     cholmod_l_free_sparse(&HSm, &F->cm);
     cholmod_l_free_sparse(&HRm, &F->cm);
     if (status != ALTDIFF_OK) return status;
     double t0 = ad_time();
-    if (dense) { /* a full pattern: no ordering reduces fill */
-        F->cm.nmethods = 1;
-        F->cm.method[0].ordering = CHOLMOD_NATURAL;
-        F->cm.postorder = 0;
-    }
     F->L = cholmod_l_analyze(F->H, &F->cm);
     F->t_analyze = ad_time() - t0;
     if (!F->L) return ad_cholmod_code(&F->cm, 1);
-    if (dense) preallocate_L(F);
     ad_lowrank_fill_U(&F->lr, A, G, 1); /* dense rows keep rho (ad_eq_weight) */
-    status = ad_factor_refactor(F, rho, sigma);
+    return ALTDIFF_OK;
+}
+
+/* Form H's parts (dense path: S'RS by BLAS; sparse path: the pattern of H
+ * and its analysis), factor H, and warm up the solve workspaces (so that no
+ * solve allocates). On failure the caller frees F. */
+int ad_factor_init(ad_factor *F, const cs_dl *P, const cs_dl *A, const cs_dl *G, double rho,
+                   double sigma)
+{
+    cholmod_l_start(&F->cm);
+    F->cm_started = 1;
+    F->cm.print = 0;
+    F->n = P->n;
+    int status;
+    if (dense_product_pays(A, G)) {
+        status = dense_alloc(F);
+        if (status == ALTDIFF_OK) status = form_dense(F, P, A, G, F->Ad, F->Gd);
+    } else {
+        status = init_sparse(F, P, A, G);
+    }
+    if (status == ALTDIFF_OK) status = ad_factor_refactor(F, rho, sigma);
     return status == ALTDIFF_OK ? ad_factor_warm(F) : status;
 }
 
 /* The analysis of src for a factor of the same patterns (a batch element's
  * own matrices): a common of its own, the pattern of H, the diagonal's
  * positions, the dense-row split and a copy of the analyzed factor L
- * (cholmod_l_copy_factor keeps the symbolic part: ordering, supernodes).
+ * (cholmod_l_copy_factor keeps the symbolic part: ordering, supernodes);
+ * on the dense path an n x n array of its own.
  * No analysis runs; ad_factor_values then forms the values and factors
  * numerically. CHOLMOD's figures of the analysis (flops, nnz(L)) are
  * copied for the cost model. On failure the caller frees F. */
@@ -527,6 +513,7 @@ int ad_factor_clone(ad_factor *F, const ad_factor *src, const cs_dl *A, const cs
     F->eq_weight = src->eq_weight;
     F->rho = src->rho;
     F->sigma = src->sigma;
+    if (src->Hd) return dense_alloc(F); /* the dense path: nothing to analyze */
     int status = src->lr.k > 0 ? ad_lowrank_detect(&F->lr, A, G) : ALTDIFF_OK;
     if (status != ALTDIFF_OK) return status;
     if (F->lr.k != src->lr.k) return ALTDIFF_ERR_CHOLMOD; /* the same patterns split alike */
@@ -550,14 +537,14 @@ int ad_factor_warm(ad_factor *F)
 }
 
 /* New values of P, A or G on the same patterns: form P and S'S again and
- * refactor numerically; the analysis is kept (dense: HP, HS rewritten in
- * place, no second pattern) */
+ * refactor numerically; the analysis is kept (dense: S'RS rewritten in
+ * place) */
 int ad_factor_values(ad_factor *F, const cs_dl *P, const cs_dl *A, const cs_dl *G)
 {
     cholmod_sparse *HPm = NULL, *HSm = NULL, *HRm = NULL;
     int status;
-    if (dense_product_pays(A, G)) {
-        status = form_parts_dense(F, P, A, G, F->Ad, F->Gd, NULL);
+    if (F->Hd) {
+        status = form_dense(F, P, A, G, F->Ad, F->Gd);
     } else {
         status = form_parts_sparse(F, P, A, G, 1, &HPm, &HSm);
         if (status == ALTDIFF_OK && !same_pattern(F->H, HPm, F->n)) status = ALTDIFF_ERR_CHOLMOD;
@@ -576,10 +563,15 @@ int ad_factor_values(ad_factor *F, const cs_dl *P, const cs_dl *A, const cs_dl *
  * about 17x for the dense factors measured on this project's 2-core
  * machine, about 1x for simplicial ones; modelled by the mean supernode
  * width (deterministic, unlike a timing) */
-static double factor_speedup(const cholmod_factor *L)
+static double factor_speedup(const ad_factor *F)
 {
-    if (!L->is_super || L->nsuper == 0) return 1;
-    double width = (double)L->n / (double)L->nsuper;
+    const cholmod_factor *L = F->L;
+    double width;
+    if (F->Hd) /* one supernode of width n, as CHOLMOD factored a full H: a
+                  simplicial one when flops / nnz(L) < its supernodal switch */
+        width = F->cm.fl < F->cm.supernodal_switch * F->cm.lnz ? 0 : (double)F->n;
+    else
+        width = (L->is_super && L->nsuper > 0) ? (double)L->n / (double)L->nsuper : 0;
     return width < 4 ? 1 : width > 80 ? 20 : width / 4;
 }
 
@@ -589,7 +581,7 @@ static double factor_speedup(const cholmod_factor *L)
 double ad_factor_cost_in_sweeps(const ad_factor *F, const cs_dl *P, const cs_dl *A,
                                 const cs_dl *G)
 {
-    return F->cm.fl / ad_sweep_flops(F, P, A, G) / factor_speedup(F->L);
+    return F->cm.fl / ad_sweep_flops(F, P, A, G) / factor_speedup(F);
 }
 
 /* Position of row i in column j of the sorted pattern of H, or -1 */
@@ -611,7 +603,7 @@ static altdiff_int position(const cholmod_sparse *H, altdiff_int i, altdiff_int 
 int ad_factor_set_P(ad_factor *F, const cs_dl *P, altdiff_int **Hpos)
 {
     altdiff_int nz = P->p[F->n];
-    if (!F->HP) {
+    if (F->Hd) {
         F->Pd = P;
         return ALTDIFF_OK;
     }
@@ -620,8 +612,7 @@ int ad_factor_set_P(ad_factor *F, const cs_dl *P, altdiff_int **Hpos)
         if (!*Hpos) return ALTDIFF_ERR_NOMEM;
         for (altdiff_int j = 0; j < F->n; j++)
             for (altdiff_int t = P->p[j]; t < P->p[j + 1]; t++) {
-                (*Hpos)[t] = F->H->stype < 0 ? position(F->H, j, P->i[t])
-                                             : position(F->H, P->i[t], j);
+                (*Hpos)[t] = position(F->H, P->i[t], j);
                 if ((*Hpos)[t] < 0) {
                     *Hpos = ad_free(*Hpos);
                     return ALTDIFF_ERR_CHOLMOD;
@@ -642,6 +633,8 @@ void ad_factor_free(ad_factor *F)
     F->HP = ad_free(F->HP);
     F->HS = ad_free(F->HS);
     F->HR = ad_free(F->HR);
+    F->Hd = ad_free(F->Hd);
+    F->SRd = ad_free(F->SRd);
     F->diag = ad_free(F->diag);
     ad_lowrank_free(&F->lr);
     cholmod_l_finish(cm);

@@ -1,6 +1,7 @@
 /*
  * kkt_al.c: the KKT mode's augmented-Lagrangian inner solve (doc/MATH.md
- * section 5.6): on the pattern of H, with H's symbolic analysis,
+ * section 5.6): on the pattern of H, with H's symbolic analysis (on the
+ * dense path in an n x n array of its own, factored by DPOTRF),
  *     M = P~ + rho_K C~'C~ + sigma I
  *     x <- M \ (a + rho_K C~'b - C~'y + sigma x),   y <- y + rho_K (C~ x - b)
  * in the scaled units of the model; kkt.c refines its result against K.
@@ -15,7 +16,9 @@
 /* x = M \ x (the factor of M) */
 static int m_solve(ad_kkt *K, double *x)
 {
-    return ad_kkt_solve_with(K, K->LM, x, K->n);
+    if (!K->md->F.Hd) return ad_kkt_solve_with(K, K->LM, x, K->n);
+    ad_potrs(K->Mx, K->n, x, 1);
+    return ALTDIFF_OK;
 }
 
 /* du ~= K \ r: scale r, multiplier steps on the scaled system, unscale.
@@ -101,15 +104,16 @@ void dgemm_(const char *ta, const char *tb, const int *m, const int *n, const in
             const double *alpha, const double *a, const int *lda, const double *b,
             const int *ldb, const double *beta, double *c, const int *ldc);
 
-/* Mx += scale R'R on the full pattern of H, R rows x n column-major: dgemm
- * by blocks of AD_KKT_BLOCK columns j0..j1-1. Upper H (column j holds rows
- * 0..j from Hp[j]): T = R(:, 0:j1)' R(:, j0:j1); lower H (rows j..n-1):
+/* Mx += scale R'R, R rows x n column-major: dgemm by blocks of
+ * AD_KKT_BLOCK columns j0..j1-1. On the full upper pattern of H (column j
+ * holds rows 0..j from Hp[j]): T = R(:, 0:j1)' R(:, j0:j1); on the dense
+ * path's lower triangle (n x n, rows j..n-1 of column j from j n + j):
  * T = R(:, j0:n)' R(:, j0:j1), row i of T at i - j0. */
-static int add_gram_dense(const cholmod_sparse *H, double *Mx, const double *R, altdiff_int rows,
+static int add_gram_dense(const ad_factor *F, double *Mx, const double *R, altdiff_int rows,
                           altdiff_int n, double scale)
 {
-    const altdiff_int *Hp = H->p;
-    int lower = H->stype < 0;
+    const altdiff_int *Hp = F->Hd ? NULL : F->H->p;
+    int lower = F->Hd != NULL;
     double *T = ad_malloc((size_t)n * AD_KKT_BLOCK, sizeof(double)), zero = 0;
     if (!T) return ALTDIFF_ERR_NOMEM;
     for (altdiff_int j0 = 0; j0 < n && rows > 0; j0 += AD_KKT_BLOCK) {
@@ -120,7 +124,7 @@ static int add_gram_dense(const cholmod_sparse *H, double *Mx, const double *R, 
         for (altdiff_int j = j0; j < j1; j++) {
             const double *Tj = T + (j - j0) * mm - top; /* Tj[i]: row i of column j */
             if (lower)
-                for (altdiff_int i = j; i < n; i++) Mx[Hp[j] + i - j] += Tj[i];
+                for (altdiff_int i = j; i < n; i++) Mx[j * n + i] += Tj[i];
             else
                 for (altdiff_int i = 0; i <= j; i++) Mx[Hp[j] + i] += Tj[i];
         }
@@ -138,7 +142,8 @@ static int add_rows(const ad_model *md, double *Mx, const cs_dl *Rt, const unsig
     const cholmod_sparse *H = md->F.H;
     altdiff_int n = md->n, rows = 0;
     for (altdiff_int c = 0; c < Rt->n; c++) rows += take[c];
-    if ((double)((const altdiff_int *)H->p)[n] < 0.5 * (double)n * (double)(n + 1)) {
+    if (!md->F.Hd &&
+        (double)((const altdiff_int *)H->p)[n] < 0.5 * (double)n * (double)(n + 1)) {
         for (altdiff_int c = 0; c < Rt->n; c++)
             if (take[c])
                 add_outer(H, Mx, Rt->i + Rt->p[c], Rt->x + Rt->p[c], Rt->p[c + 1] - Rt->p[c], scale);
@@ -152,18 +157,26 @@ static int add_rows(const ad_model *md, double *Mx, const cs_dl *Rt, const unsig
             R[r + Rt->i[t] * rows] = Rt->x[t];
         r++;
     }
-    int status = add_gram_dense(H, Mx, R, rows, n, scale);
+    int status = add_gram_dense(&md->F, Mx, R, rows, n, scale);
     ad_free(R);
     return status;
 }
 
+/* Entries of M's storage: the pattern of H, or n x n on the dense path */
+static size_t m_entries(const ad_factor *F, altdiff_int n)
+{
+    return F->Hd ? (size_t)n * (size_t)n : (size_t)((const altdiff_int *)F->H->p)[n];
+}
+
 /* Mx = HP + sigma I + rho C~'C~: either built from the rows of C~, or as
- * rho HS minus the inactive rows, whichever adds fewer products. take:
- * scratch of max(m + nJ, p) flags */
+ * rho HS minus the inactive rows, whichever adds fewer products (the
+ * dense path keeps no HS: from the rows of C~). take: scratch of
+ * max(m + nJ, p) flags */
 static int form_M(const ad_model *md, ad_kkt *K, const cs_dl *Gt, unsigned char *take)
 {
     const ad_factor *F = &md->F;
-    altdiff_int n = md->n, nz = ((const altdiff_int *)F->H->p)[n];
+    altdiff_int n = md->n;
+    size_t nz = m_entries(F, n);
     double rho = AD_KKT_AL_RHO, in = 0, out = 0; /* products to add: rows in C, not in C */
     for (altdiff_int c = 0; c < K->Ct->n; c++) {
         double len = (double)(K->Ct->p[c + 1] - K->Ct->p[c]);
@@ -174,10 +187,11 @@ static int form_M(const ad_model *md, ad_kkt *K, const cs_dl *Gt, unsigned char 
         double len = (double)(Gt->p[k + 1] - Gt->p[k]);
         out += len * len;
     }
-    int subtract = out < in;
-    for (altdiff_int t = 0; t < nz; t++) K->Mx[t] = subtract ? rho * F->HS[t] : 0;
+    int subtract = F->HS && out < in;
+    for (size_t t = 0; t < nz; t++) K->Mx[t] = subtract ? rho * F->HS[t] : 0;
     ad_factor_add_P(F, K->Mx); /* + P (the same sums as HP + rho HS) */
-    for (altdiff_int j = 0; j < n; j++) K->Mx[F->diag[j]] += F->sigma;
+    for (altdiff_int j = 0; j < n; j++)
+        K->Mx[F->Hd ? (size_t)j * (size_t)(n + 1) : (size_t)F->diag[j]] += F->sigma;
     if (!subtract) {
         for (altdiff_int c = 0; c < K->Ct->n; c++) take[c] = 1;
         return add_rows(md, K->Mx, K->Ct, take, rho);
@@ -187,9 +201,11 @@ static int form_M(const ad_model *md, ad_kkt *K, const cs_dl *Gt, unsigned char 
     return add_rows(md, K->Mx, Gt, take, -rho);
 }
 
-/* Factor M with a copy of H's factor (symbolic analysis and type kept) */
+/* Factor M with a copy of H's factor (symbolic analysis and type kept), or
+ * in place on the dense path */
 static int factor_M(const ad_model *md, ad_kkt *K)
 {
+    if (md->F.Hd) return ad_potrf(K->Mx, md->n);
     cholmod_common *cm = &K->cm;
     K->LM = cholmod_l_copy_factor(md->F.L, cm);
     if (!K->LM) return ad_cholmod_code(cm, 1);
@@ -205,7 +221,7 @@ int ad_kkt_al_setup(const ad_model *md, ad_kkt *K)
     K->md = md;
     cs_dl *Gt = ad_transpose(md->G);
     int status = Gt ? build_Ct(md, K, Gt) : ALTDIFF_ERR_NOMEM;
-    K->Mx = ad_malloc((size_t)((const altdiff_int *)md->F.H->p)[n], sizeof(double));
+    K->Mx = ad_malloc(m_entries(&md->F, n), sizeof(double));
     K->xs = ad_malloc((size_t)n, sizeof(double));
     K->t = ad_malloc((size_t)n, sizeof(double));
     K->ys = ad_malloc((size_t)(nc > 0 ? nc : 1), sizeof(double));

@@ -33,7 +33,8 @@ struct ad_kkt {
     int al;
     const ad_model *md;    /* scaling and the factor of H                    */
     cholmod_factor *LM;    /* LL' of M with H's symbolic analysis            */
-    double *Mx;            /* values of M on the pattern of H                */
+    double *Mx;            /* values of M on the pattern of H (dense path:
+                              n x n, then its factor in place)              */
     cs_dl *Ct;             /* C~' (n x (m + nJ)): the rows of C~ as columns  */
     double *xs, *ys, *t, *cy; /* n, m + nJ, n, m + nJ: scaled unknowns, scratch */
     double *du;            /* N: the inner solution (original units)         */

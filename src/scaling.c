@@ -144,13 +144,18 @@ static double cost_factor(ad_scaling *sc, const ad_scale_block *P, const double 
 
 /* S->x = c (dr_i x0 dc_j) on the pattern (c = 1: (dr_i x0) dc_j), and the
  * dense copy, if any and apart from S->x, in place by the same formula
- * (identical values) */
-static void apply_block(const ad_scale_block *B, const double *dr, const double *dc, double c)
+ * (identical values). A full pattern (upper: of the upper triangle) is
+ * walked without its row indices: column j holds rows 0..len_j - 1. */
+static void apply_block(const ad_scale_block *B, const double *dr, const double *dc, double c,
+                        int upper)
 {
     const cs_dl *S = B->S;
-    for (altdiff_int j = 0; j < S->n; j++)
-        for (altdiff_int t = S->p[j]; t < S->p[j + 1]; t++)
-            S->x[t] = c * ((dr[S->i[t]] * B->x0[t]) * dc[j]);
+    int full = full_pattern(S, upper);
+    for (altdiff_int j = 0; j < S->n; j++) {
+        altdiff_int t0 = S->p[j], len = S->p[j + 1] - t0;
+        for (altdiff_int k = 0; k < len; k++)
+            S->x[t0 + k] = c * ((dr[full ? k : S->i[t0 + k]] * B->x0[t0 + k]) * dc[j]);
+    }
     if (!B->dense || B->dense == S->x) return;
     for (altdiff_int j = 0; j < S->n; j++) {
         double *col = B->dense + (size_t)j * (size_t)S->m, d = dc[j];
@@ -191,9 +196,9 @@ void ad_scaling_compute(ad_scaling *sc, const ad_scale_block *P, const ad_scale_
     ad_fill(sc->E, 1, sc->rows);
     for (int k = 0; k < passes; k++) ruiz_pass(sc, P, A, G);
     sc->c = passes > 0 ? cost_factor(sc, P, q0) : 1.0;
-    apply_block(P, sc->D, sc->D, sc->c); /* P~ = c D P D */
-    apply_block(A, sc->E, sc->D, 1);     /* A~ = Ea A D  */
-    apply_block(G, sc->E + m, sc->D, 1); /* G~ = Eg G D  */
+    apply_block(P, sc->D, sc->D, sc->c, 1); /* P~ = c D P D */
+    apply_block(A, sc->E, sc->D, 1, 0);     /* A~ = Ea A D  */
+    apply_block(G, sc->E + m, sc->D, 1, 0); /* G~ = Eg G D  */
     sc->cinv = 1.0 / sc->c;
     for (altdiff_int j = 0; j < n; j++) sc->Dinv[j] = 1.0 / sc->D[j];
     for (altdiff_int i = 0; i < sc->rows; i++) sc->Einv[i] = 1.0 / sc->E[i];

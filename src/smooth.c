@@ -276,18 +276,22 @@ void dspmv_(const char *uplo, const int *n, const double *alpha, const double *a
             const double *x, const int *incx, const double *beta, double *y, const int *incy);
 
 /* Sv = S'RS v, S = [A; G], R = diag(w on the rows of A, 1 on those of G):
- * from S'RS on the pattern of H (kept by factor.c) when no dense row was
- * split off (one pass over packed storage when that pattern is full, as
- * for dense data), else by products with A and G (using st->Ax, st->Gx) */
+ * from S'RS as kept by factor.c when no dense row was split off (the dense
+ * path's, or one pass over packed storage when the pattern of H is full),
+ * else by products with A and G (using st->Ax, st->Gx) */
 static void penalty_product(ad_model *md, ad_state *st, const double *v, double *Sv)
 {
     const ad_factor *F = &md->F;
+    if (F->Hd) {
+        ad_factor_mul_SRS(F, v, Sv);
+        return;
+    }
     altdiff_int n = md->n, *Hp = F->H->p, nz = Hp[n];
     ad_fill(Sv, 0, n);
     if (F->lr.k == 0 && nz == n * (n + 1) / 2 && n <= INT32_MAX) {
         int nn = (int)n, one = 1;
         double a = 1, b = 0;
-        dspmv_(F->H->stype < 0 ? "L" : "U", &nn, &a, F->HR, v, &one, &b, Sv, &one);
+        dspmv_("U", &nn, &a, F->HR, v, &one, &b, Sv, &one);
     } else if (F->lr.k == 0) {
         cs_dl SS = {nz, n, n, Hp, F->H->i, F->HR, -1};
         ad_symv_upper(&SS, v, Sv);
