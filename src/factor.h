@@ -10,28 +10,13 @@
 #define AD_FACTOR_H
 
 #include "chol.h"
+#include "lowrank.h"
 
-/* The weight of the equality rows' penalty (rows of A in the sparse factor;
- * a dense row kept out of it keeps rho). Everything (H = P + rho S'RS, the
- * ADMM, forward, adjoint and Newton sweeps) honours a weight w != 1, but w
- * stays 1 for now: with w = 10 .. 1000 the equality-heavy generators
- * converge 2-8x faster (control 400 -> 50-60 iterations, huber 200 -> 70),
- * while the primal infeasibility test no longer fires on an infeasible
- * equality row and the unrolled mode on smooth objectives loses accuracy
- * (tests/check_api.c, check_smooth.c): to be resolved before it is on. */
+/* The weight of the equality rows' penalty (rows of A in the factor; a
+ * dense row kept out of it keeps rho, doc/MATH.md 3.1). H = P + rho S'RS,
+ * the ADMM, forward, adjoint and Newton sweeps all use w rho on these rows;
+ * the fixed point does not depend on w. */
 #define AD_EQ_WEIGHT 1000.0
-
-/* Dense rows of S kept out of the factor (lowrank.c), by the Woodbury
- * identity: H = Hs + rho U U', U (n x k) the dense rows as columns,
- *     H^-1 y = Hs^-1 y - W C^-1 U' Hs^-1 y,  W = Hs^-1 U,  C = I/rho + U'W */
-typedef struct {
-    altdiff_int k;         /* number of dense rows (0: none split off)       */
-    altdiff_int n, rows;   /* n; rows of S (m + p)                          */
-    unsigned char *dense_row; /* rows flags                                  */
-    altdiff_int *drow;     /* k: their rows in S                             */
-    double *U, *W, *C;     /* n x k, n x k, k x k (Cholesky factor of C)     */
-    altdiff_int *col_of_row; /* rows: the column of U holding row i, or -1   */
-} ad_lowrank;
 
 typedef struct {
     cholmod_common cm;     /* one per factor: factors are independent       */
@@ -101,14 +86,5 @@ void ad_potrs(const double *L, altdiff_int n, double *X, altdiff_int d);
 double ad_sweep_flops(const ad_factor *F, const cs_dl *P, const cs_dl *A, const cs_dl *G);
 double ad_factor_cost_in_sweeps(const ad_factor *F, const cs_dl *P, const cs_dl *A,
                                 const cs_dl *G);
-
-/* lowrank.c (used by factor.c only) */
-int ad_lowrank_detect(ad_lowrank *lr, const cs_dl *A, const cs_dl *G);
-/* U = the dense rows of R^1/2 S as columns (the rows of A times sqrt(w)) */
-void ad_lowrank_fill_U(ad_lowrank *lr, const cs_dl *A, const cs_dl *G, double w);
-int ad_lowrank_set(ad_lowrank *lr, double rho); /* C from U and W = Hs \ U */
-/* Y = H^-1 Y from Hs^-1 Y for d columns (n x d); Z: k x d scratch */
-void ad_lowrank_apply_block(const ad_lowrank *lr, double *Y, altdiff_int d, double *Z);
-void ad_lowrank_free(ad_lowrank *lr);
 
 #endif /* AD_FACTOR_H */

@@ -12,7 +12,7 @@
 #include <limits.h>
 #include <math.h>
 
-#include "factor.h"
+#include "lowrank.h"
 
 #define AD_DENSE_ROW_MIN 64   /* a row is dense with more than max(this,     */
 #define AD_DENSE_ROW_SQRT 10  /*   this * sqrt(n)) entries                   */
