@@ -440,8 +440,10 @@ static void run(case_t *c)
                 "floor %.2f us (%.1fx)\n", c->name, (long)n, (long)m, (long)p, (long)B,
                 1e6 * fb / (itb + 1e-300), 1e6 * fl0, fb / (itb + 1e-300) / fl0);
     altdiff_batch_free(bt);
-    /* memory per element beyond the shared model: (batch of B - batch of 1) / (B - 1) */
-    double per = B > 1 && ok ? (batch_bytes(c, B, &set) - batch_bytes(c, 1, &set)) / (double)(B - 1) : 0;
+    /* memory per element beyond the shared model: (batch of B - batch of 2) /
+     * (B - 2), 2 being the smallest batch on the lockstep path (whose shared
+     * blocks, e.g. a dense copy of P, a batch of 1 does not allocate) */
+    double per = B > 2 && ok ? (batch_bytes(c, B, &set) - batch_bytes(c, 2, &set)) / (double)(B - 2) : 0;
     if (!ok) printf("%-10s %6ld %5ld %5ld %5ld  FAILED\n", c->name, (long)n, (long)m, (long)p, (long)B);
     else
         printf("%-10s %6ld %5ld %5ld %5ld | %8.4f %8.4f %6.2fx | %8.4f %8.4f %6.2fx | %7.1f %7.1f | %4ld/%ld %.6f | %.4f %.4f | %.0f\n",
