@@ -474,9 +474,11 @@ static void clean_iterates(altdiff_batch *bt, altdiff_int e)
  *     dense (500, 100, 200) and randsparse n = 2000 (1.4e6 and 4.4e6
  *     flops), where the block solves and products make up most of a sweep;
  *   - or A and G are dense blocks (products by DGEMM instead of DGEMV):
- *     dense (100, 50, 50), 7e4 flops, about 1.3-1.8x forward and, since
- *     the GMRES Gram-Schmidt steps run on BLAS-1 kernels, 1.2x backward at
- *     B = 64 and 256 (a wash at B = 16).
+ *     dense (100, 50, 50), 7e4 flops, about 1.3x forward and, since the
+ *     GMRES Gram-Schmidt steps run on BLAS-1 kernels, 1.6x backward at B =
+ *     16 .. 256 on repeated calls (1.7x fewer instructions at B = 64). The
+ *     first VJP of a process pays the page faults of its Krylov bases,
+ *     allocated per call: 0.8-0.9x there at B <= 32, 1.2x at B = 64, 256.
  * Below it (a diagonal H plus a budget row, sparsemax; a sparse factor of
  * 9e4 flops, grid k = 32) the blocks' copies, the per-element states
  * streamed through the cache every round and the shared rho cost more than
