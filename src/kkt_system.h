@@ -36,6 +36,9 @@ struct ad_kkt {
     double *Mx;            /* values of M on the pattern of H                */
     cs_dl *Ct;             /* C~' (n x (m + nJ)): the rows of C~ as columns  */
     double *xs, *ys, *t, *cy; /* n, m + nJ, n, m + nJ: scaled unknowns, scratch */
+    double *gp;            /* p: all rows of G~ x (or of y's G~_J part) when
+                              A~ and G~ have dense copies (products by BLAS),
+                              else NULL (products on Ct)                     */
     double *du;            /* N: the inner solution (original units)         */
 };
 
