@@ -1,9 +1,11 @@
 /*
  * batch.c: B problems sharing P, A, G (doc/MATH.md section 6). One model
- * (scaling, analysis and factor of H) and B solve states; the solve runs
- * the elements together (ad_solve_batch: one block solve per iteration for
- * the elements still iterating), the derivatives element by element at the
- * stored solutions, on the shared factor.
+ * (scaling, analysis and factor of H) and B solve states. When it pays
+ * (lockstep_pays) the solve runs the elements together (ad_solve_batch:
+ * one block solve per iteration for the elements still iterating) and so
+ * does the VJP's GMRES (ad_adjoint_vjp_many, at most AD_VJP_CHUNK at a
+ * time); else they run one by one; always on the shared factor and, for
+ * the derivatives, at the stored solutions.
  *
  * Elements given matrices of their own (altdiff_batch_set_matrices, same
  * patterns) get a model of their own that reuses the shared analysis of H
