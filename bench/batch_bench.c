@@ -4,8 +4,9 @@
  * (solve) and backward (VJP of q, b, h, GMRES) seconds of both paths, their
  * ratio, mean iterations, and the cosine of the batch gradients with the KKT
  * mode's, the time per element and iteration against a BLAS-3 floor (dense
- * problems) and the heap bytes per element beyond the shared model (after
- * setup and solve; the backward's GMRES bases come on top, per call).
+ * problems; also without the elements' polishing time, which is the same
+ * in both paths) and the heap bytes per element beyond the shared model
+ * (after setup and solve; the backward's GMRES bases come on top, per call).
  * Usage: altdiff-bench-batch [-c NAME] [B ...]   (default 1 16 64 256; NAME
  * picks the cases dense100, dense500, sparsemax, randsparse, grid by part
  * of the name)
@@ -418,10 +419,11 @@ static void run(case_t *c)
     double bb = now() - t0;
     altdiff_deriv_info *dki = calloc((size_t)B, sizeof(altdiff_deriv_info));
     ok = ok && altdiff_batch_vjp(bt, &dk, W, gk, NULL, NULL, dki) == ALTDIFF_OK;
-    double itb = 0, cmin = 1;
+    double itb = 0, cmin = 1, tpol = 0;
     altdiff_int solved = 0;
     for (altdiff_int e = 0; ok && e < B; e++) {
         itb += (double)altdiff_batch_get_info(bt, e)->iter;
+        tpol += altdiff_batch_get_info(bt, e)->t_polish;
         solved += altdiff_batch_get_info(bt, e)->status == ALTDIFF_SOLVED;
         /* a zero gradient (e.g. a one-hot sparsemax, whose Jacobian is 0)
          * has no direction: there both must be tiny against the cotangent */
@@ -435,13 +437,18 @@ static void run(case_t *c)
     }
     free(dki);
     double fl0 = ok && c->Pd ? sweep_floor(c, (int)B) : 0;
-    if (fl0 > 0) /* per element and iteration: the batch against the BLAS-3 floor */
+    if (fl0 > 0) /* per element and iteration: the batch against the BLAS-3 floor,
+                  * with and without polishing (the same per element in both paths) */
         fprintf(stdout, "%-10s %6ld %5ld %5ld %5ld   per element-iteration: batch %.2f us, "
-                "floor %.2f us (%.1fx)\n", c->name, (long)n, (long)m, (long)p, (long)B,
-                1e6 * fb / (itb + 1e-300), 1e6 * fl0, fb / (itb + 1e-300) / fl0);
+                "floor %.2f us (%.1fx); without polishing %.2f us (%.1fx)\n", c->name, (long)n,
+                (long)m, (long)p, (long)B, 1e6 * fb / (itb + 1e-300), 1e6 * fl0,
+                fb / (itb + 1e-300) / fl0, 1e6 * (fb - tpol) / (itb + 1e-300),
+                (fb - tpol) / (itb + 1e-300) / fl0);
     altdiff_batch_free(bt);
-    /* memory per element beyond the shared model: (batch of B - batch of 1) / (B - 1) */
-    double per = B > 1 && ok ? (batch_bytes(c, B, &set) - batch_bytes(c, 1, &set)) / (double)(B - 1) : 0;
+    /* memory per element beyond the shared model: (batch of B - batch of 2) /
+     * (B - 2), 2 being the smallest batch on the lockstep path (whose shared
+     * blocks, e.g. a dense copy of P, a batch of 1 does not allocate) */
+    double per = B > 2 && ok ? (batch_bytes(c, B, &set) - batch_bytes(c, 2, &set)) / (double)(B - 2) : 0;
     if (!ok) printf("%-10s %6ld %5ld %5ld %5ld  FAILED\n", c->name, (long)n, (long)m, (long)p, (long)B);
     else
         printf("%-10s %6ld %5ld %5ld %5ld | %8.4f %8.4f %6.2fx | %8.4f %8.4f %6.2fx | %7.1f %7.1f | %4ld/%ld %.6f | %.4f %.4f | %.0f\n",

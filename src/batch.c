@@ -1,9 +1,11 @@
 /*
  * batch.c: B problems sharing P, A, G (doc/MATH.md section 6). One model
- * (scaling, analysis and factor of H) and B solve states; the solve runs
- * the elements together (ad_solve_batch: one block solve per iteration for
- * the elements still iterating), the derivatives element by element at the
- * stored solutions, on the shared factor.
+ * (scaling, analysis and factor of H) and B solve states. When it pays
+ * (lockstep_pays) the solve runs the elements together (ad_solve_batch:
+ * one block solve per iteration for the elements still iterating) and so
+ * does the VJP's GMRES (ad_adjoint_vjp_many, at most AD_VJP_CHUNK at a
+ * time); else they run one by one; always on the shared factor and, for
+ * the derivatives, at the stored solutions.
  *
  * Elements given matrices of their own (altdiff_batch_set_matrices, same
  * patterns) get a model of their own that reuses the shared analysis of H
@@ -465,28 +467,45 @@ static void clean_iterates(altdiff_batch *bt, altdiff_int e)
 }
 
 /* When the elements on the shared model run in lockstep (measured with
- * bench/batch_bench.c, B = 16 .. 256). A sweep of at least this many flops
- * (the sweep-cost model) gains from blocks forward and backward: dense
- * (500, 100, 200) and randsparse n = 2000 (1.4e6 and 4.4e6 flops). Below it
- * the blocks' copies, the scattered per-element states and a shared rho
- * cost more than they save (grid k = 32: 9e4 flops, a sparse factor), and
- * the elements run one after another on the shared factor, forward (each
- * with the rho adaptation of a single solve) and backward (one GMRES each),
- * except that the forward sweep of dense constraint blocks (products by
- * DGEMM instead of DGEMV) still gains: dense (100, 50, 50), 7e4 flops,
- * about 1.5-2x forward; not backward, where the per-element GMRES work
- * dominates. */
+ * bench/batch_bench.c, B = 1 .. 256, and callgrind's instruction counts,
+ * the machine being noisy). Lockstep needs at least two such elements: a
+ * block of one column only adds the blocks' copies and the block checks to
+ * a single solve (dense (500, 100, 200), B = 1: 0.3x forward, 0.65x
+ * backward). Then it pays, forward and backward, when
+ *   - a sweep costs at least AD_LOCKSTEP_MIN_FLOPS (the sweep-cost model):
+ *     dense (500, 100, 200) and randsparse n = 2000 (1.4e6 and 4.4e6
+ *     flops), where the block solves and products make up most of a sweep;
+ *   - or A and G are dense blocks (products by DGEMM instead of DGEMV):
+ *     dense (100, 50, 50), 7e4 flops, about 1.3x forward and, since the
+ *     GMRES Gram-Schmidt steps run on BLAS-1 kernels, 1.6x backward at B =
+ *     16 .. 256 on repeated calls (1.7x fewer instructions at B = 64). The
+ *     first VJP of a process pays the page faults of its Krylov bases,
+ *     allocated per call: 0.8-0.9x there at B <= 32, 1.2x at B = 64, 256.
+ * Below it (a diagonal H plus a budget row, sparsemax; a sparse factor of
+ * 9e4 flops, grid k = 32) the blocks' copies, the per-element states
+ * streamed through the cache every round and the shared rho cost more than
+ * they save: lockstep measured 0.25-0.7x there. The elements then run one
+ * after another on the shared factor, forward (each with the rho
+ * adaptation of a single solve) and backward (one GMRES each). */
 #define AD_LOCKSTEP_MIN_FLOPS 2e5
 
-/* 1 if the elements on the shared model should run in lockstep, forward
- * (backward = 0) or in the folded GMRES (backward = 1) */
-static int lockstep_pays(const altdiff_batch *bt, int backward)
+/* The elements on the shared model (without a model of their own) */
+static altdiff_int shared_count(const altdiff_batch *bt)
+{
+    altdiff_int k = 0;
+    for (altdiff_int e = 0; e < bt->B; e++) k += !bt->own[e];
+    return k;
+}
+
+/* 1 if the elements on the shared model should run in lockstep: the
+ * forward solve, and the folded GMRES of the VJP */
+static int lockstep_pays(const altdiff_batch *bt)
 {
     const ad_model *md = &bt->model;
     if (bt->lockstep >= 0) return bt->lockstep;
+    if (shared_count(bt) < 2) return 0;
     if (ad_sweep_flops(&md->F, md->P, md->A, md->G) >= AD_LOCKSTEP_MIN_FLOPS) return 1;
-    int dense = (md->m == 0 || md->Ab.dense) && (md->p == 0 || md->Gb.dense) && md->m + md->p > 0;
-    return !backward && dense;
+    return (md->m == 0 || md->Ab.dense) && (md->p == 0 || md->Gb.dense) && md->m + md->p > 0;
 }
 
 void ad_batch_set_lockstep(altdiff_batch *bt, int mode) { bt->lockstep = mode; }
@@ -532,7 +551,7 @@ static int check_blocks(altdiff_batch *bt)
  * the same arrays) into bt->gather, solved there and put back. */
 static int solve_shared(altdiff_batch *bt)
 {
-    if (!lockstep_pays(bt, 0)) return solve_one_by_one(bt);
+    if (!lockstep_pays(bt)) return solve_one_by_one(bt);
     int status = check_blocks(bt);
     if (status != ALTDIFF_OK) return status;
     altdiff_int k = 0;
@@ -708,6 +727,14 @@ static int deriv_settings_valid(const altdiff_deriv_settings *ds)
            ds->mode >= ALTDIFF_MODE_AUTO && ds->mode <= ALTDIFF_MODE_KKT;
 }
 
+/* Elements of one lockstep GMRES at most: their Krylov bases (restart + 1
+ * vectors of n + m + p each) are streamed through every round, so a block
+ * of all B elements leaves the cache and needs B such bases at once.
+ * Chunks of 64 keep both bounded: at B = 256 the VJP went from 1.0x to
+ * 1.7x the loop's (dense (100, 50, 50)), 1.4x to 1.8x (dense (500, 100,
+ * 200)) and 1.9x to 2.4x (randsparse n = 2000) */
+#define AD_VJP_CHUNK 64
+
 /* The folded GMRES of the d elements sel[] together (units as vjp_iterative
  * of deriv.c: w~ = D w; dq = c D g~, db = Ea g~, dh = Eg g~) */
 static int vjp_together(altdiff_batch *bt, const altdiff_deriv_settings *ds, const double *wx,
@@ -757,6 +784,7 @@ int altdiff_batch_vjp(altdiff_batch *bt, const altdiff_deriv_settings *ds, const
     ad_deriv_args a = {ds, wx, dq, db, dh, NULL, NULL, info};
     int own = own_derivs(bt, own_vjp, &a); /* elements with matrices of their own */
     if (own != ALTDIFF_OK) return own;
+    int together = lockstep_pays(bt);
     for (altdiff_int e = 0; e < bt->B; e++) {
         if (bt->own[e]) continue;
         ad_state *st = &bt->el[e];
@@ -769,17 +797,20 @@ int altdiff_batch_vjp(altdiff_batch *bt, const altdiff_deriv_settings *ds, const
             continue;
         }
         altdiff_deriv_settings r = ad_resolve_mode(md, st, ds, 0);
-        if (r.mode == ALTDIFF_MODE_GMRES && lockstep_pays(bt, 1)) {
+        if (r.mode == ALTDIFF_MODE_GMRES && together) {
             sel[d++] = e;
             continue;
         }
         int status = ad_vjp(md, st, &r, wx + e * n, q, b, h, ie);
         if (status != ALTDIFF_OK) return status;
     }
-    if (d == 0) return ALTDIFF_OK;
     altdiff_deriv_settings g = *ds;
     g.mode = ALTDIFF_MODE_GMRES;
-    return vjp_together(bt, &g, wx, dq, db, dh, info, sel, d);
+    int status = ALTDIFF_OK;
+    for (altdiff_int c = 0; c < d && status == ALTDIFF_OK; c += AD_VJP_CHUNK) /* by chunks */
+        status = vjp_together(bt, &g, wx, dq, db, dh, info, sel + c,
+                              d - c < AD_VJP_CHUNK ? d - c : AD_VJP_CHUNK);
+    return status;
 }
 
 /* out (+)= the matrix gradients of element e; scratch of nnz doubles */

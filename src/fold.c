@@ -11,6 +11,7 @@
  * I - M. The ADMM reverse mode (adjoint.c, M = Phi') and the public API below
  * (M = J_z' or J_z from the user's callbacks) share it.
  */
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -80,6 +81,31 @@ static int apply_shifted(const ad_fold_op *op, const double *x, double *y)
     return status;
 }
 
+double ddot_(const int *n, const double *x, const int *incx, const double *y, const int *incy);
+void daxpy_(const int *n, const double *a, const double *x, const int *incx, double *y,
+            const int *incy);
+
+/* x'y over a basis vector: BLAS's DDOT (vectorized; the Gram-Schmidt steps
+ * are a large share of a GMRES step, most of all in lockstep, where the
+ * operator is applied on blocks), ad_dot beyond int sizes */
+static double basis_dot(const double *x, const double *y, altdiff_int N)
+{
+    if (N > INT_MAX) return ad_dot(x, y, N);
+    int n = (int)N, one = 1;
+    return ddot_(&n, x, &one, y, &one);
+}
+
+/* y += a x over a basis vector (DAXPY) */
+static void basis_axpy(double *y, double a, const double *x, altdiff_int N)
+{
+    if (N > INT_MAX) {
+        ad_axpy(y, a, x, N);
+        return;
+    }
+    int n = (int)N, one = 1;
+    daxpy_(&n, &a, x, &one, y, &one);
+}
+
 /* Givens rotation (c, s) that zeroes b in (a, b) */
 static void givens(double a, double b, double *c, double *s)
 {
@@ -96,11 +122,11 @@ static double arnoldi_orthogonalize(gmres_space *G, altdiff_int N, altdiff_int j
     altdiff_int k = G->k, ld = G->ld;
     double *V = G->V, *Hh = G->Hh, *vj1 = V + (j + 1) * ld;
     for (altdiff_int i = 0; i <= j; i++) { /* modified Gram-Schmidt */
-        double hij = ad_dot(vj1, V + i * ld, N);
+        double hij = basis_dot(vj1, V + i * ld, N);
         Hh[i + j * (k + 1)] = hij;
-        ad_axpy(vj1, -hij, V + i * ld, N);
+        basis_axpy(vj1, -hij, V + i * ld, N);
     }
-    double h1 = sqrt(ad_dot(vj1, vj1, N));
+    double h1 = sqrt(basis_dot(vj1, vj1, N));
     Hh[j + 1 + j * (k + 1)] = h1;
     if (h1 > 0) for (altdiff_int t = 0; t < N; t++) vj1[t] /= h1;
     for (altdiff_int i = 0; i < j; i++) { /* apply the earlier rotations */
@@ -136,7 +162,7 @@ static void gmres_update(gmres_space *G, altdiff_int N, altdiff_int j, double *u
         for (altdiff_int l = i + 1; l < j; l++) t0 -= G->Hh[i + l * (k + 1)] * G->y[l];
         G->y[i] = t0 / G->Hh[i + i * (k + 1)];
     }
-    for (altdiff_int i = 0; i < j; i++) ad_axpy(u, G->y[i], G->V + i * G->ld, N); /* u += V y */
+    for (altdiff_int i = 0; i < j; i++) basis_axpy(u, G->y[i], G->V + i * G->ld, N); /* u += V y */
 }
 
 /* One GMRES cycle from u: up to k Arnoldi steps (no more than max_iters in

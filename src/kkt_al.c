@@ -21,6 +21,35 @@ static int m_solve(ad_kkt *K, double *x)
     return ALTDIFF_OK;
 }
 
+/* t += C~' y (y: m + nJ): on the dense copies of A~, G~ (DGEMV; G~'s
+ * inactive rows at 0), or on the CSC of C~' */
+static void ct_mul(ad_kkt *K, const double *y, double *t)
+{
+    const ad_model *md = K->md;
+    if (!K->gp) {
+        ad_gaxpy(K->Ct, y, t);
+        return;
+    }
+    if (md->m > 0) ad_block_mul_t(&md->Ab, y, t);        /* A~' y_A   */
+    ad_fill(K->gp, 0, md->p);
+    for (altdiff_int k = 0; k < K->nJ; k++) K->gp[K->J[k]] = y[md->m + k];
+    ad_block_mul_t(&md->Gb, K->gp, t);                    /* G~_J' y_J */
+}
+
+/* y += C~ x (y: m + nJ), as ct_mul */
+static void c_mul(ad_kkt *K, const double *x, double *y)
+{
+    const ad_model *md = K->md;
+    if (!K->gp) {
+        ad_gatxpy(K->Ct, x, y);
+        return;
+    }
+    if (md->m > 0) ad_block_mul(&md->Ab, x, y);           /* A~ x      */
+    ad_fill(K->gp, 0, md->p);
+    ad_block_mul(&md->Gb, x, K->gp);                      /* G~ x      */
+    for (altdiff_int k = 0; k < K->nJ; k++) y[md->m + k] += K->gp[K->J[k]];
+}
+
 /* du ~= K \ r: scale r, multiplier steps on the scaled system, unscale.
  * With a = c D r_x, b = E_C r_c:  x~ = M \ (a + rho C~'b - C~'y + sigma x~),
  * y += rho (C~ x~ - b), until C~ x~ = b to rounding (or no more progress);
@@ -39,12 +68,12 @@ int ad_kkt_al_solve(ad_kkt *K, const double *r)
     for (int it = 0; it < AD_KKT_AL_STEPS && scale > 0; it++) {
         for (altdiff_int i = 0; i < nc; i++) K->cy[i] = rho * b[i] - K->ys[i];
         for (altdiff_int j = 0; j < n; j++) K->t[j] = K->du[j] + sigma * K->xs[j];
-        ad_gaxpy(K->Ct, K->cy, K->t);        /* t = a + C~'(rho b - y) + sigma x~ */
+        ct_mul(K, K->cy, K->t);              /* t = a + C~'(rho b - y) + sigma x~ */
         int status = m_solve(K, K->t);
         if (status != ALTDIFF_OK) return status;
         ad_copy(K->xs, K->t, n);             /* x~ = M \ t                        */
         for (altdiff_int i = 0; i < nc; i++) K->cy[i] = -b[i];
-        ad_gatxpy(K->Ct, K->xs, K->cy);      /* cy = C~ x~ - b                    */
+        c_mul(K, K->xs, K->cy);              /* cy = C~ x~ - b                    */
         ad_axpy(K->ys, rho, K->cy, nc);      /* y += rho (C~ x~ - b)              */
         double res = ad_nrm_inf(K->cy, nc);
         if (res <= 1e-15 * scale || res >= 0.5 * prev) break;
@@ -228,7 +257,10 @@ int ad_kkt_al_setup(const ad_model *md, ad_kkt *K)
     K->cy = ad_malloc((size_t)(nc > 0 ? nc : 1), sizeof(double));
     K->du = ad_malloc((size_t)K->N, sizeof(double));
     unsigned char *take = ad_malloc((size_t)(nc > md->p ? nc : md->p) + 1, 1);
-    if (status == ALTDIFF_OK && (!K->Mx || !K->xs || !K->t || !K->ys || !K->cy || !K->du || !take))
+    int dense = (md->m == 0 || md->Ab.dense) && md->p > 0 && md->Gb.dense;
+    if (dense) K->gp = ad_malloc((size_t)md->p, sizeof(double));
+    if (status == ALTDIFF_OK &&
+        (!K->Mx || !K->xs || !K->t || !K->ys || !K->cy || !K->du || !take || (dense && !K->gp)))
         status = ALTDIFF_ERR_NOMEM;
     if (status == ALTDIFF_OK) status = form_M(md, K, Gt, take);
     if (status == ALTDIFF_OK) status = factor_M(md, K);
@@ -243,9 +275,9 @@ void ad_kkt_al_free(ad_kkt *K)
     cholmod_l_free_factor(&K->LM, &K->cm);
     ad_solve_work_free(&K->ws, &K->cm);
     ad_spfree(K->Ct);
-    void *arrays[] = {K->Mx, K->xs, K->ys, K->t, K->cy, K->du};
+    void *arrays[] = {K->Mx, K->xs, K->ys, K->t, K->cy, K->du, K->gp};
     for (size_t k = 0; k < sizeof(arrays) / sizeof(arrays[0]); k++) ad_free(arrays[k]);
     K->Ct = NULL;
-    K->Mx = K->xs = K->ys = K->t = K->cy = K->du = NULL;
+    K->Mx = K->xs = K->ys = K->t = K->cy = K->du = K->gp = NULL;
     K->al = 0;
 }

@@ -37,6 +37,9 @@ struct ad_kkt {
                               n x n, then its factor in place)              */
     cs_dl *Ct;             /* C~' (n x (m + nJ)): the rows of C~ as columns  */
     double *xs, *ys, *t, *cy; /* n, m + nJ, n, m + nJ: scaled unknowns, scratch */
+    double *gp;            /* p: all rows of G~ x (or of y's G~_J part) when
+                              A~ and G~ have dense copies (products by BLAS),
+                              else NULL (products on Ct)                     */
     double *du;            /* N: the inner solution (original units)         */
 };
 

@@ -327,14 +327,16 @@ static dqp dense_qp(altdiff_int n, altdiff_int m, altdiff_int p, uint64_t seed)
     return d;
 }
 
-START_TEST(test_lockstep_gmres)
+/* The batch VJP (GMRES, in lockstep) of B elements of dense_qp(n, m, p)
+ * with perturbed q against single solves' KKT gradients */
+static void check_lockstep_gmres(altdiff_int n, altdiff_int m, altdiff_int p, altdiff_int B,
+                                 int lockstep)
 {
-    altdiff_int n = 250, m = 10, p = 100, B = 4;
     dqp d = dense_qp(n, m, p, 81);
     double *Q = zeros(n * B), *Bv = zeros(m * B), *Hv = zeros(p * B), *W = zeros(n * B);
     double *dQ = zeros(n * B), *dB = zeros(m * B), *dH = zeros(p * B), *x1 = zeros(n);
     double *dq1 = zeros(n), *db1 = zeros(m), *dh1 = zeros(p);
-    altdiff_deriv_info info[4];
+    altdiff_deriv_info *info = calloc((size_t)B, sizeof(altdiff_deriv_info));
     rng r = {83};
     randn(&r, W, n * B);
     for (altdiff_int e = 0; e < B; e++) { /* the data's vectors, q perturbed */
@@ -343,7 +345,7 @@ START_TEST(test_lockstep_gmres)
         memcpy(Hv + e * p, d.h, sizeof(double) * (size_t)p);
     }
     verdict v = {0, ""};
-    altdiff_batch *bt = solved_batch(&d, B, Q, Bv, Hv, LOCKSTEP, &v);
+    altdiff_batch *bt = solved_batch(&d, B, Q, Bv, Hv, lockstep, &v);
     altdiff_deriv_settings ds = dset(ALTDIFF_MODE_GMRES, 1e-12);
     expect(&v, altdiff_batch_vjp(bt, &ds, W, dQ, dB, dH, info) == ALTDIFF_OK, "vjp");
     for (altdiff_int e = 0; e < B; e++) {
@@ -360,9 +362,16 @@ START_TEST(test_lockstep_gmres)
     altdiff_batch_free(bt);
     double *bufs[] = {Q, Bv, Hv, W, dQ, dB, dH, x1, dq1, db1, dh1};
     for (int k = 0; k < 11; k++) free(bufs[k]);
+    free(info);
     dqp_free(&d);
     finish(&v);
 }
+
+START_TEST(test_lockstep_gmres) { check_lockstep_gmres(250, 10, 100, 4, LOCKSTEP); }
+END_TEST
+
+/* More elements than one lockstep GMRES takes (batch.c: chunks of 64) */
+START_TEST(test_lockstep_gmres_chunks) { check_lockstep_gmres(20, 3, 10, 70, LOCKSTEP); }
 END_TEST
 
 /* ---- allocation failures ------------------------------------------------------------------ */
@@ -420,6 +429,7 @@ int main(void)
     tcase_add_loop_test(tc, test_adjoint_identity, 0, 2);
     tcase_add_test(tc, test_set_solution);
     tcase_add_test(tc, test_lockstep_gmres);
+    tcase_add_test(tc, test_lockstep_gmres_chunks);
     tcase_add_loop_test(tc, test_batch_alloc_failures, 0, 2);
     suite_add_tcase(s, tc);
     return run_suite(s);
