@@ -468,9 +468,20 @@ int main(int argc, char **argv)
         only = argv[2];
         argc -= 2, argv += 2;
     }
-    if (argc > 1) {
-        nB = argc - 1 < 16 ? argc - 1 : 16;
-        for (int k = 0; k < nB; k++) Bs[k] = atol(argv[k + 1]);
+    if (argc > 17) {
+        fprintf(stderr, "altdiff-bench-batch: at most 16 batch sizes\n");
+        return 2;
+    }
+    if (argc > 1) nB = argc - 1;
+    for (int k = 0; k < nB && argc > 1; k++) {
+        char *end;
+        Bs[k] = strtol(argv[k + 1], &end, 10);
+        if (end == argv[k + 1] || *end || Bs[k] < 1 || Bs[k] > 100000) {
+            fprintf(stderr, "usage: altdiff-bench-batch [-c NAME] [B ...] (B: 1 to 100000; "
+                            "NAME: part of dense100, dense500, sparsemax, randsparse, grid); "
+                            "argument %d '%s' is not a batch size\n", k + 1, argv[k + 1]);
+            return 2;
+        }
     }
     printf("%-10s %6s %5s %5s %5s | %8s %8s %7s | %8s %8s %7s | %7s %7s | %s | setup loop, batch (s) | bytes/element\n",
            "problem", "n", "m", "p", "B", "fwd loop", "batch", "speedup", "bwd loop", "batch",
