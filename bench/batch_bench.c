@@ -7,9 +7,13 @@
  * problems; also without the elements' polishing time, which is the same
  * in both paths) and the heap bytes per element beyond the shared model
  * (after setup and solve; the backward's GMRES bases come on top, per call).
- * Usage: altdiff-bench-batch [-c NAME] [B ...]   (default 1 16 64 256; NAME
- * picks the cases dense100, dense500, sparsemax, randsparse, grid by part
- * of the name)
+ * Each path runs REPS passes (setup, vectors, solve, VJP), the two paths in
+ * turn, and every time printed is the minimum over its passes (this
+ * machine's runs vary by 20-50%; the minimum is the least disturbed); the
+ * polishing time taken off in "without polishing" is the last pass's.
+ * Usage: altdiff-bench-batch [-c NAME] [-r REPS] [B ...]   (default REPS 3,
+ * B 1 16 64 256; NAME picks the cases dense100, dense500, sparsemax,
+ * randsparse, grid by part of the name)
  */
 #include <malloc.h>
 #include <math.h>
@@ -376,10 +380,75 @@ static double norm2(const double *a, altdiff_int len)
     return sqrt(s);
 }
 
-/* Both paths on one case; prints one line */
-static void run(case_t *c)
+/* Seconds of one pass of a path: setup, forward, backward; mean iterations */
+typedef struct {
+    double setup, fwd, bwd, iter;
+} pass_t;
+
+/* The smaller of each figure of a and b (iterations are the same) */
+static pass_t pass_min(pass_t a, pass_t b)
+{
+    pass_t r = {fmin(a.setup, b.setup), fmin(a.fwd, b.fwd), fmin(a.bwd, b.bwd), b.iter};
+    return r;
+}
+
+/* The loop over one workspace: update_vectors + solve + vjp per element,
+ * gradients into g (n x B); 1 if every call ran */
+static int loop_pass(const case_t *c, const altdiff_settings *set,
+                     const altdiff_deriv_settings *ds, const double *W, double *g, pass_t *t)
 {
     altdiff_int n = c->n, m = c->m, p = c->p, B = c->B;
+    altdiff_work *w = NULL;
+    pass_t r = {0, 0, 0, 0};
+    double t0 = now();
+    int ok = altdiff_setup(&w, &c->prob, set) == ALTDIFF_OK;
+    r.setup = now() - t0;
+    for (altdiff_int e = 0; ok && e < B; e++) {
+        double t1 = now();
+        ok = altdiff_update_vectors(w, c->Q + e * n, m ? c->Bv + e * m : NULL,
+                                    p ? c->Hv + e * p : NULL) == ALTDIFF_OK;
+        ok = ok && altdiff_solve(w) == ALTDIFF_OK;
+        double t2 = now();
+        r.iter += (double)altdiff_get_info(w)->iter / (double)B;
+        ok = ok && altdiff_vjp(w, ds, W + e * n, g + e * n, NULL, NULL, NULL) == ALTDIFF_OK;
+        r.bwd += now() - t2;
+        r.fwd += t2 - t1;
+    }
+    altdiff_free(w);
+    *t = r;
+    return ok;
+}
+
+/* The batch: setup, set_vectors, solve, vjp (gradients into g); the batch
+ * is kept in *bt for the caller (NULL when setup failed) */
+static int batch_pass(const case_t *c, const altdiff_settings *set,
+                      const altdiff_deriv_settings *ds, const double *W, double *g, pass_t *t,
+                      altdiff_batch **bt)
+{
+    altdiff_int n = c->n, m = c->m, p = c->p, B = c->B;
+    pass_t r = {0, 0, 0, 0};
+    double t0 = now();
+    int ok = altdiff_batch_setup(bt, &c->prob, B, set) == ALTDIFF_OK;
+    r.setup = now() - t0;
+    ok = ok && altdiff_batch_set_vectors(*bt, 0, B, c->Q, n, c->Bv, m, c->Hv, p) == ALTDIFF_OK;
+    t0 = now();
+    ok = ok && altdiff_batch_solve(*bt) == ALTDIFF_OK;
+    r.fwd = now() - t0;
+    t0 = now();
+    ok = ok && altdiff_batch_vjp(*bt, ds, W, g, NULL, NULL, NULL) == ALTDIFF_OK;
+    r.bwd = now() - t0;
+    for (altdiff_int e = 0; ok && e < B; e++)
+        r.iter += (double)altdiff_batch_get_info(*bt, e)->iter / (double)B;
+    *t = r;
+    return ok;
+}
+
+static int reps = 3; /* passes of each path, alternating; minima reported */
+
+/* Both paths on one case, reps passes each in turn; prints one line */
+static void run(case_t *c)
+{
+    altdiff_int n = c->n, B = c->B;
     finish_case(c);
     altdiff_settings set = altdiff_settings_default();
     /* default settings, polishing included, for both paths (batches polish as
@@ -389,38 +458,23 @@ static void run(case_t *c)
     double *W = malloc(sizeof(double) * (size_t)(n * B)), *g1 = malloc(sizeof(double) * (size_t)(n * B));
     double *g2 = malloc(sizeof(double) * (size_t)(n * B)), *gk = malloc(sizeof(double) * (size_t)(n * B));
     for (altdiff_int k = 0; k < n * B; k++) W[k] = normal();
-    /* the loop over one workspace */
-    altdiff_work *w = NULL;
-    double t0 = now(), fl = 0, bl = 0, itl = 0;
-    int ok = altdiff_setup(&w, &c->prob, &set) == ALTDIFF_OK;
-    double tsetup_loop = now() - t0;
-    for (altdiff_int e = 0; ok && e < B; e++) {
-        double t1 = now();
-        altdiff_update_vectors(w, c->Q + e * n, m ? c->Bv + e * m : NULL, p ? c->Hv + e * p : NULL);
-        altdiff_solve(w);
-        double t2 = now();
-        itl += (double)altdiff_get_info(w)->iter;
-        altdiff_vjp(w, &ds, W + e * n, g1 + e * n, NULL, NULL, NULL);
-        bl += now() - t2;
-        fl += t2 - t1;
-    }
-    altdiff_free(w);
-    /* the batch */
+    pass_t L = {INFINITY, INFINITY, INFINITY, 0}, Bt = L, t;
     altdiff_batch *bt = NULL;
-    t0 = now();
-    ok = ok && altdiff_batch_setup(&bt, &c->prob, B, &set) == ALTDIFF_OK;
-    double tsetup_batch = now() - t0;
-    ok = ok && altdiff_batch_set_vectors(bt, 0, B, c->Q, n, c->Bv, m, c->Hv, p) == ALTDIFF_OK;
-    t0 = now();
-    ok = ok && altdiff_batch_solve(bt) == ALTDIFF_OK;
-    double fb = now() - t0;
-    t0 = now();
-    ok = ok && altdiff_batch_vjp(bt, &ds, W, g2, NULL, NULL, NULL) == ALTDIFF_OK;
-    double bb = now() - t0;
+    int ok = 1;
+    for (int r = 0; r < reps && ok; r++) {
+        ok = loop_pass(c, &set, &ds, W, g1, &t);
+        L = pass_min(L, t);
+        altdiff_batch_free(bt);
+        bt = NULL;
+        ok = ok && batch_pass(c, &set, &ds, W, g2, &t, &bt);
+        Bt = pass_min(Bt, t);
+    }
+    double fl = L.fwd, bl = L.bwd, itl = L.iter * (double)B, tsetup_loop = L.setup;
+    double fb = Bt.fwd, bb = Bt.bwd, tsetup_batch = Bt.setup;
     altdiff_deriv_info *dki = calloc((size_t)B, sizeof(altdiff_deriv_info));
     ok = ok && altdiff_batch_vjp(bt, &dk, W, gk, NULL, NULL, dki) == ALTDIFF_OK;
     double itb = 0, cmin = 1, tpol = 0;
-    altdiff_int solved = 0;
+    altdiff_int solved = 0, m = c->m, p = c->p;
     for (altdiff_int e = 0; ok && e < B; e++) {
         itb += (double)altdiff_batch_get_info(bt, e)->iter;
         tpol += altdiff_batch_get_info(bt, e)->t_polish;
@@ -464,9 +518,15 @@ int main(int argc, char **argv)
     long Bs[16] = {1, 16, 64, 256};
     int nB = 4;
     const char *only = NULL; /* -c NAME: only the cases whose label has NAME */
-    if (argc > 2 && !strcmp(argv[1], "-c")) {
-        only = argv[2];
+    for (;;) { /* -c NAME, -r REPS */
+        if (argc > 2 && !strcmp(argv[1], "-c")) only = argv[2];
+        else if (argc > 2 && !strcmp(argv[1], "-r")) reps = atoi(argv[2]);
+        else break;
         argc -= 2, argv += 2;
+    }
+    if (reps < 1 || reps > 100) {
+        fprintf(stderr, "altdiff-bench-batch: -r takes 1 to 100 passes\n");
+        return 2;
     }
     if (argc > 17) {
         fprintf(stderr, "altdiff-bench-batch: at most 16 batch sizes\n");
@@ -477,7 +537,7 @@ int main(int argc, char **argv)
         char *end;
         Bs[k] = strtol(argv[k + 1], &end, 10);
         if (end == argv[k + 1] || *end || Bs[k] < 1 || Bs[k] > 100000) {
-            fprintf(stderr, "usage: altdiff-bench-batch [-c NAME] [B ...] (B: 1 to 100000; "
+            fprintf(stderr, "usage: altdiff-bench-batch [-c NAME] [-r REPS] [B ...] (B: 1 to 100000; "
                             "NAME: part of dense100, dense500, sparsemax, randsparse, grid); "
                             "argument %d '%s' is not a batch size\n", k + 1, argv[k + 1]);
             return 2;
