@@ -200,6 +200,10 @@ void ad_model_free(ad_model *md);       /* not the objective (ad_smooth_free) */
 /* Scale P, A, G from the given values P0x, A0x, G0x (cost factor from q0) */
 void ad_model_scale(ad_model *md, const double *q0);
 int ad_state_alloc(const ad_model *md, ad_state *st); /* zero iterates */
+/* The two parts of ad_state_alloc: the vectors (zero iterates), and the
+ * Anderson memory (nothing when it is there, or off: settings.record) */
+int ad_state_alloc_vectors(const ad_model *md, ad_state *st);
+int ad_state_alloc_anderson(const ad_model *md, ad_state *st);
 void ad_state_free(ad_state *st);
 /* q0, b0, h0 = q, b, h (NULL: unchanged; validated by the caller), scaled */
 void ad_state_set_vectors(const ad_model *md, ad_state *st, const double *q, const double *b,

@@ -70,8 +70,10 @@ static int batch_alloc(altdiff_batch *bt, const altdiff_problem *prob)
     if (!ok || !bt->el || !bw->act || !bw->res || !bt->own ||
         !bt->stale || !bt->restart || !bt->gather)
         return ALTDIFF_ERR_NOMEM;
-    for (altdiff_int e = 0; e < B; e++) {
-        int status = ad_state_alloc(&bt->model, &bt->el[e]);
+    for (altdiff_int e = 0; e < B; e++) { /* Anderson memory: element 0 now,
+                                               the others when they need it */
+        int status = e == 0 ? ad_state_alloc(&bt->model, &bt->el[e])
+                            : ad_state_alloc_vectors(&bt->model, &bt->el[e]);
         if (status != ALTDIFF_OK) return status;
         ad_state_set_vectors(&bt->model, &bt->el[e], prob->q, prob->b, prob->h);
         ad_state_info_setup(&bt->model, &bt->el[e]);
@@ -516,7 +518,10 @@ void ad_batch_set_lockstep(altdiff_batch *bt, int mode) { bt->lockstep = mode; }
  * scratch of its solve only, reset at its start): one memory stays in the
  * cache from element to element, where each element's own would come from
  * main memory (grid k = 32, B = 64 and 256: 0.90-0.92x the loop's forward
- * with their own, 1.04-1.07x with the one) */
+ * with their own, 1.04-1.07x with the one), and the others have none:
+ * 14 (m + p) doubles less per element. Elements that iterate at the same
+ * time (lockstep, own models on threads) get theirs at their first such
+ * solve (anderson_for). */
 static int solve_one_by_one(altdiff_batch *bt)
 {
     ad_anderson hot = bt->el[0].aa;
@@ -556,6 +561,14 @@ static int check_blocks(altdiff_batch *bt)
     return ALTDIFF_OK;
 }
 
+/* Anderson memory for element e, which iterates alongside others (kept
+ * for the batch's life; ALTDIFF_ERR_NOMEM: the solve stops before any
+ * iteration, and the next one tries again) */
+static int anderson_for(altdiff_batch *bt, altdiff_int e)
+{
+    return ad_state_alloc_anderson(model_of(bt, e), &bt->el[e]);
+}
+
 /* The block solve of the elements on the shared model. When some elements
  * have models of their own, the others' states are gathered (struct copies:
  * the same arrays) into bt->gather, solved there and put back. */
@@ -563,6 +576,8 @@ static int solve_shared(altdiff_batch *bt)
 {
     if (!lockstep_pays(bt)) return solve_one_by_one(bt);
     int status = check_blocks(bt);
+    for (altdiff_int e = 0; e < bt->B && status == ALTDIFF_OK; e++)
+        if (!bt->own[e]) status = anderson_for(bt, e);
     if (status != ALTDIFF_OK) return status;
     altdiff_int k = 0;
     for (altdiff_int e = 0; e < bt->B; e++)
@@ -586,8 +601,10 @@ static int own_solve(altdiff_batch *bt, altdiff_int e, void *arg)
     ad_model *md = bt->own[e];
     ad_state *st = &bt->el[e];
     md->msg[0] = 0;
+    int status = anderson_for(bt, e);
+    if (status != ALTDIFF_OK) return status;
     if (bt->stale[e] || bt->restart[e] || element_failed(md, st) || !isfinite(md->F.rho)) {
-        int status = ad_factor_refactor(&md->F, md->set.rho, md->set.sigma);
+        status = ad_factor_refactor(&md->F, md->set.rho, md->set.sigma);
         bt->stale[e] = status != ALTDIFF_OK;
         if (status != ALTDIFF_OK) {
             ad_factor_msg(md, status, md->set.rho, md->set.sigma);

@@ -130,9 +130,9 @@ void ad_model_free(ad_model *md)
 
 /* ---- a solve state ---------------------------------------------------------- */
 
-/* Every vector one solve needs (zero iterates), Anderson memory included:
- * one zeroed block, its pages mapped at once (ad_populate) */
-int ad_state_alloc(const ad_model *md, ad_state *st)
+/* Every vector one solve needs (zero iterates), Anderson memory not
+ * included: one zeroed block, its pages mapped at once (ad_populate) */
+int ad_state_alloc_vectors(const ad_model *md, ad_state *st)
 {
     altdiff_int n = md->n, m = md->m, p = md->p;
     double **v[] = {&st->q0, &st->b0, &st->h0, &st->q, &st->x, &st->x_prev, &st->rhs,
@@ -154,8 +154,19 @@ int ad_state_alloc(const ad_model *md, ad_state *st)
         next += len[k];
     }
     st->polish_J = ad_calloc((size_t)(p > 0 ? p : 1), 1);
-    if (!st->polish_J) return ALTDIFF_ERR_NOMEM;
-    return md->set.record ? ALTDIFF_OK : ad_anderson_alloc(&st->aa, md->set.anderson, m + p);
+    return st->polish_J ? ALTDIFF_OK : ALTDIFF_ERR_NOMEM;
+}
+
+int ad_state_alloc_anderson(const ad_model *md, ad_state *st)
+{
+    if (md->set.record || st->aa.block) return ALTDIFF_OK; /* off, or there */
+    return ad_anderson_alloc(&st->aa, md->set.anderson, md->m + md->p);
+}
+
+int ad_state_alloc(const ad_model *md, ad_state *st)
+{
+    int status = ad_state_alloc_vectors(md, st);
+    return status == ALTDIFF_OK ? ad_state_alloc_anderson(md, st) : status;
 }
 
 /* q0, b0, h0 (all p_all rows) = q, b, h (NULL: unchanged) and their scaled

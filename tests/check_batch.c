@@ -104,6 +104,14 @@ START_TEST(test_shared_vectors_and_B1)
     altdiff_batch_get_solution(b1, 0, B, X1, NULL, NULL, NULL);
     altdiff_batch_get_solution(b2, 0, B, X2, NULL, NULL, NULL);
     expect(&v, rel_diff(X1, X2, n * B) == 0, "shared vs copied vectors differ");
+    /* equal elements accelerate alike: every one has Anderson memory on the
+     * path it takes (lent on the one-by-one path, its own in lockstep) */
+    for (altdiff_int e = 0; e < B; e++) {
+        const altdiff_info *ie = altdiff_batch_get_info(b2, e), *i0 = altdiff_batch_get_info(b2, 0);
+        expect(&v, ie->aa_steps > 0 && ie->aa_steps == i0->aa_steps && ie->iter == i0->iter,
+               "element %ld: %ld extrapolations in %ld iterations, element 0 %ld in %ld", (long)e,
+               (long)ie->aa_steps, (long)ie->iter, (long)i0->aa_steps, (long)i0->iter);
+    }
     expect(&v, solve_single(&d, d.q, d.b, d.h, EPS, NULL, 0, x1, NULL, NULL, NULL, NULL, NULL,
                             NULL), "single");
     altdiff_batch_get_solution(b3, 0, 1, X2, NULL, NULL, NULL);

@@ -93,6 +93,9 @@ START_TEST(test_matrices_equal_single)
             const dqp *de = &el.d[(e == 0 || e == B - 1) ? 0 : e];
             expect(&v, altdiff_batch_get_info(bt, e)->status == ALTDIFF_SOLVED, "status %ld",
                    (long)e);
+            expect(&v, altdiff_batch_get_info(bt, e)->aa_steps > 0, /* its Anderson memory */
+                   "element %ld: no extrapolation in %ld iterations", (long)e,
+                   (long)altdiff_batch_get_info(bt, e)->iter);
             int ok = solve_single(de, Q + e * n, Bv + e * m, Hv + e * p, EPS, W + e * n,
                                   ALTDIFF_MODE_KKT, x1, dq1, db1, dh1, dP1, dA1, dG1);
             expect(&v, ok, "single %ld", (long)e);
