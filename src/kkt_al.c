@@ -132,30 +132,35 @@ static void add_outer(const cholmod_sparse *H, double *Mx, const altdiff_int *id
 void dgemm_(const char *ta, const char *tb, const int *m, const int *n, const int *k,
             const double *alpha, const double *a, const int *lda, const double *b,
             const int *ldb, const double *beta, double *c, const int *ldc);
+void dsyrk_(const char *uplo, const char *trans, const int *n, const int *k,
+            const double *alpha, const double *a, const int *lda, const double *beta,
+            double *c, const int *ldc);
 
-/* Mx += scale R'R, R rows x n column-major: dgemm by blocks of
- * AD_KKT_BLOCK columns j0..j1-1. On the full upper pattern of H (column j
- * holds rows 0..j from Hp[j]): T = R(:, 0:j1)' R(:, j0:j1); on the dense
- * path's lower triangle (n x n, rows j..n-1 of column j from j n + j):
- * T = R(:, j0:n)' R(:, j0:j1), row i of T at i - j0. */
+/* Mx += scale R'R, R rows x n column-major. The dense path's Mx is n x n
+ * column-major with M in its lower triangle: one DSYRK. On the full upper
+ * pattern of H (column j holds rows 0..j from Hp[j]): dgemm by blocks of
+ * AD_KKT_BLOCK columns j0..j1-1, T = R(:, 0:j1)' R(:, j0:j1), added. */
 static int add_gram_dense(const ad_factor *F, double *Mx, const double *R, altdiff_int rows,
                           altdiff_int n, double scale)
 {
-    const altdiff_int *Hp = F->Hd ? NULL : F->H->p;
-    int lower = F->Hd != NULL;
-    double *T = ad_malloc((size_t)n * AD_KKT_BLOCK, sizeof(double)), zero = 0;
+    int nn = (int)n, kk = (int)rows;
+    double one = 1, zero = 0;
+    if (rows == 0) return ALTDIFF_OK;
+    if (F->Hd) {
+        dsyrk_("L", "T", &nn, &kk, &scale, R, &kk, &one, Mx, &nn);
+        return ALTDIFF_OK;
+    }
+    const altdiff_int *Hp = F->H->p;
+    double *T = ad_malloc((size_t)n * AD_KKT_BLOCK, sizeof(double));
     if (!T) return ALTDIFF_ERR_NOMEM;
-    for (altdiff_int j0 = 0; j0 < n && rows > 0; j0 += AD_KKT_BLOCK) {
-        altdiff_int j1 = j0 + AD_KKT_BLOCK < n ? j0 + AD_KKT_BLOCK : n, top = lower ? j0 : 0;
-        int mm = (int)(lower ? n - j0 : j1), nn = (int)(j1 - j0), kk = (int)rows;
-        dgemm_("T", "N", &mm, &nn, &kk, &scale, R + (size_t)top * (size_t)rows, &kk,
-               R + (size_t)j0 * (size_t)rows, &kk, &zero, T, &mm);
+    for (altdiff_int j0 = 0; j0 < n; j0 += AD_KKT_BLOCK) {
+        altdiff_int j1 = j0 + AD_KKT_BLOCK < n ? j0 + AD_KKT_BLOCK : n;
+        int mm = (int)j1, nb = (int)(j1 - j0);
+        dgemm_("T", "N", &mm, &nb, &kk, &scale, R, &kk, R + (size_t)j0 * (size_t)rows, &kk,
+               &zero, T, &mm);
         for (altdiff_int j = j0; j < j1; j++) {
-            const double *Tj = T + (j - j0) * mm - top; /* Tj[i]: row i of column j */
-            if (lower)
-                for (altdiff_int i = j; i < n; i++) Mx[j * n + i] += Tj[i];
-            else
-                for (altdiff_int i = 0; i <= j; i++) Mx[Hp[j] + i] += Tj[i];
+            const double *Tj = T + (j - j0) * mm; /* Tj[i]: row i of column j */
+            for (altdiff_int i = 0; i <= j; i++) Mx[Hp[j] + i] += Tj[i];
         }
     }
     ad_free(T);
