@@ -28,6 +28,12 @@ cs_dl *ad_spfree(cs_dl *A)
 }
 
 /* C = A' (a counting sort by row, so the columns of C are sorted) */
+int ad_full(const cs_dl *S, int upper)
+{
+    double m = (double)S->m, n = (double)S->n;
+    return (double)S->p[S->n] == (upper ? n * (n + 1) / 2 : m * n);
+}
+
 cs_dl *ad_transpose(const cs_dl *A)
 {
     altdiff_int m = A->m, n = A->n, *Ap = A->p, *Ai = A->i;

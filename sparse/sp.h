@@ -48,6 +48,10 @@ void ad_fault_free(void *ptr);
 cs_dl *ad_spalloc(altdiff_int m, altdiff_int n, altdiff_int nzmax); /* p zeroed */
 cs_dl *ad_spfree(cs_dl *A);                                         /* returns NULL */
 cs_dl *ad_transpose(const cs_dl *A); /* A', columns sorted */
+/* 1 if the canonical S (m x n) holds every entry, or with upper every entry
+ * of its upper triangle: its values are then column-major (upper: packed,
+ * column j holding rows 0..j from j (j + 1) / 2) */
+int ad_full(const cs_dl *S, int upper);
 
 /* Import a borrowed CSC matrix as an owned one with sorted columns, dropping
  * rows with rowmap[i] < 0 (rowmap may be NULL) and, with upper = 1, folding a

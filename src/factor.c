@@ -212,7 +212,7 @@ static int lowrank_refresh(ad_factor *F, double rho)
  * row j of those columns (that many write streams, not n). */
 static void add_P_dense(const cs_dl *P, altdiff_int n, double *Mx)
 {
-    if ((double)P->p[n] != 0.5 * (double)n * (double)(n + 1)) {
+    if (!ad_full(P, 1)) {
         for (altdiff_int j = 0; j < n; j++)
             for (altdiff_int t = P->p[j]; t < P->p[j + 1]; t++)
                 Mx[at(n, j, P->i[t])] += P->x[t];

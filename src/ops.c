@@ -30,7 +30,7 @@ int ad_block_alloc(ad_block *B, const cs_dl *S)
     B->dense = NULL;
     B->own = 0;
     if (!ad_block_dense_pays(S->m, S->n, S->p[S->n])) return ALTDIFF_OK;
-    if ((double)S->p[S->n] == (double)S->m * (double)S->n) { /* full, sorted: column-major */
+    if (ad_full(S, 0)) { /* column-major values: the dense form itself */
         B->dense = S->x;
         return ALTDIFF_OK;
     }
@@ -105,8 +105,7 @@ void ad_block_mul_t_cols(const ad_block *B, const double *Y, altdiff_int d, doub
 
 int ad_upper_full(const cs_dl *P)
 {
-    double n = (double)P->n;
-    return P->n > 0 && P->n <= INT_MAX && (double)P->p[P->n] == n * (n + 1) / 2;
+    return P->n > 0 && P->n <= INT_MAX && ad_full(P, 1); /* DSPMV's int sizes */
 }
 
 void ad_sym_mul(const cs_dl *P, const double *x, double *y)

@@ -37,9 +37,9 @@ void ad_block_mul_cols(const ad_block *B, const double *X, altdiff_int d, double
 /* X (n x d) += M' Y (rows x d) */
 void ad_block_mul_t_cols(const ad_block *B, const double *Y, altdiff_int d, double *X);
 
-/* 1 if the upper triangle of P (n x n, canonical CSC) holds every entry:
- * its values are then the packed upper triangle (column j: rows 0..j from
- * j (j + 1) / 2), the layout of DSPMV */
+/* 1 if DSPMV takes P (n x n, canonical CSC, 0 < n <= INT_MAX): its upper
+ * triangle holds every entry (ad_full), so its values are the packed
+ * upper triangle */
 int ad_upper_full(const cs_dl *P);
 /* y += P x, P symmetric given by its upper triangle: DSPMV when it is full,
  * else the CSC product */

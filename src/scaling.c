@@ -81,14 +81,6 @@ static void abs_max_packed(const double *x0, altdiff_int n, const double *d, dou
     }
 }
 
-/* 1 if the pattern S holds every entry (upper: of its upper triangle):
- * its values are then column-major (upper: packed) */
-static int full_pattern(const cs_dl *S, int upper)
-{
-    double m = (double)S->m, n = (double)S->n;
-    return (double)S->p[S->n] == (upper ? n * (n + 1) / 2 : m * n);
-}
-
 /* Norms of a constraint block scaled by (dr, dc): as a dense matrix when it
  * is one (the given values themselves when its pattern is full, else its
  * dense copy) */
@@ -96,7 +88,7 @@ static void abs_max_block(const ad_scale_block *B, const double *dr, const doubl
                           double *colmax, double *rowmax)
 {
     const cs_dl *S = B->S;
-    if (full_pattern(S, 0)) abs_max_dense(B->x0, S->m, S->n, dr, dc, colmax, rowmax);
+    if (ad_full(S, 0)) abs_max_dense(B->x0, S->m, S->n, dr, dc, colmax, rowmax);
     else if (B->dense) abs_max_dense(B->dense, S->m, S->n, dr, dc, colmax, rowmax);
     else abs_max_csc(S, B->x0, dr, dc, colmax, rowmax);
 }
@@ -104,7 +96,7 @@ static void abs_max_block(const ad_scale_block *B, const double *dr, const doubl
 /* Norms of P (upper, symmetric) scaled by D on both sides, into norm */
 static void abs_max_P(const ad_scale_block *P, const double *d, double *norm)
 {
-    if (full_pattern(P->S, 1)) abs_max_packed(P->x0, P->S->n, d, norm);
+    if (ad_full(P->S, 1)) abs_max_packed(P->x0, P->S->n, d, norm);
     else abs_max_csc(P->S, P->x0, d, d, norm, norm); /* upper: both ends */
 }
 
@@ -150,7 +142,7 @@ static void apply_block(const ad_scale_block *B, const double *dr, const double 
                         int upper)
 {
     const cs_dl *S = B->S;
-    int full = full_pattern(S, upper);
+    int full = ad_full(S, upper);
     for (altdiff_int j = 0; j < S->n; j++) {
         altdiff_int t0 = S->p[j], len = S->p[j + 1] - t0;
         for (altdiff_int k = 0; k < len; k++)
