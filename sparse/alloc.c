@@ -137,6 +137,13 @@ void ad_populate(void *ptr, size_t bytes)
 #endif
 }
 
+void *ad_malloc_mapped(size_t count, size_t size)
+{
+    void *p = ad_malloc(count, size);
+    if (p) ad_populate(p, count * size); /* count * size checked by ad_malloc */
+    return p;
+}
+
 void *ad_free(void *ptr)
 {
     free(ptr);

@@ -29,6 +29,9 @@ void *ad_free(void *ptr); /* returns NULL; accepts NULL */
  * stays in use (a batch's element states) then take no page faults one by
  * one, which cost 10 us each on some virtual machines. Contents unchanged. */
 void ad_populate(void *ptr, size_t bytes);
+/* ad_malloc, its pages mapped at once (ad_populate): memory that a caller
+ * is about to touch whole */
+void *ad_malloc_mapped(size_t count, size_t size);
 
 #ifdef ALTDIFF_FAULT_INJECTION
 /* Make the k-th allocation from now on (k = 0 is the next one) fail, once;

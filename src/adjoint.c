@@ -323,9 +323,8 @@ static int many_alloc(adjoint_many *am, altdiff_int B)
     altdiff_int len[] = {N, N, n, p, m, m, p, n, m, p};
     int ok = 1;
     for (size_t k = 0; k < sizeof(len) / sizeof(len[0]); k++) {
-        size_t count = (size_t)(len[k] > 0 ? len[k] : 1) * (size_t)B;
-        *v[k] = ad_malloc(count, sizeof(double));
-        ad_populate(*v[k], count * sizeof(double)); /* all touched: map at once */
+        /* all touched: mapped at once */
+        *v[k] = ad_malloc_mapped((size_t)(len[k] > 0 ? len[k] : 1) * (size_t)B, sizeof(double));
         ok = ok && *v[k];
     }
     return ok ? ALTDIFF_OK : ALTDIFF_ERR_NOMEM;
@@ -350,15 +349,11 @@ int ad_adjoint_vjp_many(ad_model *md, ad_state **el, altdiff_int B,
     am.el = el;
     am.one.n = n, am.one.m = m, am.one.p = p, am.one.N = N;
     ad_fold_block_op op = {Nr, many_operator, &am};
-    double *Rr = ad_malloc((size_t)Nr, (size_t)B * sizeof(double));
-    double *Ur = ad_malloc((size_t)Nr, (size_t)B * sizeof(double));
+    double *Rr = ad_malloc_mapped((size_t)Nr, (size_t)B * sizeof(double));
+    double *Ur = ad_malloc_mapped((size_t)Nr, (size_t)B * sizeof(double));
     altdiff_int *all = ad_malloc((size_t)B, sizeof(altdiff_int));
     int status = (Rr && Ur && all) ? many_alloc(&am, B) : ALTDIFF_ERR_NOMEM;
-    if (status == ALTDIFF_OK) {
-        ad_populate(Rr, (size_t)Nr * (size_t)B * sizeof(double));
-        ad_populate(Ur, (size_t)Nr * (size_t)B * sizeof(double));
-        ad_fill(Rr, 0, Nr * B);
-    }
+    if (status == ALTDIFF_OK) ad_fill(Rr, 0, Nr * B);
     for (altdiff_int e = 0; e < B && status == ALTDIFF_OK; e++) {
         ad_copy(Rr + e * Nr, WT + e * n, n); /* S'E'w = (w, 0, 0) */
         all[e] = e;

@@ -52,9 +52,8 @@ int ad_anderson_alloc(ad_anderson *a, int mem, altdiff_int dim)
                     &a->gamma, &a->dfnorm2};
     size_t len[] = {N * M, N * M, N, N, N, N, M * M, M * M, M, M}, total = 0;
     for (size_t k = 0; k < 10; k++) total += len[k];
-    a->block = ad_malloc(total, sizeof(double)); /* one block, its pages mapped now */
+    a->block = ad_malloc_mapped(total, sizeof(double)); /* one block */
     if (!a->block) return ALTDIFF_ERR_NOMEM;
-    ad_populate(a->block, total * sizeof(double));
     double *next = a->block;
     for (size_t k = 0; k < 10; k++) {
         *v[k] = next;

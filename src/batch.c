@@ -44,6 +44,13 @@ struct altdiff_batch {
 
 /* ---- setup ------------------------------------------------------------------- */
 
+/* A block of B columns of rows doubles (at least one row), its pages mapped
+ * now: a solve touches it whole */
+static double *cols_alloc(altdiff_int rows, altdiff_int B)
+{
+    return ad_malloc_mapped((size_t)(rows > 0 ? rows : 1) * (size_t)B, sizeof(double));
+}
+
 /* Everything after the model: states with prob's vectors, solve scratch */
 static int batch_alloc(altdiff_batch *bt, const altdiff_problem *prob)
 {
@@ -54,10 +61,8 @@ static int batch_alloc(altdiff_batch *bt, const altdiff_problem *prob)
     double **blocks[] = {&bw->X, &bw->WA, &bw->WG};
     altdiff_int rows[] = {n, m, p};
     int ok = 1;
-    for (int k = 0; k < 3; k++) { /* the blocks, mapped now: a solve touches them all */
-        size_t count = (size_t)(rows[k] > 0 ? rows[k] : 1) * (size_t)B;
-        *blocks[k] = ad_malloc(count, sizeof(double));
-        ad_populate(*blocks[k], count * sizeof(double));
+    for (int k = 0; k < 3; k++) {
+        *blocks[k] = cols_alloc(rows[k], B);
         ok = ok && *blocks[k];
     }
     bw->act = ad_malloc((size_t)B, sizeof(altdiff_int));
@@ -547,10 +552,8 @@ static int check_blocks(altdiff_batch *bt)
     double **blocks[] = {&bw->SY, &bw->AX, &bw->GX, &bw->PX}; /* PX last: all there */
     altdiff_int rows[] = {n, m, p, n};
     for (int k = 0; k < 4; k++) {
-        size_t count = (size_t)(rows[k] > 0 ? rows[k] : 1) * (size_t)B;
-        if (!*blocks[k]) *blocks[k] = ad_malloc(count, sizeof(double));
+        if (!*blocks[k]) *blocks[k] = cols_alloc(rows[k], B);
         if (!*blocks[k]) return ALTDIFF_ERR_NOMEM;
-        ad_populate(*blocks[k], count * sizeof(double));
     }
     const cs_dl *P = bt->model.P;
     if (ad_block_dense_pays(n, n, 2 * P->p[n]) &&

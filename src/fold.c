@@ -460,15 +460,11 @@ int ad_fold_solve_many(const ad_fold_block_op *op, altdiff_int B,
     altdiff_int N = op->N, k = ds->restart < ds->max_iter ? ds->restart : ds->max_iter;
     ls_work w = {ad_calloc((size_t)B, sizeof(lockstep)),
                  ad_malloc(count2(count2((size_t)N, (size_t)B), (size_t)k + 1), sizeof(double)),
-                 ad_malloc(count2((size_t)N, (size_t)B), sizeof(double)),
-                 ad_malloc(count2((size_t)N, (size_t)B), sizeof(double)),
+                 ad_malloc_mapped(count2((size_t)N, (size_t)B), sizeof(double)),
+                 ad_malloc_mapped(count2((size_t)N, (size_t)B), sizeof(double)),
                  ad_malloc((size_t)B, sizeof(altdiff_int)), 0};
     lockstep *S = w.S;
     int status = (S && w.V && w.IN && w.OUT && w.idx) ? ALTDIFF_OK : ALTDIFF_ERR_NOMEM;
-    if (status == ALTDIFF_OK) {
-        ad_populate(w.IN, (size_t)N * (size_t)B * sizeof(double));
-        ad_populate(w.OUT, (size_t)N * (size_t)B * sizeof(double));
-    }
     for (altdiff_int e = 0; e < B && status == ALTDIFF_OK; e++) {
         status = space_small(&S[e].G, k);
         S[e].G.V = w.V + e * N; /* column j at V + (j B + e) N */

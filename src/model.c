@@ -131,7 +131,7 @@ void ad_model_free(ad_model *md)
 /* ---- a solve state ---------------------------------------------------------- */
 
 /* Every vector one solve needs (zero iterates), Anderson memory not
- * included: one zeroed block, its pages mapped at once (ad_populate) */
+ * included: one zeroed block, its pages mapped at once (ad_malloc_mapped) */
 int ad_state_alloc_vectors(const ad_model *md, ad_state *st)
 {
     altdiff_int n = md->n, m = md->m, p = md->p;
@@ -143,10 +143,9 @@ int ad_state_alloc_vectors(const ad_model *md, ad_state *st)
                          p, n + m + p, m + p};
     size_t total = 0, count = sizeof(len) / sizeof(len[0]);
     for (size_t k = 0; k < count; k++) total += (size_t)len[k];
-    st->block = ad_malloc(total + 1, sizeof(double));
+    st->block = ad_malloc_mapped(total + 1, sizeof(double)); /* then zero: no page faults */
     st->info.rho = md->F.rho;
     if (!st->block) return ALTDIFF_ERR_NOMEM;
-    ad_populate(st->block, (total + 1) * sizeof(double)); /* then zero: no page faults */
     ad_fill(st->block, 0, (altdiff_int)total + 1);
     double *next = st->block;
     for (size_t k = 0; k < count; k++) {
