@@ -332,6 +332,13 @@ static int check_sizes(mm_data *d, long long left, altdiff_int line)
     if ((d->want_nrow >= 0 && r != d->want_nrow) || (d->want_ncol >= 0 && c != d->want_ncol))
         return BAD("matrix is %lld x %lld, expected %lld x %lld", r, c,
                    (long long)d->want_nrow, (long long)(d->want_ncol >= 0 ? d->want_ncol : c));
+    /* a body read whose column count the caller did not fix: the columns
+     * cost the CSC a pointer each, so they are paid for by the file, as in
+     * a problem directory (at most one per byte; rows cost nothing, and a
+     * header read only reports them) */
+    if (!d->header_only && d->want_ncol < 0 && c > d->size)
+        return BAD("%lld columns: a file of %lld bytes holds at most one column per byte", c,
+                   d->size);
     int per = d->array ? MM_ARRAY_MIN : MM_COORD_MIN;
     /* nnz entries need at least per * nnz - 1 bytes (no newline after the
      * last); left bytes hold at most (left + 1) / per */

@@ -691,6 +691,12 @@ START_TEST(test_huge_sizes)
     ck_assert_int_eq(ad_mm_read_sparse(path, &A, NULL, err, sizeof(err)), ALTDIFF_OK);
     ck_assert(A->m == 1000000000000LL && A->n == 2 && A->p[2] == 1 && A->i[0] == 999999999998LL);
     ad_spfree(A);
+    /* columns cost the CSC a pointer each: without an expected shape, at
+     * most one per byte of the file (a fuzzer's input asked for 7e11) */
+    PUT(dir, "c.mtx", "%%MatrixMarket matrix coordinate real general\n1 100000000 0\n");
+    ck_assert_int_eq(ad_mm_read_sparse(path, &A, NULL, err, sizeof(err)), ALTDIFF_ERR_INVALID);
+    ck_assert_has(err, ":2: 100000000 columns: a file of 60 bytes holds at most one column");
+    ck_assert(A == NULL);
     /* the shape is checked on the size line */
     double *x = NULL;
     altdiff_int m, n;
