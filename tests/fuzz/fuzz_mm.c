@@ -24,7 +24,7 @@ static int put(const uint8_t *data, size_t size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char err[256], out[80];
+    char err[256] = "", out[80]; /* err: empty unless a call fails */
     ad_mm_header h;
     if (!put(data, size)) return 0;
     int st = ad_mm_read_header(path, &h, err, sizeof(err));
