@@ -53,6 +53,8 @@
  * or "i j v\n" (coordinate); the last one may lack its newline. */
 #define MM_ARRAY_MIN 2
 #define MM_COORD_MIN 6
+#define MM_FREE_COLS ((altdiff_int)1 << 20) /* columns any file may have (8 MB
+                                 of CSC pointers); beyond, one per byte */
 
 /* ======================================================================== */
 /* === messages ========================================================== */
@@ -333,12 +335,13 @@ static int check_sizes(mm_data *d, long long left, altdiff_int line)
         return BAD("matrix is %lld x %lld, expected %lld x %lld", r, c,
                    (long long)d->want_nrow, (long long)(d->want_ncol >= 0 ? d->want_ncol : c));
     /* a body read whose column count the caller did not fix: the columns
-     * cost the CSC a pointer each, so they are paid for by the file, as in
-     * a problem directory (at most one per byte; rows cost nothing, and a
-     * header read only reports them) */
-    if (!d->header_only && d->want_ncol < 0 && c > d->size)
-        return BAD("%lld columns: a file of %lld bytes holds at most one column per byte", c,
-                   d->size);
+     * cost the CSC a pointer each, so beyond MM_FREE_COLS they are paid for
+     * by the file, as in a problem directory (one per byte; rows cost
+     * nothing, and a header read only reports them). The allowance keeps
+     * what we write readable: an empty 1 x 1000 matrix is a 60-byte file. */
+    if (!d->header_only && d->want_ncol < 0 && c > MM_FREE_COLS && c > d->size)
+        return BAD("%lld columns: a file of %lld bytes holds at most %lld columns, or one "
+                   "per byte", c, d->size, (long long)MM_FREE_COLS);
     int per = d->array ? MM_ARRAY_MIN : MM_COORD_MIN;
     /* nnz entries need at least per * nnz - 1 bytes (no newline after the
      * last); left bytes hold at most (left + 1) / per */

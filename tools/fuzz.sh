@@ -5,6 +5,10 @@
 # crashes, leaks, timeouts and OOMs leave artifacts in build-fuzz/ and fail
 # the run. Needs clang and libclang-rt-14-dev (tools/deps.sh --fuzz).
 #   bash tools/fuzz.sh [SECONDS] [mm|problem ...]
+# FUZZ_SEED=S FUZZ_RUNS=N: a reproducible run instead (the test command's):
+# N inputs from seed S, starting from the shipped seeds only (new inputs go
+# to a scratch corpus emptied first), so that its outcome depends on the
+# code and not on the clock or on earlier runs; SECONDS stays as a cap.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-60}
@@ -21,11 +25,20 @@ flags=(-g -O1 -std=c11 -D_POSIX_C_SOURCE=200809L -DALTDIFF_BUILDING
 for t in "${targets[@]}"; do
   "$CC" "${flags[@]}" "${src[@]}" "tests/fuzz/fuzz_$t.c" -o "$out/fuzz_$t" \
     -lcxsparse -lsuitesparseconfig -lm
-  mkdir -p "$out/corpus-$t"
-  echo "== fuzz_$t: $secs s"
+  corpus="$out/corpus-$t"
+  extra=()
+  if [ -n "${FUZZ_SEED:-}" ]; then
+    corpus="$out/corpus-$t-seed$FUZZ_SEED"
+    rm -rf "$corpus"
+    extra=(-seed="$FUZZ_SEED" -runs="${FUZZ_RUNS:-100000}")
+    echo "== fuzz_$t: ${FUZZ_RUNS:-100000} inputs from seed $FUZZ_SEED (at most $secs s)"
+  else
+    echo "== fuzz_$t: $secs s"
+  fi
+  mkdir -p "$corpus"
   # -rss_limit_mb/-malloc_limit_mb: an input may not make the readers use
   # more than 512 MB (the reader's memory is bounded by the input's bytes)
-  "$out/fuzz_$t" "$out/corpus-$t" "tests/fuzz/corpus/$t" -max_total_time="$secs" \
+  "$out/fuzz_$t" "$corpus" "tests/fuzz/corpus/$t" -max_total_time="$secs" ${extra[@]+"${extra[@]}"} \
     -max_len=65536 -timeout=10 -rss_limit_mb=1024 -malloc_limit_mb=512 \
     -artifact_prefix="$out/$t-" -print_final_stats=1 2>&1 | tee "$out/fuzz_$t.log" |
     grep -E "^(INFO: Seed|#[0-9]+ *DONE|stat::number_of_executed_units|stat::peak_rss|==[0-9]+==|SUMMARY|artifact_prefix|Test unit written)" || true

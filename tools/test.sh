@@ -14,15 +14,18 @@ ninja -C build >/dev/null
   -Db_sanitize=address,undefined -Dwerror=true -Dpython=disabled >/dev/null
 meson configure build-asan -Dpython=disabled >/dev/null  # (also for an older build-asan)
 ninja -C build-asan >/dev/null
-# The fuzzers of the readers (tests/fuzz), about a minute each, when clang
-# with libFuzzer is installed (tools/deps.sh installs it); FUZZ_SECONDS=0 skips.
-# They run first, so that the output ends with Meson's summary.
-secs=${FUZZ_SECONDS:-60}
-if [ "$secs" != 0 ] && command -v clang >/dev/null &&
+# The fuzzers of the readers (tests/fuzz), 200000 inputs each from a fixed
+# seed (about a minute each), when clang with libFuzzer is installed
+# (tools/deps.sh installs it): reproducible, so that a run's outcome depends
+# on the code only; exploring with fresh seeds is `bash tools/fuzz.sh SECONDS`.
+# FUZZ_RUNS=0 skips. They run first, so that the output ends with Meson's
+# summary.
+runs=${FUZZ_RUNS:-200000}
+if [ "$runs" != 0 ] && command -v clang >/dev/null &&
    echo 'int LLVMFuzzerTestOneInput(const char *d, long n) { return 0; }' |
    clang -x c -fsanitize=fuzzer - -o /dev/null 2>/dev/null; then
-  echo "== fuzzing the readers, $secs s each"
-  bash tools/fuzz.sh "$secs"
+  echo "== fuzzing the readers, $runs inputs each"
+  FUZZ_SEED=${FUZZ_SEED:-1} FUZZ_RUNS=$runs bash tools/fuzz.sh 600
 else
   echo "== fuzzers skipped (no clang with libFuzzer)"
 fi
