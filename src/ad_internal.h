@@ -21,8 +21,8 @@
 
 /* The objective (smooth.c). kind ALTDIFF_OBJECTIVE_QUADRATIC is the QP of
  * altdiff_setup: P and q live in the workspace and none of the rest is used.
- * Otherwise P holds Hess f at the point of the last refresh (P0x as given
- * by the callback, P~ scaled) and q the extra linear term; the callbacks in f
+ * Otherwise P holds Hess f at the point of the last refresh (P~ scaled, as
+ * every matrix of the model) and q the extra linear term; the callbacks in f
  * (the entropy's own for ALTDIFF_OBJECTIVE_ENTROPY) work in original units. */
 typedef struct {
     int kind;
@@ -84,9 +84,9 @@ struct ad_model_s {
     altdiff_int n, m, p;   /* p: kept inequality rows                        */
     altdiff_int p_all;     /* inequality rows given                          */
     altdiff_int *keep;     /* p: row of G given for kept row k               */
-    /* matrices, scaled (values) and as given (P0x, A0x, G0x, same pattern) */
+    /* matrices, scaled: the given values are exactly P~ / (c D D), A~ /
+     * (Ea D), G~ / (Eg D), since D, E, c are powers of two (scaling.h) */
     cs_dl *P, *A, *G;      /* P: upper triangle                              */
-    double *P0x, *A0x, *G0x;
     altdiff_int *Pmap, *Amap, *Gmap; /* user entry -> position (-1: dropped);
                               NULL: the identity (a canonical input, copied
                               as is), read through ad_map_at               */
@@ -197,8 +197,11 @@ int ad_model_derive(ad_model *md, const ad_model *src, const double *Px, const d
 /* model.c: the model and the solve states (see the structs above) */
 int ad_model_init(ad_model *md, const altdiff_problem *prob, const altdiff_settings *set);
 void ad_model_free(ad_model *md);       /* not the objective (ad_smooth_free) */
-/* Scale P, A, G from the given values P0x, A0x, G0x (cost factor from q0) */
+/* Scale P, A, G, which hold their given values, in place (cost factor from
+ * q0), and load the dense copies of A, G; ad_model_unscale: the given
+ * values back in P, A, G (exact; the dense copies are left scaled) */
 void ad_model_scale(ad_model *md, const double *q0);
+void ad_model_unscale(ad_model *md);
 int ad_state_alloc(const ad_model *md, ad_state *st); /* zero iterates */
 /* The two parts of ad_state_alloc: the vectors (zero iterates), and the
  * Anderson memory (nothing when it is there, or off: settings.record) */
@@ -228,7 +231,7 @@ void ad_scatter_kept(const ad_model *md, const double *v, const double *scale, d
  * info.eps_prim (solver tolerances). Vectors over inequality rows here
  * are over the KEPT rows (length w->p, row k = given row w->keep[k]). */
 typedef struct ad_kkt ad_kkt;
-/* Assemble K = [P A' G_J'; A 0 0; G_J 0 0] from P0x, A0x, G0x (patterns of
+/* Assemble K = [P A' G_J'; A 0 0; G_J 0 0] in original units (patterns of
  * w->P (upper), w->A, w->G), factor it (CHOLMOD LDL' of the quasi-definite
  * regularization [P + dI, C'; C, -dI]); sets info->active, weakly_active. */
 int ad_kkt_setup(const ad_model *md, const ad_state *st, ad_kkt **K, altdiff_deriv_info *info);
@@ -391,7 +394,7 @@ int ad_smooth_x_update(ad_model *md, ad_state *st, const double *rhs, double rho
 /* g (n) = grad of the scaled objective part at x~ (c D grad f(D x~)), *obj =
  * f(D x~) + q'D x~ in original units */
 int ad_smooth_gradient(ad_model *md, ad_state *st, const double *x, double *g, double *obj);
-/* Hess f at x~ into P0x, P~, H; numeric refactorization */
+/* Hess f at x~ into P~ and H; numeric refactorization */
 int ad_smooth_refresh(ad_model *md, const double *x);
 /* out (n, scaled dq~) = c D J(D x~) v for theta direction v (original units) */
 int ad_smooth_dgrad(ad_model *md, const double *x, const double *v, double *out);

@@ -186,10 +186,11 @@ static double col_norm(const cs_dl *M, altdiff_int j, double *big)
 }
 
 /* The largest magnitude of the given (unscaled) values of column j */
-static double given_max(const cs_dl *M, const double *x0, altdiff_int j)
+static double given_max(const cs_dl *M, const double *rowinv, double colinv, altdiff_int j)
 {
     double mx = 0;
-    for (altdiff_int t = M->p[j]; t < M->p[j + 1]; t++) mx = fmax(mx, fabs(x0[t]));
+    for (altdiff_int t = M->p[j]; t < M->p[j + 1]; t++)
+        mx = fmax(mx, fabs(M->x[t]) * rowinv[M->i[t]] * colinv);
     return mx;
 }
 
@@ -217,6 +218,7 @@ static double diag_entry(const cs_dl *P, altdiff_int j)
 
 int ad_check_H(ad_model *md, double rho, double sigma)
 {
+    const ad_scaling *sc = &md->sc;
     for (altdiff_int j = 0; j < md->n; j++) {
         double bigA, bigG, bigP;
         double na = col_norm(md->A, j, &bigA), ng = col_norm(md->G, j, &bigG);
@@ -227,12 +229,12 @@ int ad_check_H(ad_model *md, double rho, double sigma)
         const char *what = !isfinite(rho * na * na) ? "A" : !isfinite(rho * ng * ng) ? "G" : "P";
         if (what[0] == 'P') {
             ad_msg(md->msg, sizeof(md->msg), "P has entries of %.3g in column %lld: H = P + "
-                   "rho A'A + rho G'G + sigma I overflows there", given_max(md->P, md->P0x, j),
+                   "rho A'A + rho G'G + sigma I overflows there", given_max(md->P, sc->Dinv, sc->cinv * sc->Dinv[j], j),
                    (long long)j);
         } else {
             int isA = what[0] == 'A';
             double nrm = isA ? na : ng, big = given_max(isA ? md->A : md->G,
-                                                        isA ? md->A0x : md->G0x, j);
+                                                        sc->Einv + (isA ? 0 : md->m), sc->Dinv[j], j);
             /* log10 of rho |col|^2, finite even when the product is not */
             double lg = log10(rho) + 2 * (isfinite(nrm) ? log10(nrm) : log10(isA ? bigA : bigG));
             ad_msg(md->msg, sizeof(md->msg), "%s has entries of %.3g in column %lld: %s'%s "

@@ -109,22 +109,38 @@ static altdiff_int put_column(cs_dl *C, altdiff_int c, altdiff_int nz, const alt
     return nz;
 }
 
-/* The upper triangle of K = [P A' G_J'; A 0 0; G_J 0 0] from P0x, A0x, G0x:
- * column j < n is column j of P (upper), column n + i is row i of A, column
- * n + m + k is row J[k] of G; every column ends with its diagonal */
+/* Original units from scaled ones, in place on the upper triangle of K:
+ * K_rc = K~_rc u_r u_c, with u = (D^-1, Ea^-1, Eg^-1 on J) and a further
+ * 1/c on the P block (exact: powers of two, scaling.h) */
+static void unscale(const ad_model *md, const ad_kkt *K)
+{
+    const ad_scaling *sc = &md->sc;
+    altdiff_int n = md->n, m = md->m;
+    cs_dl *C = K->K;
+    for (altdiff_int c = 0; c < K->N; c++) {
+        double uc = c < n ? sc->cinv * sc->Dinv[c]
+                          : sc->Einv[c < n + m ? c - n : m + K->J[c - n - m]];
+        for (altdiff_int t = C->p[c]; t < C->p[c + 1]; t++) {
+            altdiff_int r = C->i[t]; /* r < n unless on the (2,2) diagonal */
+            if (r < n) C->x[t] *= uc * sc->Dinv[r];
+        }
+    }
+}
+
+/* The upper triangle of K = [P A' G_J'; A 0 0; G_J 0 0] in original units,
+ * assembled from P~, A~, G~ and unscaled: column j < n is column j of P
+ * (upper), column n + i is row i of A, column n + m + k is row J[k] of G;
+ * every column ends with its diagonal */
 static int assemble(const ad_model *md, ad_kkt *K)
 {
     altdiff_int n = md->n, m = md->m, nz = 0;
-    cs_dl Av = *md->A, Gv = *md->G; /* the patterns with the values as given */
-    Av.x = md->A0x;
-    Gv.x = md->G0x;
-    cs_dl *At = ad_transpose(&Av), *Gt = ad_transpose(&Gv); /* sorted columns */
+    cs_dl *At = ad_transpose(md->A), *Gt = ad_transpose(md->G); /* sorted columns */
     if (At && Gt) K->K = ad_spalloc(K->N, K->N, kkt_nnz(md, K, Gt));
     int status = K->K ? ALTDIFF_OK : ALTDIFF_ERR_NOMEM;
     if (status == ALTDIFF_OK) {
         cs_dl *C = K->K;
         for (altdiff_int j = 0; j < n; j++) /* P, diagonal last (sorted upper) */
-            nz = put_column(C, j, nz, md->P->i, md->P0x, md->P->p[j], md->P->p[j + 1], 0);
+            nz = put_column(C, j, nz, md->P->i, md->P->x, md->P->p[j], md->P->p[j + 1], 0);
         for (altdiff_int i = 0; i < m; i++) /* A' and 0 */
             nz = put_column(C, n + i, nz, At->i, At->x, At->p[i], At->p[i + 1], 0);
         for (altdiff_int k = 0; k < K->nJ; k++) { /* G_J' and 0 */
@@ -132,6 +148,7 @@ static int assemble(const ad_model *md, ad_kkt *K)
             nz = put_column(C, n + m + k, nz, Gt->i, Gt->x, Gt->p[r], Gt->p[r + 1], 0);
         }
         C->p[K->N] = nz;
+        unscale(md, K);
     }
     ad_spfree(At);
     ad_spfree(Gt);

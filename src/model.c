@@ -62,23 +62,10 @@ static int import_matrices(ad_model *md, const altdiff_problem *prob, altdiff_in
     return status;
 }
 
-/* Allocate a copy of x (n doubles); NULL on failure */
-static double *dup(const double *x, altdiff_int n)
-{
-    double *y = ad_malloc((size_t)n, sizeof(double));
-    if (y && n > 0) memcpy(y, x, sizeof(double) * (size_t)n);
-    return y;
-}
-
-/* The given matrix values (P0x, A0x, G0x) and the scaling's arrays */
+/* The scaling's arrays and the dense copies of A, G */
 static int allocate_model(ad_model *md)
 {
-    altdiff_int n = md->n;
-    md->P0x = dup(md->P->x, md->P->p[n]);
-    md->A0x = dup(md->A->x, md->A->p[n]);
-    md->G0x = dup(md->G->x, md->G->p[n]);
-    int ok = md->P0x && md->A0x && md->G0x;
-    int status = ok ? ad_scaling_alloc(&md->sc, n, md->m + md->p) : ALTDIFF_ERR_NOMEM;
+    int status = ad_scaling_alloc(&md->sc, md->n, md->m + md->p);
     if (status == ALTDIFF_OK) status = ad_block_alloc(&md->Ab, md->A);
     if (status == ALTDIFF_OK) status = ad_block_alloc(&md->Gb, md->G);
     return status;
@@ -121,8 +108,7 @@ void ad_model_free(ad_model *md)
     ad_spfree(md->P);
     ad_spfree(md->A);
     ad_spfree(md->G);
-    void *arrays[] = {md->keep, md->P0x, md->A0x, md->G0x};
-    for (size_t k = 0; k < sizeof(arrays) / sizeof(arrays[0]); k++) ad_free(arrays[k]);
+    md->keep = ad_free(md->keep);
     md->Pmap = ad_free(md->Pmap); /* NULL (the identity) or its own */
     md->Amap = ad_free(md->Amap);
     md->Gmap = ad_free(md->Gmap);
@@ -198,16 +184,20 @@ void ad_state_info_setup(const ad_model *md, ad_state *st)
     st->info.t_setup = md->t_setup;
 }
 
-/* Scale from the given values P0x, A0x, G0x (cost factor from q0): the dense
- * copies of A, G get the given values, the scaling reads them (contiguous)
- * and writes A~, G~ into them and into the CSC values */
+/* Scale the given values in P->x, A->x, G->x in place (cost factor from
+ * q0): the dense copies of A, G get the given values, the scaling reads
+ * them (contiguous) and scales them and the CSC values alike */
 void ad_model_scale(ad_model *md, const double *q0)
 {
-    ad_block_load(&md->Ab, md->A0x);
-    ad_block_load(&md->Gb, md->G0x);
-    ad_scale_block P = {md->P, md->P0x, NULL}, A = {md->A, md->A0x, md->Ab.dense},
-                   G = {md->G, md->G0x, md->Gb.dense};
+    ad_block_load(&md->Ab, md->A->x);
+    ad_block_load(&md->Gb, md->G->x);
+    ad_scale_block P = {md->P, NULL}, A = {md->A, md->Ab.dense}, G = {md->G, md->Gb.dense};
     ad_scaling_compute(&md->sc, &P, &A, &G, q0, md->set.scaling);
+}
+
+void ad_model_unscale(ad_model *md)
+{
+    ad_scaling_undo(&md->sc, md->P, md->A, md->G);
 }
 
 /* q~ = c D q, b~ = Ea b, h~ = Eg h (kept rows) */
@@ -307,10 +297,7 @@ static int model_clone(ad_model *md, const ad_model *src)
     if (!md->keep || !maps || !md->P || !md->A || !md->G) return ALTDIFF_ERR_NOMEM;
     int status = allocate_model(md);
     if (status != ALTDIFF_OK) return status;
-    altdiff_int n = md->n;
-    ad_copy(md->P0x, src->P0x, md->P->p[n]); /* the given values (P->x is scaled) */
-    ad_copy(md->A0x, src->A0x, md->A->p[n]);
-    ad_copy(md->G0x, src->G0x, md->G->p[n]);
+    ad_scaling_copy(&md->sc, &src->sc); /* P->x, A->x, G->x are scaled by it */
     md->F.eq_weight = AD_EQ_WEIGHT; /* one penalty for all rows: see factor.h */
     md->F.Ad = md->Ab.dense;
     md->F.Gd = md->Gb.dense;
@@ -329,9 +316,10 @@ int ad_model_derive(ad_model *md, const ad_model *src, const double *Px, const d
 {
     int status = model_clone(md, src);
     if (status != ALTDIFF_OK) return status;
-    if (Px) scatter_given(md->P0x, Px, md->Pmap, md->Pnz);
-    if (Ax) scatter_given(md->A0x, Ax, md->Amap, md->Anz);
-    if (Gx) scatter_given(md->G0x, Gx, md->Gmap, md->Gnz);
+    ad_model_unscale(md); /* the given values, then the element's own */
+    if (Px) scatter_given(md->P->x, Px, md->Pmap, md->Pnz);
+    if (Ax) scatter_given(md->A->x, Ax, md->Amap, md->Anz);
+    if (Gx) scatter_given(md->G->x, Gx, md->Gmap, md->Gnz);
     ad_model_scale(md, q0);
     md->F.rho = md->set.rho; /* a fresh model: H at the settings' penalty */
     md->F.sigma = md->set.sigma;

@@ -6,17 +6,30 @@
  * (x = D x~, ...), so ADMM's fixed point is unchanged.
  */
 #include <math.h>
+#include <stdint.h>
 
 #include "scaling.h"
 
 #define SCALE_MIN 1e-4 /* norms below this are left alone       */
 #define SCALE_MAX 1e4  /* and factors are kept within these bounds */
+#define AD_ALL INT64_MAX /* scale_values: every entry                   */
 
-/* 1/sqrt(norm), with tiny norms (empty rows/columns) mapped to 1 */
+/* The power of two nearest to f > 0 (in ratio). Scaling by powers of two
+ * is exact: the given values are the scaled ones times 2^-k, so the model
+ * keeps only the scaled values (section 2 of doc/MATH.md). */
+static double pow2_near(double f)
+{
+    int e;
+    double mant = frexp(f, &e); /* f = mant 2^e, mant in [0.5, 1) */
+    return ldexp(1.0, mant >= 0.70710678118654752440 ? e : e - 1);
+}
+
+/* 1/sqrt(norm) to the nearest power of two, with tiny norms (empty rows or
+ * columns) mapped to 1 */
 static double ruiz_factor(double norm)
 {
     if (norm < SCALE_MIN) return 1.0;
-    return 1.0 / sqrt(fmin(norm, SCALE_MAX * SCALE_MAX));
+    return pow2_near(1.0 / sqrt(fmin(norm, SCALE_MAX * SCALE_MAX)));
 }
 
 /* colmax_j, rowmax_i = max over column j, row i of |dr_i M_ij dc_j| with M
@@ -88,16 +101,16 @@ static void abs_max_block(const ad_scale_block *B, const double *dr, const doubl
                           double *colmax, double *rowmax)
 {
     const cs_dl *S = B->S;
-    if (ad_full(S, 0)) abs_max_dense(B->x0, S->m, S->n, dr, dc, colmax, rowmax);
+    if (ad_full(S, 0)) abs_max_dense(B->S->x, S->m, S->n, dr, dc, colmax, rowmax);
     else if (B->dense) abs_max_dense(B->dense, S->m, S->n, dr, dc, colmax, rowmax);
-    else abs_max_csc(S, B->x0, dr, dc, colmax, rowmax);
+    else abs_max_csc(S, B->S->x, dr, dc, colmax, rowmax);
 }
 
 /* Norms of P (upper, symmetric) scaled by D on both sides, into norm */
 static void abs_max_P(const ad_scale_block *P, const double *d, double *norm)
 {
-    if (ad_full(P->S, 1)) abs_max_packed(P->x0, P->S->n, d, norm);
-    else abs_max_csc(P->S, P->x0, d, d, norm, norm); /* upper: both ends */
+    if (ad_full(P->S, 1)) abs_max_packed(P->S->x, P->S->n, d, norm);
+    else abs_max_csc(P->S, P->S->x, d, d, norm, norm); /* upper: both ends */
 }
 
 /* One Ruiz pass on the data scaled by D, E so far (computed on the fly from
@@ -131,27 +144,42 @@ static double cost_factor(ad_scaling *sc, const ad_scale_block *P, const double 
     }
     double norm = ad_max(mean, qmax);
     if (norm < SCALE_MIN) return 1.0;
-    return 1.0 / fmin(norm, SCALE_MAX);
+    return pow2_near(1.0 / fmin(norm, SCALE_MAX));
 }
 
-/* S->x = c (dr_i x0 dc_j) on the pattern (c = 1: (dr_i x0) dc_j), and the
- * dense copy, if any and apart from S->x, in place by the same formula
- * (identical values). A full pattern (upper: of the upper triangle) is
- * walked without its row indices: column j holds rows 0..len_j - 1. */
-static void apply_block(const ad_scale_block *B, const double *dr, const double *dc, double c,
-                        int upper)
+/* S->x[t] *= c dr_i dc_j in place (inverse: /=) on the entries t < stop of
+ * the pattern (a full pattern, upper: of the upper triangle, is walked
+ * without its row indices: column j holds rows 0..len_j - 1). With powers
+ * of two each product is exact unless it leaves the normal range: the
+ * first entry that would not be is left as it was and its position
+ * returned (-1: all exact). Dividing what this wrote is always exact. */
+static altdiff_int scale_values(cs_dl *S, const double *dr, const double *dc, double c,
+                                int upper, int inverse, altdiff_int stop)
+{
+    int full = ad_full(S, upper);
+    for (altdiff_int j = 0; j < S->n && S->p[j] < stop; j++) {
+        altdiff_int t0 = S->p[j], len = (S->p[j + 1] < stop ? S->p[j + 1] : stop) - t0;
+        double *x = S->x + t0;
+        const altdiff_int *row = S->i + t0;
+        for (altdiff_int k = 0; k < len; k++) {
+            double f = c * dr[full ? k : row[k]] * dc[j], v = x[k];
+            double y = inverse ? v / f : v * f;
+            if ((inverse ? y * f : y / f) != v) return t0 + k;
+            x[k] = y;
+        }
+    }
+    return -1;
+}
+
+/* The dense copy of a constraint block, if any and apart from S->x: the
+ * same products in place (identical values to S->x's) */
+static void scale_dense(const ad_scale_block *B, const double *dr, const double *dc)
 {
     const cs_dl *S = B->S;
-    int full = ad_full(S, upper);
-    for (altdiff_int j = 0; j < S->n; j++) {
-        altdiff_int t0 = S->p[j], len = S->p[j + 1] - t0;
-        for (altdiff_int k = 0; k < len; k++)
-            S->x[t0 + k] = c * ((dr[full ? k : S->i[t0 + k]] * B->x0[t0 + k]) * dc[j]);
-    }
     if (!B->dense || B->dense == S->x) return;
     for (altdiff_int j = 0; j < S->n; j++) {
-        double *col = B->dense + (size_t)j * (size_t)S->m, d = dc[j];
-        for (altdiff_int i = 0; i < S->m; i++) col[i] = c * ((dr[i] * col[i]) * d);
+        double *col = B->dense + (size_t)j * (size_t)S->m;
+        for (altdiff_int i = 0; i < S->m; i++) col[i] *= dr[i] * dc[j];
     }
 }
 
@@ -173,6 +201,16 @@ int ad_scaling_alloc(ad_scaling *sc, altdiff_int n, altdiff_int rows)
     return ALTDIFF_OK;
 }
 
+void ad_scaling_copy(ad_scaling *sc, const ad_scaling *src)
+{
+    ad_copy(sc->D, src->D, sc->n);
+    ad_copy(sc->Dinv, src->Dinv, sc->n);
+    ad_copy(sc->E, src->E, sc->rows);
+    ad_copy(sc->Einv, src->Einv, sc->rows);
+    sc->c = src->c;
+    sc->cinv = src->cinv;
+}
+
 void ad_scaling_free(ad_scaling *sc)
 {
     void *arrays[] = {sc->D, sc->Dinv, sc->E, sc->Einv, sc->work};
@@ -180,20 +218,57 @@ void ad_scaling_free(ad_scaling *sc)
     sc->D = sc->Dinv = sc->E = sc->Einv = sc->work = NULL;
 }
 
-void ad_scaling_compute(ad_scaling *sc, const ad_scale_block *P, const ad_scale_block *A,
-                        const ad_scale_block *G, const double *q0, int passes)
+/* D = E = 1, c = 1 and their inverses */
+static void identity(ad_scaling *sc)
 {
-    altdiff_int n = sc->n, m = A->S->m;
-    ad_fill(sc->D, 1, n);
+    ad_fill(sc->D, 1, sc->n);
     ad_fill(sc->E, 1, sc->rows);
+    sc->c = 1;
+}
+
+/* The inverses of D, E, c (exact: powers of two) */
+static void inverses(ad_scaling *sc)
+{
+    sc->cinv = 1.0 / sc->c;
+    for (altdiff_int j = 0; j < sc->n; j++) sc->Dinv[j] = 1.0 / sc->D[j];
+    for (altdiff_int i = 0; i < sc->rows; i++) sc->Einv[i] = 1.0 / sc->E[i];
+}
+
+/* P~ = c D P D, A~ = Ea A D, G~ = Eg G D in place; 0 (and the values as
+ * they were) when a product would not be exact */
+static int apply(const ad_scaling *sc, const ad_scale_block *B[3])
+{
+    const double *dr[3] = {sc->D, sc->E, sc->E + B[1]->S->m};
+    double c[3] = {sc->c, 1, 1};
+    for (int k = 0; k < 3; k++) {
+        altdiff_int stop = scale_values(B[k]->S, dr[k], sc->D, c[k], k == 0, 0, AD_ALL);
+        if (stop < 0) continue;
+        scale_values(B[k]->S, dr[k], sc->D, c[k], k == 0, 1, stop);
+        while (k-- > 0) scale_values(B[k]->S, dr[k], sc->D, c[k], k == 0, 1, AD_ALL);
+        return 0;
+    }
+    for (int k = 1; k < 3; k++) scale_dense(B[k], dr[k], sc->D);
+    return 1;
+}
+
+int ad_scaling_compute(ad_scaling *sc, const ad_scale_block *P, const ad_scale_block *A,
+                       const ad_scale_block *G, const double *q0, int passes)
+{
+    identity(sc);
     for (int k = 0; k < passes; k++) ruiz_pass(sc, P, A, G);
     sc->c = passes > 0 ? cost_factor(sc, P, q0) : 1.0;
-    apply_block(P, sc->D, sc->D, sc->c, 1); /* P~ = c D P D */
-    apply_block(A, sc->E, sc->D, 1, 0);     /* A~ = Ea A D  */
-    apply_block(G, sc->E + m, sc->D, 1, 0); /* G~ = Eg G D  */
-    sc->cinv = 1.0 / sc->c;
-    for (altdiff_int j = 0; j < n; j++) sc->Dinv[j] = 1.0 / sc->D[j];
-    for (altdiff_int i = 0; i < sc->rows; i++) sc->Einv[i] = 1.0 / sc->E[i];
+    const ad_scale_block *B[3] = {P, A, G};
+    int exact = apply(sc, B);
+    if (!exact) identity(sc); /* values beyond the normal range: unscaled */
+    inverses(sc);
+    return exact;
+}
+
+void ad_scaling_undo(const ad_scaling *sc, cs_dl *P, cs_dl *A, cs_dl *G)
+{
+    scale_values(P, sc->D, sc->D, sc->c, 1, 1, AD_ALL);
+    scale_values(A, sc->E, sc->D, 1, 0, 1, AD_ALL);
+    scale_values(G, sc->E + A->m, sc->D, 1, 0, 1, AD_ALL);
 }
 
 void ad_scale_cost(const ad_scaling *sc, const double *q, double *y)

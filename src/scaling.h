@@ -20,26 +20,31 @@ typedef struct {
     double *work;          /* n + rows scratch                               */
 } ad_scaling;
 
-/* A matrix to scale: its pattern S (S->x receives the scaled values), the
- * given values x0 on that pattern and, for a constraint block kept dense
- * (ops.h), its dense copy (S->m x S->n column-major) holding the given
- * values on entry and the scaled ones on return (else NULL). A full pattern
- * (every entry; P: of its upper triangle) is read as a dense matrix from
- * x0, and a dense copy that is S->x itself is not scaled twice. */
+/* A matrix to scale in place: its pattern and values S (the given values
+ * on entry, the scaled ones on return) and, for a constraint block kept
+ * dense (ops.h), its dense copy (S->m x S->n column-major, likewise; else
+ * NULL). A full pattern (every entry; P: of its upper triangle) is read as
+ * a dense matrix from S->x, and a dense copy that is S->x itself is not
+ * scaled twice. */
 typedef struct {
     cs_dl *S;
-    const double *x0;
     double *dense;
 } ad_scale_block;
 
 int ad_scaling_alloc(ad_scaling *sc, altdiff_int n, altdiff_int rows); /* D = E = c = 1 */
 void ad_scaling_free(ad_scaling *sc);
+void ad_scaling_copy(ad_scaling *sc, const ad_scaling *src); /* same n, rows */
 /* passes Ruiz passes on P (upper), A, G, each reading the given values
  * scaled on the fly by the D, E so far (dense copies where they exist), then
- * the cost factor from q0 (NULL: q = 0); finally one pass writes P~ = c D P D,
- * A~ = Ea A D, G~ = Eg G D into S->x (and the dense copies) */
-void ad_scaling_compute(ad_scaling *sc, const ad_scale_block *P, const ad_scale_block *A,
-                        const ad_scale_block *G, const double *q0, int passes);
+ * the cost factor from q0 (NULL: q = 0), all powers of two; finally P~ =
+ * c D P D, A~ = Ea A D, G~ = Eg G D in place, which is exact. Returns 1;
+ * 0 when an entry would leave the normal range (below 2^-1022 or
+ * overflowing): the problem then stays unscaled (D = E = c = 1). */
+int ad_scaling_compute(ad_scaling *sc, const ad_scale_block *P, const ad_scale_block *A,
+                       const ad_scale_block *G, const double *q0, int passes);
+/* The given values back in place (exactly): P = P~ / (c D D), A = A~ / (Ea D),
+ * G = G~ / (Eg D) (not the dense copies) */
+void ad_scaling_undo(const ad_scaling *sc, cs_dl *P, cs_dl *A, cs_dl *G);
 /* y = c D q (linear-term units: q~, and cotangents dL/dq = c D dL/dq~) */
 void ad_scale_cost(const ad_scaling *sc, const double *q, double *y);
 /* y = E[off + i] v[i] for i < len (b~ = Ea b, h~ = Eg h) */

@@ -266,33 +266,42 @@ static int rescale_refactor(ad_model *md, const double *q0)
 
 /* New given values (validated), rescaling with the cost factor from q0; the
  * old D, E, c into D0 (n), E0 (m + p), *c0 for the states to follow
- * (whatever the outcome). On failure the old values come back (scaled from q0 and factored again) and
- * md->msg says why. */
+ * (whatever the outcome). On failure the old values come back (scaled from
+ * q0 and factored again) and md->msg says why. Only the blocks replaced are
+ * saved: the others come back from their scaled values exactly. */
 int ad_model_set_matrices(ad_model *md, const double *Px, const double *Ax, const double *Gx,
                           const double *q0, double *D0, double *E0, double *c0)
 {
-    altdiff_int n = md->n, nP = md->P->p[n], nA = md->A->p[n], nG = md->G->p[n];
+    altdiff_int n = md->n;
+    cs_dl *S[3] = {md->P, md->A, md->G};
+    const double *given[3] = {Px, Ax, Gx};
+    const altdiff_int *map[3] = {md->Pmap, md->Amap, md->Gmap}, nz[3] = {md->Pnz, md->Anz, md->Gnz};
     ad_copy(D0, md->sc.D, n);
     ad_copy(E0, md->sc.E, md->m + md->p);
     *c0 = md->sc.c;
-    double *old = ad_malloc((size_t)(nP + nA + nG + 1), sizeof(double));
+    altdiff_int len = 1, at[3];
+    for (int k = 0; k < 3; k++) {
+        at[k] = len - 1;
+        if (given[k]) len += S[k]->p[n];
+    }
+    double *old = ad_malloc((size_t)len, sizeof(double));
     if (!old) {
         ad_msg(md->msg, AD_MSG_LEN, "out of memory saving the matrices for an update");
         return ALTDIFF_ERR_NOMEM;
     }
-    ad_copy(old, md->P0x, nP);
-    ad_copy(old + nP, md->A0x, nA);
-    ad_copy(old + nP + nA, md->G0x, nG);
-    if (Px) scatter_values(md->P0x, Px, md->Pmap, md->Pnz);
-    if (Ax) scatter_values(md->A0x, Ax, md->Amap, md->Anz);
-    if (Gx) scatter_values(md->G0x, Gx, md->Gmap, md->Gnz);
+    ad_model_unscale(md); /* the given values, exactly */
+    for (int k = 0; k < 3; k++)
+        if (given[k]) {
+            ad_copy(old + at[k], S[k]->x, S[k]->p[n]);
+            scatter_values(S[k]->x, given[k], map[k], nz[k]);
+        }
     int status = rescale_refactor(md, q0);
     if (status != ALTDIFF_OK) { /* back to the old values; keep the message */
         char why[AD_MSG_LEN];
         ad_msg(why, sizeof(why), "%s", md->msg);
-        ad_copy(md->P0x, old, nP);
-        ad_copy(md->A0x, old + nP, nA);
-        ad_copy(md->G0x, old + nP + nA, nG);
+        ad_model_unscale(md);
+        for (int k = 0; k < 3; k++)
+            if (given[k]) ad_copy(S[k]->x, old + at[k], S[k]->p[n]);
         rescale_refactor(md, q0); /* factored before: it factors again */
         ad_msg(md->msg, AD_MSG_LEN, "%s", why);
     }

@@ -27,7 +27,7 @@
  * x-updates are cheap and the last ones exact.
  *
  * Everything else about derivatives is the QP's with P = Hess f(x*) (held in
- * P0x, P~ and H after every solve) and dq_eff = J dtheta, J = d grad f / d theta.
+ * P~ and H after every solve) and dq_eff = J dtheta, J = d grad f / d theta.
  */
 #include <math.h>
 #include <stdint.h>
@@ -237,8 +237,6 @@ int ad_smooth_refresh(ad_model *md, const double *x)
     ad_objective *o = &md->obj;
     int status = hessian_at(md, x);
     if (status != ALTDIFF_OK) return status;
-    for (altdiff_int k = 0; k < md->Pnz; k++) /* as given (the KKT mode's P) */
-        if (ad_map_at(md->Pmap, k) >= 0) md->P0x[ad_map_at(md->Pmap, k)] = o->hx[k];
     ad_copy(md->P->x, o->hs, md->P->p[md->n]); /* P~ = c D Hess f D */
     status = ad_factor_set_P(&md->F, md->P, &o->Hpos);
     o->stale = 0;

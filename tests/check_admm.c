@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "helpers.h"
+#include "ad_internal.h"
 
 /* ---- dense helpers (the dense QP fixture dqp is in helpers.c) ------------- */
 
@@ -799,6 +800,65 @@ START_TEST(test_infinite_bounds)
 }
 END_TEST
 
+/* 1 if every entry of v (len) is a power of two */
+static int powers_of_two(const double *v, altdiff_int len)
+{
+    for (altdiff_int k = 0; k < len; k++) {
+        int e;
+        if (frexp(v[k], &e) != 0.5) return 0;
+    }
+    return 1;
+}
+
+/* The model keeps only the scaled values: D, E, c are powers of two, so
+ * the given values come back bit for bit, and scaling them again gives the
+ * same scaled values; an entry that scaling would round (a subnormal)
+ * leaves the problem unscaled, and it still solves */
+START_TEST(test_scaling_exact)
+{
+    for (int tiny = 0; tiny < 2; tiny++) {
+        dqp d = random_qp(30, 5, 20, 77);
+        if (tiny) { /* row 0 of A large, one entry subnormal with low bits */
+            for (altdiff_int j = 0; j < d.n; j++) d.A[0 + j * d.m] *= 1e4;
+            d.A[0 + 3 * d.m] = 3.3e-310;
+            dqp_finish(&d);
+        }
+        altdiff_settings set = solve_settings(0, 1e-8);
+        altdiff_work *w = NULL;
+        ck_assert_int_eq(altdiff_setup(&w, &d.prob, &set), ALTDIFF_OK);
+        ad_model *md = &w->model;
+        const ad_scaling *sc = &md->sc;
+        ck_assert(powers_of_two(sc->D, md->n) && powers_of_two(sc->E, md->m + md->p) &&
+                  powers_of_two(&sc->c, 1));
+        int unit = sc->c == 1;
+        for (altdiff_int j = 0; j < md->n; j++) unit = unit && sc->D[j] == 1;
+        ck_assert_int_eq(unit, tiny); /* scaled unless an entry forbids it */
+        cs_dl *S[3] = {md->P, md->A, md->G};
+        const altdiff_csc *given[3] = {&d.prob.P, &d.prob.A, &d.prob.G};
+        double *scaled[3];
+        for (int k = 0; k < 3; k++) {
+            altdiff_int nz = S[k]->p[md->n];
+            ck_assert_int_eq(nz, given[k]->p[md->n]); /* canonical input: same order */
+            scaled[k] = malloc(sizeof(double) * (size_t)(nz + 1));
+            memcpy(scaled[k], S[k]->x, sizeof(double) * (size_t)nz);
+        }
+        ad_model_unscale(md);
+        for (int k = 0; k < 3; k++)
+            ck_assert(memcmp(S[k]->x, given[k]->x, sizeof(double) * (size_t)S[k]->p[md->n]) == 0);
+        ad_model_scale(md, d.q);
+        for (int k = 0; k < 3; k++) {
+            ck_assert(memcmp(S[k]->x, scaled[k], sizeof(double) * (size_t)S[k]->p[md->n]) == 0);
+            free(scaled[k]);
+        }
+        ck_assert_int_eq(altdiff_solve(w), ALTDIFF_OK);
+        const altdiff_info *in = altdiff_get_info(w);
+        ck_assert_int_eq(in->status, ALTDIFF_SOLVED);
+        altdiff_free(w);
+        dqp_free(&d);
+    }
+}
+END_TEST
+
 /* Row 0 of A (and b_0) times 1e6, column 2 of the problem times 1e-4
  * (x_2 = 1e-4 y_2): the same solution after the change of variables */
 START_TEST(test_badly_scaled)
@@ -1280,6 +1340,7 @@ static Suite *suite_admm(void)
     tcase_add_test(tc, test_free_and_fixed);
     tcase_add_test(tc, test_infinite_bounds);
     tcase_add_test(tc, test_badly_scaled);
+    tcase_add_test(tc, test_scaling_exact);
     tcase_add_test(tc, test_empty_G_rows);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
