@@ -5,14 +5,13 @@
  * The scaled problem has the same solutions up to the change of variables
  * (x = D x~, ...), so ADMM's fixed point is unchanged.
  */
+#include <float.h>
 #include <math.h>
-#include <stdint.h>
 
 #include "scaling.h"
 
 #define SCALE_MIN 1e-4 /* norms below this are left alone       */
 #define SCALE_MAX 1e4  /* and factors are kept within these bounds */
-#define AD_ALL INT64_MAX /* scale_values: every entry                   */
 
 /* The power of two nearest to f > 0 (in ratio). Scaling by powers of two
  * is exact: the given values are the scaled ones times 2^-k, so the model
@@ -147,28 +146,37 @@ static double cost_factor(ad_scaling *sc, const ad_scale_block *P, const double 
     return pow2_near(1.0 / fmin(norm, SCALE_MAX));
 }
 
-/* S->x[t] *= c dr_i dc_j in place (inverse: /=) on the entries t < stop of
- * the pattern (a full pattern, upper: of the upper triangle, is walked
- * without its row indices: column j holds rows 0..len_j - 1). With powers
- * of two each product is exact unless it leaves the normal range: the
- * first entry that would not be is left as it was and its position
- * returned (-1: all exact). Dividing what this wrote is always exact. */
-static altdiff_int scale_values(cs_dl *S, const double *dr, const double *dc, double c,
-                                int upper, int inverse, altdiff_int stop)
+/* Walk the entries of S (a full pattern, upper: of the upper triangle,
+ * without its row indices: column j holds rows 0..len_j - 1), with f the
+ * factor c dr_i dc_j of each: products_normal tells whether every x f is
+ * zero or normal (finite, at least 2^-1022 in magnitude), which for powers
+ * of two means exact; multiply does x *= f in place. */
+static int products_normal(const cs_dl *S, const double *dr, const double *dc, double c,
+                           int upper)
 {
-    int full = ad_full(S, upper);
-    for (altdiff_int j = 0; j < S->n && S->p[j] < stop; j++) {
-        altdiff_int t0 = S->p[j], len = (S->p[j + 1] < stop ? S->p[j + 1] : stop) - t0;
-        double *x = S->x + t0;
+    int full = ad_full(S, upper), bad = 0;
+    for (altdiff_int j = 0; j < S->n; j++) {
+        altdiff_int t0 = S->p[j], len = S->p[j + 1] - t0;
+        const double *x = S->x + t0;
         const altdiff_int *row = S->i + t0;
+        double fc = c * dc[j];
         for (altdiff_int k = 0; k < len; k++) {
-            double f = c * dr[full ? k : row[k]] * dc[j], v = x[k];
-            double y = inverse ? v / f : v * f;
-            if ((inverse ? y * f : y / f) != v) return t0 + k;
-            x[k] = y;
+            double y = fabs(x[k] * (dr[full ? k : row[k]] * fc));
+            bad |= (y < DBL_MIN && y != 0) | (y > DBL_MAX);
         }
     }
-    return -1;
+    return !bad;
+}
+
+static void multiply(cs_dl *S, const double *dr, const double *dc, double c, int upper)
+{
+    int full = ad_full(S, upper);
+    for (altdiff_int j = 0; j < S->n; j++) {
+        altdiff_int t0 = S->p[j], len = S->p[j + 1] - t0;
+        double *x = S->x + t0, fc = c * dc[j];
+        const altdiff_int *row = S->i + t0;
+        for (altdiff_int k = 0; k < len; k++) x[k] *= dr[full ? k : row[k]] * fc;
+    }
 }
 
 /* The dense copy of a constraint block, if any and apart from S->x: the
@@ -234,19 +242,15 @@ static void inverses(ad_scaling *sc)
     for (altdiff_int i = 0; i < sc->rows; i++) sc->Einv[i] = 1.0 / sc->E[i];
 }
 
-/* P~ = c D P D, A~ = Ea A D, G~ = Eg G D in place; 0 (and the values as
- * they were) when a product would not be exact */
+/* P~ = c D P D, A~ = Ea A D, G~ = Eg G D in place, and the dense copies;
+ * 0 (nothing written) when a scaled value would not be normal */
 static int apply(const ad_scaling *sc, const ad_scale_block *B[3])
 {
     const double *dr[3] = {sc->D, sc->E, sc->E + B[1]->S->m};
     double c[3] = {sc->c, 1, 1};
-    for (int k = 0; k < 3; k++) {
-        altdiff_int stop = scale_values(B[k]->S, dr[k], sc->D, c[k], k == 0, 0, AD_ALL);
-        if (stop < 0) continue;
-        scale_values(B[k]->S, dr[k], sc->D, c[k], k == 0, 1, stop);
-        while (k-- > 0) scale_values(B[k]->S, dr[k], sc->D, c[k], k == 0, 1, AD_ALL);
-        return 0;
-    }
+    for (int k = 0; k < 3; k++)
+        if (!products_normal(B[k]->S, dr[k], sc->D, c[k], k == 0)) return 0;
+    for (int k = 0; k < 3; k++) multiply(B[k]->S, dr[k], sc->D, c[k], k == 0);
     for (int k = 1; k < 3; k++) scale_dense(B[k], dr[k], sc->D);
     return 1;
 }
@@ -266,9 +270,9 @@ int ad_scaling_compute(ad_scaling *sc, const ad_scale_block *P, const ad_scale_b
 
 void ad_scaling_undo(const ad_scaling *sc, cs_dl *P, cs_dl *A, cs_dl *G)
 {
-    scale_values(P, sc->D, sc->D, sc->c, 1, 1, AD_ALL);
-    scale_values(A, sc->E, sc->D, 1, 0, 1, AD_ALL);
-    scale_values(G, sc->E + A->m, sc->D, 1, 0, 1, AD_ALL);
+    multiply(P, sc->Dinv, sc->Dinv, sc->cinv, 1);
+    multiply(A, sc->Einv, sc->Dinv, 1, 0);
+    multiply(G, sc->Einv + A->m, sc->Dinv, 1, 0);
 }
 
 void ad_scale_cost(const ad_scaling *sc, const double *q, double *y)
