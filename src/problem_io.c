@@ -21,7 +21,9 @@
  * file by its size.  A problem may not have more variables (n) or constraint
  * rows (m, p) than its files have bytes (a variable or row without a byte of
  * data in any file is a lie of the size line, and would cost memory and work
- * far beyond the input).  Files must be regular files (FIFOs, devices and
+ * far beyond the input).  Likewise a batch directory may not describe more
+ * than B (n + m + p) = max(2^20, 64 x its bytes) values: a coordinate file
+ * of a few entries may announce n x B.  Files must be regular files (FIFOs, devices and
  * directories are refused without blocking); a P.mtx (or any file) that is
  * a symbolic link to nothing is an error, not an absent file.
  *
@@ -624,6 +626,26 @@ static int batch_count(dir_ctx *c, const altdiff_int cols[3], altdiff_int *B)
     return ALTDIFF_OK;
 }
 
+/* A batch's vectors and solve states grow as B (n + m + p): beyond
+ * AD_BATCH_FREE values, at most AD_BATCH_PER_BYTE per byte of the files (a
+ * tiny coordinate file announcing n x B may not cost gigabytes) */
+#define AD_BATCH_FREE ((altdiff_int)1 << 20)
+#define AD_BATCH_PER_BYTE 64
+
+static int plan_batch_bytes(dir_ctx *c, const dir_plan *pl, const altdiff_int cols[3],
+                            altdiff_int B)
+{
+    double len = (double)pl->n + (double)pl->m + (double)pl->p, values = (double)B * len;
+    if (values <= (double)AD_BATCH_FREE || values <= AD_BATCH_PER_BYTE * (double)pl->bytes)
+        return ALTDIFF_OK;
+    int k = cols[0] == B ? 0 : cols[1] == B ? 1 : 2;
+    return io_fail(ALTDIFF_ERR_INVALID, c->err, c->errlen, "%s: a batch of B = %lld problems "
+                   "with n + m + p = %.0f is %.3g values, but the problem's files hold only "
+                   "%lld bytes (at most %d values per byte beyond %lld: give the elements' "
+                   "vectors in the files)", in_dir(c, file_name[batch_file[k]]), (long long)B,
+                   len, values, pl->bytes, AD_BATCH_PER_BYTE, (long long)AD_BATCH_FREE);
+}
+
 /* plan_dir for a batch directory: the vectors' column counts into cols */
 static int plan_batch_dir(dir_ctx *c, dir_plan *pl, altdiff_int cols[3], altdiff_int *B)
 {
@@ -641,6 +663,7 @@ static int plan_batch_dir(dir_ctx *c, dir_plan *pl, altdiff_int cols[3], altdiff
     if (st == ALTDIFF_OK) st = plan_block(c, pl, F_A, &pl->m);
     if (st == ALTDIFF_OK) st = plan_block(c, pl, F_G, &pl->p);
     if (st == ALTDIFF_OK) st = plan_bytes(c, pl);
+    if (st == ALTDIFF_OK) st = plan_batch_bytes(c, pl, cols, *B);
     return st;
 }
 

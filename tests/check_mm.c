@@ -673,6 +673,32 @@ START_TEST(test_huge_sizes)
     PUT(dir, "b.mtx", "%%MatrixMarket matrix coordinate real general\n300000000 1 0\n");
     problem_fails(dir, ALTDIFF_ERR_INVALID, "A.mtx: m (rows of A) = 300000000", "bytes");
     tmpdir_remove(dir);
+    /* a batch: q announces 3000 x 3000 in a coordinate file of one entry
+     * (and a comment that pays for n = 3000): 9e6 values from 3.1 KB */
+    {
+        char big[3200];
+        memset(big, 'x', sizeof(big) - 1);
+        big[0] = '%';
+        big[sizeof(big) - 2] = '\n';
+        big[sizeof(big) - 1] = '\0';
+        char txt[3400];
+        snprintf(txt, sizeof(txt), "%%%%MatrixMarket matrix coordinate real general\n%s"
+                 "3000 3000 1\n1 1 1\n", big);
+        tmpdir_make(dir, sizeof(dir));
+        put_file(dir, "q.mtx", txt, strlen(txt));
+        altdiff_owned_problem *op = (altdiff_owned_problem *)1;
+        altdiff_int B = -1;
+        char err2[ERRLEN];
+        double t = now();
+        ck_assert_int_eq(altdiff_read_problem_batch(dir, &op, &B, NULL, err2, sizeof(err2)),
+                         ALTDIFF_ERR_INVALID);
+        ck_assert(now() - t < 0.5);
+        ck_assert_ptr_null(op);
+        ck_assert_has(err2, "q.mtx: a batch of B = 3000 problems with n + m + p = 3000 is 9e+06 "
+                            "values");
+        ck_assert_has(err2, "at most 64 values per byte");
+        tmpdir_remove(dir);
+    }
     /* single files: coordinate nnz against bytes, the 2^40 bound */
     tmpdir_make(dir, sizeof(dir));
     char path[1024], err[ERRLEN];
