@@ -317,7 +317,10 @@ ALTDIFF_API int altdiff_update_vectors(altdiff_work *work, const double *q, cons
  * order as the x arrays given then; NULL = unchanged). Rescales and refactors
  * numerically; no new symbolic analysis. ALTDIFF_ERR_INVALID also when H
  * overflows, ALTDIFF_ERR_NOT_POSDEF when it is not positive definite: the
- * old values are then restored (and factored again). */
+ * old values are then restored (and factored again). The workspace keeps
+ * only the scaled matrices: a block passed as NULL is recovered from them
+ * and scaled again, so it may move by round-off (a few units in the last
+ * place per call); pass every block to have exactly the values given. */
 ALTDIFF_API int altdiff_update_matrices(altdiff_work *work, const double *Px, const double *Ax,
                                         const double *Gx);
 

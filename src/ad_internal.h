@@ -84,8 +84,8 @@ struct ad_model_s {
     altdiff_int n, m, p;   /* p: kept inequality rows                        */
     altdiff_int p_all;     /* inequality rows given                          */
     altdiff_int *keep;     /* p: row of G given for kept row k               */
-    /* matrices, scaled: the given values are exactly P~ / (c D D), A~ /
-     * (Ea D), G~ / (Eg D), since D, E, c are powers of two (scaling.h) */
+    /* matrices, scaled in place (one copy): the given values are P~ /
+     * (c D D), A~ / (Ea D), G~ / (Eg D) to within round-off (scaling.h) */
     cs_dl *P, *A, *G;      /* P: upper triangle                              */
     altdiff_int *Pmap, *Amap, *Gmap; /* user entry -> position (-1: dropped);
                               NULL: the identity (a canonical input, copied
@@ -199,7 +199,8 @@ int ad_model_init(ad_model *md, const altdiff_problem *prob, const altdiff_setti
 void ad_model_free(ad_model *md);       /* not the objective (ad_smooth_free) */
 /* Scale P, A, G, which hold their given values, in place (cost factor from
  * q0), and load the dense copies of A, G; ad_model_unscale: the given
- * values back in P, A, G (exact; the dense copies are left scaled) */
+ * values back in P, A, G (to within round-off; the dense copies are left
+ * scaled) */
 void ad_model_scale(ad_model *md, const double *q0);
 void ad_model_unscale(ad_model *md);
 int ad_state_alloc(const ad_model *md, ad_state *st); /* zero iterates */

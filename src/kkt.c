@@ -111,7 +111,7 @@ static altdiff_int put_column(cs_dl *C, altdiff_int c, altdiff_int nz, const alt
 
 /* Original units from scaled ones, in place on the upper triangle of K:
  * K_rc = K~_rc u_r u_c, with u = (D^-1, Ea^-1, Eg^-1 on J) and a further
- * 1/c on the P block (exact: powers of two, scaling.h) */
+ * 1/c on the P block (the given values to within round-off) */
 static void unscale(const ad_model *md, const ad_kkt *K)
 {
     const ad_scaling *sc = &md->sc;

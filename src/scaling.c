@@ -5,7 +5,6 @@
  * The scaled problem has the same solutions up to the change of variables
  * (x = D x~, ...), so ADMM's fixed point is unchanged.
  */
-#include <float.h>
 #include <math.h>
 
 #include "scaling.h"
@@ -13,22 +12,11 @@
 #define SCALE_MIN 1e-4 /* norms below this are left alone       */
 #define SCALE_MAX 1e4  /* and factors are kept within these bounds */
 
-/* The power of two nearest to f > 0 (in ratio). Scaling by powers of two
- * is exact: the given values are the scaled ones times 2^-k, so the model
- * keeps only the scaled values (section 2 of doc/MATH.md). */
-static double pow2_near(double f)
-{
-    int e;
-    double mant = frexp(f, &e); /* f = mant 2^e, mant in [0.5, 1) */
-    return ldexp(1.0, mant >= 0.70710678118654752440 ? e : e - 1);
-}
-
-/* 1/sqrt(norm) to the nearest power of two, with tiny norms (empty rows or
- * columns) mapped to 1 */
+/* 1/sqrt(norm), with tiny norms (empty rows or columns) mapped to 1 */
 static double ruiz_factor(double norm)
 {
     if (norm < SCALE_MIN) return 1.0;
-    return pow2_near(1.0 / sqrt(fmin(norm, SCALE_MAX * SCALE_MAX)));
+    return 1.0 / sqrt(fmin(norm, SCALE_MAX * SCALE_MAX));
 }
 
 /* colmax_j, rowmax_i = max over column j, row i of |dr_i M_ij dc_j| with M
@@ -143,39 +131,20 @@ static double cost_factor(ad_scaling *sc, const ad_scale_block *P, const double 
     }
     double norm = ad_max(mean, qmax);
     if (norm < SCALE_MIN) return 1.0;
-    return pow2_near(1.0 / fmin(norm, SCALE_MAX));
+    return 1.0 / fmin(norm, SCALE_MAX);
 }
 
-/* Walk the entries of S (a full pattern, upper: of the upper triangle,
- * without its row indices: column j holds rows 0..len_j - 1), with f the
- * factor c dr_i dc_j of each: products_normal tells whether every x f is
- * zero or normal (finite, at least 2^-1022 in magnitude), which for powers
- * of two means exact; multiply does x *= f in place. */
-static int products_normal(const cs_dl *S, const double *dr, const double *dc, double c,
-                           int upper)
-{
-    int full = ad_full(S, upper), bad = 0;
-    for (altdiff_int j = 0; j < S->n; j++) {
-        altdiff_int t0 = S->p[j], len = S->p[j + 1] - t0;
-        const double *x = S->x + t0;
-        const altdiff_int *row = S->i + t0;
-        double fc = c * dc[j];
-        for (altdiff_int k = 0; k < len; k++) {
-            double y = fabs(x[k] * (dr[full ? k : row[k]] * fc));
-            bad |= (y < DBL_MIN && y != 0) | (y > DBL_MAX);
-        }
-    }
-    return !bad;
-}
-
+/* x_t = c (dr_i x_t dc_j) in place on the entries of S (a full pattern,
+ * upper: of the upper triangle, is walked without its row indices: column
+ * j holds rows 0..len_j - 1) */
 static void multiply(cs_dl *S, const double *dr, const double *dc, double c, int upper)
 {
     int full = ad_full(S, upper);
     for (altdiff_int j = 0; j < S->n; j++) {
         altdiff_int t0 = S->p[j], len = S->p[j + 1] - t0;
-        double *x = S->x + t0, fc = c * dc[j];
+        double *x = S->x + t0, d = dc[j];
         const altdiff_int *row = S->i + t0;
-        for (altdiff_int k = 0; k < len; k++) x[k] *= dr[full ? k : row[k]] * fc;
+        for (altdiff_int k = 0; k < len; k++) x[k] = c * ((dr[full ? k : row[k]] * x[k]) * d);
     }
 }
 
@@ -187,7 +156,7 @@ static void scale_dense(const ad_scale_block *B, const double *dr, const double 
     if (!B->dense || B->dense == S->x) return;
     for (altdiff_int j = 0; j < S->n; j++) {
         double *col = B->dense + (size_t)j * (size_t)S->m;
-        for (altdiff_int i = 0; i < S->m; i++) col[i] *= dr[i] * dc[j];
+        for (altdiff_int i = 0; i < S->m; i++) col[i] = (dr[i] * col[i]) * dc[j];
     }
 }
 
@@ -226,46 +195,22 @@ void ad_scaling_free(ad_scaling *sc)
     sc->D = sc->Dinv = sc->E = sc->Einv = sc->work = NULL;
 }
 
-/* D = E = 1, c = 1 and their inverses */
-static void identity(ad_scaling *sc)
+void ad_scaling_compute(ad_scaling *sc, const ad_scale_block *P, const ad_scale_block *A,
+                        const ad_scale_block *G, const double *q0, int passes)
 {
-    ad_fill(sc->D, 1, sc->n);
+    altdiff_int n = sc->n, m = A->S->m;
+    ad_fill(sc->D, 1, n);
     ad_fill(sc->E, 1, sc->rows);
-    sc->c = 1;
-}
-
-/* The inverses of D, E, c (exact: powers of two) */
-static void inverses(ad_scaling *sc)
-{
-    sc->cinv = 1.0 / sc->c;
-    for (altdiff_int j = 0; j < sc->n; j++) sc->Dinv[j] = 1.0 / sc->D[j];
-    for (altdiff_int i = 0; i < sc->rows; i++) sc->Einv[i] = 1.0 / sc->E[i];
-}
-
-/* P~ = c D P D, A~ = Ea A D, G~ = Eg G D in place, and the dense copies;
- * 0 (nothing written) when a scaled value would not be normal */
-static int apply(const ad_scaling *sc, const ad_scale_block *B[3])
-{
-    const double *dr[3] = {sc->D, sc->E, sc->E + B[1]->S->m};
-    double c[3] = {sc->c, 1, 1};
-    for (int k = 0; k < 3; k++)
-        if (!products_normal(B[k]->S, dr[k], sc->D, c[k], k == 0)) return 0;
-    for (int k = 0; k < 3; k++) multiply(B[k]->S, dr[k], sc->D, c[k], k == 0);
-    for (int k = 1; k < 3; k++) scale_dense(B[k], dr[k], sc->D);
-    return 1;
-}
-
-int ad_scaling_compute(ad_scaling *sc, const ad_scale_block *P, const ad_scale_block *A,
-                       const ad_scale_block *G, const double *q0, int passes)
-{
-    identity(sc);
     for (int k = 0; k < passes; k++) ruiz_pass(sc, P, A, G);
     sc->c = passes > 0 ? cost_factor(sc, P, q0) : 1.0;
-    const ad_scale_block *B[3] = {P, A, G};
-    int exact = apply(sc, B);
-    if (!exact) identity(sc); /* values beyond the normal range: unscaled */
-    inverses(sc);
-    return exact;
+    multiply(P->S, sc->D, sc->D, sc->c, 1); /* P~ = c D P D */
+    multiply(A->S, sc->E, sc->D, 1, 0);     /* A~ = Ea A D  */
+    multiply(G->S, sc->E + m, sc->D, 1, 0); /* G~ = Eg G D  */
+    scale_dense(A, sc->E, sc->D);
+    scale_dense(G, sc->E + m, sc->D);
+    sc->cinv = 1.0 / sc->c;
+    for (altdiff_int j = 0; j < n; j++) sc->Dinv[j] = 1.0 / sc->D[j];
+    for (altdiff_int i = 0; i < sc->rows; i++) sc->Einv[i] = 1.0 / sc->E[i];
 }
 
 void ad_scaling_undo(const ad_scaling *sc, cs_dl *P, cs_dl *A, cs_dl *G)

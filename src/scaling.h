@@ -36,15 +36,12 @@ void ad_scaling_free(ad_scaling *sc);
 void ad_scaling_copy(ad_scaling *sc, const ad_scaling *src); /* same n, rows */
 /* passes Ruiz passes on P (upper), A, G, each reading the given values
  * scaled on the fly by the D, E so far (dense copies where they exist), then
- * the cost factor from q0 (NULL: q = 0), all powers of two; finally P~ =
- * c D P D, A~ = Ea A D, G~ = Eg G D in place, which is exact. Returns 1;
- * 0 when a scaled value would not be zero or normal (below 2^-1022 in
- * magnitude, or overflowing): the problem then stays unscaled (D = E =
- * c = 1, the values untouched). */
-int ad_scaling_compute(ad_scaling *sc, const ad_scale_block *P, const ad_scale_block *A,
-                       const ad_scale_block *G, const double *q0, int passes);
-/* The given values back in place (exactly): P = P~ / (c D D), A = A~ / (Ea D),
- * G = G~ / (Eg D) (not the dense copies) */
+ * the cost factor from q0 (NULL: q = 0); finally P~ = c D P D, A~ = Ea A D,
+ * G~ = Eg G D in place (and in the dense copies) */
+void ad_scaling_compute(ad_scaling *sc, const ad_scale_block *P, const ad_scale_block *A,
+                        const ad_scale_block *G, const double *q0, int passes);
+/* The given values back in place, to within a few units of round-off:
+ * P = P~ / (c D D), A = A~ / (Ea D), G = G~ / (Eg D) (not the dense copies) */
 void ad_scaling_undo(const ad_scaling *sc, cs_dl *P, cs_dl *A, cs_dl *G);
 /* y = c D q (linear-term units: q~, and cotangents dL/dq = c D dL/dq~) */
 void ad_scale_cost(const ad_scaling *sc, const double *q, double *y);

@@ -268,7 +268,8 @@ static int rescale_refactor(ad_model *md, const double *q0)
  * old D, E, c into D0 (n), E0 (m + p), *c0 for the states to follow
  * (whatever the outcome). On failure the old values come back (scaled from
  * q0 and factored again) and md->msg says why. Only the blocks replaced are
- * saved: the others come back from their scaled values exactly. */
+ * saved: the others come back from their scaled values (to within a few
+ * units of round-off, scaling.h). */
 int ad_model_set_matrices(ad_model *md, const double *Px, const double *Ax, const double *Gx,
                           const double *q0, double *D0, double *E0, double *c0)
 {
@@ -289,7 +290,7 @@ int ad_model_set_matrices(ad_model *md, const double *Px, const double *Ax, cons
         ad_msg(md->msg, AD_MSG_LEN, "out of memory saving the matrices for an update");
         return ALTDIFF_ERR_NOMEM;
     }
-    ad_model_unscale(md); /* the given values, exactly */
+    ad_model_unscale(md); /* the given values (to round-off) */
     for (int k = 0; k < 3; k++)
         if (given[k]) {
             ad_copy(old + at[k], S[k]->x, S[k]->p[n]);

@@ -6,6 +6,7 @@
  * against their defining inequalities; the workspace API (warm start,
  * updates, limits) against fresh solves.
  */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -800,25 +801,23 @@ START_TEST(test_infinite_bounds)
 }
 END_TEST
 
-/* 1 if every entry of v (len) is a power of two */
-static int powers_of_two(const double *v, altdiff_int len)
+/* 1 if a and b (len) agree to within k units of round-off, entry by entry */
+static int within_ulps(const double *a, const double *b, altdiff_int len, double k)
 {
-    for (altdiff_int k = 0; k < len; k++) {
-        int e;
-        if (frexp(v[k], &e) != 0.5) return 0;
-    }
+    for (altdiff_int t = 0; t < len; t++)
+        if (fabs(a[t] - b[t]) > k * DBL_EPSILON * fabs(b[t])) return 0;
     return 1;
 }
 
-/* The model keeps only the scaled values: D, E, c are powers of two, so
- * the given values come back bit for bit, and scaling them again gives the
- * same scaled values; an entry that scaling would round (a subnormal)
- * leaves the problem unscaled, and it still solves */
-START_TEST(test_scaling_exact)
+/* The model keeps only the scaled matrices, scaled in place: unscaling
+ * gives the given values back to a few units of round-off (4), scaling them
+ * again the scaled values to round-off (32: the factors, computed from
+ * values a unit or so apart, differ too); a subnormal entry is no trouble */
+START_TEST(test_scaling_in_place)
 {
     for (int tiny = 0; tiny < 2; tiny++) {
         dqp d = random_qp(30, 5, 20, 77);
-        if (tiny) { /* row 0 of A large, one entry subnormal with low bits */
+        if (tiny) { /* row 0 of A large, one entry subnormal */
             for (altdiff_int j = 0; j < d.n; j++) d.A[0 + j * d.m] *= 1e4;
             d.A[0 + 3 * d.m] = 3.3e-310;
             dqp_finish(&d);
@@ -827,12 +826,6 @@ START_TEST(test_scaling_exact)
         altdiff_work *w = NULL;
         ck_assert_int_eq(altdiff_setup(&w, &d.prob, &set), ALTDIFF_OK);
         ad_model *md = &w->model;
-        const ad_scaling *sc = &md->sc;
-        ck_assert(powers_of_two(sc->D, md->n) && powers_of_two(sc->E, md->m + md->p) &&
-                  powers_of_two(&sc->c, 1));
-        int unit = sc->c == 1;
-        for (altdiff_int j = 0; j < md->n; j++) unit = unit && sc->D[j] == 1;
-        ck_assert_int_eq(unit, tiny); /* scaled unless an entry forbids it */
         cs_dl *S[3] = {md->P, md->A, md->G};
         const altdiff_csc *given[3] = {&d.prob.P, &d.prob.A, &d.prob.G};
         double *scaled[3];
@@ -841,18 +834,25 @@ START_TEST(test_scaling_exact)
             ck_assert_int_eq(nz, given[k]->p[md->n]); /* canonical input: same order */
             scaled[k] = malloc(sizeof(double) * (size_t)(nz + 1));
             memcpy(scaled[k], S[k]->x, sizeof(double) * (size_t)nz);
+            ck_assert(!within_ulps(S[k]->x, given[k]->x, nz, 1e6)); /* scaled indeed */
         }
         ad_model_unscale(md);
-        for (int k = 0; k < 3; k++)
-            ck_assert(memcmp(S[k]->x, given[k]->x, sizeof(double) * (size_t)S[k]->p[md->n]) == 0);
+        for (int k = 0; k < 3; k++) {
+            altdiff_int nz = S[k]->p[md->n];
+            if (tiny && k == 1) { /* the subnormal: to its own absolute round-off */
+                ck_assert(fabs(S[1]->x[3 * d.m] - 3.3e-310) < 1e-318);
+                S[1]->x[3 * d.m] = 3.3e-310;
+            }
+            ck_assert(within_ulps(S[k]->x, given[k]->x, nz, 4));
+        }
         ad_model_scale(md, d.q);
         for (int k = 0; k < 3; k++) {
-            ck_assert(memcmp(S[k]->x, scaled[k], sizeof(double) * (size_t)S[k]->p[md->n]) == 0);
+            /* the factors, from values within round-off, are so too */
+            ck_assert(within_ulps(S[k]->x, scaled[k], S[k]->p[md->n], 32));
             free(scaled[k]);
         }
         ck_assert_int_eq(altdiff_solve(w), ALTDIFF_OK);
-        const altdiff_info *in = altdiff_get_info(w);
-        ck_assert_int_eq(in->status, ALTDIFF_SOLVED);
+        ck_assert_int_eq(altdiff_get_info(w)->status, ALTDIFF_SOLVED);
         altdiff_free(w);
         dqp_free(&d);
     }
@@ -1340,7 +1340,7 @@ static Suite *suite_admm(void)
     tcase_add_test(tc, test_free_and_fixed);
     tcase_add_test(tc, test_infinite_bounds);
     tcase_add_test(tc, test_badly_scaled);
-    tcase_add_test(tc, test_scaling_exact);
+    tcase_add_test(tc, test_scaling_in_place);
     tcase_add_test(tc, test_empty_G_rows);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
