@@ -203,6 +203,9 @@ void ad_model_free(ad_model *md);       /* not the objective (ad_smooth_free) */
  * scaled) */
 void ad_model_scale(ad_model *md, const double *q0);
 void ad_model_unscale(ad_model *md);
+/* P, A, G hold values scaled by (D, E, c) (saved before): that scaling
+ * back, and the dense copies of A, G loaded from them */
+void ad_model_rescaled(ad_model *md, const double *D, const double *E, double c);
 int ad_state_alloc(const ad_model *md, ad_state *st); /* zero iterates */
 /* The two parts of ad_state_alloc: the vectors (zero iterates), and the
  * Anderson memory (nothing when it is there, or off: settings.record) */

@@ -200,6 +200,13 @@ void ad_model_unscale(ad_model *md)
     ad_scaling_undo(&md->sc, md->P, md->A, md->G);
 }
 
+void ad_model_rescaled(ad_model *md, const double *D, const double *E, double c)
+{
+    ad_scaling_set(&md->sc, D, E, c);
+    ad_block_load(&md->Ab, md->A->x); /* the scaled values: the copies' own */
+    ad_block_load(&md->Gb, md->G->x);
+}
+
 /* q~ = c D q, b~ = Ea b, h~ = Eg h (kept rows) */
 void ad_state_scale_vectors(const ad_model *md, ad_state *st)
 {
@@ -297,7 +304,7 @@ static int model_clone(ad_model *md, const ad_model *src)
     if (!md->keep || !maps || !md->P || !md->A || !md->G) return ALTDIFF_ERR_NOMEM;
     int status = allocate_model(md);
     if (status != ALTDIFF_OK) return status;
-    ad_scaling_copy(&md->sc, &src->sc); /* P->x, A->x, G->x are scaled by it */
+    ad_scaling_set(&md->sc, src->sc.D, src->sc.E, src->sc.c); /* P, A, G's scaling */
     md->F.eq_weight = AD_EQ_WEIGHT; /* one penalty for all rows: see factor.h */
     md->F.Ad = md->Ab.dense;
     md->F.Gd = md->Gb.dense;

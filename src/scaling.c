@@ -178,21 +178,19 @@ int ad_scaling_alloc(ad_scaling *sc, altdiff_int n, altdiff_int rows)
     return ALTDIFF_OK;
 }
 
-void ad_scaling_copy(ad_scaling *sc, const ad_scaling *src)
-{
-    ad_copy(sc->D, src->D, sc->n);
-    ad_copy(sc->Dinv, src->Dinv, sc->n);
-    ad_copy(sc->E, src->E, sc->rows);
-    ad_copy(sc->Einv, src->Einv, sc->rows);
-    sc->c = src->c;
-    sc->cinv = src->cinv;
-}
-
 void ad_scaling_free(ad_scaling *sc)
 {
     void *arrays[] = {sc->D, sc->Dinv, sc->E, sc->Einv, sc->work};
     for (size_t k = 0; k < sizeof(arrays) / sizeof(arrays[0]); k++) ad_free(arrays[k]);
     sc->D = sc->Dinv = sc->E = sc->Einv = sc->work = NULL;
+}
+
+/* Dinv, Einv, cinv from D, E, c */
+static void inverses(ad_scaling *sc)
+{
+    sc->cinv = 1.0 / sc->c;
+    for (altdiff_int j = 0; j < sc->n; j++) sc->Dinv[j] = 1.0 / sc->D[j];
+    for (altdiff_int i = 0; i < sc->rows; i++) sc->Einv[i] = 1.0 / sc->E[i];
 }
 
 void ad_scaling_compute(ad_scaling *sc, const ad_scale_block *P, const ad_scale_block *A,
@@ -208,9 +206,15 @@ void ad_scaling_compute(ad_scaling *sc, const ad_scale_block *P, const ad_scale_
     multiply(G->S, sc->E + m, sc->D, 1, 0); /* G~ = Eg G D  */
     scale_dense(A, sc->E, sc->D);
     scale_dense(G, sc->E + m, sc->D);
-    sc->cinv = 1.0 / sc->c;
-    for (altdiff_int j = 0; j < n; j++) sc->Dinv[j] = 1.0 / sc->D[j];
-    for (altdiff_int i = 0; i < sc->rows; i++) sc->Einv[i] = 1.0 / sc->E[i];
+    inverses(sc);
+}
+
+void ad_scaling_set(ad_scaling *sc, const double *D, const double *E, double c)
+{
+    ad_copy(sc->D, D, sc->n);
+    ad_copy(sc->E, E, sc->rows);
+    sc->c = c;
+    inverses(sc);
 }
 
 void ad_scaling_undo(const ad_scaling *sc, cs_dl *P, cs_dl *A, cs_dl *G)

@@ -33,7 +33,7 @@ typedef struct {
 
 int ad_scaling_alloc(ad_scaling *sc, altdiff_int n, altdiff_int rows); /* D = E = c = 1 */
 void ad_scaling_free(ad_scaling *sc);
-void ad_scaling_copy(ad_scaling *sc, const ad_scaling *src); /* same n, rows */
+void ad_scaling_set(ad_scaling *sc, const double *D, const double *E, double c); /* + inverses */
 /* passes Ruiz passes on P (upper), A, G, each reading the given values
  * scaled on the fly by the D, E so far (dense copies where they exist), then
  * the cost factor from q0 (NULL: q = 0); finally P~ = c D P D, A~ = Ea A D,

@@ -253,10 +253,9 @@ static void scatter_values(double *dst, const double *src, const altdiff_int *ma
         if (ad_map_at(map, k) >= 0) dst[ad_map_at(map, k)] = src[k];
 }
 
-/* Scale from the given values and factor H (after an overflow check) */
-static int rescale_refactor(ad_model *md, const double *q0)
+/* Factor H of the scaled values (after an overflow check) */
+static int refactor(ad_model *md)
 {
-    ad_model_scale(md, q0);
     int status = ad_check_H(md, md->F.rho, md->F.sigma);
     if (status == ALTDIFF_OK) status = ad_factor_values(&md->F, md->P, md->A, md->G);
     if (status != ALTDIFF_OK && status != ALTDIFF_ERR_INVALID)
@@ -266,10 +265,10 @@ static int rescale_refactor(ad_model *md, const double *q0)
 
 /* New given values (validated), rescaling with the cost factor from q0; the
  * old D, E, c into D0 (n), E0 (m + p), *c0 for the states to follow
- * (whatever the outcome). On failure the old values come back (scaled from
- * q0 and factored again) and md->msg says why. Only the blocks replaced are
- * saved: the others come back from their scaled values (to within a few
- * units of round-off, scaling.h). */
+ * (whatever the outcome). The blocks not replaced are recovered from their
+ * scaled values (to within a few units of round-off, scaling.h). On failure
+ * the old scaled values and scaling come back bit for bit (and are factored
+ * again) and md->msg says why. */
 int ad_model_set_matrices(ad_model *md, const double *Px, const double *Ax, const double *Gx,
                           const double *q0, double *D0, double *E0, double *c0)
 {
@@ -280,30 +279,24 @@ int ad_model_set_matrices(ad_model *md, const double *Px, const double *Ax, cons
     ad_copy(D0, md->sc.D, n);
     ad_copy(E0, md->sc.E, md->m + md->p);
     *c0 = md->sc.c;
-    altdiff_int len = 1, at[3];
-    for (int k = 0; k < 3; k++) {
-        at[k] = len - 1;
-        if (given[k]) len += S[k]->p[n];
-    }
-    double *old = ad_malloc((size_t)len, sizeof(double));
+    altdiff_int at[3] = {0, S[0]->p[n], S[0]->p[n] + S[1]->p[n]};
+    double *old = ad_malloc((size_t)(at[2] + S[2]->p[n] + 1), sizeof(double));
     if (!old) {
         ad_msg(md->msg, AD_MSG_LEN, "out of memory saving the matrices for an update");
         return ALTDIFF_ERR_NOMEM;
     }
+    for (int k = 0; k < 3; k++) ad_copy(old + at[k], S[k]->x, S[k]->p[n]);
     ad_model_unscale(md); /* the given values (to round-off) */
     for (int k = 0; k < 3; k++)
-        if (given[k]) {
-            ad_copy(old + at[k], S[k]->x, S[k]->p[n]);
-            scatter_values(S[k]->x, given[k], map[k], nz[k]);
-        }
-    int status = rescale_refactor(md, q0);
+        if (given[k]) scatter_values(S[k]->x, given[k], map[k], nz[k]);
+    ad_model_scale(md, q0);
+    int status = refactor(md);
     if (status != ALTDIFF_OK) { /* back to the old values; keep the message */
         char why[AD_MSG_LEN];
         ad_msg(why, sizeof(why), "%s", md->msg);
-        ad_model_unscale(md);
-        for (int k = 0; k < 3; k++)
-            if (given[k]) ad_copy(S[k]->x, old + at[k], S[k]->p[n]);
-        rescale_refactor(md, q0); /* factored before: it factors again */
+        for (int k = 0; k < 3; k++) ad_copy(S[k]->x, old + at[k], S[k]->p[n]);
+        ad_model_rescaled(md, D0, E0, *c0);
+        refactor(md); /* factored before: it factors again */
         ad_msg(md->msg, AD_MSG_LEN, "%s", why);
     }
     ad_free(old);

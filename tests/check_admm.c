@@ -849,8 +849,19 @@ START_TEST(test_scaling_in_place)
         for (int k = 0; k < 3; k++) {
             /* the factors, from values within round-off, are so too */
             ck_assert(within_ulps(S[k]->x, scaled[k], S[k]->p[md->n], 32));
+        }
+        /* a failing update (P of 1e300s: H not positive definite or
+         * overflowing) changes nothing, bit for bit */
+        double *Px = malloc(sizeof(double) * (size_t)d.prob.P.p[md->n]), D0 = md->sc.D[0];
+        for (altdiff_int t = 0; t < d.prob.P.p[md->n]; t++) Px[t] = 1e300;
+        for (int k = 0; k < 3; k++) memcpy(scaled[k], S[k]->x, sizeof(double) * (size_t)S[k]->p[md->n]);
+        ck_assert_int_ne(altdiff_update_matrices(w, Px, NULL, NULL), ALTDIFF_OK);
+        for (int k = 0; k < 3; k++) {
+            ck_assert(memcmp(S[k]->x, scaled[k], sizeof(double) * (size_t)S[k]->p[md->n]) == 0);
             free(scaled[k]);
         }
+        ck_assert(md->sc.D[0] == D0);
+        free(Px);
         ck_assert_int_eq(altdiff_solve(w), ALTDIFF_OK);
         ck_assert_int_eq(altdiff_get_info(w)->status, ALTDIFF_SOLVED);
         altdiff_free(w);
