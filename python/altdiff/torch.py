@@ -453,7 +453,10 @@ class QPLayer(torch.nn.Module):
                 changed = [not np.array_equal(a, b) if a is not None else False
                            for a, b in zip(vals, e.vals)]
                 if any(changed):
-                    e.batch.update_matrices(*(v if c else None for v, c in zip(vals, changed)))
+                    # every block, not only those changed: C keeps the scaled
+                    # matrices only, and a block passed as None would be
+                    # recovered from them (round-off, drifting over updates)
+                    e.batch.update_matrices(*vals)
                     e.vals = vals
                 if not self.warm_start:
                     e.batch.cold_start()
