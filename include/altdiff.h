@@ -771,7 +771,9 @@ ALTDIFF_API int altdiff_read_vector(const char *path, altdiff_int n, double **v,
 /* Read a dense Matrix Market matrix of any shape (array, or coordinate with
  * absent entries 0; real or integer) into *x, nrow x ncol values in
  * column-major order (free with altdiff_free_array). Errors as
- * altdiff_read_vector; on failure *x is NULL. */
+ * altdiff_read_vector; on failure *x is NULL. A coordinate file may announce
+ * at most 2^20 values (nrow x ncol), or one per byte of the file beyond:
+ * ALTDIFF_ERR_INVALID otherwise, from its size line. */
 ALTDIFF_API int altdiff_read_dense(const char *path, double **x, altdiff_int *nrow,
                                    altdiff_int *ncol, char *err, size_t errlen);
 

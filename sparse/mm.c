@@ -54,7 +54,8 @@
 #define MM_ARRAY_MIN 2
 #define MM_COORD_MIN 6
 #define MM_FREE_COLS ((altdiff_int)1 << 20) /* columns any file may have (8 MB
-                                 of CSC pointers); beyond, one per byte */
+                                 of CSC pointers), and values a coordinate
+                                 file may fill densely; beyond, one per byte */
 
 /* ======================================================================== */
 /* === messages ========================================================== */
@@ -226,6 +227,7 @@ typedef struct {
     altdiff_int nnz;       /* entries announced (array: implied)        */
     altdiff_int want_nrow, want_ncol; /* the caller's shape, -1: any     */
     int header_only;       /* stop after the size line                  */
+    int dense;             /* read into a dense array                   */
     long long size;        /* the file's size in bytes                  */
     altdiff_int nz, cap;   /* entries read, capacity of the arrays      */
     altdiff_int *ti, *tj;  /* coordinate: 0-based row, column (cap)     */
@@ -342,6 +344,14 @@ static int check_sizes(mm_data *d, long long left, altdiff_int line)
     if (!d->header_only && d->want_ncol < 0 && c > MM_FREE_COLS && c > d->size)
         return BAD("%lld columns: a file of %lld bytes holds at most %lld columns, or one "
                    "per byte", c, d->size, (long long)MM_FREE_COLS);
+    /* a coordinate file read into a dense array of a shape the caller did
+     * not fix: its values are paid for by the file like columns (an array
+     * file holds all its values: at least 2 bytes each) */
+    double values = (double)r * (double)c;
+    if (d->dense && !d->array && (d->want_nrow < 0 || d->want_ncol < 0) &&
+        values > (double)MM_FREE_COLS && values > (double)d->size)
+        return BAD("a dense %lld x %lld array from a coordinate file of %lld bytes: at most "
+                   "%lld values, or one per byte", r, c, d->size, (long long)MM_FREE_COLS);
     int per = d->array ? MM_ARRAY_MIN : MM_COORD_MIN;
     /* nnz entries need at least per * nnz - 1 bytes (no newline after the
      * last); left bytes hold at most (left + 1) / per */
@@ -831,7 +841,7 @@ int ad_mm_read_dense_shape(const char *path, altdiff_int want_nrow, altdiff_int 
                            size_t errlen)
 {
     mm_data d = {.path = path, .err = err, .errlen = errlen, .want_nrow = want_nrow,
-                 .want_ncol = want_ncol};
+                 .want_ncol = want_ncol, .dense = 1};
     if (x) *x = NULL;
     if (!path || !x || !nrow || !ncol)
         return mm_fail(ALTDIFF_ERR_INVALID, err, errlen, path ? path : "(null)", 0,

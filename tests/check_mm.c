@@ -736,9 +736,23 @@ START_TEST(test_huge_sizes)
     A = NULL;
     free(E.p);
     snprintf(path, sizeof(path), "%s/c.mtx", dir);
-    /* the shape is checked on the size line */
     double *x = NULL;
     altdiff_int m, n;
+    /* a coordinate file read densely in a shape the caller did not fix:
+     * at most 2^20 values or one per byte (a 50-byte W.mtx announcing
+     * 50000 x 50000 had the batch CLI fill 20 GB) */
+    PUT(dir, "c.mtx", "%%MatrixMarket matrix coordinate real general\n50000 50000 0\n");
+    double t0 = now();
+    ck_assert_int_eq(ad_mm_read_dense(path, &x, &m, &n, err, sizeof(err)), ALTDIFF_ERR_INVALID);
+    ck_assert(now() - t0 < 0.5 && x == NULL);
+    ck_assert_has(err, ":2: a dense 50000 x 50000 array from a coordinate file of 60 bytes: at "
+                       "most 1048576 values, or one per byte");
+    PUT(dir, "c.mtx", "%%MatrixMarket matrix coordinate real general\n1000 1000 1\n3 4 5\n");
+    ck_assert_int_eq(ad_mm_read_dense(path, &x, &m, &n, err, sizeof(err)), ALTDIFF_OK);
+    ck_assert(m == 1000 && n == 1000 && x[3 * 1000 + 2] == 5);
+    ad_free(x);
+    x = NULL;
+    /* the shape is checked on the size line */
     PUT(dir, "c.mtx", "%%MatrixMarket matrix coordinate real general\n100000000 1 0\n");
     ck_assert_int_eq(ad_mm_read_dense_shape(path, 3, 1, &x, &m, &n, err, sizeof(err)),
                      ALTDIFF_ERR_INVALID);

@@ -1,6 +1,7 @@
 /* fuzz_mm: libFuzzer harness for the Matrix Market reader (sparse/mm.c).
  * The input is written to a file and read by every reader: header only,
- * sparse, dense with a bounded shape, then written back and read again
+ * sparse, dense with a bounded shape and with none (bounded by the file),
+ * then written back and read again
  * (an accepted file must round-trip). Built by tools/fuzz.sh. */
 #include <stdint.h>
 #include <stdio.h>
@@ -51,6 +52,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             ALTDIFF_OK)
             ad_free(x);
     }
+    /* shapeless dense: bounded by the file's bytes (2^20 values, or one per
+     * byte, for a coordinate file; an array file holds its values) */
+    double *y = NULL;
+    altdiff_int ym, yn;
+    if (ad_mm_read_dense(path, &y, &ym, &yn, err, sizeof(err)) == ALTDIFF_OK) ad_free(y);
     if (memchr(err, '\n', strnlen(err, sizeof(err))) || memchr(err, '\r', strnlen(err, sizeof(err))))
         abort(); /* messages are one line */
     return 0;
