@@ -88,9 +88,9 @@ static void abs_max_block(const ad_scale_block *B, const double *dr, const doubl
                           double *colmax, double *rowmax)
 {
     const cs_dl *S = B->S;
-    if (ad_full(S, 0)) abs_max_dense(B->S->x, S->m, S->n, dr, dc, colmax, rowmax);
+    if (ad_full(S, 0)) abs_max_dense(S->x, S->m, S->n, dr, dc, colmax, rowmax);
     else if (B->dense) abs_max_dense(B->dense, S->m, S->n, dr, dc, colmax, rowmax);
-    else abs_max_csc(S, B->S->x, dr, dc, colmax, rowmax);
+    else abs_max_csc(S, S->x, dr, dc, colmax, rowmax);
 }
 
 /* Norms of P (upper, symmetric) scaled by D on both sides, into norm */
