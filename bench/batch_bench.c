@@ -35,9 +35,6 @@ typedef struct {
     altdiff_problem prob;
 } case_t;
 
-void dsyrk_(const char *uplo, const char *trans, const int *n, const int *k, const double *alpha,
-            const double *a, const int *lda, const double *beta, double *c, const int *ldc);
-void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info);
 void dpotrs_(const char *uplo, const int *n, const int *nrhs, const double *a, const int *lda,
              double *b, const int *ldb, int *info);
 void dgemm_(const char *ta, const char *tb, const int *m, const int *n, const int *k,

@@ -1,6 +1,7 @@
 /*
  * bench_common.h: what the benchmark programs (batch_bench.c,
- * dense_bench.c) share: a monotonic clock and the data's random numbers.
+ * dense_bench.c) share: a monotonic clock, the data's random numbers and
+ * the BLAS / LAPACK routines both floors call.
  * Each program includes it once; the generator's state is the program's
  * (seed, reset by a program to draw the same data again).
  */
@@ -27,5 +28,10 @@ static double unif(void)
     return (double)(seed >> 11) / 9007199254740992.0;
 }
 static double normal(void) { return sqrt(-2 * log(unif() + 1e-300)) * cos(6.283185307 * unif()); }
+
+/* BLAS / LAPACK of the floors (a dependency of the library itself) */
+void dsyrk_(const char *uplo, const char *trans, const int *n, const int *k, const double *alpha,
+            const double *a, const int *lda, const double *beta, double *c, const int *ldc);
+void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info);
 
 #endif /* AD_BENCH_COMMON_H */

@@ -32,12 +32,9 @@
 #include "bench_common.h"
 
 /* BLAS / LAPACK (the floor) */
-void dsyrk_(const char *uplo, const char *trans, const int *n, const int *k, const double *alpha,
-            const double *a, const int *lda, const double *beta, double *c, const int *ldc);
 void dgemv_(const char *trans, const int *m, const int *n, const double *alpha, const double *a,
             const int *lda, const double *x, const int *incx, const double *beta, double *y,
             const int *incy);
-void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info);
 void dtrsv_(const char *uplo, const char *trans, const char *diag, const int *n, const double *a,
             const int *lda, double *x, const int *incx);
 

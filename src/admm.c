@@ -19,6 +19,7 @@
 #include <stdio.h>
 
 #include "ad_internal.h"
+#include "blas.h"
 
 typedef residuals_t residuals;
 
@@ -442,10 +443,6 @@ static int batch_adapt_rho(ad_model *md, ad_state *el, const altdiff_int *act, a
     }
     return ad_factor_refactor(&md->F, rho, md->F.sigma);
 }
-
-void dsymm_(const char *side, const char *uplo, const int *m, const int *n, const double *alpha,
-            const double *a, const int *lda, const double *b, const int *ldb, const double *beta,
-            double *c, const int *ldc);
 
 /* PX = P X for d columns: DSYMM on the dense upper copy, or the CSC column
  * by column */

@@ -30,15 +30,12 @@
 #include <string.h>
 
 #include "anderson.h"
+#include "blas.h"
 
 #define AA_REG 1e-10      /* Tikhonov weight r on gamma, relative to the memory */
 #define AA_SAFEGUARD 5.0  /* accept z+ when |g(z+)| <= this * |g(z)|           */
 #define AA_GROWTH 1e3     /* and never |z+| > this * (|f| + 1): an
                              extrapolation may not throw the state far away */
-
-void dgemv_(const char *trans, const int *m, const int *n, const double *alpha, const double *a,
-            const int *lda, const double *x, const int *incx, const double *beta, double *y,
-            const int *incy);
 
 /* Memory of mem columns for points of length dim (none when mem is 0 or
  * dim is 0); the caller frees with ad_anderson_free even on failure */

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "factor.h"
+#include "blas.h"
 
 #define AD_DENSE_FRACTION 0.2 /* S this dense: S'S by BLAS                */
 #define AD_DENSE_MAX_N 20000  /* and n x n doubles still affordable        */
@@ -120,11 +121,6 @@ done:
     ad_spfree(St);
     return status;
 }
-
-/* BLAS (OpenBLAS through Debian's libblas): C = alpha A'A + beta C */
-void dsyrk_(const char *uplo, const char *trans, const int *n, const int *k,
-            const double *alpha, const double *a, const int *lda, const double *beta,
-            double *c, const int *ldc);
 
 /* 1 if S = [A; G] is dense enough that S'S should be formed by a dense
  * rank-k update (BLAS) rather than a sparse product */
@@ -238,14 +234,6 @@ void ad_factor_add_P(const ad_factor *F, double *Mx)
     for (altdiff_int k = 0; k < nz; k++) Mx[k] += F->HP[k];
 }
 
-/* BLAS / LAPACK: triangular solves with one or several columns, Cholesky */
-void dtrsm_(const char *side, const char *uplo, const char *ta, const char *diag, const int *m,
-            const int *n, const double *alpha, const double *a, const int *lda, double *b,
-            const int *ldb);
-void dtrsv_(const char *uplo, const char *ta, const char *diag, const int *n, const double *a,
-            const int *lda, double *x, const int *incx);
-void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info);
-
 int ad_potrf(double *M, altdiff_int n)
 {
     int nn = (int)n, info = 0;
@@ -341,10 +329,6 @@ static void diagonal_solve(const ad_factor *F, double *X, altdiff_int d)
     for (altdiff_int c = 0; c < d; c++)
         for (altdiff_int j = 0; j < n; j++) X[c * n + j] /= Hx[j];
 }
-
-double ddot_(const int *n, const double *x, const int *incx, const double *y, const int *incy);
-void daxpy_(const int *n, const double *a, const double *x, const int *incx, double *y,
-            const int *incy);
 
 /* y = S'RS v on the dense path, column i of Hd's upper triangle at a time:
  * y_i = SRd_i v_i + U(0:i, i)'v(0:i),  y(0:i) += v_i U(0:i, i) */

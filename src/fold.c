@@ -18,6 +18,7 @@
 
 #include "ad_fold.h"
 #include "ad_internal.h"
+#include "blas.h"
 
 /* a * b, or SIZE_MAX when it overflows (ad_malloc then fails) */
 static size_t count2(size_t a, size_t b) { return b && a > SIZE_MAX / b ? SIZE_MAX : a * b; }
@@ -80,10 +81,6 @@ static int apply_shifted(const ad_fold_op *op, const double *x, double *y)
     for (altdiff_int t = 0; t < op->N; t++) y[t] = x[t] - y[t];
     return status;
 }
-
-double ddot_(const int *n, const double *x, const int *incx, const double *y, const int *incy);
-void daxpy_(const int *n, const double *a, const double *x, const int *incx, double *y,
-            const int *incy);
 
 /* x'y over a basis vector: BLAS's DDOT (vectorized; the Gram-Schmidt steps
  * are a large share of a GMRES step, most of all in lockstep, where the

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "kkt_system.h"
+#include "blas.h"
 
 /* ---- the augmented-Lagrangian inner solve ----------------------------------- */
 
@@ -128,13 +129,6 @@ static void add_outer(const cholmod_sparse *H, double *Mx, const altdiff_int *id
         }
     }
 }
-
-void dgemm_(const char *ta, const char *tb, const int *m, const int *n, const int *k,
-            const double *alpha, const double *a, const int *lda, const double *b,
-            const int *ldb, const double *beta, double *c, const int *ldc);
-void dsyrk_(const char *uplo, const char *trans, const int *n, const int *k,
-            const double *alpha, const double *a, const int *lda, const double *beta,
-            double *c, const int *ldc);
 
 /* Mx += scale R'R, R rows x n column-major. The dense path's Mx is n x n
  * column-major with M in its lower triangle: one DSYRK. On the full upper

@@ -13,6 +13,7 @@
 #include <math.h>
 
 #include "lowrank.h"
+#include "blas.h"
 
 #define AD_DENSE_ROW_MIN 64   /* a row is dense with more than max(this,     */
 #define AD_DENSE_ROW_SQRT 10  /*   this * sqrt(n)) entries                   */
@@ -91,10 +92,6 @@ int ad_lowrank_set(ad_lowrank *lr, double rho)
             lr->C[i + j * k] = ad_dot(lr->U + i * n, lr->W + j * n, n) + (i == j ? 1 / rho : 0);
     return ad_dense_chol(lr->C, k, k, 0, lr->C) ? ALTDIFF_OK : ALTDIFF_ERR_NOT_POSDEF;
 }
-
-void dgemm_(const char *ta, const char *tb, const int *m, const int *n, const int *k,
-            const double *alpha, const double *a, const int *lda, const double *b,
-            const int *ldb, const double *beta, double *c, const int *ldc);
 
 /* Y = H^-1 Y from Y = Hs^-1 Y, d columns at once:  Z = U'Y (DGEMM),
  * Z = C^-1 Z (k x k Cholesky, column by column),  Y -= W Z (DGEMM) */

@@ -3,19 +3,10 @@
 #include <string.h>
 
 #include "ops.h"
+#include "blas.h"
 
 #define AD_BLOCK_DENSE_FRACTION 0.2 /* this full: kept dense as well           */
 #define AD_BLOCK_DENSE_MAX 50000000 /* entries (400 MB) at most                */
-
-void dgemv_(const char *trans, const int *m, const int *n, const double *alpha, const double *a,
-            const int *lda, const double *x, const int *incx, const double *beta, double *y,
-            const int *incy);
-void dgemm_(const char *ta, const char *tb, const int *m, const int *n, const int *k,
-            const double *alpha, const double *a, const int *lda, const double *b,
-            const int *ldb, const double *beta, double *c, const int *ldc);
-
-void dspmv_(const char *uplo, const int *n, const double *alpha, const double *ap,
-            const double *x, const int *incx, const double *beta, double *y, const int *incy);
 
 int ad_block_dense_pays(altdiff_int rows, altdiff_int n, altdiff_int nnz)
 {

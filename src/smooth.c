@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "ad_internal.h"
+#include "blas.h"
 
 #define AD_NEWTON_MAX 50  /* Newton steps per x-update at most            */
 #define AD_ARMIJO 1e-4    /* sufficient decrease of phi                   */
@@ -267,11 +268,6 @@ int ad_smooth_record(ad_model *md, ad_state *st, altdiff_int iter)
 }
 
 /* ---- the Newton x-update ---------------------------------------------------- */
-
-/* BLAS (OpenBLAS through Debian's libblas): y = alpha A x + beta y, A
- * symmetric in packed upper or lower storage */
-void dspmv_(const char *uplo, const int *n, const double *alpha, const double *ap,
-            const double *x, const int *incx, const double *beta, double *y, const int *incy);
 
 /* Sv = S'RS v, S = [A; G], R = diag(w on the rows of A, 1 on those of G):
  * from S'RS as kept by factor.c when no dense row was split off (the dense
