@@ -203,6 +203,11 @@ void ad_model_free(ad_model *md);       /* not the objective (ad_smooth_free) */
  * scaled) */
 void ad_model_scale(ad_model *md, const double *q0);
 void ad_model_unscale(ad_model *md);
+/* New given values of the blocks not NULL (validated, the caller's entry
+ * order; NULL: the block's values recovered from the scaled ones), then
+ * scaled (cost factor from q0) */
+void ad_model_replace(ad_model *md, const double *Px, const double *Ax, const double *Gx,
+                      const double *q0);
 /* P, A, G hold values scaled by (D, E, c) (saved before): that scaling
  * back, and the dense copies of A, G loaded from them */
 void ad_model_rescaled(ad_model *md, const double *D, const double *E, double c);

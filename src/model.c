@@ -318,16 +318,22 @@ static void scatter_given(double *dst, const double *src, const altdiff_int *map
         if (ad_map_at(map, k) >= 0) dst[ad_map_at(map, k)] = src[k];
 }
 
+void ad_model_replace(ad_model *md, const double *Px, const double *Ax, const double *Gx,
+                      const double *q0)
+{
+    ad_model_unscale(md); /* the given values (to round-off), then the new */
+    if (Px) scatter_given(md->P->x, Px, md->Pmap, md->Pnz);
+    if (Ax) scatter_given(md->A->x, Ax, md->Amap, md->Anz);
+    if (Gx) scatter_given(md->G->x, Gx, md->Gmap, md->Gnz);
+    ad_model_scale(md, q0);
+}
+
 int ad_model_derive(ad_model *md, const ad_model *src, const double *Px, const double *Ax,
                     const double *Gx, const double *q0)
 {
     int status = model_clone(md, src);
     if (status != ALTDIFF_OK) return status;
-    ad_model_unscale(md); /* the given values, then the element's own */
-    if (Px) scatter_given(md->P->x, Px, md->Pmap, md->Pnz);
-    if (Ax) scatter_given(md->A->x, Ax, md->Amap, md->Anz);
-    if (Gx) scatter_given(md->G->x, Gx, md->Gmap, md->Gnz);
-    ad_model_scale(md, q0);
+    ad_model_replace(md, Px, Ax, Gx, q0); /* the element's own values */
     md->F.rho = md->set.rho; /* a fresh model: H at the settings' penalty */
     md->F.sigma = md->set.sigma;
     status = ad_check_H(md, md->F.rho, md->F.sigma); /* overflow: says where */

@@ -246,13 +246,6 @@ int altdiff_update_vectors(altdiff_work *w, const double *q, const double *b, co
     return ALTDIFF_OK;
 }
 
-/* dst[map[k]] = src[k] for the caller's entries k (validated) */
-static void scatter_values(double *dst, const double *src, const altdiff_int *map, altdiff_int nz)
-{
-    for (altdiff_int k = 0; k < nz; k++)
-        if (ad_map_at(map, k) >= 0) dst[ad_map_at(map, k)] = src[k];
-}
-
 /* Factor H of the scaled values (after an overflow check) */
 static int refactor(ad_model *md)
 {
@@ -274,8 +267,6 @@ int ad_model_set_matrices(ad_model *md, const double *Px, const double *Ax, cons
 {
     altdiff_int n = md->n;
     cs_dl *S[3] = {md->P, md->A, md->G};
-    const double *given[3] = {Px, Ax, Gx};
-    const altdiff_int *map[3] = {md->Pmap, md->Amap, md->Gmap}, nz[3] = {md->Pnz, md->Anz, md->Gnz};
     ad_copy(D0, md->sc.D, n);
     ad_copy(E0, md->sc.E, md->m + md->p);
     *c0 = md->sc.c;
@@ -286,10 +277,7 @@ int ad_model_set_matrices(ad_model *md, const double *Px, const double *Ax, cons
         return ALTDIFF_ERR_NOMEM;
     }
     for (int k = 0; k < 3; k++) ad_copy(old + at[k], S[k]->x, S[k]->p[n]);
-    ad_model_unscale(md); /* the given values (to round-off) */
-    for (int k = 0; k < 3; k++)
-        if (given[k]) scatter_values(S[k]->x, given[k], map[k], nz[k]);
-    ad_model_scale(md, q0);
+    ad_model_replace(md, Px, Ax, Gx, q0);
     int status = refactor(md);
     if (status != ALTDIFF_OK) { /* back to the old values; keep the message */
         char why[AD_MSG_LEN];
