@@ -322,6 +322,13 @@ static altdiff_int max_entries(const mm_data *d)
     return (r > INT64_MAX / c) ? -1 : r * c;
 }
 
+/* 1 if count (columns, or values of a dense read) is more than the file
+ * pays for: MM_FREE_COLS, and beyond that one per byte */
+static int unpaid(double count, const mm_data *d)
+{
+    return count > (double)MM_FREE_COLS && count > (double)d->size;
+}
+
 /* The announced sizes against what the file can hold: MM_MAX_DIM, the
  * caller's shape, and the bytes left after the size line (left), so that
  * nothing is allocated for entries the file cannot contain */
@@ -341,15 +348,14 @@ static int check_sizes(mm_data *d, long long left, altdiff_int line)
      * by the file, as in a problem directory (one per byte; rows cost
      * nothing, and a header read only reports them). The allowance keeps
      * what we write readable: an empty 1 x 1000 matrix is a 60-byte file. */
-    if (!d->header_only && d->want_ncol < 0 && c > MM_FREE_COLS && c > d->size)
+    if (!d->header_only && d->want_ncol < 0 && unpaid((double)c, d))
         return BAD("%lld columns: a file of %lld bytes holds at most %lld columns, or one "
                    "per byte", c, d->size, (long long)MM_FREE_COLS);
     /* a coordinate file read into a dense array of a shape the caller did
      * not fix: its values are paid for by the file like columns (an array
      * file holds all its values: at least 2 bytes each) */
-    double values = (double)r * (double)c;
     if (d->dense && !d->array && (d->want_nrow < 0 || d->want_ncol < 0) &&
-        values > (double)MM_FREE_COLS && values > (double)d->size)
+        unpaid((double)r * (double)c, d))
         return BAD("a dense %lld x %lld array from a coordinate file of %lld bytes: at most "
                    "%lld values, or one per byte", r, c, d->size, (long long)MM_FREE_COLS);
     int per = d->array ? MM_ARRAY_MIN : MM_COORD_MIN;

@@ -229,12 +229,13 @@ int ad_check_H(ad_model *md, double rho, double sigma)
         const char *what = !isfinite(rho * na * na) ? "A" : !isfinite(rho * ng * ng) ? "G" : "P";
         if (what[0] == 'P') {
             ad_msg(md->msg, sizeof(md->msg), "P has entries of %.3g in column %lld: H = P + "
-                   "rho A'A + rho G'G + sigma I overflows there", given_max(md->P, sc->Dinv, sc->cinv * sc->Dinv[j], j),
-                   (long long)j);
+                   "rho A'A + rho G'G + sigma I overflows there",
+                   given_max(md->P, sc->Dinv, sc->cinv * sc->Dinv[j], j), (long long)j);
         } else {
             int isA = what[0] == 'A';
-            double nrm = isA ? na : ng, big = given_max(isA ? md->A : md->G,
-                                                        sc->Einv + (isA ? 0 : md->m), sc->Dinv[j], j);
+            double nrm = isA ? na : ng;
+            double big = given_max(isA ? md->A : md->G, sc->Einv + (isA ? 0 : md->m),
+                                   sc->Dinv[j], j);
             /* log10 of rho |col|^2, finite even when the product is not */
             double lg = log10(rho) + 2 * (isfinite(nrm) ? log10(nrm) : log10(isA ? bigA : bigG));
             ad_msg(md->msg, sizeof(md->msg), "%s has entries of %.3g in column %lld: %s'%s "

@@ -23,9 +23,9 @@
  * data in any file is a lie of the size line, and would cost memory and work
  * far beyond the input).  Likewise a batch directory may not describe more
  * than B (n + m + p) = max(2^20, 64 x its bytes) values: a coordinate file
- * of a few entries may announce n x B.  Files must be regular files (FIFOs, devices and
- * directories are refused without blocking); a P.mtx (or any file) that is
- * a symbolic link to nothing is an error, not an absent file.
+ * of a few entries may announce n x B.  Files must be regular files (FIFOs,
+ * devices and directories are refused without blocking); a P.mtx (or any
+ * file) that is a symbolic link to nothing is an error, not an absent file.
  *
  * The owned problem stores P as its upper triangle (row <= col), and P, A, G
  * in CSC with sorted columns.  An absent block (P = 0, m = 0, p = 0) has
